@@ -1,0 +1,16 @@
+/* fastgrad.h: the one header embedders include. fastgrad.get_include()
+ * returns the folder holding it. It only includes the per-concern headers;
+ * each of them documents its functions (formula, preconditions, status). */
+#ifndef FASTGRAD_H
+#define FASTGRAD_H
+
+#define FASTGRAD_VERSION_MAJOR 0
+#define FASTGRAD_VERSION_MINOR 1
+#define FASTGRAD_VERSION_PATCH 0
+#define FASTGRAD_VERSION "0.1.0"
+
+#include "fg_status.h"
+#include "fg_optim.h"
+#include "fg_optim_many.h"
+
+#endif /* FASTGRAD_H */

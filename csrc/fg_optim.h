@@ -1,0 +1,129 @@
+/* fg_optim.h: fused optimizer updates over contiguous float32/float64 arrays.
+ *
+ * Each step function updates param (and its state buffers) in place in one
+ * pass over n elements, following torch.optim's single-tensor path operation
+ * by operation, with fma() exactly where torch's vectorized CPU kernels fuse
+ * (see TORCH_SEMANTICS.md), so that a float64 trajectory fed the same
+ * gradients agrees with torch bit for bit on x86-64 with AVX2/AVX-512.
+ *
+ * Per-step scalars (bias corrections, decayed learning rates) are computed
+ * once per step by the fg_<opt>_prepare functions into a small coefficient
+ * struct; the step kernels only read it. A step kernel never allocates.
+ *
+ * Preconditions for every step kernel: all arrays hold n elements, are
+ * contiguous, and do not overlap each other (grad may be any readable
+ * memory); n may be 0. Notation: p param, g grad, t the step count after
+ * increment (t = 1 on the first step), fma(a, b, c) = a*b + c rounded once.
+ * Every kernel returns FG_OK or FG_ERR_ARG (a required pointer is NULL
+ * while n > 0).
+ */
+#ifndef FASTGRAD_OPTIM_H
+#define FASTGRAD_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fg_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- SGD: momentum, dampening, Nesterov, L2 weight decay --------------
+ *   g <- -g if maximize;  g <- fma(p, wd, g) if wd != 0
+ *   if momentum != 0:
+ *       buf <- g                                   on the first step
+ *       buf <- fma(g, 1 - dampening, buf*momentum)  afterwards
+ *       d <- fma(buf, momentum, g) if nesterov else buf
+ *   else d <- g
+ *   p <- fma(d, -lr, p)
+ * momentum_buffer may be NULL when momentum == 0.                          */
+typedef struct fg_sgd_coeffs {
+    double lr, momentum, one_minus_dampening, weight_decay;
+    int nesterov, maximize;
+    int first_step;   /* 1: initialise the momentum buffer by copying g */
+} fg_sgd_coeffs;
+
+fg_status fg_sgd_prepare(fg_sgd_coeffs *out, double lr, double momentum, double dampening,
+                         double weight_decay, int nesterov, int maximize, int64_t step);
+fg_status fg_sgd_step_f64(double *param, const double *grad, double *momentum_buffer,
+                          size_t n, const fg_sgd_coeffs *c);
+fg_status fg_sgd_step_f32(float *param, const float *grad, float *momentum_buffer,
+                          size_t n, const fg_sgd_coeffs *c);
+
+/* ---- Adam / AdamW (decoupled weight decay), AMSGrad -------------------
+ *   g <- -g if maximize
+ *   AdamW: p <- p*(1 - lr*wd)      Adam: g <- fma(p, wd, g)      (if wd != 0)
+ *   m <- lerp(m, g, 1 - beta1)     (ATen's two-branch lerp, with fma)
+ *   v <- fma(g, g*(1 - beta2), v*beta2)
+ *   vmax <- max(vmax, v) if amsgrad (raw v)
+ *   denom <- sqrt(amsgrad ? vmax : v) / pow(1 - beta2^t, 0.5) + eps
+ *   p <- p + ((-lr/(1 - beta1^t)) * m) / denom
+ * max_exp_avg_sq may be NULL unless amsgrad.                               */
+typedef struct fg_adam_coeffs {
+    double lerp_weight;        /* 1 - beta1 */
+    double beta2, one_minus_beta2, eps, weight_decay;
+    double decay_factor;       /* 1 - lr*wd (AdamW) */
+    double neg_step_size;      /* -lr / (1 - beta1^t) */
+    double bc2_sqrt;           /* pow(1 - beta2^t, 0.5) */
+    int amsgrad, maximize, decoupled;
+} fg_adam_coeffs;
+
+fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, int amsgrad, int maximize,
+                          int decoupled, int64_t step);
+fg_status fg_adam_step_f64(double *param, const double *grad, double *exp_avg,
+                           double *exp_avg_sq, double *max_exp_avg_sq, size_t n,
+                           const fg_adam_coeffs *c);
+fg_status fg_adam_step_f32(float *param, const float *grad, float *exp_avg,
+                           float *exp_avg_sq, float *max_exp_avg_sq, size_t n,
+                           const fg_adam_coeffs *c);
+
+/* ---- RMSprop: centered, momentum, L2 weight decay ---------------------
+ *   g <- -g if maximize;  g <- fma(p, wd, g) if wd != 0
+ *   s <- fma(g, g*(1 - alpha), s*alpha)
+ *   centered: gbar <- lerp(gbar, g, 1 - alpha);  avg <- sqrt(fma(-gbar, gbar, s)) + eps
+ *   else:     avg <- sqrt(s) + eps
+ *   momentum > 0: buf <- buf*momentum + g/avg;  p <- fma(buf, -lr, p)
+ *   else:         p <- p + ((-lr)*g)/avg
+ * momentum_buffer may be NULL unless momentum > 0, grad_avg unless centered. */
+typedef struct fg_rmsprop_coeffs {
+    double lr, alpha, one_minus_alpha, lerp_weight, eps, weight_decay, momentum;
+    int centered, maximize;
+} fg_rmsprop_coeffs;
+
+fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, double eps,
+                             double weight_decay, double momentum, int centered,
+                             int maximize, int64_t step);
+fg_status fg_rmsprop_step_f64(double *param, const double *grad, double *square_avg,
+                              double *momentum_buffer, double *grad_avg, size_t n,
+                              const fg_rmsprop_coeffs *c);
+fg_status fg_rmsprop_step_f32(float *param, const float *grad, float *square_avg,
+                              float *momentum_buffer, float *grad_avg, size_t n,
+                              const fg_rmsprop_coeffs *c);
+
+/* ---- Adagrad: learning-rate decay, L2 weight decay --------------------
+ *   g <- -g if maximize;  g <- fma(p, wd, g) if wd != 0
+ *   clr <- lr / (1 + (t - 1)*lr_decay)
+ *   S <- fma(g, g, S);   p <- p + ((-clr)*g) / (sqrt(S) + eps)            */
+typedef struct fg_adagrad_coeffs {
+    double neg_clr, eps, weight_decay;
+    int maximize;
+} fg_adagrad_coeffs;
+
+fg_status fg_adagrad_prepare(fg_adagrad_coeffs *out, double lr, double lr_decay, double eps,
+                             double weight_decay, int maximize, int64_t step);
+fg_status fg_adagrad_step_f64(double *param, const double *grad, double *state_sum,
+                              size_t n, const fg_adagrad_coeffs *c);
+fg_status fg_adagrad_step_f32(float *param, const float *grad, float *state_sum,
+                              size_t n, const fg_adagrad_coeffs *c);
+
+/* ---- Finite check --------------------------------------------------------
+ * 1 if all n values are finite, else 0. Used by check_finite before any
+ * update, so that a bad gradient leaves parameters and state untouched.    */
+int fg_all_finite_f64(const double *x, size_t n);
+int fg_all_finite_f32(const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTGRAD_OPTIM_H */
