@@ -12,5 +12,7 @@
 #include "fg_status.h"
 #include "fg_optim.h"
 #include "fg_optim_many.h"
+#include "fg_ops.h"
+#include "fg_objective.h"
 
 #endif /* FASTGRAD_H */

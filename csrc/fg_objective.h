@@ -1,0 +1,36 @@
+/* fg_objective.h: how C code hands a function to fastgrad's C drivers
+ * (finite differences, the minimize loop). Plain function pointers plus a
+ * context pointer the caller owns; fastgrad never frees ctx.
+ */
+#ifndef FASTGRAD_OBJECTIVE_H
+#define FASTGRAD_OBJECTIVE_H
+
+#include <stddef.h>
+#include "fg_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* f(x) for x of length n. Return NaN to signal failure. */
+typedef double (*fg_scalar_fn)(const double *x, size_t n, void *ctx);
+
+/* *value = f(x) and grad[0..n) = grad f(x). grad may be NULL: value only. */
+typedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
+                                      double *grad, void *ctx);
+
+/* hess[0..n*n) = the Hessian of f at x, row-major. */
+typedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess, void *ctx);
+
+/* An objective for the minimize driver. value_grad is required; hessian
+ * may be NULL (then methods that need it return FG_ERR_UNSUPPORTED). */
+typedef struct fg_objective {
+    fg_value_grad_fn value_grad;
+    fg_hessian_fn hessian;
+    void *ctx;
+} fg_objective;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTGRAD_OBJECTIVE_H */

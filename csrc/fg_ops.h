@@ -1,0 +1,49 @@
+/* fg_ops.h: the elementwise operation codes and their metadata, generated
+ * from fg_ops.def (the only place an operation is defined).
+ *
+ * fg_op_code numbers the rows in table order: unary rows first, then binary,
+ * then comparisons. fg_op_value / fg_op_partials evaluate one row on scalars
+ * (double); loop kernels generate their own bodies from fg_ops.def instead.
+ */
+#ifndef FASTGRAD_OPS_H
+#define FASTGRAD_OPS_H
+
+#include "fg_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum fg_op_code {
+#define FG_OP_UNARY(name, value, deriv) FG_OP_##name,
+#define FG_OP_BINARY(name, value, d_a, d_b) FG_OP_##name,
+#define FG_OP_COMPARE(name, value) FG_OP_##name,
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+#undef FG_OP_BINARY
+#undef FG_OP_COMPARE
+    FG_OP_COUNT
+} fg_op_code;
+
+typedef enum fg_op_kind { FG_OP_KIND_UNARY = 1, FG_OP_KIND_BINARY = 2, FG_OP_KIND_COMPARE = 3 } fg_op_kind;
+
+typedef struct fg_op_info {
+    const char *name;   /* NumPy's ufunc name */
+    fg_op_kind kind;
+    int arity;          /* 1 or 2 */
+} fg_op_info;
+
+/* Metadata of op (NULL when op is out of range). */
+const fg_op_info *fg_op_get_info(int op);
+
+/* y = op(a) or op(a, b) (b ignored for unary ops). Comparisons give 1 or 0. */
+double fg_op_value(int op, double a, double b);
+
+/* y and the partials dy/da, dy/db (db = 0 for unary ops, both 0 for
+ * comparisons). Returns FG_ERR_ARG for an unknown op. */
+fg_status fg_op_partials(int op, double a, double b, double *y, double *d_a, double *d_b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTGRAD_OPS_H */

@@ -1,0 +1,6 @@
+"""Plain-NumPy twins of fastgrad's kernels: the tests' oracle and the
+benchmarks' baseline. Readable textbook formulas, not copies of the C.
+
+Each module adds its names here with a star import.
+"""
+from fastgrad.reference.optimizers import *  # noqa: F401,F403
