@@ -30,6 +30,30 @@ typedef struct fg_objective {
     void *ctx;
 } fg_objective;
 
+/* A scalar function with its context and input length, for the
+ * finite-difference drivers. */
+typedef struct fg_scalar_callback {
+    fg_scalar_fn fn;
+    void *ctx;
+    size_t n;
+} fg_scalar_callback;
+
+/* How Python objects hand C functions to fastgrad's drivers (GIL released):
+ *   obj._fg_scalar_capsule()    -> PyCapsule named FG_SCALAR_CAPSULE_NAME
+ *                                  holding an fg_scalar_callback *
+ *   obj._fg_objective_capsule() -> PyCapsule named FG_OBJECTIVE_CAPSULE_NAME
+ *                                  holding an fg_objective_callback *
+ * Each call returns a fresh capsule that owns its ctx and workspace (freed
+ * by the capsule's destructor), so one capsule serves one thread at a time.
+ */
+#define FG_SCALAR_CAPSULE_NAME "fastgrad.scalar_callback"
+#define FG_OBJECTIVE_CAPSULE_NAME "fastgrad.objective_callback"
+
+typedef struct fg_objective_callback {
+    fg_objective objective;
+    size_t n;
+} fg_objective_callback;
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,8 +15,8 @@ extern "C" {
 #endif
 
 typedef enum fg_op_code {
-#define FG_OP_UNARY(name, value, deriv) FG_OP_##name,
-#define FG_OP_BINARY(name, value, d_a, d_b) FG_OP_##name,
+#define FG_OP_UNARY(name, value, deriv, deriv2) FG_OP_##name,
+#define FG_OP_BINARY(name, value, d_a, d_b, d_aa, d_ab, d_bb) FG_OP_##name,
 #define FG_OP_COMPARE(name, value) FG_OP_##name,
 #include "fg_ops.def"
 #undef FG_OP_UNARY
@@ -42,6 +42,9 @@ double fg_op_value(int op, double a, double b);
 /* y and the partials dy/da, dy/db (db = 0 for unary ops, both 0 for
  * comparisons). Returns FG_ERR_ARG for an unknown op. */
 fg_status fg_op_partials(int op, double a, double b, double *y, double *d_a, double *d_b);
+
+/* The second partials d2y/da2, d2y/dadb, d2y/db2 (unary: d_ab = d_bb = 0). */
+fg_status fg_op_second(int op, double a, double b, double *d_aa, double *d_ab, double *d_bb);
 
 #ifdef __cplusplus
 }

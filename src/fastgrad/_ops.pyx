@@ -17,6 +17,7 @@ cdef extern from "fg_ops.h" nogil:
     const fg_op_info *fg_op_get_info(int op)
     double fg_op_value(int op, double a, double b)
     int fg_op_partials(int op, double a, double b, double *y, double *d_a, double *d_b)
+    int fg_op_second(int op, double a, double b, double *d_aa, double *d_ab, double *d_bb)
 
 _KIND_NAMES = {FG_OP_KIND_UNARY: "unary", FG_OP_KIND_BINARY: "binary",
                FG_OP_KIND_COMPARE: "compare"}
@@ -40,3 +41,11 @@ def op_partials(str name, double a, double b=0.0):
     if fg_op_partials(OP_CODES[name], a, b, &y, &da, &db) != 0:
         raise KeyError(name)
     return y, da, db
+
+
+def op_second(str name, double a, double b=0.0):
+    """(d2y/da2, d2y/dadb, d2y/db2) of one table row on scalars."""
+    cdef double daa, dab, dbb
+    if fg_op_second(OP_CODES[name], a, b, &daa, &dab, &dbb) != 0:
+        raise KeyError(name)
+    return daa, dab, dbb
