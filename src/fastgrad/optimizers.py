@@ -119,6 +119,7 @@ class Optimizer(FusedOptimizer):
     def _init_common(self, params: Params, lr: LearningRate, check_finite: bool,
                      threads: int, kwargs: dict[str, Any]) -> None:
         arrays, single = _param_list(params)
+        self._single = single
         self._lr, schedule = _check_lr(lr)
         self._set_schedule(schedule)
         self._check_finite = bool(check_finite)
@@ -169,6 +170,9 @@ class Optimizer(FusedOptimizer):
 
         ``{"state": {i: {"step": float, <buffer name>: ndarray, ...}},
         "param_groups": [{<hyperparameters>, "params": [0, 1, ...]}]}``.
+        State appears after the first step (torch's lazy state; Adagrad's from
+        the start). Unlike torch, SGD records "step" too, so that a restored
+        optimizer's schedule continues where it was.
         Safe to keep while training goes on: nothing in it is shared.
         """
         state: dict[int, dict[str, Any]] = {}
@@ -230,7 +234,8 @@ class Optimizer(FusedOptimizer):
             or self._momentum == 0.0)
 
     def __reduce__(self):
-        return (_restore, (type(self), self.params, self._init_kwargs, self.state_dict()))
+        params = self.params[0] if self._single else self.params
+        return (_restore, (type(self), params, self._init_kwargs, self.state_dict()))
 
     def __repr__(self) -> str:
         items = ", ".join(f"{k}={v!r}" for k, v in self._group().items())
@@ -288,9 +293,6 @@ class SGD(Optimizer):
 
     def _state_used(self, name: str) -> bool:
         return self._momentum != 0.0
-
-    def _has_state(self) -> bool:
-        return self.steps > 0 and self._momentum != 0.0
 
     def _group(self) -> dict[str, Any]:
         return dict(lr=self.lr_at(max(self.steps, 1)), momentum=self._momentum,
