@@ -16,10 +16,12 @@
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
+#define FG_INLINE static inline __attribute__((always_inline))
 #define FG_RESTRICT __restrict__
 #define FG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
+#define FG_INLINE static inline
 #define FG_RESTRICT
 #define FG_LIKELY(x) (x)
 #define FG_UNLIKELY(x) (x)
