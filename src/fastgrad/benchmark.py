@@ -1,0 +1,186 @@
+"""``python -m fastgrad bench``: one screen of speed ratios on this machine.
+
+Times one optimizer step of fastgrad against careful in-place NumPy (one
+preallocated temporary, the fairest NumPy code) and, when installed, torch's
+fused CPU kernel on one thread, for every optimizer over sizes 10..1e7.
+Each cell is the best of several repeats; ratios are NumPy (or torch) time
+divided by fastgrad time, so > 1 means fastgrad is faster.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from typing import Callable
+
+import numpy as np
+
+import fastgrad as fg
+
+
+def _numpy_adam(p: np.ndarray, lr: float = 1e-3) -> Callable[[np.ndarray], None]:
+    m, v, tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
+    state = {"t": 0}
+
+    def step(g: np.ndarray) -> None:
+        state["t"] = state["t"] + 1
+        t = state["t"]
+        np.multiply(m, 0.9, out=m)
+        np.multiply(g, 0.1, out=tmp)
+        np.add(m, tmp, out=m)
+        np.multiply(v, 0.999, out=v)
+        np.multiply(g, g, out=tmp)
+        np.multiply(tmp, 0.001, out=tmp)
+        np.add(v, tmp, out=v)
+        np.sqrt(v, out=tmp)
+        np.divide(tmp, math.sqrt(1 - 0.999 ** t), out=tmp)
+        np.add(tmp, 1e-8, out=tmp)
+        np.divide(m, tmp, out=tmp)
+        np.multiply(tmp, lr / (1 - 0.9 ** t), out=tmp)
+        np.subtract(p, tmp, out=p)
+    return step
+
+
+def _numpy_sgd(p: np.ndarray, lr: float = 1e-3) -> Callable[[np.ndarray], None]:
+    buf, tmp = np.zeros_like(p), np.empty_like(p)
+
+    def step(g: np.ndarray) -> None:
+        np.multiply(buf, 0.9, out=buf)
+        np.add(buf, g, out=buf)
+        np.multiply(buf, lr, out=tmp)
+        np.subtract(p, tmp, out=p)
+    return step
+
+
+def _numpy_rmsprop(p: np.ndarray, lr: float = 1e-2) -> Callable[[np.ndarray], None]:
+    s, tmp = np.zeros_like(p), np.empty_like(p)
+
+    def step(g: np.ndarray) -> None:
+        np.multiply(s, 0.99, out=s)
+        np.multiply(g, g, out=tmp)
+        np.multiply(tmp, 0.01, out=tmp)
+        np.add(s, tmp, out=s)
+        np.sqrt(s, out=tmp)
+        np.add(tmp, 1e-8, out=tmp)
+        np.divide(g, tmp, out=tmp)
+        np.multiply(tmp, lr, out=tmp)
+        np.subtract(p, tmp, out=p)
+    return step
+
+
+def _numpy_adagrad(p: np.ndarray, lr: float = 1e-2) -> Callable[[np.ndarray], None]:
+    s, tmp = np.zeros_like(p), np.empty_like(p)
+
+    def step(g: np.ndarray) -> None:
+        np.multiply(g, g, out=tmp)
+        np.add(s, tmp, out=s)
+        np.sqrt(s, out=tmp)
+        np.add(tmp, 1e-10, out=tmp)
+        np.divide(g, tmp, out=tmp)
+        np.multiply(tmp, lr, out=tmp)
+        np.subtract(p, tmp, out=p)
+    return step
+
+
+CASES = {
+    "Adam": (lambda p: fg.Adam(p, lr=1e-3).step, _numpy_adam, ("Adam", dict(lr=1e-3), True)),
+    "SGD+momentum": (lambda p: fg.SGD(p, lr=1e-3, momentum=0.9).step, _numpy_sgd,
+                     ("SGD", dict(lr=1e-3, momentum=0.9), True)),
+    "RMSprop": (lambda p: fg.RMSprop(p, lr=1e-2).step, _numpy_rmsprop,
+                ("RMSprop", dict(lr=1e-2), False)),
+    "Adagrad": (lambda p: fg.Adagrad(p, lr=1e-2).step, _numpy_adagrad,
+                ("Adagrad", dict(lr=1e-2), True)),
+}
+
+
+def _best_time(step: Callable[[np.ndarray], None], g: np.ndarray, budget: float) -> float:
+    """Best per-call time over repeats, spending about `budget` seconds."""
+    step(g)
+    number, elapsed = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            step(g)
+        elapsed = time.perf_counter() - t0
+        if elapsed > budget / 10 or number >= 1 << 20:
+            break
+        number *= 4
+    best = elapsed / number
+    for _ in range(4):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            step(g)
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+def _torch_step(name: str, options: dict, fused: bool, p: np.ndarray, g: np.ndarray):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    t = torch.from_numpy(p)
+    t.grad = torch.from_numpy(g)
+    opt = getattr(torch.optim, name)([t], **options, **({"fused": True} if fused else {}))
+    return lambda _g: opt.step()
+
+
+def _fmt_time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale or unit == "ns":
+            return f"{seconds / scale:7.2f} {unit}"
+    return ""
+
+
+def run(sizes=(10, 1_000, 100_000, 10_000_000), dtype=np.float64, budget: float = 0.15,
+        optimizers=None, echo=print) -> list[dict]:
+    """Time every optimizer at every size; print a table; return the rows."""
+    rows = []
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    echo(f"fastgrad {fg.__version__} on {platform.machine()} {platform.processor() or ''}, "
+         f"numpy {np.__version__}, dtype {np.dtype(dtype).name}, one thread")
+    head = f"{'optimizer':<13} {'n':>9} {'fastgrad':>11} {'numpy':>11} {'x numpy':>8}"
+    if have_torch:
+        head += f" {'torch':>11} {'x torch':>8}"
+    echo(head)
+    echo("-" * len(head))
+    rng = np.random.default_rng(0)
+    for name, (make_fast, make_numpy, (tname, topts, fused)) in CASES.items():
+        if optimizers and name not in optimizers:
+            continue
+        for n in sizes:
+            g = rng.standard_normal(n).astype(dtype) * 1e-3
+            fast = _best_time(make_fast(rng.standard_normal(n).astype(dtype)), g, budget)
+            slow = _best_time(make_numpy(rng.standard_normal(n).astype(dtype)), g, budget)
+            row = dict(optimizer=name, n=n, fastgrad=fast, numpy=slow)
+            line = (f"{name:<13} {n:>9.0e} {_fmt_time(fast):>11} {_fmt_time(slow):>11} "
+                    f"{slow / fast:>7.1f}x")
+            if have_torch:
+                step = _torch_step(tname, topts, fused, rng.standard_normal(n).astype(dtype), g)
+                tt = _best_time(step, g, budget)
+                row["torch"] = tt
+                line += f" {_fmt_time(tt):>11} {tt / fast:>7.1f}x"
+            rows.append(row)
+            echo(line)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m fastgrad bench",
+                                     description="Time fastgrad's optimizer steps against NumPy "
+                                                 "(and torch when installed).")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument("--sizes", type=lambda s: [int(float(v)) for v in s.split(",")],
+                        default=[10, 1_000, 100_000, 10_000_000],
+                        help="comma-separated sizes, e.g. 10,1e4,1e6")
+    parser.add_argument("--quick", action="store_true", help="short timing budget")
+    args = parser.parse_args(argv)
+    run(sizes=args.sizes, dtype=np.dtype(args.dtype).type, budget=0.03 if args.quick else 0.15)
+    return 0
