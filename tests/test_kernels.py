@@ -1,0 +1,181 @@
+"""fastgrad.kernels (raw step functions) against fastgrad.reference's step
+functions, and their argument checks."""
+import numpy as np
+import pytest
+
+import fastgrad.kernels as K
+import fastgrad.reference as ref
+from optim_cases import adagrad_options, adam_options, rmsprop_options, sgd_options
+
+TOL = {np.float64: dict(rtol=1e-11, atol=1e-13), np.float32: dict(rtol=3e-5, atol=3e-6)}
+
+
+def arrays(n, dtype, k, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(n).astype(dtype) for _ in range(k)]
+
+
+def twin(arrs):
+    return [a.copy() for a in arrs]
+
+
+def check_pair(fast, slow, dtype):
+    for a, b in zip(fast, slow):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+DT = [np.float64, np.float32]
+SIZES = [0, 1, 7, 1000, 2**16 + 3]
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("o", list(sgd_options()))
+def test_sgd_step(o, n, dtype):
+    p, buf = arrays(n, dtype, 2)
+    fast, slow = [p, buf], twin([p, buf])
+    o = dict(o)
+    lr = o.pop("lr")
+    for t in (1, 2, 3):
+        g = arrays(n, dtype, 1, seed=t)[0]
+        K.sgd_step(fast[0], g, fast[1] if o["momentum"] else None, t, lr, **o)
+        ref.sgd_step(slow[0], g, slow[1], t, lr, **o)
+    check_pair(fast, slow, dtype)
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("o", list(adam_options()))
+@pytest.mark.parametrize("fast_fn, slow_fn", [(K.adam_step, ref.adam_step), (K.adamw_step, ref.adamw_step)])
+def test_adam_steps(fast_fn, slow_fn, o, n, dtype):
+    p, m, v, vmax = arrays(n, dtype, 4)
+    m[:] = 0
+    v[:] = 0
+    vmax[:] = 0
+    fast, slow = [p, m, v, vmax], twin([p, m, v, vmax])
+    b1, b2 = o["betas"]
+    for t in (1, 2, 3):
+        g = arrays(n, dtype, 1, seed=t)[0]
+        kw = dict(amsgrad=o["amsgrad"], maximize=o["maximize"])
+        fast_fn(fast[0], g, fast[1], fast[2], t, o["lr"], b1, b2, o["eps"], o["weight_decay"],
+                max_exp_avg_sq=fast[3] if o["amsgrad"] else None, **kw)
+        slow_fn(slow[0], g, slow[1], slow[2], t, o["lr"], b1, b2, o["eps"], o["weight_decay"],
+                max_exp_avg_sq=slow[3], **kw)
+    check_pair(fast, slow, dtype)
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
+@pytest.mark.parametrize("o", list(rmsprop_options()))
+def test_rmsprop_step(o, n, dtype):
+    p, s, b, ga = arrays(n, dtype, 4)
+    s[:] = 0
+    b[:] = 0
+    ga[:] = 0
+    fast, slow = [p, s, b, ga], twin([p, s, b, ga])
+    o = dict(o)
+    lr, maximize = o.pop("lr"), o.pop("maximize")
+    for t in (1, 2, 3):
+        g = arrays(n, dtype, 1, seed=t)[0]
+        K.rmsprop_step(fast[0], g, fast[1], t, lr, **o, maximize=maximize,
+                       momentum_buffer=fast[2] if o["momentum"] else None,
+                       grad_avg=fast[3] if o["centered"] else None)
+        ref.rmsprop_step(slow[0], g, slow[1], t, lr, **o, maximize=maximize,
+                         momentum_buffer=slow[2], grad_avg=slow[3])
+    check_pair(fast, slow, dtype)
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
+@pytest.mark.parametrize("o", list(adagrad_options()))
+def test_adagrad_step(o, n, dtype):
+    p, s = arrays(n, dtype, 2)
+    s[:] = o["initial_accumulator_value"]
+    fast, slow = [p, s], twin([p, s])
+    for t in (1, 2, 3):
+        g = arrays(n, dtype, 1, seed=t)[0]
+        K.adagrad_step(fast[0], g, fast[1], t, o["lr"], o["lr_decay"], o["weight_decay"],
+                       maximize=o["maximize"])
+        ref.adagrad_step(slow[0], g, slow[1], t, o["lr"], o["lr_decay"], o["weight_decay"],
+                         maximize=o["maximize"])
+    check_pair(fast, slow, dtype)
+
+
+def test_adam_kernel_exact_first_step():
+    p, g = np.ones(4), np.full(4, 0.5)
+    m, v = np.zeros(4), np.zeros(4)
+    K.adam_step(p, g, m, v, step=1, lr=0.1, eps=0.0)
+    np.testing.assert_array_equal(p, 0.9)
+    np.testing.assert_allclose(m, 0.05, rtol=1e-15)
+    np.testing.assert_allclose(v, 0.00025, rtol=1e-15)
+
+
+def test_kernels_work_on_nd_arrays():
+    p = np.ones((3, 4))
+    K.sgd_step(p, np.ones((3, 4)), None, 1, 0.5)
+    np.testing.assert_array_equal(p, 0.5)
+
+
+# -------------------------------------------------------------- bad inputs --
+
+def fresh():
+    return np.ones(5), np.ones(5), np.zeros(5), np.zeros(5)
+
+
+@pytest.mark.parametrize("mutate, exc, word", [
+    (lambda a: a.update(param=[1.0] * 5), TypeError, "param must be a numpy.ndarray"),
+    (lambda a: a.update(param=np.ones(5, dtype=np.int32)), TypeError, "param must have dtype"),
+    (lambda a: a.update(grad=np.ones(4)), ValueError, "grad has shape"),
+    (lambda a: a.update(grad=np.ones(5, dtype=np.float32)), TypeError, "grad has dtype"),
+    (lambda a: a.update(exp_avg=None), TypeError, "exp_avg is required"),
+    (lambda a: a.update(exp_avg=np.zeros(10)[::2]), ValueError, "exp_avg must be C-contiguous"),
+    (lambda a: a.update(exp_avg_sq=np.zeros(6)), ValueError, "exp_avg_sq has shape"),
+    (lambda a: a.update(step=0), ValueError, "step"),
+    (lambda a: a.update(lr=-1.0), ValueError, "lr"),
+    (lambda a: a.update(beta1=1.0), ValueError, "beta1"),
+    (lambda a: a.update(beta2=float("nan")), ValueError, "beta2"),
+    (lambda a: a.update(eps=-1.0), ValueError, "eps"),
+    (lambda a: a.update(weight_decay=float("inf")), ValueError, "weight_decay"),
+    (lambda a: a.update(amsgrad=True), TypeError, "max_exp_avg_sq is required"),
+])
+def test_adam_step_bad_inputs_modify_nothing(mutate, exc, word):
+    p, g, m, v = fresh()
+    args = dict(param=p, grad=g, exp_avg=m, exp_avg_sq=v, step=1, lr=0.1, beta1=0.9,
+                beta2=0.999, eps=1e-8)
+    mutate(args)
+    with pytest.raises(exc, match=word):
+        K.adam_step(**args)
+    np.testing.assert_array_equal(p, 1.0)
+    np.testing.assert_array_equal(m, 0.0)
+    np.testing.assert_array_equal(v, 0.0)
+
+
+def test_read_only_and_aliased_state_rejected():
+    p, g, m, v = fresh()
+    m.flags.writeable = False
+    with pytest.raises(ValueError, match="exp_avg is read-only"):
+        K.adam_step(p, g, m, v, 1, 0.1)
+    p, g, m, v = fresh()
+    with pytest.raises(ValueError, match="overlaps param"):
+        K.adam_step(p, g, p, v, 1, 0.1)
+    with pytest.raises(ValueError, match="different arrays"):
+        K.adam_step(p, g, m, m, 1, 0.1)
+    np.testing.assert_array_equal(p, 1.0)
+
+
+def test_other_kernels_check_their_state():
+    p, g, s, b = fresh()
+    with pytest.raises(TypeError, match="momentum_buffer is required"):
+        K.sgd_step(p, g, None, 1, 0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="nesterov"):
+        K.sgd_step(p, g, b, 1, 0.1, momentum=0.0, nesterov=True)
+    with pytest.raises(TypeError, match="grad_avg is required"):
+        K.rmsprop_step(p, g, s, 1, 0.1, centered=True)
+    with pytest.raises(TypeError, match="momentum_buffer is required"):
+        K.rmsprop_step(p, g, s, 1, 0.1, momentum=0.5)
+    with pytest.raises(ValueError, match="lr_decay"):
+        K.adagrad_step(p, g, s, 1, 0.1, lr_decay=-1)
+    with pytest.raises(ValueError, match="alpha"):
+        K.rmsprop_step(p, g, s, 1, 0.1, alpha=-1)
+    np.testing.assert_array_equal(p, 1.0)
