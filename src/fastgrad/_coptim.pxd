@@ -1,5 +1,5 @@
 # Raw declarations of csrc/fg_status.h, fg_optim.h and fg_optim_many.h, for
-# fastgrad's own Cython modules. Embedders cimport fastgrad.optim_api instead,
+# fastgrad's own Cython modules. Embedders cimport fastgrad._optim instead,
 # which needs no header and no link step.
 from libc.stdint cimport int64_t
 

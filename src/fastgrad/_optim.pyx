@@ -380,3 +380,85 @@ cdef class FusedOptimizer:
             raise_status(st, "step")
         self._steps = t
         self._buffers_ready = True
+
+
+# ------------------------------------------- exports for Cython embedders --
+# Declared in _optim.pxd; thin nogil wrappers that compute the per-step
+# coefficients and run the kernel (see the module docstring of _optim.pxd).
+
+cdef int sgd_step_f64(double *param, const double *grad, double *momentum_buffer, size_t n,
+                      int64_t step, double lr, double momentum, double dampening,
+                      double weight_decay, bint nesterov, bint maximize) noexcept nogil:
+    cdef fg_sgd_coeffs c
+    cdef fg_status st = fg_sgd_prepare(&c, lr, momentum, dampening, weight_decay, nesterov,
+                                       maximize, step)
+    return st if st != FG_OK else fg_sgd_step_f64(param, grad, momentum_buffer, n, &c)
+
+
+cdef int sgd_step_f32(float *param, const float *grad, float *momentum_buffer, size_t n,
+                      int64_t step, double lr, double momentum, double dampening,
+                      double weight_decay, bint nesterov, bint maximize) noexcept nogil:
+    cdef fg_sgd_coeffs c
+    cdef fg_status st = fg_sgd_prepare(&c, lr, momentum, dampening, weight_decay, nesterov,
+                                       maximize, step)
+    return st if st != FG_OK else fg_sgd_step_f32(param, grad, momentum_buffer, n, &c)
+
+
+cdef int adam_step_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq,
+                       double *max_exp_avg_sq, size_t n, int64_t step, double lr, double beta1,
+                       double beta2, double eps, double weight_decay, bint amsgrad,
+                       bint maximize, bint decoupled) noexcept nogil:
+    cdef fg_adam_coeffs c
+    cdef fg_status st = fg_adam_prepare(&c, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                                        maximize, decoupled, step)
+    return st if st != FG_OK else fg_adam_step_f64(param, grad, exp_avg, exp_avg_sq,
+                                                   max_exp_avg_sq, n, &c)
+
+
+cdef int adam_step_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                       float *max_exp_avg_sq, size_t n, int64_t step, double lr, double beta1,
+                       double beta2, double eps, double weight_decay, bint amsgrad,
+                       bint maximize, bint decoupled) noexcept nogil:
+    cdef fg_adam_coeffs c
+    cdef fg_status st = fg_adam_prepare(&c, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                                        maximize, decoupled, step)
+    return st if st != FG_OK else fg_adam_step_f32(param, grad, exp_avg, exp_avg_sq,
+                                                   max_exp_avg_sq, n, &c)
+
+
+cdef int rmsprop_step_f64(double *param, const double *grad, double *square_avg,
+                          double *momentum_buffer, double *grad_avg, size_t n, int64_t step,
+                          double lr, double alpha, double eps, double weight_decay,
+                          double momentum, bint centered, bint maximize) noexcept nogil:
+    cdef fg_rmsprop_coeffs c
+    cdef fg_status st = fg_rmsprop_prepare(&c, lr, alpha, eps, weight_decay, momentum,
+                                           centered, maximize, step)
+    return st if st != FG_OK else fg_rmsprop_step_f64(param, grad, square_avg,
+                                                      momentum_buffer, grad_avg, n, &c)
+
+
+cdef int rmsprop_step_f32(float *param, const float *grad, float *square_avg,
+                          float *momentum_buffer, float *grad_avg, size_t n, int64_t step,
+                          double lr, double alpha, double eps, double weight_decay,
+                          double momentum, bint centered, bint maximize) noexcept nogil:
+    cdef fg_rmsprop_coeffs c
+    cdef fg_status st = fg_rmsprop_prepare(&c, lr, alpha, eps, weight_decay, momentum,
+                                           centered, maximize, step)
+    return st if st != FG_OK else fg_rmsprop_step_f32(param, grad, square_avg,
+                                                      momentum_buffer, grad_avg, n, &c)
+
+
+cdef int adagrad_step_f64(double *param, const double *grad, double *state_sum, size_t n,
+                          int64_t step, double lr, double lr_decay, double weight_decay,
+                          double eps, bint maximize) noexcept nogil:
+    cdef fg_adagrad_coeffs c
+    cdef fg_status st = fg_adagrad_prepare(&c, lr, lr_decay, eps, weight_decay, maximize, step)
+    return st if st != FG_OK else fg_adagrad_step_f64(param, grad, state_sum, n, &c)
+
+
+cdef int adagrad_step_f32(float *param, const float *grad, float *state_sum, size_t n,
+                          int64_t step, double lr, double lr_decay, double weight_decay,
+                          double eps, bint maximize) noexcept nogil:
+    cdef fg_adagrad_coeffs c
+    cdef fg_status st = fg_adagrad_prepare(&c, lr, lr_decay, eps, weight_decay, maximize, step)
+    return st if st != FG_OK else fg_adagrad_step_f32(param, grad, state_sum, n, &c)
