@@ -467,3 +467,28 @@ def test_steps_do_not_allocate_or_leak(cls):
     finally:
         tracemalloc.stop()
     assert grown < 4096, grown
+
+
+def test_concurrent_steps_on_one_optimizer_are_refused_not_corrupted():
+    n = 2**22
+    opt = fg.SGD(np.zeros(n), lr=1e-3)
+    grad = np.ones(n)
+    errors, done = [], []
+
+    def worker():
+        try:
+            for _ in range(20):
+                opt.step(grad)
+                done.append(1)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("another thread" in e for e in errors)
+    # every step that was not refused was applied exactly once
+    np.testing.assert_allclose(opt.params[0][:3], -1e-3 * len(done), rtol=1e-12)
+    assert opt.steps == len(done)

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Optimizer",
-    "kernels", "schedules", "get_include", "__version__",
+    "kernels", "schedules", "get_include", "get_library_dir", "__version__",
 ]
 
 
@@ -44,3 +44,24 @@ def get_include() -> str:
         if os.path.exists(os.path.join(candidate, "fastgrad.h")):
             return candidate
     raise FileNotFoundError("fastgrad's include folder is missing from this installation")
+
+
+def get_library_dir() -> str:
+    """Return the folder holding ``libfgcore.a``, fastgrad's C core.
+
+    A plain C extension that calls fastgrad's C functions links it:
+    ``library_dirs=[fastgrad.get_library_dir()], libraries=["fgcore"]`` (and
+    ``-lm -lpthread`` on Linux). Cython extensions need no library: they
+    ``cimport`` the ``.pxd`` exports instead.
+
+    Example
+    -------
+    >>> import os, fastgrad
+    >>> os.path.exists(os.path.join(fastgrad.get_library_dir(), "libfgcore.a"))
+    True
+    """
+    for base in __path__:
+        candidate = os.path.join(base, "lib")
+        if os.path.exists(os.path.join(candidate, "libfgcore.a")):
+            return candidate
+    raise FileNotFoundError("fastgrad's lib folder is missing from this installation")

@@ -255,6 +255,7 @@ cdef class FusedOptimizer:
     cdef public double _dampening, _alpha, _lr_decay
     cdef public bint _amsgrad, _maximize, _nesterov, _centered, _decoupled
     cdef public bint _check_finite, _buffers_ready
+    cdef bint _busy   # a step is running (the slot table is in use)
     cdef public int _threads
 
     def __dealloc__(self):
@@ -342,6 +343,24 @@ cdef class FusedOptimizer:
         cdef cnp.ndarray g
         cdef fg_status st
         cdef int ok
+        if self._busy:
+            # The GIL is released during a step; a second thread must not
+            # rewrite the slot table under the first one.
+            raise RuntimeError("step() called while another step of this optimizer is "
+                               "running in another thread; use one optimizer per thread")
+        self._busy = True
+        try:
+            self._step(grads)
+        finally:
+            self._busy = False
+            for i in range(self.count):
+                self.slots[i].grad = NULL   # keep no pointer into the caller's arrays
+
+    cdef int _step(self, grads) except -1:
+        cdef Py_ssize_t i
+        cdef cnp.ndarray g
+        cdef fg_status st
+        cdef int ok
         if self.single:
             g = matching_array(grads, "grads", <cnp.ndarray>self._params[0], "params", False)
             self.slots[0].grad = cnp.PyArray_DATA(g)
@@ -374,12 +393,11 @@ cdef class FusedOptimizer:
                 st = fg_optim_step_many(&self.cfg, self.slots, self.count, self._threads)
         else:
             st = fg_optim_step_many(&self.cfg, self.slots, self.count, self._threads)
-        for i in range(self.count):
-            self.slots[i].grad = NULL   # do not keep a pointer into the caller's arrays
         if st != FG_OK and st != FG_ERR_THREAD:
             raise_status(st, "step")
         self._steps = t
         self._buffers_ready = True
+        return 0
 
 
 # ------------------------------------------- exports for Cython embedders --

@@ -1,0 +1,17 @@
+"""How a third-party package builds against fastgrad (the README shows this)."""
+import os
+
+import fastgrad
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+# The folder that holds the fastgrad package, so `cimport fastgrad._optim` finds the .pxd.
+pxd_path = [os.path.dirname(p) for p in fastgrad.__path__]
+
+setup(
+    name="fastgrad-consumer",
+    ext_modules=cythonize([Extension("cy_consumer", ["cy_consumer.pyx"])],
+                          include_path=pxd_path, language_level=3)
+    + [Extension("c_consumer", ["c_consumer.c"], include_dirs=[fastgrad.get_include()],
+                 library_dirs=[fastgrad.get_library_dir()], libraries=["fgcore", "m", "pthread"])],
+)
