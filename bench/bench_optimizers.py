@@ -27,7 +27,8 @@ OPTIMIZERS = {
     "RMSprop": (fg.RMSprop, ref.RMSprop, NumpyRMSprop, dict(lr=1e-2)),
     "Adagrad": (fg.Adagrad, ref.Adagrad, NumpyAdagrad, dict(lr=1e-2)),
 }
-IMPLS = ["fastgrad", "fastgrad-2threads", "kernel", "numpy", "reference", "torch-fused", "plain-C"]
+IMPLS = ["fastgrad", "fastgrad-2threads", "kernel", "numpy", "reference", "torch-fused",
+         "torch-fused-2threads", "plain-C"]
 
 
 def inputs(n, dtype):
@@ -61,9 +62,12 @@ def test_step(benchmark, impl, opt_name, dtype, n, plain_c_adam):
         if n > 1_000_000:
             pytest.skip("the reference allocates temporaries; 'numpy' is the baseline here")
         step = ref_cls(p, **options).step
-    elif impl == "torch-fused":
+    elif impl.startswith("torch-fused"):
         if torch is None:
             pytest.skip("torch is not installed")
+        if impl.endswith("2threads") and n < 1_000_000:
+            pytest.skip("threads only pay off for large arrays")
+        torch.set_num_threads(2 if impl.endswith("2threads") else 1)
         t = torch.from_numpy(p)
         t.grad = torch.from_numpy(g)
         cls = {"Adam": torch.optim.Adam, "SGD-momentum": torch.optim.SGD,
