@@ -11,7 +11,7 @@ import pytest
 import fastgrad as fg
 import fastgrad.reference as ref
 from conftest import as_ptr
-from numpy_optim import NumpyAdagrad, NumpyAdam, NumpyRMSprop, NumpySGD
+from fastgrad.benchmark import NumpyAdagrad, NumpyAdam, NumpyRMSprop, NumpySGD
 
 try:
     import torch

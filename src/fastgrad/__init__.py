@@ -37,13 +37,7 @@ def get_include() -> str:
     >>> os.path.exists(os.path.join(fastgrad.get_include(), "fastgrad.h"))
     True
     """
-    # Search every package path: in an editable install __file__ is in src/
-    # while the CMake-installed include/ lives beside the built modules.
-    for base in __path__:
-        candidate = os.path.join(base, "include")
-        if os.path.exists(os.path.join(candidate, "fastgrad.h")):
-            return candidate
-    raise FileNotFoundError("fastgrad's include folder is missing from this installation")
+    return _installed_dir("include", "fastgrad.h")
 
 
 def get_library_dir() -> str:
@@ -60,8 +54,14 @@ def get_library_dir() -> str:
     >>> os.path.exists(os.path.join(fastgrad.get_library_dir(), "libfgcore.a"))
     True
     """
+    return _installed_dir("lib", "libfgcore.a")
+
+
+def _installed_dir(folder: str, marker: str) -> str:
+    # Search every package path: in an editable install __file__ is in src/
+    # while the CMake-installed folders live beside the built modules.
     for base in __path__:
-        candidate = os.path.join(base, "lib")
-        if os.path.exists(os.path.join(candidate, "libfgcore.a")):
+        candidate = os.path.join(base, folder)
+        if os.path.exists(os.path.join(candidate, marker)):
             return candidate
-    raise FileNotFoundError("fastgrad's lib folder is missing from this installation")
+    raise FileNotFoundError(f"fastgrad's {folder} folder is missing from this installation")

@@ -69,6 +69,41 @@ cdef inline void *state_ptr(object arr, str name, cnp.ndarray param, bint requir
     return cnp.PyArray_DATA(a)
 
 
+# One nogil call per kernel whatever the dtype, so each Python kernel below
+# has a single call site inside and outside `with nogil`.
+
+cdef inline fg_status run_sgd(bint f32, void *p, const void *g, void *buf, size_t n,
+                              const fg_sgd_coeffs *c) noexcept nogil:
+    if f32:
+        return fg_sgd_step_f32(<float*>p, <const float*>g, <float*>buf, n, c)
+    return fg_sgd_step_f64(<double*>p, <const double*>g, <double*>buf, n, c)
+
+
+cdef inline fg_status run_adam(bint f32, void *p, const void *g, void *m, void *v, void *vmax,
+                               size_t n, const fg_adam_coeffs *c) noexcept nogil:
+    if f32:
+        return fg_adam_step_f32(<float*>p, <const float*>g, <float*>m, <float*>v,
+                                <float*>vmax, n, c)
+    return fg_adam_step_f64(<double*>p, <const double*>g, <double*>m, <double*>v,
+                            <double*>vmax, n, c)
+
+
+cdef inline fg_status run_rmsprop(bint f32, void *p, const void *g, void *s, void *b, void *ga,
+                                  size_t n, const fg_rmsprop_coeffs *c) noexcept nogil:
+    if f32:
+        return fg_rmsprop_step_f32(<float*>p, <const float*>g, <float*>s, <float*>b,
+                                   <float*>ga, n, c)
+    return fg_rmsprop_step_f64(<double*>p, <const double*>g, <double*>s, <double*>b,
+                               <double*>ga, n, c)
+
+
+cdef inline fg_status run_adagrad(bint f32, void *p, const void *g, void *s, size_t n,
+                                  const fg_adagrad_coeffs *c) noexcept nogil:
+    if f32:
+        return fg_adagrad_step_f32(<float*>p, <const float*>g, <float*>s, n, c)
+    return fg_adagrad_step_f64(<double*>p, <const double*>g, <double*>s, n, c)
+
+
 # ---------------------------------------------------------------- kernels --
 
 def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momentum=0.0,
@@ -94,14 +129,14 @@ def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momen
                                        nesterov, maximize, step)
     cdef size_t n = cnp.PyArray_SIZE(p)
     cdef bint f32 = cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT
+    cdef void *pp = cnp.PyArray_DATA(p)
+    cdef void *gp = cnp.PyArray_DATA(g)
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = (fg_sgd_step_f32(<float*>cnp.PyArray_DATA(p), <float*>cnp.PyArray_DATA(g), <float*>buf, n, &c) if f32 else
-                      fg_sgd_step_f64(<double*>cnp.PyArray_DATA(p), <double*>cnp.PyArray_DATA(g), <double*>buf, n, &c))
+                st = run_sgd(f32, pp, gp, buf, n, &c)
         else:
-            st = (fg_sgd_step_f32(<float*>cnp.PyArray_DATA(p), <float*>cnp.PyArray_DATA(g), <float*>buf, n, &c) if f32 else
-                  fg_sgd_step_f64(<double*>cnp.PyArray_DATA(p), <double*>cnp.PyArray_DATA(g), <double*>buf, n, &c))
+            st = run_sgd(f32, pp, gp, buf, n, &c)
     if st != FG_OK:
         raise_status(st, "sgd_step")
 
@@ -137,11 +172,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double 
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = (fg_adam_step_f32(<float*>pp, <float*>gp, <float*>m, <float*>v, <float*>vmax, n, &c) if f32 else
-                      fg_adam_step_f64(<double*>pp, <double*>gp, <double*>m, <double*>v, <double*>vmax, n, &c))
+                st = run_adam(f32, pp, gp, m, v, vmax, n, &c)
         else:
-            st = (fg_adam_step_f32(<float*>pp, <float*>gp, <float*>m, <float*>v, <float*>vmax, n, &c) if f32 else
-                  fg_adam_step_f64(<double*>pp, <double*>gp, <double*>m, <double*>v, <double*>vmax, n, &c))
+            st = run_adam(f32, pp, gp, m, v, vmax, n, &c)
     if st != FG_OK:
         raise_status(st, "adam_step")
 
@@ -185,11 +218,9 @@ def rmsprop_step(param, grad, square_avg, int64_t step, double lr, double alpha=
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = (fg_rmsprop_step_f32(<float*>pp, <float*>gp, <float*>s, <float*>b, <float*>ga, n, &c) if f32 else
-                      fg_rmsprop_step_f64(<double*>pp, <double*>gp, <double*>s, <double*>b, <double*>ga, n, &c))
+                st = run_rmsprop(f32, pp, gp, s, b, ga, n, &c)
         else:
-            st = (fg_rmsprop_step_f32(<float*>pp, <float*>gp, <float*>s, <float*>b, <float*>ga, n, &c) if f32 else
-                  fg_rmsprop_step_f64(<double*>pp, <double*>gp, <double*>s, <double*>b, <double*>ga, n, &c))
+            st = run_rmsprop(f32, pp, gp, s, b, ga, n, &c)
     if st != FG_OK:
         raise_status(st, "rmsprop_step")
 
@@ -216,11 +247,9 @@ def adagrad_step(param, grad, state_sum, int64_t step, double lr, double lr_deca
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = (fg_adagrad_step_f32(<float*>pp, <float*>gp, <float*>s, n, &c) if f32 else
-                      fg_adagrad_step_f64(<double*>pp, <double*>gp, <double*>s, n, &c))
+                st = run_adagrad(f32, pp, gp, s, n, &c)
         else:
-            st = (fg_adagrad_step_f32(<float*>pp, <float*>gp, <float*>s, n, &c) if f32 else
-                  fg_adagrad_step_f64(<double*>pp, <double*>gp, <double*>s, n, &c))
+            st = run_adagrad(f32, pp, gp, s, n, &c)
     if st != FG_OK:
         raise_status(st, "adagrad_step")
 

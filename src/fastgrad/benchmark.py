@@ -1,7 +1,7 @@
 """``python -m fastgrad bench``: one screen of speed ratios on this machine.
 
-Times one optimizer step of fastgrad against careful in-place NumPy (one
-preallocated temporary, the fairest NumPy code) and, when installed, torch's
+Times one optimizer step of fastgrad against careful in-place NumPy (the
+``Numpy*`` classes below: one preallocated temporary, the fairest NumPy code) and, when installed, torch's
 fused CPU kernel on one thread, for every optimizer over sizes 10..1e7.
 Each cell is the best of several repeats; ratios are NumPy (or torch) time
 divided by fastgrad time, so > 1 means fastgrad is faster.
@@ -18,77 +18,83 @@ import numpy as np
 import fastgrad as fg
 
 
-def _numpy_adam(p: np.ndarray, lr: float = 1e-3) -> Callable[[np.ndarray], None]:
-    m, v, tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
-    state = {"t": 0}
+class NumpyAdam:
+    def __init__(self, p, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        self.p, self.lr, (self.b1, self.b2), self.eps = p, lr, betas, eps
+        self.m, self.v, self.tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
+        self.t = 0
 
-    def step(g: np.ndarray) -> None:
-        state["t"] = state["t"] + 1
-        t = state["t"]
-        np.multiply(m, 0.9, out=m)
-        np.multiply(g, 0.1, out=tmp)
-        np.add(m, tmp, out=m)
-        np.multiply(v, 0.999, out=v)
+    def step(self, g):
+        self.t += 1
+        b1, b2, m, v, tmp = self.b1, self.b2, self.m, self.v, self.tmp
+        m *= b1
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2
         np.multiply(g, g, out=tmp)
-        np.multiply(tmp, 0.001, out=tmp)
-        np.add(v, tmp, out=v)
+        tmp *= 1 - b2
+        v += tmp
         np.sqrt(v, out=tmp)
-        np.divide(tmp, math.sqrt(1 - 0.999 ** t), out=tmp)
-        np.add(tmp, 1e-8, out=tmp)
+        tmp /= math.sqrt(1 - b2 ** self.t)
+        tmp += self.eps
         np.divide(m, tmp, out=tmp)
-        np.multiply(tmp, lr / (1 - 0.9 ** t), out=tmp)
-        np.subtract(p, tmp, out=p)
-    return step
+        tmp *= self.lr / (1 - b1 ** self.t)
+        self.p -= tmp
 
 
-def _numpy_sgd(p: np.ndarray, lr: float = 1e-3) -> Callable[[np.ndarray], None]:
-    buf, tmp = np.zeros_like(p), np.empty_like(p)
+class NumpySGD:
+    def __init__(self, p, lr=1e-3, momentum=0.9):
+        self.p, self.lr, self.mu = p, lr, momentum
+        self.buf, self.tmp = np.zeros_like(p), np.empty_like(p)
 
-    def step(g: np.ndarray) -> None:
-        np.multiply(buf, 0.9, out=buf)
-        np.add(buf, g, out=buf)
-        np.multiply(buf, lr, out=tmp)
-        np.subtract(p, tmp, out=p)
-    return step
-
-
-def _numpy_rmsprop(p: np.ndarray, lr: float = 1e-2) -> Callable[[np.ndarray], None]:
-    s, tmp = np.zeros_like(p), np.empty_like(p)
-
-    def step(g: np.ndarray) -> None:
-        np.multiply(s, 0.99, out=s)
-        np.multiply(g, g, out=tmp)
-        np.multiply(tmp, 0.01, out=tmp)
-        np.add(s, tmp, out=s)
-        np.sqrt(s, out=tmp)
-        np.add(tmp, 1e-8, out=tmp)
-        np.divide(g, tmp, out=tmp)
-        np.multiply(tmp, lr, out=tmp)
-        np.subtract(p, tmp, out=p)
-    return step
+    def step(self, g):
+        self.buf *= self.mu
+        self.buf += g
+        np.multiply(self.buf, self.lr, out=self.tmp)
+        self.p -= self.tmp
 
 
-def _numpy_adagrad(p: np.ndarray, lr: float = 1e-2) -> Callable[[np.ndarray], None]:
-    s, tmp = np.zeros_like(p), np.empty_like(p)
+class NumpyRMSprop:
+    def __init__(self, p, lr=1e-2, alpha=0.99, eps=1e-8):
+        self.p, self.lr, self.alpha, self.eps = p, lr, alpha, eps
+        self.s, self.tmp = np.zeros_like(p), np.empty_like(p)
 
-    def step(g: np.ndarray) -> None:
-        np.multiply(g, g, out=tmp)
-        np.add(s, tmp, out=s)
-        np.sqrt(s, out=tmp)
-        np.add(tmp, 1e-10, out=tmp)
-        np.divide(g, tmp, out=tmp)
-        np.multiply(tmp, lr, out=tmp)
-        np.subtract(p, tmp, out=p)
-    return step
+    def step(self, g):
+        self.s *= self.alpha
+        np.multiply(g, g, out=self.tmp)
+        self.tmp *= 1 - self.alpha
+        self.s += self.tmp
+        np.sqrt(self.s, out=self.tmp)
+        self.tmp += self.eps
+        np.divide(g, self.tmp, out=self.tmp)
+        self.tmp *= self.lr
+        self.p -= self.tmp
+
+
+class NumpyAdagrad:
+    def __init__(self, p, lr=1e-2, eps=1e-10):
+        self.p, self.lr, self.eps = p, lr, eps
+        self.s, self.tmp = np.zeros_like(p), np.empty_like(p)
+
+    def step(self, g):
+        np.multiply(g, g, out=self.tmp)
+        self.s += self.tmp
+        np.sqrt(self.s, out=self.tmp)
+        self.tmp += self.eps
+        np.divide(g, self.tmp, out=self.tmp)
+        self.tmp *= self.lr
+        self.p -= self.tmp
 
 
 CASES = {
-    "Adam": (lambda p: fg.Adam(p, lr=1e-3).step, _numpy_adam, ("Adam", dict(lr=1e-3), True)),
-    "SGD+momentum": (lambda p: fg.SGD(p, lr=1e-3, momentum=0.9).step, _numpy_sgd,
+    "Adam": (lambda p: fg.Adam(p, lr=1e-3).step, lambda p: NumpyAdam(p, lr=1e-3).step,
+             ("Adam", dict(lr=1e-3), True)),
+    "SGD+momentum": (lambda p: fg.SGD(p, lr=1e-3, momentum=0.9).step,
+                     lambda p: NumpySGD(p, lr=1e-3, momentum=0.9).step,
                      ("SGD", dict(lr=1e-3, momentum=0.9), True)),
-    "RMSprop": (lambda p: fg.RMSprop(p, lr=1e-2).step, _numpy_rmsprop,
+    "RMSprop": (lambda p: fg.RMSprop(p, lr=1e-2).step, lambda p: NumpyRMSprop(p, lr=1e-2).step,
                 ("RMSprop", dict(lr=1e-2), False)),
-    "Adagrad": (lambda p: fg.Adagrad(p, lr=1e-2).step, _numpy_adagrad,
+    "Adagrad": (lambda p: fg.Adagrad(p, lr=1e-2).step, lambda p: NumpyAdagrad(p, lr=1e-2).step,
                 ("Adagrad", dict(lr=1e-2), True)),
 }
 
