@@ -392,6 +392,17 @@ def test_single_array_grads_checked():
         opt.step([1.0, 1.0, 1.0])
 
 
+def test_grad_aliasing_param_is_refused():
+    x = np.ones(4)
+    with pytest.raises(ValueError, match="overlaps"):
+        fg.SGD(x, lr=0.1).step(x)
+    with pytest.raises(ValueError, match=r"grads\[0\] overlaps"):
+        fg.SGD([x], lr=0.1).step([x])
+    with pytest.raises(ValueError, match="grad overlaps param"):
+        fg.kernels.sgd_step(x, x, None, 1, 0.1)
+    np.testing.assert_array_equal(x, 1.0)
+
+
 def test_read_only_grad_is_fine():
     g = np.ones(3)
     g.flags.writeable = False

@@ -117,6 +117,8 @@ def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momen
     """
     cdef cnp.ndarray p = float_array(param, "param", True)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
+    if overlaps(g, p):
+        raise ValueError("grad overlaps param in memory; pass a copy")
     check_step(step); check_nonneg(lr, "lr"); check_nonneg(momentum, "momentum")
     check_nonneg(weight_decay, "weight_decay")
     if not isfinite(dampening):
@@ -154,6 +156,8 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double 
     """
     cdef cnp.ndarray p = float_array(param, "param", True)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
+    if overlaps(g, p):
+        raise ValueError("grad overlaps param in memory; pass a copy")
     cdef void *m = state_ptr(exp_avg, "exp_avg", p, True)
     cdef void *v = state_ptr(exp_avg_sq, "exp_avg_sq", p, True)
     cdef void *vmax = state_ptr(max_exp_avg_sq, "max_exp_avg_sq", p, amsgrad)
@@ -200,6 +204,8 @@ def rmsprop_step(param, grad, square_avg, int64_t step, double lr, double alpha=
     """
     cdef cnp.ndarray p = float_array(param, "param", True)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
+    if overlaps(g, p):
+        raise ValueError("grad overlaps param in memory; pass a copy")
     cdef void *s = state_ptr(square_avg, "square_avg", p, True)
     cdef void *b = state_ptr(momentum_buffer, "momentum_buffer", p, momentum > 0.0)
     cdef void *ga = state_ptr(grad_avg, "grad_avg", p, centered)
@@ -235,6 +241,8 @@ def adagrad_step(param, grad, state_sum, int64_t step, double lr, double lr_deca
     """
     cdef cnp.ndarray p = float_array(param, "param", True)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
+    if overlaps(g, p):
+        raise ValueError("grad overlaps param in memory; pass a copy")
     cdef void *s = state_ptr(state_sum, "state_sum", p, True)
     check_step(step); check_nonneg(lr, "lr"); check_nonneg(lr_decay, "lr_decay")
     check_nonneg(weight_decay, "weight_decay"); check_nonneg(eps, "eps")
@@ -392,6 +400,8 @@ cdef class FusedOptimizer:
         cdef int ok
         if self.single:
             g = matching_array(grads, "grads", <cnp.ndarray>self._params[0], "params", False)
+            if overlaps(g, <cnp.ndarray>self._params[0]):
+                raise ValueError("grads overlaps params in memory; pass a copy")
             self.slots[0].grad = cnp.PyArray_DATA(g)
         else:
             if cnp.PyArray_Check(grads) or len(grads) != self.count:
@@ -400,6 +410,8 @@ cdef class FusedOptimizer:
             for i in range(self.count):
                 g = matching_array(grads[i], f"grads[{i}]", <cnp.ndarray>self._params[i],
                                    f"params[{i}]", False)
+                if overlaps(g, <cnp.ndarray>self._params[i]):
+                    raise ValueError(f"grads[{i}] overlaps params[{i}] in memory; pass a copy")
                 self.slots[i].grad = cnp.PyArray_DATA(g)
         cdef int64_t t = self._steps + 1
         cdef double lr = self._lr
