@@ -122,11 +122,11 @@ def fd_jacobian(f, x, *, method="central", step=None, args=(), vectorized=False,
 def fd_gradient(f, x, *, method="central", step=None, args=(), vectorized=False,
                 full_output=False):
     """Gradient of a scalar f, x's shape (reference twin)."""
-    f0 = np.asarray(f(np.array(np.asarray(x), dtype=float), *(args if isinstance(args, tuple) else (args,)))) \
-        if method != "complex" else None
-    if f0 is not None and f0.ndim != 0:
+    xa = _setup(f, x, method, step)[0]
+    out = fd_jacobian(f, x, method=method, step=step, args=args, full_output=full_output)
+    if (out[0] if full_output else out).shape != xa.shape:
         raise ValueError("f must return a scalar for a gradient")
-    return fd_jacobian(f, x, method=method, step=step, args=args, full_output=full_output)
+    return out
 
 
 def fd_jvp(f, x, v, *, method="central", step=None, args=()):
