@@ -596,3 +596,27 @@ def test_c_combine_rejects_missing_error_points():
         _fd.stencil(x, 99)
     with pytest.raises(ValueError):
         _fd.combine(x, _fd.METHOD_CODES["central"], False, pts[:2], vals[:2], False)
+
+
+# ------------------------------------------------- C drivers via cdef API --
+
+@pytest.mark.parametrize("method", REAL_METHODS)
+def test_c_hessian_driver_from_exact_gradient(method):
+    x = np.array([0.3, -0.5, 1.2, 0.8, -1.1])
+    H = _fd.rosenbrock_hessian_c(x, _fd.METHOD_CODES[method])
+    np.testing.assert_array_equal(H, H.T)
+    close(H, rosen_hess(x), 10 * RTOL[method])
+    # the same Hessian through the Python front-end with a gradient callable
+    np.testing.assert_allclose(H, fd_hessian(rosen, x, method=method, grad=rosen_grad),
+                               rtol=1e-9, atol=1e-7)
+    with pytest.raises(ValueError, match="non-finite"):
+        _fd.rosenbrock_hessian_c(np.array([1.0, np.nan]), _fd.METHOD_CODES[method])
+
+
+@pytest.mark.parametrize("method", REAL_METHODS)
+def test_c_gradient_export_equals_capsule_path(method):
+    x = np.array([0.3, -0.5, 1.2, 0.8])
+    g, e = _fd.rosenbrock_gradient_c(x, _fd.METHOD_CODES[method], True)
+    g2, e2 = fd_gradient(_fd.CRosenbrock(4), x, method=method, full_output=True)
+    np.testing.assert_array_equal(g, g2)
+    np.testing.assert_array_equal(e, e2)

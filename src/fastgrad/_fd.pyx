@@ -352,3 +352,60 @@ class CLogSum:
 
     def _fg_scalar_capsule(self):
         return make_scalar_capsule(logsum_fn, self.n, NULL, 0)
+
+
+cdef int rosenbrock_value_grad(const double *x, size_t n, double *value, double *grad,
+                               void *ctx) noexcept nogil:
+    cdef size_t i
+    cdef double t
+    value[0] = rosenbrock_fn(x, n, NULL)
+    if grad != NULL:
+        for i in range(n):
+            grad[i] = 0.0
+        for i in range(n - 1 if n > 0 else 0):
+            t = x[i + 1] - x[i] * x[i]
+            grad[i] += -400.0 * x[i] * t - 2.0 * (1.0 - x[i])
+            grad[i + 1] += 200.0 * t
+    return FG_OK
+
+
+def rosenbrock_hessian_c(x, int method, steps=None):
+    """Hessian of Rosenbrock at x (in: contiguous float64) by differences of
+    its exact C gradient: exercises fg_fd_hessian_f64 through the cdef export
+    fd_hessian_f64 (what embedders call), with the GIL released."""
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
+        raise TypeError("x must be float64")
+    cdef fg_fd_method m = method_code(method)
+    cdef void *sp = optional_steps(steps, xa)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    cdef cnp.ndarray hess = np.empty((n, n))
+    cdef cnp.ndarray work = np.empty(fd_hessian_workspace_size(m, n))
+    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
+    cdef double *hp = <double*>cnp.PyArray_DATA(hess)
+    cdef double *wp = <double*>cnp.PyArray_DATA(work)
+    cdef int st
+    with nogil:
+        st = fd_hessian_f64(rosenbrock_value_grad, NULL, xp, n, m, <double*>sp, hp, wp)
+    if st != FG_OK:
+        raise_status(<fg_status>st, "finite-difference Hessian")
+    return hess
+
+
+def rosenbrock_gradient_c(x, int method, bint want_err=False):
+    """CRosenbrock's gradient through the cdef export fd_gradient_f64."""
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    cdef fg_fd_method m = method_code(method)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    cdef cnp.ndarray grad = np.empty(n)
+    cdef cnp.ndarray err = np.empty(n)
+    cdef cnp.ndarray work = np.empty(fd_gradient_workspace_size(m, n))
+    cdef int st
+    with nogil:
+        st = fd_gradient_f64(rosenbrock_fn, NULL, <double*>cnp.PyArray_DATA(xa), n, m, NULL,
+                             <double*>cnp.PyArray_DATA(grad),
+                             <double*>cnp.PyArray_DATA(err) if want_err else NULL,
+                             <double*>cnp.PyArray_DATA(work))
+    if st != FG_OK:
+        raise_status(<fg_status>st, "finite-difference gradient")
+    return (grad, err) if want_err else grad
