@@ -33,7 +33,8 @@ cdef int raise_status(fg_status st, str what) except -1:
     if st == FG_ERR_ARG:
         raise ValueError(msg)
     if st == FG_ERR_NONFINITE:
-        raise ValueError(msg)
+        # the only array fg_fd checks for finiteness is the point x
+        raise ValueError(f"x must be finite (it holds NaN or infinity) [{msg}]")
     if st == FG_ERR_CALLBACK:
         raise FloatingPointError(msg)
     if st == FG_ERR_NOMEM:

@@ -61,8 +61,10 @@ def _as_args(args: Any) -> tuple:
     return args if isinstance(args, tuple) else (args,)
 
 
-def _as_real(a: Any, name: str) -> np.ndarray:
-    """a as a fresh C-contiguous float32 (if it was float32) or float64 array."""
+def _as_real(a: Any, name: str, check_finite: bool = True) -> np.ndarray:
+    """a as a fresh C-contiguous float32 (if it was float32) or float64 array.
+    check_finite=False leaves the finiteness check to the C core (which
+    reports it as a ValueError naming x)."""
     try:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:
@@ -73,7 +75,7 @@ def _as_real(a: Any, name: str) -> np.ndarray:
     out = np.array(arr, dtype=dtype, order="C", copy=True)
     if out.size == 0:
         raise ValueError(f"{name} must have at least one element")
-    if not np.isfinite(out).all():
+    if check_finite and not np.isfinite(out).all():
         raise ValueError(f"{name} must be finite (it holds NaN or infinity)")
     return out
 
@@ -193,17 +195,16 @@ def _jacobian(f: Callable, x: Any, method: str, step: Any, args: Any, vectorized
     _check_f(f)
     method = _check_method(method)
     args = _as_args(args)
-    xa = _as_real(x, "x")
+    xa = _as_real(x, "x", check_finite=method == "complex")
     steps = _check_steps(step, xa)
-    n = xa.size
     if method == "complex":
         jac, err, oshape = _complex_jacobian(f, xa, steps, args, vectorized, scalar)
     else:
         code = _CODES[method]
         capsule = _capsule_of(f, args, method)
         if capsule is not None:
-            x64 = xa.astype(np.float64).ravel()
-            s64 = None if steps is None else steps.astype(np.float64)
+            x64 = (xa if xa.dtype == np.float64 else xa.astype(np.float64)).ravel()
+            s64 = None if steps is None else steps.astype(np.float64, copy=False)
             g, e = _fd.capsule_gradient(capsule, x64, code, s64, full_output)
             jac = g.astype(xa.dtype)[None, :]
             err = None if e is None else e.astype(xa.dtype)[None, :]
