@@ -326,8 +326,9 @@ def fd_jvp(f: Callable, x: Any, v: Any, *, method: str = "central", step: Any = 
 
     Returns
     -------
-    (value, jv) : tuple of ndarray (or floats for scalar f)
-        ``f(x)`` and the derivative of ``f(x + t v)`` at ``t = 0``.
+    (value, jv) : tuple of ndarray (NumPy scalars for scalar f)
+        ``f(x)`` and the derivative of ``f(x + t v)`` at ``t = 0``, of f's
+        output shape.
 
     Notes
     -----
@@ -360,11 +361,11 @@ def fd_jvp(f: Callable, x: Any, v: Any, *, method: str = "central", step: Any = 
                                            xa.astype(np.float64).ravel(),
                                            va.astype(np.float64).ravel(), _CODES[method],
                                            0.0 if step is None else float(step))
-        return value, d
+        return np.float64(value), np.float64(d)
     fx = np.asarray(f(xa.copy(), *args))
     vnorm = float(np.linalg.norm(va.astype(np.float64)))
     if vnorm == 0.0:
-        return fx, np.zeros_like(fx, dtype=np.result_type(fx.dtype, xa.dtype))
+        return fx[()], np.zeros_like(fx, dtype=np.result_type(fx.dtype, xa.dtype))[()]
     t0 = np.zeros(1, dtype=xa.dtype)
     if step is None:
         c = (_COMPLEX_STEP if method == "complex"
@@ -376,13 +377,13 @@ def fd_jvp(f: Callable, x: Any, v: Any, *, method: str = "central", step: Any = 
         if val.dtype.kind != "c":
             raise TypeError("method='complex' needs f to accept complex input and return "
                             f"complex values; f returned dtype {val.dtype}")
-        return fx, (val.imag / float(hs[0])).astype(xa.dtype)
+        return fx[()], (val.imag / float(hs[0])).astype(xa.dtype)[()]
     code = _CODES[method]
     tpts = _fd.stencil(t0, code, False, hs)               # (m, 1)
     xpts = xa.ravel()[None, :] + tpts.astype(xa.dtype) * va.ravel()[None, :]
     vals, oshape = _evaluate(f, np.ascontiguousarray(xpts), xa.shape, args, False, False)
     jv, _ = _fd.combine(t0, code, False, tpts, vals, False)
-    return fx, jv.reshape(oshape).astype(xa.dtype)
+    return fx[()], jv.reshape(oshape).astype(xa.dtype)[()]
 
 
 def fd_hessian(f: Callable, x: Any, *, method: str = "central", step: Any = None,
