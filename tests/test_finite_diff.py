@@ -620,3 +620,36 @@ def test_c_gradient_export_equals_capsule_path(method):
     g2, e2 = fd_gradient(_fd.CRosenbrock(4), x, method=method, full_output=True)
     np.testing.assert_array_equal(g, g2)
     np.testing.assert_array_equal(e, e2)
+
+
+# ------------------------------------------- fast vs reference over a corpus --
+
+CORPUS = [
+    np.float64(0.7), np.array(-2.5), np.array([0.3]), np.linspace(-1, 1, 5),
+    np.arange(6.0).reshape(2, 3) / 3, np.array([1, 2, 3]), [0.5, -0.25],
+    np.array([0.5, 1.5], dtype=np.float32), np.linspace(0, 1, 4).reshape(2, 2)[:, ::-1],
+    np.array([1.0, np.nan]), np.array([]), np.array([1 + 1j]), np.array(["a"]),
+]
+
+
+@pytest.mark.parametrize("method", FD_METHODS)
+@pytest.mark.parametrize("case", range(len(CORPUS)))
+def test_fast_and_reference_agree_or_both_raise(case, method):
+    x = CORPUS[case]
+    f = lambda v: np.sum(np.sin(v) * v)   # noqa: E731
+    try:
+        want = ref.fd_gradient(f, x, method=method, full_output=True)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            fd_gradient(f, x, method=method, full_output=True)
+        return
+    got = fd_gradient(f, x, method=method, full_output=True)
+    for a, b in zip(got, want):
+        assert a.shape == b.shape == np.shape(x)
+        assert a.dtype == b.dtype == (np.float32 if np.asarray(x).dtype == np.float32
+                                      else np.float64)
+    tol = 1e-5 if np.asarray(x).dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got[0], want[0], rtol=tol, atol=tol)
+    # float32 error estimates are differences of rounded float32 values: the
+    # two implementations round the points differently (float vs double sums)
+    np.testing.assert_allclose(got[1], want[1], rtol=5e-2 if tol == 1e-5 else 1e-6)
