@@ -684,3 +684,21 @@ def test_fast_and_reference_agree_or_both_raise(case, method):
     # float32 error estimates are differences of rounded float32 values: the
     # two implementations round the points differently (float vs double sums)
     np.testing.assert_allclose(got[1], want[1], rtol=5e-2 if tol == 1e-5 else 1e-6)
+
+
+@pytest.mark.parametrize("method", REAL_METHODS)
+def test_hessian_from_objective_capsule(method):
+    # CRosenbrock also provides fg_objective_callback (its exact C gradient):
+    # fd_hessian differences that gradient in C.
+    obj = _fd.CRosenbrock(5)
+    x = np.array([0.3, -0.5, 1.2, 0.8, -1.1])
+    H = fd_hessian(obj, x, method=method)
+    np.testing.assert_array_equal(H, H.T)
+    np.testing.assert_array_equal(H, _fd.rosenbrock_hessian_c(x, _fd.METHOD_CODES[method]))
+    close(H, rosen_hess(x), 10 * RTOL[method])
+    s = np.full(5, 1e-4)
+    np.testing.assert_allclose(fd_hessian(obj, x, method=method, step=s),
+                               fd_hessian(rosen, x, method=method, step=s, grad=rosen_grad),
+                               rtol=1e-10, atol=1e-8)
+    with pytest.raises(ValueError, match="5"):
+        fd_hessian(obj, x[:3], method=method)

@@ -237,6 +237,42 @@ def capsule_directional(capsule, x, v, int method, double step=0.0):
     return value, deriv
 
 
+def capsule_hessian(capsule, x, int method, steps=None):
+    """(n, n) Hessian of the objective in `capsule` (an fg_objective_callback:
+    its C value_grad is differenced, symmetrized), GIL released; x (in)
+    contiguous float64."""
+    if not PyCapsule_IsValid(capsule, FG_OBJECTIVE_CAPSULE_NAME):
+        raise TypeError(f"f._fg_objective_capsule() must return a PyCapsule named "
+                        f"{FG_OBJECTIVE_CAPSULE_NAME.decode()!r}, got {capsule!r}")
+    cdef fg_objective_callback *cb = <fg_objective_callback*>PyCapsule_GetPointer(
+        capsule, FG_OBJECTIVE_CAPSULE_NAME)
+    if cb.objective.value_grad == NULL:
+        raise TypeError("the objective capsule holds a NULL value_grad")
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
+        raise TypeError("x must be float64 for a C callback")
+    cdef fg_fd_method m = method_code(method)
+    cdef void *sp = optional_steps(steps, xa)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    if cb.n != n:
+        raise ValueError(f"x has {n} elements but the C function takes {cb.n}")
+    cdef cnp.ndarray hess = np.empty((n, n))
+    cdef cnp.ndarray work = np.empty(fg_fd_hessian_workspace_size(m, n))
+    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
+    cdef double *hp = <double*>cnp.PyArray_DATA(hess)
+    cdef double *wp = <double*>cnp.PyArray_DATA(work)
+    cdef fg_status st
+    with nogil:
+        st = fg_fd_hessian_f64(cb.objective.value_grad, cb.objective.ctx, xp, n, m,
+                               <double*>sp, hp, wp)
+    if st == FG_ERR_CALLBACK:
+        raise FloatingPointError("the C gradient failed or returned NaN at a stencil point; "
+                                 "no Hessian was computed")
+    if st != FG_OK:
+        raise_status(st, "finite-difference Hessian")
+    return hess
+
+
 # ------------------------------------------------- C test objectives --
 # Capsule providers for the tests and benchmarks of the C-callback path.
 # Each is also an ordinary NumPy callable over the last axis (so it works
@@ -273,6 +309,25 @@ cdef double logsum_fn(const double *x, size_t n, void *ctx) noexcept nogil:
             return NAN    # outside the domain: the failure signal
         s += log(x[i])
     return s
+
+cdef fg_status rosenbrock_value_grad(const double *x, size_t n, double *value,
+                                     double *grad, void *ctx) noexcept nogil:
+    cdef size_t i
+    cdef double t
+    value[0] = rosenbrock_fn(x, n, NULL)
+    if grad != NULL:
+        for i in range(n):
+            grad[i] = 0.0
+        for i in range(n - 1 if n > 0 else 0):
+            t = x[i + 1] - x[i] * x[i]
+            grad[i] += -400.0 * x[i] * t - 2.0 * (1.0 - x[i])
+            grad[i + 1] += 200.0 * t
+    return FG_OK
+
+
+cdef void free_objective_capsule(object capsule) noexcept:
+    free(PyCapsule_GetPointer(capsule, FG_OBJECTIVE_CAPSULE_NAME))
+
 
 cdef void free_scalar_capsule(object capsule) noexcept:
     cdef fg_scalar_callback *cb = <fg_scalar_callback*>PyCapsule_GetPointer(
@@ -320,6 +375,17 @@ class CRosenbrock:
     def _fg_scalar_capsule(self):
         return make_scalar_capsule(rosenbrock_fn, self.n, NULL, 0)
 
+    def _fg_objective_capsule(self):
+        cdef fg_objective_callback *cb = <fg_objective_callback*>malloc(
+            sizeof(fg_objective_callback))
+        if cb == NULL:
+            raise MemoryError()
+        cb.objective.value_grad = rosenbrock_value_grad
+        cb.objective.hessian = NULL
+        cb.objective.ctx = NULL
+        cb.n = self.n
+        return PyCapsule_New(cb, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+
 
 class CQuadratic:
     """0.5 x'Ax + b'x in C (A, b copied into the capsule's context)."""
@@ -355,21 +421,6 @@ class CLogSum:
         return make_scalar_capsule(logsum_fn, self.n, NULL, 0)
 
 
-cdef int rosenbrock_value_grad(const double *x, size_t n, double *value, double *grad,
-                               void *ctx) noexcept nogil:
-    cdef size_t i
-    cdef double t
-    value[0] = rosenbrock_fn(x, n, NULL)
-    if grad != NULL:
-        for i in range(n):
-            grad[i] = 0.0
-        for i in range(n - 1 if n > 0 else 0):
-            t = x[i + 1] - x[i] * x[i]
-            grad[i] += -400.0 * x[i] * t - 2.0 * (1.0 - x[i])
-            grad[i + 1] += 200.0 * t
-    return FG_OK
-
-
 def rosenbrock_hessian_c(x, int method, steps=None):
     """Hessian of Rosenbrock at x (in: contiguous float64) by differences of
     its exact C gradient: exercises fg_fd_hessian_f64 through the cdef export
@@ -387,7 +438,8 @@ def rosenbrock_hessian_c(x, int method, steps=None):
     cdef double *wp = <double*>cnp.PyArray_DATA(work)
     cdef int st
     with nogil:
-        st = fd_hessian_f64(rosenbrock_value_grad, NULL, xp, n, m, <double*>sp, hp, wp)
+        st = fd_hessian_f64(<fd_value_grad_fn>rosenbrock_value_grad, NULL, xp, n, m,
+                            <double*>sp, hp, wp)
     if st != FG_OK:
         raise_status(<fg_status>st, "finite-difference Hessian")
     return hess

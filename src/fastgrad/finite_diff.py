@@ -405,7 +405,10 @@ def fd_hessian(f: Callable, x: Any, *, method: str = "central", step: Any = None
     args : tuple
         Extra arguments for ``f`` and ``grad``.
     grad : callable, optional
-        ``grad(x, *args)`` returning x's shape. Default: ``fd_gradient(f, ...,
+        ``grad(x, *args)`` returning x's shape. Default: the C gradient of
+        ``f`` when ``f`` provides ``_fg_objective_capsule()`` (an
+        ``fg_objective_callback``, see ``fg_objective.h``; the whole Hessian
+        then runs in C without the GIL), else ``fd_gradient(f, ...,
         method=method)``.
 
     Returns
@@ -415,7 +418,7 @@ def fd_hessian(f: Callable, x: Any, *, method: str = "central", step: Any = None
 
     Notes
     -----
-    With ``grad`` given, the default outer step is the first-derivative rule
+    With ``grad`` given (or a C gradient), the default outer step is the first-derivative rule
     of ``method``. Without it, the gradient itself carries an error of about
     ``delta = eps^(p/(p+1))`` (p the method's order), so the outer step is the
     rule with eps replaced by delta: ``c = eps^(p/(p+1)^2)`` (forward
@@ -440,6 +443,13 @@ def fd_hessian(f: Callable, x: Any, *, method: str = "central", step: Any = None
     steps = _check_steps(step, xa)
     outer = "central" if method == "complex" else method
     n = xa.size
+    if grad is None and not args and method != "complex" \
+            and hasattr(f, "_fg_objective_capsule"):
+        # f brings its own C gradient: difference it in C, GIL released
+        x64 = xa.astype(np.float64).ravel()
+        s64 = None if steps is None else steps.astype(np.float64)
+        H = _fd.capsule_hessian(f._fg_objective_capsule(), x64, _CODES[method], s64)
+        return H.astype(xa.dtype, copy=False)
     if grad is None:
         def gfun(y):
             return fd_gradient(f, y, method=method, args=args)
