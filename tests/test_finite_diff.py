@@ -497,6 +497,23 @@ def test_property_vectorized_equals_per_point(x, method):
     close(a, np.sin(x) + x * np.cos(x), RTOL[method] * 10)
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1), n=st.integers(1, 4),
+       method=st.sampled_from(["richardson", "five-point"]))
+def test_property_error_estimate_bounds_true_error(seed, n, method):
+    # The rounding part of the estimate assumes f is accurate to eps |f|, so
+    # the family has no cancellation inside f (positive terms); the slack
+    # on the right is the rounding of the exact-gradient oracle itself.
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0.1, 3, n), rng.uniform(0.1, 3, n)
+    c, d = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
+    x = rng.uniform(-2, 2, n)
+    f = lambda v: np.sum(a * np.exp(d * v) + b * (v - c) ** 2, axis=-1)   # noqa: E731
+    t1, t2 = a * d * np.exp(d * x), 2 * b * (x - c)
+    got, err = fd_gradient(f, x, method=method, full_output=True, vectorized=True)
+    assert np.all(np.abs(got - (t1 + t2)) <= err + 4 * EPS * (np.abs(t1) + np.abs(t2)))
+
+
 # ------------------------------------------------------------- bad input --
 
 def good(v):
