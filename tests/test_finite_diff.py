@@ -719,3 +719,12 @@ def test_hessian_from_objective_capsule(method):
                                rtol=1e-10, atol=1e-8)
     with pytest.raises(ValueError, match="5"):
         fd_hessian(obj, x[:3], method=method)
+
+
+def test_capsule_path_float32_in_float32_out():
+    # the C function is double by contract: computed in float64, returned as float32
+    x = np.array([0.3, -0.5, 1.2], dtype=np.float32)
+    g, e = fd_gradient(_fd.CRosenbrock(3), x, full_output=True)
+    assert g.dtype == np.float32 and e.dtype == np.float32
+    np.testing.assert_array_equal(g, fd_gradient(_fd.CRosenbrock(3), x.astype(np.float64))
+                                  .astype(np.float32))
