@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from fastgrad import kernels, schedules
+from fastgrad import finite_diff
 from fastgrad.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 
 __version__ = "0.1.0"
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Optimizer",
     "kernels", "schedules", "get_include", "get_library_dir", "__version__",
+    "finite_diff",
 ]
 
 

@@ -1,0 +1,464 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Bindings of csrc/fg_fd.{h,c}: finite-difference stencils and C-callback drivers.
+
+Layers: finite_diff.py validates arguments and evaluates Python callables;
+this module checks arrays cheaply, allocates outputs, and calls C: stencil()
+writes the (m, n) points (out), combine() turns (m, p) values (in) into
+derivatives (out), capsule_*() run whole gradients on a C callback with the
+GIL released. C never sees Python. CRosenbrock & co. are test objectives.
+"""
+cimport numpy as cnp
+import numpy as np
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from libc.math cimport log, NAN
+from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_IsValid
+from fastgrad._cfd cimport *
+from fastgrad._arraycheck cimport float_array
+
+cnp.import_array()
+
+METHOD_CODES = {"forward": FG_FD_FORWARD, "backward": FG_FD_BACKWARD,
+                "central": FG_FD_CENTRAL, "five-point": FG_FD_FIVE_POINT,
+                "richardson": FG_FD_RICHARDSON}
+"""Method name -> fg_fd_method code (the methods the C core implements)."""
+
+RICHARDSON_LEVELS = FG_FD_RICHARDSON_LEVELS
+SCALAR_CAPSULE_NAME = FG_SCALAR_CAPSULE_NAME.decode()
+
+
+cdef int raise_status(fg_status st, str what) except -1:
+    """Turn a C status into the matching Python exception."""
+    msg = f"{what}: {fg_status_message(st).decode()}"
+    if st == FG_ERR_ARG:
+        raise ValueError(msg)
+    if st == FG_ERR_NONFINITE:
+        # the only array fg_fd checks for finiteness is the point x
+        raise ValueError(f"x must be finite (it holds NaN or infinity) [{msg}]")
+    if st == FG_ERR_CALLBACK:
+        raise FloatingPointError(msg)
+    if st == FG_ERR_NOMEM:
+        raise MemoryError(msg)
+    raise RuntimeError(msg)
+
+
+cdef fg_fd_method method_code(int method) except *:
+    if fg_fd_offsets(<fg_fd_method>method, 0, NULL) == 0:
+        raise ValueError(f"unknown finite-difference method code {method}")
+    return <fg_fd_method>method
+
+
+# ------------------------------------------------------ embedding exports --
+
+cdef size_t fd_gradient_workspace_size(int method, size_t n) noexcept nogil:
+    return fg_fd_gradient_workspace_size(<fg_fd_method>method, n)
+
+cdef int fd_gradient_f64(fd_scalar_fn f, void *ctx, const double *x, size_t n, int method,
+                         const double *steps, double *grad, double *err,
+                         double *work) noexcept nogil:
+    return fg_fd_gradient_f64(<fg_scalar_fn>f, ctx, x, n, <fg_fd_method>method, steps, grad,
+                              err, work)
+
+cdef int fd_directional_f64(fd_scalar_fn f, void *ctx, const double *x, const double *v,
+                            size_t n, int method, double step, double *deriv, double *err,
+                            double *work) noexcept nogil:
+    return fg_fd_directional_f64(<fg_scalar_fn>f, ctx, x, v, n, <fg_fd_method>method, step,
+                                 deriv, err, work)
+
+cdef size_t fd_hessian_workspace_size(int method, size_t n) noexcept nogil:
+    return fg_fd_hessian_workspace_size(<fg_fd_method>method, n)
+
+cdef int fd_hessian_f64(fd_value_grad_fn value_grad, void *ctx, const double *x, size_t n,
+                        int method, const double *steps, double *hess,
+                        double *work) noexcept nogil:
+    return fg_fd_hessian_f64(<fg_value_grad_fn>value_grad, ctx, x, n, <fg_fd_method>method,
+                             steps, hess, work)
+
+
+# -------------------------------------------------------- batch interface --
+
+def default_scale(int method, bint float32=False):
+    """The constant c of the default step c * max(1, |x|) for a method code."""
+    cdef fg_fd_method m = method_code(method)
+    return fg_fd_default_scale_f32(m) if float32 else fg_fd_default_scale_f64(m)
+
+
+def offsets(int method, bint with_error=False):
+    """(offsets per coordinate, uses_base) of a method's stencil."""
+    cdef double offs[8]
+    cdef fg_fd_method m = method_code(method)
+    cdef size_t k = fg_fd_offsets(m, with_error, offs)
+    return [offs[r] for r in range(k)], bool(fg_fd_uses_base(m, with_error))
+
+
+cdef void *optional_steps(object steps, cnp.ndarray x) except? NULL:
+    if steps is None:
+        return NULL
+    cdef cnp.ndarray s = float_array(steps, "step", False)
+    if cnp.PyArray_TYPE(s) != cnp.PyArray_TYPE(x) or cnp.PyArray_SIZE(s) != cnp.PyArray_SIZE(x):
+        raise ValueError(f"step must hold {cnp.PyArray_SIZE(x)} values of dtype {x.dtype}")
+    return cnp.PyArray_DATA(s)
+
+
+def stencil(x, int method, bint with_error=False, steps=None):
+    """The (m, n) evaluation points for x (in: contiguous float32/float64,
+    flattened) and a method code; steps (in) None or n values > 0."""
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    cdef fg_fd_method m = method_code(method)
+    cdef void *sp = optional_steps(steps, xa)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    cdef size_t rows = fg_fd_stencil_rows(m, n, with_error)
+    cdef bint f32 = cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT
+    cdef cnp.ndarray pts = np.empty((rows, n), dtype=np.float32 if f32 else np.float64)
+    cdef void *xp = cnp.PyArray_DATA(xa)
+    cdef void *pp = cnp.PyArray_DATA(pts)
+    cdef fg_status st
+    with nogil:
+        if f32:
+            st = fg_fd_stencil_f32(<float*>xp, n, m, with_error, <float*>sp, <float*>pp)
+        else:
+            st = fg_fd_stencil_f64(<double*>xp, n, m, with_error, <double*>sp, <double*>pp)
+    if st != FG_OK:
+        raise_status(st, "finite-difference stencil")
+    return pts
+
+
+def combine(x, int method, bint with_error, points, fvals, bint want_err):
+    """(jac (p, n), err (p, n) or None) from the stencil `points` (in) of x
+    (in) and the function values fvals (in: float64, (m, p))."""
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    cdef cnp.ndarray pa = float_array(points, "points", False)
+    cdef cnp.ndarray fa = float_array(fvals, "fvals", False)
+    cdef fg_fd_method m = method_code(method)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    cdef size_t rows = fg_fd_stencil_rows(m, n, with_error)
+    if cnp.PyArray_TYPE(pa) != cnp.PyArray_TYPE(xa) or cnp.PyArray_SIZE(pa) != rows * n:
+        raise ValueError(f"points must be the ({rows}, {n}) stencil of x")
+    if cnp.PyArray_TYPE(fa) != cnp.NPY_DOUBLE or cnp.PyArray_NDIM(fa) != 2 \
+            or <size_t>cnp.PyArray_DIM(fa, 0) != rows:
+        raise ValueError(f"fvals must be a float64 array of shape ({rows}, p)")
+    cdef size_t p = cnp.PyArray_DIM(fa, 1)
+    cdef bint f32 = cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT
+    dt = np.float32 if f32 else np.float64
+    cdef cnp.ndarray jac = np.empty((p, n), dtype=dt)
+    cdef cnp.ndarray err = np.empty((p, n), dtype=dt) if want_err else None
+    cdef void *xp = cnp.PyArray_DATA(xa)
+    cdef void *pp = cnp.PyArray_DATA(pa)
+    cdef double *fp = <double*>cnp.PyArray_DATA(fa)
+    cdef void *jp = cnp.PyArray_DATA(jac)
+    cdef void *ep = cnp.PyArray_DATA(err) if want_err else NULL
+    cdef fg_status st
+    with nogil:
+        if f32:
+            st = fg_fd_combine_f32(<float*>xp, n, m, with_error, <float*>pp, fp, p,
+                                   <float*>jp, <float*>ep)
+        else:
+            st = fg_fd_combine_f64(<double*>xp, n, m, with_error, <double*>pp, fp, p,
+                                   <double*>jp, <double*>ep)
+    if st != FG_OK:
+        raise_status(st, "finite-difference combination")
+    return jac, err
+
+
+# ----------------------------------------------------- C-callback drivers --
+
+cdef fg_scalar_callback *capsule_pointer(object capsule) except NULL:
+    if not PyCapsule_IsValid(capsule, FG_SCALAR_CAPSULE_NAME):
+        raise TypeError(f"f._fg_scalar_capsule() must return a PyCapsule named "
+                        f"{SCALAR_CAPSULE_NAME!r}, got {capsule!r}")
+    cdef fg_scalar_callback *cb = <fg_scalar_callback*>PyCapsule_GetPointer(
+        capsule, FG_SCALAR_CAPSULE_NAME)
+    if cb.fn == NULL:
+        raise TypeError("the scalar callback capsule holds a NULL function")
+    return cb
+
+
+def capsule_size(capsule):
+    """The input length n of a scalar-callback capsule."""
+    return capsule_pointer(capsule).n
+
+
+def capsule_gradient(capsule, x, int method, steps=None, bint want_err=False):
+    """(grad (n,), err (n,) or None) of the C function in `capsule` at x
+    (in: contiguous float64), evaluated point by point without the GIL."""
+    cdef fg_scalar_callback *cb = capsule_pointer(capsule)
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
+        raise TypeError("x must be float64 for a C callback")
+    cdef fg_fd_method m = method_code(method)
+    cdef void *sp = optional_steps(steps, xa)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    if cb.n != n:
+        raise ValueError(f"x has {n} elements but the C function takes {cb.n}")
+    cdef cnp.ndarray grad = np.empty(n)
+    cdef cnp.ndarray err = np.empty(n) if want_err else None
+    cdef cnp.ndarray work = np.empty(fg_fd_gradient_workspace_size(m, n))
+    cdef double *gp = <double*>cnp.PyArray_DATA(grad)
+    cdef double *ep = <double*>cnp.PyArray_DATA(err) if want_err else NULL
+    cdef double *wp = <double*>cnp.PyArray_DATA(work)
+    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
+    cdef fg_status st
+    with nogil:
+        st = fg_fd_gradient_f64(cb.fn, cb.ctx, xp, n, m, <double*>sp, gp, ep, wp)
+    if st == FG_ERR_CALLBACK:
+        raise FloatingPointError("f returned NaN at a stencil point (a C callback signals "
+                                 "failure with NaN); no gradient was computed")
+    if st != FG_OK:
+        raise_status(st, "finite-difference gradient")
+    return grad, err
+
+
+def capsule_directional(capsule, x, v, int method, double step=0.0):
+    """(f(x), d/dt f(x + t v) at 0) of the C function in `capsule`, GIL released."""
+    cdef fg_scalar_callback *cb = capsule_pointer(capsule)
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    cdef cnp.ndarray va = float_array(v, "v", False)
+    cdef fg_fd_method m = method_code(method)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE or cnp.PyArray_TYPE(va) != cnp.NPY_DOUBLE \
+            or <size_t>cnp.PyArray_SIZE(va) != n:
+        raise TypeError("x and v must be float64 arrays of one size for a C callback")
+    if cb.n != n:
+        raise ValueError(f"x has {n} elements but the C function takes {cb.n}")
+    cdef cnp.ndarray work = np.empty(fg_fd_gradient_workspace_size(m, n))
+    cdef double deriv, value
+    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
+    cdef double *vp = <double*>cnp.PyArray_DATA(va)
+    cdef double *wp = <double*>cnp.PyArray_DATA(work)
+    cdef fg_status st
+    with nogil:
+        value = cb.fn(xp, n, cb.ctx)
+        st = fg_fd_directional_f64(cb.fn, cb.ctx, xp, vp, n, m, step, &deriv, NULL, wp)
+    if st == FG_ERR_CALLBACK:
+        raise FloatingPointError("f returned NaN at a stencil point (a C callback signals "
+                                 "failure with NaN)")
+    if st != FG_OK:
+        raise_status(st, "finite-difference directional derivative")
+    return value, deriv
+
+
+def capsule_hessian(capsule, x, int method, steps=None):
+    """(n, n) Hessian of the objective in `capsule` (an fg_objective_callback:
+    its C value_grad is differenced, symmetrized), GIL released; x (in)
+    contiguous float64."""
+    if not PyCapsule_IsValid(capsule, FG_OBJECTIVE_CAPSULE_NAME):
+        raise TypeError(f"f._fg_objective_capsule() must return a PyCapsule named "
+                        f"{FG_OBJECTIVE_CAPSULE_NAME.decode()!r}, got {capsule!r}")
+    cdef fg_objective_callback *cb = <fg_objective_callback*>PyCapsule_GetPointer(
+        capsule, FG_OBJECTIVE_CAPSULE_NAME)
+    if cb.objective.value_grad == NULL:
+        raise TypeError("the objective capsule holds a NULL value_grad")
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
+        raise TypeError("x must be float64 for a C callback")
+    cdef fg_fd_method m = method_code(method)
+    cdef void *sp = optional_steps(steps, xa)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    if cb.n != n:
+        raise ValueError(f"x has {n} elements but the C function takes {cb.n}")
+    cdef cnp.ndarray hess = np.empty((n, n))
+    cdef cnp.ndarray work = np.empty(fg_fd_hessian_workspace_size(m, n))
+    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
+    cdef double *hp = <double*>cnp.PyArray_DATA(hess)
+    cdef double *wp = <double*>cnp.PyArray_DATA(work)
+    cdef fg_status st
+    with nogil:
+        st = fg_fd_hessian_f64(cb.objective.value_grad, cb.objective.ctx, xp, n, m,
+                               <double*>sp, hp, wp)
+    if st == FG_ERR_CALLBACK:
+        raise FloatingPointError("the C gradient failed or returned NaN at a stencil point; "
+                                 "no Hessian was computed")
+    if st != FG_OK:
+        raise_status(st, "finite-difference Hessian")
+    return hess
+
+
+# ------------------------------------------------- C test objectives --
+# Capsule providers for the tests and benchmarks of the C-callback path.
+# Each is also an ordinary NumPy callable over the last axis (so it works
+# with vectorized=True), and _fg_scalar_capsule() returns a fresh capsule
+# owning its context (fg_objective.h's contract).
+
+cdef double rosenbrock_fn(const double *x, size_t n, void *ctx) noexcept nogil:
+    cdef double s = 0.0, a, b
+    cdef size_t i
+    for i in range(n - 1 if n > 0 else 0):
+        a = x[i + 1] - x[i] * x[i]
+        b = 1.0 - x[i]
+        s += 100.0 * a * a + b * b
+    return s
+
+cdef double quadratic_fn(const double *x, size_t n, void *ctx) noexcept nogil:
+    # ctx: A (n*n, row-major) then b (n): 0.5 x'Ax + b'x
+    cdef const double *A = <const double*>ctx
+    cdef const double *b = A + n * n
+    cdef double s = 0.0, row
+    cdef size_t i, j
+    for i in range(n):
+        row = 0.0
+        for j in range(n):
+            row += A[i * n + j] * x[j]
+        s += x[i] * (0.5 * row + b[i])
+    return s
+
+cdef double logsum_fn(const double *x, size_t n, void *ctx) noexcept nogil:
+    cdef double s = 0.0
+    cdef size_t i
+    for i in range(n):
+        if x[i] <= 0.0:
+            return NAN    # outside the domain: the failure signal
+        s += log(x[i])
+    return s
+
+cdef fg_status rosenbrock_value_grad(const double *x, size_t n, double *value,
+                                     double *grad, void *ctx) noexcept nogil:
+    cdef size_t i
+    cdef double t
+    value[0] = rosenbrock_fn(x, n, NULL)
+    if grad != NULL:
+        for i in range(n):
+            grad[i] = 0.0
+        for i in range(n - 1 if n > 0 else 0):
+            t = x[i + 1] - x[i] * x[i]
+            grad[i] += -400.0 * x[i] * t - 2.0 * (1.0 - x[i])
+            grad[i + 1] += 200.0 * t
+    return FG_OK
+
+
+cdef void free_objective_capsule(object capsule) noexcept:
+    free(PyCapsule_GetPointer(capsule, FG_OBJECTIVE_CAPSULE_NAME))
+
+
+cdef void free_scalar_capsule(object capsule) noexcept:
+    cdef fg_scalar_callback *cb = <fg_scalar_callback*>PyCapsule_GetPointer(
+        capsule, FG_SCALAR_CAPSULE_NAME)
+    if cb != NULL:
+        free(cb.ctx)
+        free(cb)
+
+cdef object make_scalar_capsule(fg_scalar_fn fn, size_t n, const double *ctx_data,
+                                size_t ctx_len):
+    cdef fg_scalar_callback *cb = <fg_scalar_callback*>malloc(sizeof(fg_scalar_callback))
+    if cb == NULL:
+        raise MemoryError()
+    cb.fn = fn
+    cb.n = n
+    cb.ctx = NULL
+    if ctx_len:
+        cb.ctx = malloc(ctx_len * sizeof(double))
+        if cb.ctx == NULL:
+            free(cb)
+            raise MemoryError()
+        memcpy(cb.ctx, ctx_data, ctx_len * sizeof(double))
+    return PyCapsule_New(cb, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
+
+
+class CRosenbrock:
+    """sum(100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2) in C, for n inputs."""
+
+    def __init__(self, n):
+        self.n = int(n)
+
+    def __call__(self, x):
+        x = np.asarray(x)
+        return np.sum(100.0 * (x[..., 1:] - x[..., :-1] ** 2) ** 2
+                      + (1.0 - x[..., :-1]) ** 2, axis=-1)
+
+    def gradient(self, x):
+        x = np.asarray(x, dtype=float)
+        g = np.zeros_like(x)
+        t = x[1:] - x[:-1] ** 2
+        g[:-1] = -400.0 * x[:-1] * t - 2.0 * (1.0 - x[:-1])
+        g[1:] += 200.0 * t
+        return g
+
+    def _fg_scalar_capsule(self):
+        return make_scalar_capsule(rosenbrock_fn, self.n, NULL, 0)
+
+    def _fg_objective_capsule(self):
+        cdef fg_objective_callback *cb = <fg_objective_callback*>malloc(
+            sizeof(fg_objective_callback))
+        if cb == NULL:
+            raise MemoryError()
+        cb.objective.value_grad = rosenbrock_value_grad
+        cb.objective.hessian = NULL
+        cb.objective.ctx = NULL
+        cb.n = self.n
+        return PyCapsule_New(cb, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+
+
+class CQuadratic:
+    """0.5 x'Ax + b'x in C (A, b copied into the capsule's context)."""
+
+    def __init__(self, A, b):
+        self.A = np.ascontiguousarray(A, dtype=np.float64)
+        self.b = np.ascontiguousarray(b, dtype=np.float64)
+        self.n = self.b.size
+
+    def __call__(self, x):
+        x = np.asarray(x)
+        return 0.5 * np.einsum("...i,ij,...j->...", x, self.A, x) + x @ self.b
+
+    def gradient(self, x):
+        return 0.5 * (self.A + self.A.T) @ np.asarray(x, dtype=float) + self.b
+
+    def _fg_scalar_capsule(self):
+        cdef cnp.ndarray data = np.concatenate([self.A.ravel(), self.b])
+        return make_scalar_capsule(quadratic_fn, self.n, <double*>cnp.PyArray_DATA(data),
+                                   cnp.PyArray_SIZE(data))
+
+
+class CLogSum:
+    """sum(log(x)) in C; returns NaN (the callback failure signal) for x <= 0."""
+
+    def __init__(self, n):
+        self.n = int(n)
+
+    def __call__(self, x):
+        return np.sum(np.log(np.asarray(x)), axis=-1)
+
+    def _fg_scalar_capsule(self):
+        return make_scalar_capsule(logsum_fn, self.n, NULL, 0)
+
+
+def rosenbrock_hessian_c(x, int method, steps=None):
+    """Hessian of Rosenbrock at x (in: contiguous float64) by differences of
+    its exact C gradient: exercises fg_fd_hessian_f64 through the cdef export
+    fd_hessian_f64 (what embedders call), with the GIL released."""
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
+        raise TypeError("x must be float64")
+    cdef fg_fd_method m = method_code(method)
+    cdef void *sp = optional_steps(steps, xa)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    cdef cnp.ndarray hess = np.empty((n, n))
+    cdef cnp.ndarray work = np.empty(fd_hessian_workspace_size(m, n))
+    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
+    cdef double *hp = <double*>cnp.PyArray_DATA(hess)
+    cdef double *wp = <double*>cnp.PyArray_DATA(work)
+    cdef int st
+    with nogil:
+        st = fd_hessian_f64(<fd_value_grad_fn>rosenbrock_value_grad, NULL, xp, n, m,
+                            <double*>sp, hp, wp)
+    if st != FG_OK:
+        raise_status(<fg_status>st, "finite-difference Hessian")
+    return hess
+
+
+def rosenbrock_gradient_c(x, int method, bint want_err=False):
+    """CRosenbrock's gradient through the cdef export fd_gradient_f64."""
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    cdef fg_fd_method m = method_code(method)
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    cdef cnp.ndarray grad = np.empty(n)
+    cdef cnp.ndarray err = np.empty(n)
+    cdef cnp.ndarray work = np.empty(fd_gradient_workspace_size(m, n))
+    cdef int st
+    with nogil:
+        st = fd_gradient_f64(rosenbrock_fn, NULL, <double*>cnp.PyArray_DATA(xa), n, m, NULL,
+                             <double*>cnp.PyArray_DATA(grad),
+                             <double*>cnp.PyArray_DATA(err) if want_err else NULL,
+                             <double*>cnp.PyArray_DATA(work))
+    if st != FG_OK:
+        raise_status(<fg_status>st, "finite-difference gradient")
+    return (grad, err) if want_err else grad
