@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 #include "fg_minimize.h"
+#include "fg_config.h"
 #include "fg_optim.h"
 
 /* Newton safeguards (see FG_MIN_NEWTON in the header). */
@@ -80,11 +81,20 @@ const char *fg_minimize_stop_message(fg_minimize_stop stop)
     }
 }
 
+/* ||g||_2. The plain sum of squares is exact enough and fast; only when it
+ * overflows (or underflows to 0) is it recomputed scaled by max |g_i|, so a
+ * finite gradient never reports an infinite norm. */
 static double norm2(const double *g, size_t n)
 {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += g[i] * g[i];
-    return sqrt(s);
+    if (FG_LIKELY(isfinite(s) && (s > 0.0 || n == 0))) return sqrt(s);
+    double big = 0.0;
+    for (size_t i = 0; i < n; i++) big = fmax(big, fabs(g[i]));
+    if (big == 0.0 || !isfinite(big)) return big;
+    s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (g[i] / big) * (g[i] / big);
+    return big * sqrt(s);
 }
 
 /* One first-order update of x in place with the fused kernel of the method
