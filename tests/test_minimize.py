@@ -272,6 +272,13 @@ def test_progress_line(capsys):
     assert res.success
     last = err.strip().split("\r")[-1]
     assert f"iter {res.nit:>9d}" in last and "|grad|" in last
+    # with a callback too: the C loop calls the hook every iteration, the
+    # callback still sees only multiples of callback_every
+    seen = []
+    res = fg.minimize(seed_f, [2.0, 4.0], jac=seed_grad, method="gd", lr=0.1, progress=True,
+                      callback=lambda r: seen.append(r.nit), callback_every=7)
+    assert seen == list(range(7, res.nit + 1, 7))
+    assert f"iter {res.nit:>9d}" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------- history --

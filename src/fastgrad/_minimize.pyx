@@ -96,10 +96,6 @@ cdef class _Run:
     cdef object schedule        # t -> lr or None
     cdef object shape
     cdef object error
-    cdef bint progress
-    cdef int64_t every
-    cdef double next_progress
-    cdef double progress_interval
     cdef int64_t last_printed
 
     cdef int fail(self, object exc) noexcept:
@@ -108,8 +104,11 @@ cdef class _Run:
         return 0
 
 
-cdef struct _RunNext:
-    PyObject *run
+cdef struct _HookCtx:
+    PyObject *run           # the _Run (kept alive by run() for the whole call)
+    bint has_callback
+    bint progress
+    int64_t every
     double next_progress
     double interval
 
@@ -167,20 +166,22 @@ cdef int print_progress(_Run run, const fg_minimize_state *s, bint final) except
 
 cdef int py_hook(const fg_minimize_state *s, void *ctx) noexcept nogil:
     """The C loop's callback: the user's callback every `every` iterations,
-    and the progress line at most every progress_interval seconds (the clock
-    read costs ~20 ns and only happens with progress on)."""
-    cdef bint want_cb, want_progress = False
+    and the progress line at most every `interval` seconds. Both tests run
+    without the GIL (the clock read costs ~20 ns and only happens with
+    progress on); the GIL is taken only to call Python."""
+    cdef _HookCtx *h = <_HookCtx*>ctx
+    cdef bint want_cb = h.has_callback and s.nit % h.every == 0
+    cdef bint want_progress = False
     cdef double t
+    if h.progress:
+        t = now_seconds()
+        if t >= h.next_progress:
+            want_progress = True
+            h.next_progress = t + h.interval
+    if not (want_cb or want_progress):
+        return 0
     with gil:
-        run = <_Run>ctx
-        want_cb = run.on_callback is not None and s.nit % run.every == 0
-        if run.progress:
-            t = now_seconds()
-            if t >= run.next_progress:
-                want_progress = True
-                run.next_progress = t + run.progress_interval
-        if not (want_cb or want_progress):
-            return 0
+        run = <_Run>h.run
         try:
             if want_progress:
                 print_progress(run, s, False)
@@ -192,24 +193,6 @@ cdef int py_hook(const fg_minimize_state *s, void *ctx) noexcept nogil:
         except BaseException as exc:
             run.fail(exc)
             return 1
-
-
-cdef int progress_only_hook(const fg_minimize_state *s, void *ctx) noexcept nogil:
-    """Progress without a Python callback: the clock is read every
-    iteration without the GIL, which is only taken to print."""
-    cdef double t = now_seconds()
-    cdef double *next_t = &(<_RunNext*>ctx).next_progress
-    if t < next_t[0]:
-        return 0
-    next_t[0] = t + (<_RunNext*>ctx).interval
-    with gil:
-        run = <_Run>(<_RunNext*>ctx).run
-        try:
-            print_progress(run, s, False)
-        except BaseException as exc:
-            run.fail(exc)
-            return 1
-    return 0
 
 
 # ------------------------------------------------------------- the run --
@@ -236,7 +219,7 @@ def run(object objective, cnp.ndarray x, str method, dict hyper, double tol, int
     cdef size_t n = cnp.PyArray_SIZE(x)
     cdef fg_minimize_method m = METHODS[method]
     cdef _Run state = _Run()
-    cdef _RunNext nxt
+    cdef _HookCtx hook
     cdef object capsule = None
     cdef fg_status st
     fg_minimize_options_init(&o, m)
@@ -244,10 +227,6 @@ def run(object objective, cnp.ndarray x, str method, dict hyper, double tol, int
     state.shape = shape
     state.on_callback = on_callback
     state.schedule = schedule
-    state.progress = progress
-    state.every = callback_every
-    state.progress_interval = progress_interval
-    state.next_progress = now_seconds() + progress_interval
 
     if hasattr(objective, "_fg_objective_capsule"):
         capsule = objective._fg_objective_capsule()
@@ -290,16 +269,16 @@ def run(object objective, cnp.ndarray x, str method, dict hyper, double tol, int
     if schedule is not None:
         o.lr_fn = py_schedule
         o.lr_ctx = <void*>state
-    if on_callback is not None:
+    if on_callback is not None or progress:
+        hook.run = <PyObject*>state
+        hook.has_callback = on_callback is not None
+        hook.progress = progress
+        hook.every = callback_every
+        hook.next_progress = now_seconds() + progress_interval
+        hook.interval = progress_interval
         o.callback = py_hook
-        o.callback_ctx = <void*>state
+        o.callback_ctx = <void*>&hook
         o.callback_every = 1 if progress else callback_every
-    elif progress:
-        nxt.run = <PyObject*>state
-        nxt.next_progress = state.next_progress
-        nxt.interval = progress_interval
-        o.callback = progress_only_hook
-        o.callback_ctx = <void*>&nxt
 
     cdef cnp.ndarray hx = None, hf = None, hg = None
     if record:

@@ -89,7 +89,8 @@ class OptimizeResult(dict):
         for key, value in self.items():
             if isinstance(value, dict):
                 value = "{" + ", ".join(f"{k}: array{np.shape(v)}" for k, v in value.items()) + "}"
-            text = repr(value).replace("\n", "\n" + " " * (width + 2))
+            with np.printoptions(threshold=12, edgeitems=3):
+                text = repr(value).replace("\n", "\n" + " " * (width + 2))
             lines.append(f"{key.rjust(width)}: {text}")
         return "\n".join(lines)
 
