@@ -478,3 +478,18 @@ def test_nogil_exports_for_embedders():
     assert _minimize.workspace_size(10, "gd") == 30
     assert _minimize.workspace_size(10, "adam") == 50
     assert _minimize.workspace_size(10, "newton") == 2 * 100 + 10 + 20
+
+
+def test_ctrl_c_stops_a_long_compiled_run():
+    """KeyboardInterrupt (here from _thread.interrupt_main, as Ctrl-C would)
+    stops a GIL-free run: the hook checks for pending signals a few times a
+    second. Uninterrupted this run would take several seconds."""
+    import _thread
+    obj = T.rosenbrock(2000)
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fg.minimize(obj, np.zeros(2000), method="adam", tol=0.0, maxiter=2_000_000)
+    finally:
+        timer.cancel()

@@ -10,6 +10,7 @@ line goes through small ``with gil`` trampolines. C never sees Python.
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_IsValid
 from cpython.ref cimport PyObject
+from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport NAN, isfinite
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, calloc, free
@@ -111,6 +112,7 @@ cdef struct _HookCtx:
     int64_t every
     double next_progress
     double interval
+    double next_signal_check
 
 
 cdef double now_seconds() noexcept nogil:
@@ -164,25 +166,44 @@ cdef int print_progress(_Run run, const fg_minimize_state *s, bint final) except
     return 0
 
 
+# How often the hook runs without progress or a frequent callback, and how
+# often it looks for Ctrl-C: cheap enough to be invisible (a clock read per
+# HOOK_EVERY iterations, the GIL a few times a second).
+cdef enum:
+    HOOK_EVERY = 256
+    SIGNAL_CHECK_MS = 250
+
+
+cdef int64_t _gcd(int64_t a, int64_t b) noexcept nogil:
+    while b:
+        a, b = b, a % b
+    return a
+
+
 cdef int py_hook(const fg_minimize_state *s, void *ctx) noexcept nogil:
-    """The C loop's callback: the user's callback every `every` iterations,
-    and the progress line at most every `interval` seconds. Both tests run
-    without the GIL (the clock read costs ~20 ns and only happens with
-    progress on); the GIL is taken only to call Python."""
+    """The C loop's callback (called every HOOK_EVERY iterations or more
+    often): the user's callback every `every` iterations, the progress line
+    at most every `interval` seconds, and a check for Ctrl-C (pending
+    signals) at most every SIGNAL_CHECK_MS milliseconds. The decisions are
+    made without the GIL (a clock read is ~20 ns); it is taken only to run
+    Python, a few times a second at most unless the user's callback is due."""
     cdef _HookCtx *h = <_HookCtx*>ctx
     cdef bint want_cb = h.has_callback and s.nit % h.every == 0
-    cdef bint want_progress = False
-    cdef double t
-    if h.progress:
-        t = now_seconds()
-        if t >= h.next_progress:
-            want_progress = True
-            h.next_progress = t + h.interval
-    if not (want_cb or want_progress):
+    cdef bint want_progress = False, want_signals = False
+    cdef double t = now_seconds()
+    if h.progress and t >= h.next_progress:
+        want_progress = True
+        h.next_progress = t + h.interval
+    if t >= h.next_signal_check:
+        want_signals = True
+        h.next_signal_check = t + 1e-3 * SIGNAL_CHECK_MS
+    if not (want_cb or want_progress or want_signals):
         return 0
     with gil:
         run = <_Run>h.run
         try:
+            if want_signals:
+                PyErr_CheckSignals()   # raises KeyboardInterrupt after Ctrl-C
             if want_progress:
                 print_progress(run, s, False)
             if want_cb:
@@ -196,6 +217,7 @@ cdef int py_hook(const fg_minimize_state *s, void *ctx) noexcept nogil:
 
 
 # ------------------------------------------------------------- the run --
+
 
 def run(object objective, cnp.ndarray x, str method, dict hyper, double tol, int64_t maxiter,
         bint maximize, object on_callback, int64_t callback_every, bint record,
@@ -269,16 +291,24 @@ def run(object objective, cnp.ndarray x, str method, dict hyper, double tol, int
     if schedule is not None:
         o.lr_fn = py_schedule
         o.lr_ctx = <void*>state
-    if on_callback is not None or progress:
-        hook.run = <PyObject*>state
-        hook.has_callback = on_callback is not None
-        hook.progress = progress
-        hook.every = callback_every
-        hook.next_progress = now_seconds() + progress_interval
-        hook.interval = progress_interval
-        o.callback = py_hook
-        o.callback_ctx = <void*>&hook
-        o.callback_every = 1 if progress else callback_every
+    # The hook always runs (so that Ctrl-C can stop a long GIL-free run), at
+    # least every HOOK_EVERY iterations; it calls the user's callback only on
+    # multiples of callback_every.
+    hook.run = <PyObject*>state
+    hook.has_callback = on_callback is not None
+    hook.progress = progress
+    hook.every = callback_every
+    hook.next_progress = now_seconds() + progress_interval
+    hook.interval = progress_interval
+    hook.next_signal_check = now_seconds() + 1e-3 * SIGNAL_CHECK_MS
+    o.callback = py_hook
+    o.callback_ctx = <void*>&hook
+    if progress:
+        o.callback_every = 1
+    elif on_callback is not None and callback_every <= HOOK_EVERY:
+        o.callback_every = callback_every
+    else:
+        o.callback_every = HOOK_EVERY if on_callback is None else _gcd(callback_every, HOOK_EVERY)
 
     cdef cnp.ndarray hx = None, hf = None, hg = None
     if record:
