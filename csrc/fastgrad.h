@@ -15,5 +15,6 @@
 #include "fg_ops.h"
 #include "fg_objective.h"
 #include "fg_fd.h"
+#include "fg_minimize.h"
 
 #endif /* FASTGRAD_H */

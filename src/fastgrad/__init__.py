@@ -12,13 +12,14 @@ import os
 from fastgrad import kernels, schedules
 from fastgrad import finite_diff
 from fastgrad.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from fastgrad.minimize import OptimizeResult, minimize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Optimizer",
     "kernels", "schedules", "get_include", "get_library_dir", "__version__",
-    "finite_diff",
+    "finite_diff", "minimize", "OptimizeResult",
 ]
 
 

@@ -5,3 +5,4 @@ Each module adds its names here with a star import.
 """
 from fastgrad.reference.optimizers import *  # noqa: F401,F403
 from fastgrad.reference.finite_diff import *  # noqa: F401,F403
+from fastgrad.reference.minimize import *  # noqa: F401,F403

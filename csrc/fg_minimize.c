@@ -1,0 +1,416 @@
+/* fg_minimize.c: the minimize driver (see fg_minimize.h for the loop).
+ *
+ * Workspace layout (doubles), in this order:
+ *   xprev[n]   the last accepted iterate, restored on divergence
+ *   gbuf[n]    the gradient buffer the next evaluation writes; it swaps with
+ *              the caller's grad array, so no gradient is ever copied
+ *   state      the method's state: s0, s1, s2 of n each (first-order), or
+ *              H[n*n], L[n*n], d[n] (Newton)
+ */
+#include <math.h>
+#include <string.h>
+#include "fg_minimize.h"
+#include "fg_config.h"
+#include "fg_optim.h"
+
+/* Newton safeguards (see FG_MIN_NEWTON in the header). */
+enum { FG_NEWTON_MAX_HALVINGS = 60, FG_NEWTON_MAX_SHIFTS = 100 };
+static const double FG_ARMIJO_C = 1e-4;
+
+static size_t state_doubles(size_t n, fg_minimize_method method, int *ok)
+{
+    *ok = 1;
+    switch (method) {
+    case FG_MIN_GD:
+    case FG_MIN_MOMENTUM:
+    case FG_MIN_NESTEROV:
+    case FG_MIN_ADAGRAD: return n;
+    case FG_MIN_ADAM:
+    case FG_MIN_ADAMW:
+    case FG_MIN_RMSPROP:
+        if (n > SIZE_MAX / 3) break;
+        return 3 * n;
+    case FG_MIN_NEWTON:
+        if (n != 0 && n > (SIZE_MAX - n) / (2 * n + 1)) break;
+        return 2 * n * n + n;
+    default: break;
+    }
+    *ok = 0;
+    return 0;
+}
+
+size_t fg_minimize_workspace_size(size_t n, fg_minimize_method method)
+{
+    int ok;
+    size_t s = state_doubles(n, method, &ok);
+    if (!ok || s > SIZE_MAX - 2 * n || n > SIZE_MAX / 2) return 0;
+    return s + 2 * n;
+}
+
+fg_status fg_minimize_options_init(fg_minimize_options *opt, fg_minimize_method method)
+{
+    if (!opt || (int)method < 0 || method >= FG_MIN_METHOD_COUNT) return FG_ERR_ARG;
+    memset(opt, 0, sizeof *opt);
+    opt->method = method;
+    opt->lr = (method == FG_MIN_RMSPROP || method == FG_MIN_ADAGRAD) ? 1e-2
+            : (method == FG_MIN_NEWTON) ? 1.0 : 1e-3;
+    opt->momentum = (method == FG_MIN_MOMENTUM || method == FG_MIN_NESTEROV) ? 0.9 : 0.0;
+    opt->weight_decay = method == FG_MIN_ADAMW ? 1e-2 : 0.0;
+    opt->beta1 = 0.9;
+    opt->beta2 = 0.999;
+    opt->eps = method == FG_MIN_ADAGRAD ? 1e-10 : 1e-8;
+    opt->alpha = 0.99;
+    opt->newton_mu0 = 1e-3;
+    opt->tol = 1e-8;
+    opt->maxiter = 10000;
+    opt->callback_every = 1;
+    return FG_OK;
+}
+
+const char *fg_minimize_stop_message(fg_minimize_stop stop)
+{
+    switch (stop) {
+    case FG_MIN_CONVERGED: return "converged: the gradient norm is at most tol";
+    case FG_MIN_MAXITER: return "maximum number of iterations reached before the gradient norm fell to tol";
+    case FG_MIN_DIVERGED: return "diverged: a non-finite value or gradient appeared; x is the last finite iterate";
+    case FG_MIN_CALLBACK_STOP: return "stopped by the callback";
+    case FG_MIN_OBJECTIVE_ERROR: return "the objective function reported an error";
+    case FG_MIN_LINESEARCH_FAILED: return "Newton line search failed: no decrease of f along the Newton direction";
+    case FG_MIN_SCHEDULE_ERROR: return "the learning-rate schedule returned a negative or non-finite rate";
+    default: return "unknown stop reason";
+    }
+}
+
+/* 1 if all n values are finite. An exponent-bits test: integer operations
+ * vectorize without -ffast-math, where a floating-point accumulation would
+ * be one serial dependency chain (fg_all_finite_f64 is, ~4 cycles per value). */
+static int all_finite(const double *x, size_t n)
+{
+    const uint64_t exp_mask = UINT64_C(0x7ff0000000000000);
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b;
+        memcpy(&b, x + i, sizeof b);
+        bad |= (uint64_t)((b & exp_mask) == exp_mask);
+    }
+    return bad == 0;
+}
+
+/* *norm = ||g||_2; returns 1 if every g_i is finite, else 0 (*norm is then
+ * NaN or inf). A NaN or inf in g makes the sum of squares non-finite, so
+ * the common case needs one pass; four partial sums break the dependency
+ * chain. Only when the sum overflows (or underflows to 0) is it recomputed
+ * scaled by max |g_i|, so a finite gradient never reports an infinite norm. */
+static int grad_norm(const double *g, size_t n, double *norm)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 += g[i] * g[i];
+        a1 += g[i + 1] * g[i + 1];
+        a2 += g[i + 2] * g[i + 2];
+        a3 += g[i + 3] * g[i + 3];
+    }
+    for (; i < n; i++) a0 += g[i] * g[i];
+    double s = (a0 + a1) + (a2 + a3);
+    if (FG_LIKELY(isfinite(s) && (s > 0.0 || n == 0))) {
+        *norm = sqrt(s);
+        return 1;
+    }
+    if (!all_finite(g, n)) {
+        *norm = s;
+        return 0;
+    }
+    double big = 0.0;
+    for (i = 0; i < n; i++) big = fmax(big, fabs(g[i]));
+    if (big == 0.0) {
+        *norm = 0.0;
+        return 1;
+    }
+    s = 0.0;
+    for (i = 0; i < n; i++) s += (g[i] / big) * (g[i] / big);
+    *norm = big * sqrt(s);
+    return 1;
+}
+
+/* One first-order update of x in place with the fused kernel of the method
+ * (t >= 1 is the step number; s0..s2 the method's state arrays). */
+static fg_status first_order_step(const fg_minimize_options *o, double lr, int64_t t,
+                                  double *x, const double *g, double *s0, double *s1,
+                                  double *s2, size_t n)
+{
+    fg_status st;
+    switch (o->method) {
+    case FG_MIN_GD:
+    case FG_MIN_MOMENTUM:
+    case FG_MIN_NESTEROV: {
+        fg_sgd_coeffs c;
+        double mom = o->method == FG_MIN_GD ? 0.0 : o->momentum;
+        st = fg_sgd_prepare(&c, lr, mom, o->dampening, o->weight_decay,
+                            o->method == FG_MIN_NESTEROV, o->maximize, t);
+        /* Optional state buffers are always passed as valid (if unused)
+         * memory: the AVX-512 kernels if-convert the option branches into
+         * masked loads, and a masked-off load from NULL still costs a
+         * fault-suppression microcode assist per vector on AMD Zen (8x
+         * slower Adam at n = 100 with max_exp_avg_sq = NULL). */
+        return st != FG_OK ? st : fg_sgd_step_f64(x, g, s0, n, &c);
+    }
+    case FG_MIN_ADAM:
+    case FG_MIN_ADAMW: {
+        fg_adam_coeffs c;
+        st = fg_adam_prepare(&c, lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->amsgrad,
+                             o->maximize, o->method == FG_MIN_ADAMW, t);
+        return st != FG_OK ? st
+                           : fg_adam_step_f64(x, g, s0, s1, s2, n, &c);
+    }
+    case FG_MIN_RMSPROP: {
+        fg_rmsprop_coeffs c;
+        st = fg_rmsprop_prepare(&c, lr, o->alpha, o->eps, o->weight_decay, o->momentum,
+                                o->centered, o->maximize, t);
+        return st != FG_OK ? st
+                           : fg_rmsprop_step_f64(x, g, s0, s1, s2, n, &c);
+    }
+    case FG_MIN_ADAGRAD: {
+        fg_adagrad_coeffs c;
+        st = fg_adagrad_prepare(&c, lr, o->lr_decay, o->eps, o->weight_decay, o->maximize, t);
+        return st != FG_OK ? st : fg_adagrad_step_f64(x, g, s0, n, &c);
+    }
+    default:
+        return FG_ERR_ARG;
+    }
+}
+
+/* In-place Cholesky factorization A = L L^T of the lower triangle of the
+ * row-major n x n matrix a (the strict upper triangle is ignored and left
+ * as is). Returns 1 on success, 0 when A is not (numerically) positive
+ * definite: a pivot is <= 0 or not finite. */
+static int cholesky_lower(double *a, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        double d = a[j * n + j];
+        for (size_t k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
+        if (!(d > 0.0) || !isfinite(d)) return 0;
+        d = sqrt(d);
+        a[j * n + j] = d;
+        for (size_t i = j + 1; i < n; i++) {
+            double s = a[i * n + j];
+            for (size_t k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
+            a[i * n + j] = s / d;
+        }
+    }
+    return 1;
+}
+
+/* Solve L L^T y = b in place (b becomes y), L from cholesky_lower. */
+static void cholesky_solve(const double *l, double *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = b[i];
+        for (size_t k = 0; k < i; k++) s -= l[i * n + k] * b[k];
+        b[i] = s / l[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) {
+        double s = b[i];
+        for (size_t k = i + 1; k < n; k++) s -= l[k * n + i] * b[k];
+        b[i] = s / l[i * n + i];
+    }
+}
+
+/* Checks shared by the validation and the run. */
+static fg_status check_options(const fg_minimize_options *o, size_t n, int has_hessian)
+{
+    if ((int)o->method < 0 || o->method >= FG_MIN_METHOD_COUNT) return FG_ERR_ARG;
+    if (!(o->tol >= 0.0) || o->maxiter < 0 || o->callback_every < 1) return FG_ERR_ARG;
+    if (o->history_capacity < 0) return FG_ERR_ARG;
+    if (o->method == FG_MIN_NEWTON) {
+        if (!has_hessian) return FG_ERR_UNSUPPORTED;
+        if (!(o->lr > 0.0) || !isfinite(o->lr) || !(o->newton_mu0 > 0.0)
+            || !isfinite(o->newton_mu0))
+            return FG_ERR_ARG;
+        return FG_OK;
+    }
+    if (!(o->initial_accumulator_value >= 0.0) || !isfinite(o->initial_accumulator_value))
+        return FG_ERR_ARG;
+    /* Let the kernels' own prepare functions judge the hyperparameters, on a
+     * throwaway update of zero elements (lr 0 when a schedule supplies it). */
+    return first_order_step(o, o->lr_fn ? 0.0 : o->lr, 1, NULL, NULL, NULL, NULL, NULL, 0);
+}
+
+static void record(const fg_minimize_options *o, fg_minimize_result *res, const double *x,
+                   size_t n, double f, double gnorm)
+{
+    int64_t k = res->history_len;
+    if (k >= o->history_capacity) return;
+    if (o->history_x && n) memcpy(o->history_x + (size_t)k * n, x, n * sizeof *x);
+    if (o->history_f) o->history_f[k] = f;
+    if (o->history_grad_norm) o->history_grad_norm[k] = gnorm;
+    res->history_len = k + 1;
+}
+
+/* One damped Newton step from x (f, g at x) into x (fnew, gnew at the new
+ * x). Returns a stop reason, or FG_MIN_STOP_COUNT to go on. */
+static fg_minimize_stop newton_step(const fg_objective *obj, const fg_minimize_options *o,
+                                    double lr, double *x, size_t n, double f, const double *g,
+                                    double *xprev, double *fnew, double *gnew, double *gnew_norm,
+                                    double *hbuf, double *lbuf, double *d,
+                                    fg_minimize_result *res)
+{
+    const double sign = o->maximize ? -1.0 : 1.0;
+    fg_status st = obj->hessian(x, n, hbuf, obj->ctx);
+    res->nhev++;
+    if (st != FG_OK) {
+        res->objective_status = st;
+        return FG_MIN_OBJECTIVE_ERROR;
+    }
+    if (!all_finite(hbuf, n * n)) return FG_MIN_DIVERGED;
+    double maxdiag = 0.0;
+    for (size_t i = 0; i < n; i++) maxdiag = fmax(maxdiag, fabs(hbuf[i * n + i]));
+    double mu = 0.0;
+    int factored = 0;
+    for (int attempt = 0; attempt < FG_NEWTON_MAX_SHIFTS && !factored; attempt++) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j <= i; j++) lbuf[i * n + j] = sign * hbuf[i * n + j];
+            lbuf[i * n + i] += mu;
+        }
+        factored = cholesky_lower(lbuf, n);
+        if (!factored) mu = mu == 0.0 ? fmax(o->newton_mu0 * maxdiag, o->newton_mu0) : 10.0 * mu;
+    }
+    if (!factored) return FG_MIN_LINESEARCH_FAILED;
+    res->last_mu = mu;
+    double slope = 0.0;  /* (sign g) . d < 0 */
+    for (size_t i = 0; i < n; i++) d[i] = -sign * g[i];
+    cholesky_solve(lbuf, d, n);
+    for (size_t i = 0; i < n; i++) slope += sign * g[i] * d[i];
+    memcpy(xprev, x, n * sizeof *x);
+    double s = lr;
+    for (int k = 0; k <= FG_NEWTON_MAX_HALVINGS; k++, s *= 0.5) {
+        for (size_t i = 0; i < n; i++) x[i] = xprev[i] + s * d[i];
+        st = obj->value_grad(x, n, fnew, gnew, obj->ctx);
+        res->nfev++;
+        res->njev++;
+        if (st != FG_OK) {
+            memcpy(x, xprev, n * sizeof *x);
+            res->objective_status = st;
+            return FG_MIN_OBJECTIVE_ERROR;
+        }
+        if (isfinite(*fnew) && grad_norm(gnew, n, gnew_norm) && all_finite(x, n)
+            && sign * *fnew <= sign * f + FG_ARMIJO_C * s * slope)
+            return FG_MIN_STOP_COUNT;
+    }
+    memcpy(x, xprev, n * sizeof *x);
+    return FG_MIN_LINESEARCH_FAILED;
+}
+
+fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
+                              const fg_minimize_options *opt, double *work, size_t work_len,
+                              double *grad, fg_minimize_result *res)
+{
+    if (!obj || !obj->value_grad || !opt || !res || (n && (!x || !grad || !work)))
+        return FG_ERR_ARG;
+    fg_status st = check_options(opt, n, obj->hessian != NULL);
+    if (st != FG_OK) return st;
+    size_t need = fg_minimize_workspace_size(n, opt->method);
+    if (n && (need == 0 || work_len < need)) return FG_ERR_ARG;
+    if (!all_finite(x, n)) return FG_ERR_NONFINITE;
+
+    const int newton = opt->method == FG_MIN_NEWTON;
+    double *xprev = work, *gnew = work + n, *state = work + 2 * n;
+    double *s0 = state, *s1 = state + n, *s2 = state + 2 * n;   /* first-order */
+    double *hbuf = state, *lbuf = state + n * n, *dvec = state + 2 * n * n;  /* Newton */
+    double *gcur = grad;
+
+    memset(res, 0, sizeof *res);
+    if (!newton) {
+        size_t ns = fg_minimize_workspace_size(n, opt->method) - 2 * n;
+        if (ns) memset(state, 0, ns * sizeof *state);
+        if (opt->method == FG_MIN_ADAGRAD)
+            for (size_t i = 0; i < n; i++) s0[i] = opt->initial_accumulator_value;
+    }
+
+    double f = NAN, fnew = NAN, gnew_norm = NAN;
+    st = obj->value_grad(x, n, &f, gcur, obj->ctx);
+    res->nfev = res->njev = 1;
+    double gnorm = NAN;
+    fg_minimize_stop stop = FG_MIN_STOP_COUNT;
+    if (st != FG_OK) {
+        res->objective_status = st;
+        stop = FG_MIN_OBJECTIVE_ERROR;
+    } else if (!grad_norm(gcur, n, &gnorm) || !isfinite(f)) {
+        stop = FG_MIN_DIVERGED;  /* x0 is finite but its value or gradient is not */
+    } else {
+        record(opt, res, x, n, f, gnorm);
+    }
+
+    fg_minimize_state state_view;
+    state_view.n = n;
+    int64_t t = 0;
+    while (stop == FG_MIN_STOP_COUNT) {
+        if (gnorm <= opt->tol) { stop = FG_MIN_CONVERGED; break; }
+        if (t >= opt->maxiter) { stop = FG_MIN_MAXITER; break; }
+        t++;
+        double lr = opt->lr;
+        if (opt->lr_fn) {
+            lr = opt->lr_fn(t, opt->lr_ctx);
+            if (!(lr >= 0.0) || !isfinite(lr) || (newton && lr == 0.0)) {
+                stop = FG_MIN_SCHEDULE_ERROR;
+                break;
+            }
+        }
+        if (newton) {
+            stop = newton_step(obj, opt, lr, x, n, f, gcur, xprev, &fnew, gnew, &gnew_norm,
+                               hbuf, lbuf, dvec, res);
+            if (stop != FG_MIN_STOP_COUNT) break;
+        } else {
+            memcpy(xprev, x, n * sizeof *x);
+            st = first_order_step(opt, lr, t, x, gcur, s0, s1, s2, n);
+            if (st != FG_OK) {  /* only a bad scheduled lr gets here: options were checked */
+                memcpy(x, xprev, n * sizeof *x);
+                stop = FG_MIN_SCHEDULE_ERROR;
+                break;
+            }
+            if (!all_finite(x, n)) {
+                memcpy(x, xprev, n * sizeof *x);
+                stop = FG_MIN_DIVERGED;
+                break;
+            }
+            st = obj->value_grad(x, n, &fnew, gnew, obj->ctx);
+            res->nfev++;
+            res->njev++;
+            if (st != FG_OK) {
+                memcpy(x, xprev, n * sizeof *x);
+                res->objective_status = st;
+                stop = FG_MIN_OBJECTIVE_ERROR;
+                break;
+            }
+            if (!grad_norm(gnew, n, &gnew_norm) || !isfinite(fnew)) {
+                memcpy(x, xprev, n * sizeof *x);
+                stop = FG_MIN_DIVERGED;
+                break;
+            }
+        }
+        /* accept: swap the gradient buffers instead of copying */
+        double *tmp = gcur;
+        gcur = gnew;
+        gnew = tmp;
+        f = fnew;
+        gnorm = gnew_norm;
+        res->nit = t;
+        record(opt, res, x, n, f, gnorm);
+        if (opt->callback && t % opt->callback_every == 0) {
+            state_view.nit = t;
+            state_view.nfev = res->nfev;
+            state_view.njev = res->njev;
+            state_view.x = x;
+            state_view.grad = gcur;
+            state_view.f = f;
+            state_view.grad_norm = gnorm;
+            if (opt->callback(&state_view, opt->callback_ctx)) stop = FG_MIN_CALLBACK_STOP;
+        }
+    }
+    if (gcur != grad && n) memcpy(grad, gcur, n * sizeof *grad);
+    res->f = f;
+    res->grad_norm = gnorm;
+    res->stop = stop;
+    res->diverged = stop == FG_MIN_DIVERGED;
+    return FG_OK;
+}

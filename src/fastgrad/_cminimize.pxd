@@ -1,0 +1,85 @@
+# Raw declarations of csrc/fg_objective.h and csrc/fg_minimize.h, for
+# fastgrad's own Cython modules and for _minimize.pxd (whose users compile
+# with -I fastgrad.get_include(), where these headers are installed).
+from libc.stdint cimport int64_t
+from fastgrad._coptim cimport fg_status
+
+cdef extern from "fg_objective.h" nogil:
+    ctypedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
+                                          double *grad, void *ctx) noexcept nogil
+    ctypedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess,
+                                       void *ctx) noexcept nogil
+    ctypedef struct fg_objective:
+        fg_value_grad_fn value_grad
+        fg_hessian_fn hessian
+        void *ctx
+    ctypedef struct fg_objective_callback:
+        fg_objective objective
+        size_t n
+    const char *FG_OBJECTIVE_CAPSULE_NAME
+
+cdef extern from "fg_minimize.h" nogil:
+    ctypedef enum fg_minimize_method:
+        FG_MIN_GD
+        FG_MIN_MOMENTUM
+        FG_MIN_NESTEROV
+        FG_MIN_ADAM
+        FG_MIN_ADAMW
+        FG_MIN_RMSPROP
+        FG_MIN_ADAGRAD
+        FG_MIN_NEWTON
+        FG_MIN_METHOD_COUNT
+    ctypedef enum fg_minimize_stop:
+        FG_MIN_CONVERGED
+        FG_MIN_MAXITER
+        FG_MIN_DIVERGED
+        FG_MIN_CALLBACK_STOP
+        FG_MIN_OBJECTIVE_ERROR
+        FG_MIN_LINESEARCH_FAILED
+        FG_MIN_SCHEDULE_ERROR
+        FG_MIN_STOP_COUNT
+    ctypedef struct fg_minimize_state:
+        int64_t nit, nfev, njev
+        size_t n
+        const double *x
+        const double *grad
+        double f
+        double grad_norm
+    ctypedef int (*fg_minimize_callback)(const fg_minimize_state *state,
+                                         void *cb_ctx) noexcept nogil
+    ctypedef double (*fg_minimize_lr_fn)(int64_t step, void *lr_ctx) noexcept nogil
+    ctypedef struct fg_minimize_options:
+        fg_minimize_method method
+        double lr
+        fg_minimize_lr_fn lr_fn
+        void *lr_ctx
+        double momentum, dampening, weight_decay, beta1, beta2, eps
+        int amsgrad
+        double alpha
+        int centered
+        double lr_decay, initial_accumulator_value, newton_mu0
+        int maximize
+        double tol
+        int64_t maxiter
+        fg_minimize_callback callback
+        void *callback_ctx
+        int64_t callback_every
+        double *history_x
+        double *history_f
+        double *history_grad_norm
+        int64_t history_capacity
+    ctypedef struct fg_minimize_result:
+        double f, grad_norm
+        int64_t nit, nfev, njev, nhev
+        fg_minimize_stop stop
+        int diverged
+        fg_status objective_status
+        int64_t history_len
+        double last_mu
+
+    fg_status fg_minimize_options_init(fg_minimize_options *opt, fg_minimize_method method)
+    size_t fg_minimize_workspace_size(size_t n, fg_minimize_method method)
+    fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
+                                  const fg_minimize_options *opt, double *work,
+                                  size_t work_len, double *grad, fg_minimize_result *res)
+    const char *fg_minimize_stop_message(fg_minimize_stop stop)

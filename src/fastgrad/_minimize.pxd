@@ -1,0 +1,18 @@
+# The minimize driver for other Cython code, callable nogil with no link step:
+#     from fastgrad._minimize cimport (minimize_options_init, minimize_workspace_size,
+#                                      minimize_run_f64)
+# These are thin wrappers over csrc/fg_minimize.h (see that header for the loop,
+# the options, the stop reasons and the status codes); Cython fetches them from
+# fastgrad._minimize at import. Compile with include_dirs=[fastgrad.get_include()].
+from fastgrad._coptim cimport fg_status
+from fastgrad._cminimize cimport (fg_objective, fg_minimize_method, fg_minimize_stop,
+                                  fg_minimize_options, fg_minimize_result,
+                                  fg_minimize_state)
+
+cdef fg_status minimize_options_init(fg_minimize_options *opt,
+                                     fg_minimize_method method) noexcept nogil
+cdef size_t minimize_workspace_size(size_t n, fg_minimize_method method) noexcept nogil
+cdef fg_status minimize_run_f64(const fg_objective *obj, double *x, size_t n,
+                                const fg_minimize_options *opt, double *work, size_t work_len,
+                                double *grad, fg_minimize_result *res) noexcept nogil
+cdef const char *minimize_stop_message(fg_minimize_stop stop) noexcept nogil
