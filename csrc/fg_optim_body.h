@@ -256,11 +256,12 @@ fg_status FG_NAME(fg_adagrad_step)(FG_T *param, const FG_T *grad, FG_T *state_su
 FG_VECTOR_CLONES
 static int FG_NAME(finite_loop)(const FG_T *FG_RESTRICT x, size_t n)
 {
-    /* x*0 is 0 for finite x and NaN for inf/NaN; summing keeps the loop
-     * branch-free and vectorizable. */
-    FG_T acc = 0;
-    for (size_t i = 0; i < n; i++) acc += x[i] * (FG_T)0;
-    return acc == acc;
+    /* x - x is 0 for finite x and NaN for inf/NaN; an integer OR of the
+     * comparisons is a reduction gcc vectorizes (a float sum would be a
+     * serial chain without -fassociative-math). */
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= (x[i] - x[i]) != 0;
+    return !bad;
 }
 
 int FG_NAME(fg_all_finite)(const FG_T *x, size_t n)
