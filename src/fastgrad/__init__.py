@@ -11,12 +11,17 @@ import os
 
 from fastgrad import kernels, schedules
 from fastgrad.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from fastgrad.dual import DualArray, dual
+from fastgrad.differentiate import (check_gradient, directional_derivative, gradient, hessian,
+                                    jacobian, jvp, value_and_gradient)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Optimizer",
     "kernels", "schedules", "get_include", "__version__",
+    "DualArray", "dual", "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",
+    "directional_derivative", "check_gradient",
 ]
 
 
