@@ -18,7 +18,11 @@
  * with their second-derivative columns); `op` is an fg_op_code (fg_ops.h).
  * Values are computed in double for both dtypes and stored in the array's
  * dtype. Behaviour at non-differentiable points is the table's (see
- * fg_ops.def).
+ * fg_ops.def), with one addition (ForwardDiff.jl's "NaN-safe" mode): a
+ * product partial * tangent with an exactly zero factor is 0, even when the
+ * other factor is inf or NaN. So sqrt(x) at x = 0, or a**b (a < 0) in b,
+ * poison only the directions that actually move that input, and a
+ * structurally zero partial never turns an infinite tangent into NaN.
  *
  * Naming: fg_dual_<verb>_<dtype> and fg_hdual_<verb>_<dtype> (f64 = double,
  * f32 = float). Common preconditions: pointers to n values (or 1 when the

@@ -9,6 +9,16 @@
  * double and stored as FG_T. Locals are prefixed fg_ so that they never
  * capture a name used by a table expression (x, y, a, b).
  */
+/* NaN-safe product partial * tangent: an exactly zero factor gives exactly
+ * 0, even when the other is inf or NaN. A zero tangent component means the
+ * direction does not move that input (so sqrt at 0, or a**b in b at a < 0,
+ * does not poison the other directions: ForwardDiff.jl's NANSAFE mode); a
+ * zero partial is a structural zero (add's second partials, sign's slope),
+ * which must not turn an infinite tangent into NaN. */
+#ifndef FG_NS
+#define FG_NS(p, t) (((p) == 0 || (t) == 0) ? 0.0 : (p) * (t))
+#endif
+
 #define FG_CAT2(a_, b_) a_##_##b_
 #define FG_CAT(a_, b_) FG_CAT2(a_, b_)
 #define FG_NAME(base) FG_CAT(base, FG_SUFFIX)
@@ -29,7 +39,7 @@ fg_status FG_NAME(fg_dual_unary)(int op, size_t n, size_t k, const FG_T *xv, con
             (void)x; (void)y;                                                    \
             yv[fg_i] = (FG_T)y;                                                  \
             for (size_t fg_j = 0; fg_j < k; fg_j++)                              \
-                fg_to[fg_j] = (FG_T)(fg_d * (double)fg_ti[fg_j]);                \
+                fg_to[fg_j] = (FG_T)FG_NS(fg_d, (double)fg_ti[fg_j]);                \
         }                                                                        \
         return FG_OK;
 #include "fg_ops.def"
@@ -66,22 +76,22 @@ fg_status FG_NAME(fg_dual_binary)(int op, size_t n, size_t k, const FG_T *av, co
                 const double fg_pa = (d_a), fg_pb = (d_b);                       \
                 const FG_T *fg_ta = at + fg_i * ta_inc, *fg_tb = bt + fg_i * tb_inc; \
                 for (size_t fg_j = 0; fg_j < k; fg_j++)                          \
-                    fg_to[fg_j] = (FG_T)(fg_pa * (double)fg_ta[fg_j]             \
-                                         + fg_pb * (double)fg_tb[fg_j]);         \
+                    fg_to[fg_j] = (FG_T)(FG_NS(fg_pa, (double)fg_ta[fg_j])      \
+                                         + FG_NS(fg_pb, (double)fg_tb[fg_j]));  \
             })                                                                   \
         } else if (at) {                                                         \
             FG_DUAL_BIN_LOOP(value, {                                            \
                 const double fg_pa = (d_a);                                      \
                 const FG_T *fg_ta = at + fg_i * ta_inc;                          \
                 for (size_t fg_j = 0; fg_j < k; fg_j++)                          \
-                    fg_to[fg_j] = (FG_T)(fg_pa * (double)fg_ta[fg_j]);           \
+                    fg_to[fg_j] = (FG_T)FG_NS(fg_pa, (double)fg_ta[fg_j]);           \
             })                                                                   \
         } else if (bt) {                                                         \
             FG_DUAL_BIN_LOOP(value, {                                            \
                 const double fg_pb = (d_b);                                      \
                 const FG_T *fg_tb = bt + fg_i * tb_inc;                          \
                 for (size_t fg_j = 0; fg_j < k; fg_j++)                          \
-                    fg_to[fg_j] = (FG_T)(fg_pb * (double)fg_tb[fg_j]);           \
+                    fg_to[fg_j] = (FG_T)FG_NS(fg_pb, (double)fg_tb[fg_j]);           \
             })                                                                   \
         } else {                                                                 \
             FG_DUAL_BIN_LOOP(value, {                                            \
@@ -118,10 +128,10 @@ fg_status FG_NAME(fg_hdual_unary)(int op, size_t n, size_t k, const FG_T *xv, co
             for (size_t fg_j = 0; fg_j < k; fg_j++) {                            \
                 const double fg_b = (double)fg_ti[fg_j];                         \
                 const double fg_dd = (double)fg_ti[k + 1 + fg_j];                \
-                fg_to[k + 1 + fg_j] = (FG_T)(fg_d1 * fg_dd + fg_d2 * fg_b * fg_c); \
-                fg_to[fg_j] = (FG_T)(fg_d1 * fg_b);                              \
+                fg_to[k + 1 + fg_j] = (FG_T)(FG_NS(fg_d1, fg_dd) + FG_NS(fg_d2, fg_b * fg_c)); \
+                fg_to[fg_j] = (FG_T)FG_NS(fg_d1, fg_b);                          \
             }                                                                    \
-            fg_to[k] = (FG_T)(fg_d1 * fg_c);                                     \
+            fg_to[k] = (FG_T)FG_NS(fg_d1, fg_c);                                 \
         }                                                                        \
         return FG_OK;
 #include "fg_ops.def"
@@ -153,13 +163,13 @@ fg_status FG_NAME(fg_hdual_binary)(int op, size_t n, size_t k, const FG_T *av, c
                     const double fg_ba = (double)fg_ta[fg_j], fg_bb = (double)fg_tb[fg_j]; \
                     const double fg_da = (double)fg_ta[k + 1 + fg_j];            \
                     const double fg_db = (double)fg_tb[k + 1 + fg_j];            \
-                    fg_to[k + 1 + fg_j] = (FG_T)(fg_pa * fg_da + fg_pb * fg_db   \
-                        + fg_paa * fg_ba * fg_ca                                 \
-                        + fg_pab * (fg_ba * fg_cb + fg_bb * fg_ca)               \
-                        + fg_pbb * fg_bb * fg_cb);                               \
-                    fg_to[fg_j] = (FG_T)(fg_pa * fg_ba + fg_pb * fg_bb);         \
+                    fg_to[k + 1 + fg_j] = (FG_T)(FG_NS(fg_pa, fg_da) + FG_NS(fg_pb, fg_db) \
+                        + FG_NS(fg_paa, fg_ba * fg_ca)                           \
+                        + FG_NS(fg_pab, fg_ba * fg_cb + fg_bb * fg_ca)           \
+                        + FG_NS(fg_pbb, fg_bb * fg_cb));                         \
+                    fg_to[fg_j] = (FG_T)(FG_NS(fg_pa, fg_ba) + FG_NS(fg_pb, fg_bb)); \
                 }                                                                \
-                fg_to[k] = (FG_T)(fg_pa * fg_ca + fg_pb * fg_cb);                \
+                fg_to[k] = (FG_T)(FG_NS(fg_pa, fg_ca) + FG_NS(fg_pb, fg_cb));    \
             })                                                                   \
         } else if (at) {                                                         \
             FG_DUAL_BIN_LOOP(value, {                                            \
@@ -170,10 +180,10 @@ fg_status FG_NAME(fg_hdual_binary)(int op, size_t n, size_t k, const FG_T *av, c
                 for (size_t fg_j = 0; fg_j < k; fg_j++) {                        \
                     const double fg_ba = (double)fg_ta[fg_j];                    \
                     const double fg_da = (double)fg_ta[k + 1 + fg_j];            \
-                    fg_to[k + 1 + fg_j] = (FG_T)(fg_pa * fg_da + fg_paa * fg_ba * fg_ca); \
-                    fg_to[fg_j] = (FG_T)(fg_pa * fg_ba);                         \
+                    fg_to[k + 1 + fg_j] = (FG_T)(FG_NS(fg_pa, fg_da) + FG_NS(fg_paa, fg_ba * fg_ca)); \
+                    fg_to[fg_j] = (FG_T)FG_NS(fg_pa, fg_ba);                     \
                 }                                                                \
-                fg_to[k] = (FG_T)(fg_pa * fg_ca);                                \
+                fg_to[k] = (FG_T)FG_NS(fg_pa, fg_ca);                            \
             })                                                                   \
         } else if (bt) {                                                         \
             FG_DUAL_BIN_LOOP(value, {                                            \
@@ -184,10 +194,10 @@ fg_status FG_NAME(fg_hdual_binary)(int op, size_t n, size_t k, const FG_T *av, c
                 for (size_t fg_j = 0; fg_j < k; fg_j++) {                        \
                     const double fg_bb = (double)fg_tb[fg_j];                    \
                     const double fg_db = (double)fg_tb[k + 1 + fg_j];            \
-                    fg_to[k + 1 + fg_j] = (FG_T)(fg_pb * fg_db + fg_pbb * fg_bb * fg_cb); \
-                    fg_to[fg_j] = (FG_T)(fg_pb * fg_bb);                         \
+                    fg_to[k + 1 + fg_j] = (FG_T)(FG_NS(fg_pb, fg_db) + FG_NS(fg_pbb, fg_bb * fg_cb)); \
+                    fg_to[fg_j] = (FG_T)FG_NS(fg_pb, fg_bb);                     \
                 }                                                                \
-                fg_to[k] = (FG_T)(fg_pb * fg_cb);                                \
+                fg_to[k] = (FG_T)FG_NS(fg_pb, fg_cb);                            \
             })                                                                   \
         } else {                                                                 \
             FG_DUAL_BIN_LOOP(value, {                                            \

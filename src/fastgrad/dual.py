@@ -120,8 +120,8 @@ class DualArray:
         if t.ndim != v.ndim + 1 or t.shape[:-1] != v.shape:
             raise ValueError(f"tangent must have shape value.shape + (k,) = {v.shape} + (k,), "
                              f"got {t.shape}")
-        self.value = np.ascontiguousarray(v, dtype=dtype)
-        self.tangent = np.ascontiguousarray(t, dtype=dtype)
+        self.value = np.asarray(v, dtype=dtype, order="C")
+        self.tangent = np.asarray(t, dtype=dtype, order="C")
         self._tag = int(tag)
         self._hyper = False
 
@@ -337,7 +337,7 @@ class DualArray:
             raise _unsupported(f"numpy.{ufunc.__name__}.{method}")
         if kwargs:
             out = kwargs.pop("out", None)
-            if out is not None and out != (None,) * len(out):
+            if out is not None and any(o is not None for o in out):
                 raise TypeError(f"numpy.{ufunc.__name__} with out= is not supported on "
                                 "DualArray (results are new arrays)")
             kwargs.pop("dtype", None)
@@ -382,7 +382,13 @@ def _new(v: np.ndarray, t: np.ndarray, tag: int, hyper: bool) -> DualArray:
 
 
 def _contig(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    return a if a.flags.c_contiguous else np.asarray(a, order="C")
+
+
+def _ccopy(a: Any, dtype: Any = None) -> np.ndarray:
+    """C-contiguous (copy only if needed); unlike np.ascontiguousarray it
+    keeps 0-d arrays 0-d."""
+    return np.asarray(a, dtype=dtype, order="C")
 
 
 def _as_real_array(x: Any, name: str) -> np.ndarray:
@@ -443,8 +449,8 @@ def _promote_const(c: Any, dtype: np.dtype) -> np.ndarray:
     if a.dtype == dtype:
         return _contig(a)
     if a.dtype == _F32 or a.dtype == _F64:
-        return np.ascontiguousarray(a, dtype=_F64)
-    return np.ascontiguousarray(a, dtype=_F64 if a.dtype.itemsize > 2 or dtype == _F64 else dtype)
+        return _ccopy(a, dtype=_F64)
+    return _ccopy(a, dtype=_F64 if a.dtype.itemsize > 2 or dtype == _F64 else dtype)
 
 
 def _unary(code: int, x: DualArray) -> DualArray:
@@ -484,13 +490,13 @@ def _binary(code: int, a: Any, b: Any) -> DualArray:
             shape = np.broadcast_shapes(sa, sb)
             m = (at if at is not None else bt).shape[-1]
             if sa != shape:
-                av = np.ascontiguousarray(np.broadcast_to(av, shape))
+                av = _ccopy(np.broadcast_to(av, shape))
                 if at is not None:
-                    at = np.ascontiguousarray(np.broadcast_to(at, shape + (m,)))
+                    at = _ccopy(np.broadcast_to(at, shape + (m,)))
             if sb != shape:
-                bv = np.ascontiguousarray(np.broadcast_to(bv, shape))
+                bv = _ccopy(np.broadcast_to(bv, shape))
                 if bt is not None:
-                    bt = np.ascontiguousarray(np.broadcast_to(bt, shape + (m,)))
+                    bt = _ccopy(np.broadcast_to(bt, shape + (m,)))
     y, ty = _cdual.binary(code, av, at, bv, bt, hyper)
     return _new(y, ty, tag, hyper)
 
@@ -811,8 +817,8 @@ def _transpose(a, axes=None):
         axes = tuple(range(nd - 1, -1, -1))
     else:
         axes = tuple(_one_axis(i, nd) for i in axes)
-    v = np.ascontiguousarray(a.value.transpose(axes))
-    t = np.ascontiguousarray(a.tangent.transpose(axes + (nd,)))
+    v = _ccopy(a.value.transpose(axes))
+    t = _ccopy(a.tangent.transpose(axes + (nd,)))
     return _new(v, t, a._tag, a._hyper)
 
 
@@ -854,8 +860,8 @@ def _ravel(a, order="C"):
 def _broadcast_to(a, shape, subok=False):
     shape = tuple(np.broadcast_shapes(tuple(np.atleast_1d(shape)) if not isinstance(shape, tuple)
                                       else shape))
-    v = np.ascontiguousarray(np.broadcast_to(a.value, shape))
-    t = np.ascontiguousarray(np.broadcast_to(a.tangent, shape + (a.tangent.shape[-1],)))
+    v = _ccopy(np.broadcast_to(a.value, shape))
+    t = _ccopy(np.broadcast_to(a.tangent, shape + (a.tangent.shape[-1],)))
     return _new(v, t, a._tag, a._hyper)
 
 
@@ -938,7 +944,7 @@ def _where(condition, x=None, y=None):
     v = np.where(cond, xv, yv).astype(dtype, copy=False)
     zero = np.zeros((1,) * 1 + (m,), dtype)[0]
     t = np.where(cond[..., None], zero if xt is None else xt, zero if yt is None else yt)
-    t = np.ascontiguousarray(np.broadcast_to(t, v.shape + (m,)), dtype=dtype)
+    t = _ccopy(np.broadcast_to(t, v.shape + (m,)), dtype=dtype)
     return _new(_contig(v), t, lead._tag, lead._hyper)
 
 
@@ -978,7 +984,7 @@ def _const_like(a: DualArray, v: np.ndarray) -> DualArray:
     """A DualArray of constants (zero tangent), writable with x[i] = dual."""
     if v.dtype not in (_F32, _F64):
         v = v.astype(_F64)
-    return _new(np.ascontiguousarray(v), np.zeros(v.shape + (a.tangent.shape[-1],), v.dtype),
+    return _new(_ccopy(v), np.zeros(v.shape + (a.tangent.shape[-1],), v.dtype),
                 a._tag, a._hyper)
 
 
@@ -1070,4 +1076,4 @@ def _hyper_seed(x: np.ndarray, cols: np.ndarray, row: int, tag: int) -> DualArra
     t = np.zeros((n, 2 * k + 1), x.dtype)
     t[cols, np.arange(k)] = 1.0
     t[row, k] = 1.0
-    return _new(np.ascontiguousarray(x), t.reshape(x.shape + (2 * k + 1,)), tag, True)
+    return _new(_ccopy(x), t.reshape(x.shape + (2 * k + 1,)), tag, True)

@@ -52,17 +52,17 @@ class Dual:
     def __repr__(self) -> str:
         return f"Dual({self.v!r}, {self.e!r}, tag={self.tag})"
 
-    # operators: the binary rules below
-    def __add__(self, o): return add(self, o)
-    def __radd__(self, o): return add(o, self)
-    def __sub__(self, o): return subtract(self, o)
-    def __rsub__(self, o): return subtract(o, self)
-    def __mul__(self, o): return multiply(self, o)
-    def __rmul__(self, o): return multiply(o, self)
-    def __truediv__(self, o): return divide(self, o)
-    def __rtruediv__(self, o): return divide(o, self)
-    def __pow__(self, o): return power(self, o)
-    def __rpow__(self, o): return power(o, self)
+    # operators: the binary rules below (arrays handle themselves elementwise)
+    def __add__(self, o): return NotImplemented if isinstance(o, np.ndarray) else add(self, o)
+    def __radd__(self, o): return NotImplemented if isinstance(o, np.ndarray) else add(o, self)
+    def __sub__(self, o): return NotImplemented if isinstance(o, np.ndarray) else subtract(self, o)
+    def __rsub__(self, o): return NotImplemented if isinstance(o, np.ndarray) else subtract(o, self)
+    def __mul__(self, o): return NotImplemented if isinstance(o, np.ndarray) else multiply(self, o)
+    def __rmul__(self, o): return NotImplemented if isinstance(o, np.ndarray) else multiply(o, self)
+    def __truediv__(self, o): return NotImplemented if isinstance(o, np.ndarray) else divide(self, o)
+    def __rtruediv__(self, o): return NotImplemented if isinstance(o, np.ndarray) else divide(o, self)
+    def __pow__(self, o): return NotImplemented if isinstance(o, np.ndarray) else power(self, o)
+    def __rpow__(self, o): return NotImplemented if isinstance(o, np.ndarray) else power(o, self)
     def __neg__(self): return negative(self)
     def __pos__(self): return self
     def __abs__(self): return absolute(self)
