@@ -102,16 +102,37 @@ def binary(int op, a, ta, b, tb, bint hyper=False):
     """Elementwise binary rule `op` (a code of fastgrad._ops.OP_CODES).
 
     a, b (in): C-contiguous arrays of one float dtype, of equal size, or one
-    of size 1 (broadcast); the result has the larger operand's shape (a's on
+    of size 1 (broadcast), or a Python float/int constant; the result has the larger operand's shape (a's on
     a tie of sizes when a.ndim >= b.ndim). ta, tb (in): their tangents (shape
     + (m,)), or None for a constant operand (its partial is never
     evaluated). Returns new arrays (y, ty).
     """
-    cdef cnp.ndarray av = float_array(a, "a", False)
-    cdef cnp.ndarray bv = float_array(b, "b", False)
+    # A Python float or int constant (the common `2.0 * x`) is broadcast from
+    # a local scalar instead of a new 0-d array.
+    cdef double sa = 0.0, sb = 0.0
+    cdef float sa32 = 0.0, sb32 = 0.0
+    cdef bint a_scalar = (type(a) is float or type(a) is int) and ta is None
+    cdef bint b_scalar = (type(b) is float or type(b) is int) and tb is None
+    cdef cnp.ndarray av, bv
+    if a_scalar and b_scalar:
+        raise ValueError("at least one of ta, tb must be given")
+    if a_scalar:
+        sa = a
+        sa32 = <float>sa
+        bv = float_array(b, "b", False)
+        av = bv
+    elif b_scalar:
+        sb = b
+        sb32 = <float>sb
+        av = float_array(a, "a", False)
+        bv = av
+    else:
+        av = float_array(a, "a", False)
+        bv = float_array(b, "b", False)
     cdef int typenum = cnp.PyArray_TYPE(av)
     if cnp.PyArray_TYPE(bv) != typenum:
         raise TypeError(f"a and b must have one dtype, got {av.dtype} and {bv.dtype}")
+    cdef bint f32 = typenum == cnp.NPY_FLOAT
     cdef cnp.ndarray at = None, bt = None
     cdef Py_ssize_t m = -1, mb
     if ta is not None:
@@ -127,10 +148,18 @@ def binary(int op, a, ta, b, tb, bint hyper=False):
         raise ValueError("at least one of ta, tb must be given")
     if hyper and m % 2 == 0:
         raise ValueError("a hyper-dual tangent has an odd width 2k + 1")
-    cdef size_t na = cnp.PyArray_SIZE(av), nb = cnp.PyArray_SIZE(bv), n
+    cdef size_t na = 1 if a_scalar else cnp.PyArray_SIZE(av)
+    cdef size_t nb = 1 if b_scalar else cnp.PyArray_SIZE(bv)
+    cdef size_t n
     cdef size_t a_inc = 1, b_inc = 1
     cdef cnp.ndarray like
-    if na == nb and (na != 1 or cnp.PyArray_NDIM(av) >= cnp.PyArray_NDIM(bv)):
+    if a_scalar or b_scalar:
+        like = bv if a_scalar else av
+        if a_scalar:
+            a_inc = 0
+        else:
+            b_inc = 0
+    elif na == nb and (na != 1 or cnp.PyArray_NDIM(av) >= cnp.PyArray_NDIM(bv)):
         like = av
     elif na == nb:
         like = bv
@@ -149,10 +178,13 @@ def binary(int op, a, ta, b, tb, bint hyper=False):
     cdef void *yt = cnp.PyArray_DATA(<cnp.ndarray>out[1])
     cdef void *pa = cnp.PyArray_DATA(av)
     cdef void *pb = cnp.PyArray_DATA(bv)
+    if a_scalar:
+        pa = <void*>&sa32 if f32 else <void*>&sa
+    if b_scalar:
+        pb = <void*>&sb32 if f32 else <void*>&sb
     cdef void *pta = NULL if at is None else cnp.PyArray_DATA(at)
     cdef void *ptb = NULL if bt is None else cnp.PyArray_DATA(bt)
     cdef fg_status st
-    cdef bint f32 = typenum == cnp.NPY_FLOAT
     if n * m >= FG_GIL_THRESHOLD:
         with nogil:
             st = binary_call(op, hyper, f32, n, k, pa, pta, a_inc, pb, ptb, b_inc, yv, yt)

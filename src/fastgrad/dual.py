@@ -467,6 +467,11 @@ def _binary(code: int, a: Any, b: Any) -> DualArray:
                 a, b = _to_f64(a), _to_f64(b)
             av, at, bv, bt = a.value, a.tangent, b.value, b.tangent
         else:
+            tb_ = type(b)
+            if tb_ is float or tb_ is int:
+                # fast path: the kernel broadcasts a Python scalar itself
+                y, ty = _cdual.binary(code, a.value, a.tangent, b, None, a._hyper)
+                return _new(y, ty, a._tag, a._hyper)
             av, at = a.value, a.tangent
             bv = _promote_const(b, av.dtype)
             bt = None
@@ -475,6 +480,10 @@ def _binary(code: int, a: Any, b: Any) -> DualArray:
                 av, at = a.value, a.tangent
         tag, hyper = a._tag, a._hyper
     else:
+        ta_ = type(a)
+        if ta_ is float or ta_ is int:
+            y, ty = _cdual.binary(code, a, None, b.value, b.tangent, b._hyper)
+            return _new(y, ty, b._tag, b._hyper)
         bv, bt = b.value, b.tangent
         av = _promote_const(a, bv.dtype)
         at = None
@@ -568,6 +577,11 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     _no_out(out, "sum")
     _check_dtype(dtype, "sum")
     _no_extra(kwargs, "sum")
+    if axis is None and not keepdims:
+        # the common full reduction, without axis bookkeeping
+        t = a.tangent
+        return _new(np.asarray(np.add.reduce(a.value, axis=None)),
+                    np.add.reduce(t.reshape(a.value.size, t.shape[-1]), axis=0), a._tag, a._hyper)
     ax = _norm_axis(axis, a.ndim)
     v = _as0d(np.add.reduce(a.value, axis=ax, keepdims=keepdims))
     t = np.add.reduce(a.tangent, axis=ax, keepdims=keepdims)
