@@ -249,15 +249,15 @@ def test_input_is_not_modified():
 
 
 def test_default_chunk_rule():
-    assert [default_chunk_size(n) for n in (0, 1, 5, 100, 156, 200, 1000, 10 ** 6)] == \
-        [1, 1, 5, 100, 156, 122, 24, 8]
+    assert [default_chunk_size(n) for n in (0, 1, 5, 100, 181, 200, 1000, 10 ** 6)] == \
+        [1, 1, 5, 100, 181, 163, 32, 8]
     calls = []
 
     def f(x):
         calls.append(x.k)
         return np.sum(x)
     gradient(f, np.zeros(1000))
-    assert len(calls) == math.ceil(1000 / default_chunk_size(1000)) == 42
+    assert len(calls) == math.ceil(1000 / default_chunk_size(1000)) == 32
 
 
 # --------------------------------------------------------- properties --
