@@ -139,3 +139,30 @@ def test_torch_jacfwd(benchmark, point):
     g = jacfwd(lambda x: torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
     _group(benchmark, point, "torch.func.jacfwd")
     benchmark(g, xt)
+
+
+@pytest.fixture(params=[10, 100], ids=lambda n: f"n={n}")
+def hpoint(request):
+    return np.linspace(-1.2, 1.2, request.param)
+
+
+def test_fastgrad_hessian(benchmark, hpoint):
+    benchmark.group = f"rosen hessian n={hpoint.size}"
+    benchmark.name = "fastgrad hyper-dual (exact)"
+    H = benchmark(fastgrad.hessian, rosen, hpoint)
+    np.testing.assert_array_equal(H, H.T)
+
+
+def test_central_of_dual_gradient_hessian(benchmark, hpoint):
+    benchmark.group = f"rosen hessian n={hpoint.size}"
+    benchmark.name = "central diff. of dual gradients (2n)"
+
+    def fd_hess(x):
+        h = np.finfo(float).eps ** (1 / 3) * np.maximum(1.0, np.abs(x))
+        H = np.empty((x.size, x.size))
+        for i in range(x.size):
+            e = np.zeros_like(x)
+            e[i] = h[i]
+            H[:, i] = (fastgrad.gradient(rosen, x + e) - fastgrad.gradient(rosen, x - e)) / (2 * h[i])
+        return (H + H.T) / 2
+    benchmark(fd_hess, hpoint)

@@ -13,6 +13,7 @@
 #include "fg_optim.h"
 #include "fg_optim_many.h"
 #include "fg_ops.h"
+#include "fg_dual.h"
 #include "fg_objective.h"
 
 #endif /* FASTGRAD_H */

@@ -334,7 +334,7 @@ def test_setitem_and_like_constructors():
     assert np.empty_like(dual(x)).tangent.sum() == 0.0
 
 
-def test_large_arrays_release_the_gil_and_stay_correct():
+def test_large_arrays_take_the_nogil_path_and_stay_correct():
     # above the GIL threshold the kernels run in a worker thread next to Python
     rng = np.random.default_rng(1)
     xv = rng.uniform(0.1, 2.0, 5000)

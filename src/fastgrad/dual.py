@@ -340,7 +340,10 @@ class DualArray:
             if out is not None and any(o is not None for o in out):
                 raise TypeError(f"numpy.{ufunc.__name__} with out= is not supported on "
                                 "DualArray (results are new arrays)")
-            kwargs.pop("dtype", None)
+            dt = kwargs.pop("dtype", None)
+            if dt is not None and np.dtype(dt).kind != "f":
+                raise TypeError(f"numpy.{ufunc.__name__} with a non-float dtype would drop "
+                                "the derivative")
             if kwargs.get("where", True) is not True:
                 raise TypeError(f"numpy.{ufunc.__name__} with where= is not supported on "
                                 "DualArray")
@@ -359,6 +362,9 @@ class DualArray:
         raise _unsupported(f"numpy.{ufunc.__name__}")
 
     def __array_function__(self, func, types, args, kwargs):
+        for t in types:   # NumPy's protocol: defer to unknown array types
+            if not (t is DualArray or issubclass(t, np.ndarray)):
+                return NotImplemented
         impl = _FUNCTIONS.get(func)
         if impl is None:
             name = getattr(func, "__module__", "numpy") + "." + getattr(func, "__name__", str(func))
@@ -545,9 +551,9 @@ def _norm_axis(axis: Any, ndim: int, name: str = "axis"):
     out = []
     for a in axis:
         a = int(a)
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(a, ndim)
-        out.append(a % ndim if ndim else 0)
+        out.append(a % ndim)
     return tuple(out)
 
 
@@ -720,7 +726,7 @@ def _matmul(a: Any, b: Any) -> DualArray:
     if lead._hyper and at is not None and bt is not None:
         k = lead.k
         # e1e2 cross terms: B(b_a, c_b) + B(c_a, b_b)
-        t[..., k + 1:] += (_mm_left(at[..., :k], bv.dtype.type(1) * bt[..., k], av.ndim)
+        t[..., k + 1:] += (_mm_left(at[..., :k], bt[..., k], av.ndim)
                            + _mm_right(at[..., k], bt[..., :k], bv.ndim))
     return _new(_contig(y.astype(dtype, copy=False)), t, lead._tag, lead._hyper)
 
@@ -956,7 +962,7 @@ def _where(condition, x=None, y=None):
     yv, yt = _parts(y, lead)
     dtype = _result_dtype(xv, yv)
     v = np.where(cond, xv, yv).astype(dtype, copy=False)
-    zero = np.zeros((1,) * 1 + (m,), dtype)[0]
+    zero = np.zeros(m, dtype)
     t = np.where(cond[..., None], zero if xt is None else xt, zero if yt is None else yt)
     t = _ccopy(np.broadcast_to(t, v.shape + (m,)), dtype=dtype)
     return _new(_contig(v), t, lead._tag, lead._hyper)
