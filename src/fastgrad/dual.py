@@ -313,6 +313,12 @@ class DualArray:
     def prod(self, axis=None, dtype=None, out=None, keepdims=False) -> "DualArray":
         return _prod(self, axis, dtype, out, keepdims)
 
+    def max(self, axis=None, out=None, keepdims=False) -> "DualArray":
+        return _max(self, axis, out, keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False) -> "DualArray":
+        return _min(self, axis, out, keepdims)
+
     def cumsum(self, axis=None, dtype=None, out=None) -> "DualArray":
         return _cumsum(self, axis, dtype, out)
 
@@ -1019,6 +1025,55 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     return _unary(OP_CODES["sqrt"], s)
 
 
+def _extremum(arg, name):
+    def impl(a, axis=None, out=None, keepdims=False, **kwargs):
+        _no_out(out, name)
+        _no_extra(kwargs, name)
+        # The derivative of the selected element (the first one on ties, and
+        # the first NaN, as numpy.arg{max,min} choose): a subgradient.
+        if axis is None:
+            flat = _reshape(a, (-1,))
+            r = flat[int(arg(flat.value))]
+            return _reshape(r, (1,) * a.ndim) if keepdims else r
+        ax = _one_axis(axis, a.ndim)
+        idx = np.expand_dims(arg(a.value, axis=ax), ax)
+        v = np.take_along_axis(a.value, idx, axis=ax)
+        t = np.take_along_axis(a.tangent, idx[..., None], axis=ax)
+        if not keepdims:
+            v, t = np.squeeze(v, axis=ax), np.squeeze(t, axis=ax)
+        return _new(_contig(v), _contig(t), a._tag, a._hyper)
+    return impl
+
+
+_max = _extremum(np.argmax, "max")
+_min = _extremum(np.argmin, "min")
+
+
+def _linear(func):
+    """A NumPy function that is linear in its first argument and takes no
+    other dual argument: the tangent is func applied to each component."""
+    name = func.__name__
+
+    def impl(a, *args, **kwargs):
+        if any(isinstance(o, DualArray) for o in args) or \
+                any(isinstance(o, DualArray) for o in kwargs.values()):
+            raise _unsupported(f"numpy.{name} with a DualArray in an argument other than "
+                               "the first")
+        v = _as0d(func(a.value, *args, **kwargs))
+        m = a.tangent.shape[-1]
+        if m:
+            t = np.stack([func(a.tangent[..., j], *args, **kwargs) for j in range(m)], axis=-1)
+        else:
+            t = np.zeros(v.shape + (0,), v.dtype)
+        return _new(_contig(v), _ccopy(t), a._tag, a._hyper)
+    return impl
+
+
+# Linear, structural functions: flips, rolls, tiling, diagonals, triangles, take.
+_LINEAR = (np.flip, np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.diag,
+           np.diagonal, np.trace, np.triu, np.tril, np.take, np.take_along_axis)
+
+
 _FUNCTIONS = {
     np.sum: _sum, np.mean: _mean, np.prod: _prod, np.cumsum: _cumsum, np.diff: _diff,
     np.dot: _dot, np.vdot: _vdot, np.inner: _inner, np.outer: _outer, np.einsum: _einsum,
@@ -1032,8 +1087,9 @@ _FUNCTIONS = {
     np.full_like: _full_like,
     np.shape: lambda a: a.value.shape, np.ndim: lambda a: a.value.ndim,
     np.size: lambda a, axis=None: np.size(a.value, axis),
-    np.linalg.norm: _norm,
+    np.linalg.norm: _norm, np.max: _max, np.min: _min, np.amax: _max, np.amin: _min,
 }
+_FUNCTIONS.update({f: _linear(f) for f in _LINEAR})
 DUAL_FUNCTIONS = frozenset(_FUNCTIONS)
 """The NumPy functions (``__array_function__``) a DualArray supports."""
 
