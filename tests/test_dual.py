@@ -488,3 +488,56 @@ def test_kernel_binding_checks():
     assert set(DUAL_FUNCTIONS) >= {np.sum, np.mean, np.prod, np.dot, np.matmul, np.outer,
                                    np.einsum, np.cumsum, np.reshape, np.transpose,
                                    np.concatenate, np.stack, np.where, np.clip}
+
+
+CONSUMER_PYX = '''
+# cython: language_level=3
+from fastgrad._dual cimport dual_unary_f64, dual_binary_f64, hdual_unary_f64
+
+def run():
+    cdef double x[2]
+    cdef double t[4]
+    cdef double y[2]
+    cdef double ty[4]
+    cdef double h[3]
+    cdef double hty[3]
+    cdef double hy
+    cdef int st1, st2, st3
+    x[0] = 0.0; x[1] = 1.0
+    t[0] = 1.0; t[1] = 0.0; t[2] = 0.0; t[3] = 1.0
+    h[0] = 1.0; h[1] = 1.0; h[2] = 0.0
+    with nogil:
+        st1 = dual_unary_f64(SIN, 2, 2, x, t, y, ty)
+        st1 = st1 or dual_binary_f64(MUL, 2, 2, y, ty, 1, x, t, 1, y, ty)   # in place
+        st3 = hdual_unary_f64(EXP, 1, 1, &x[1], h, &hy, hty)
+    return st1, st3, [y[0], y[1]], [ty[0], ty[1], ty[2], ty[3]], hy, [hty[0], hty[1], hty[2]]
+'''
+
+
+def test_cython_consumer_calls_the_kernels_nogil(tmp_path):
+    # An embedder cimports the cdef API of fastgrad._dual (no header, no link).
+    import subprocess
+    import sys
+    pytest.importorskip("Cython", reason="building a consumer needs Cython")
+    pytest.importorskip("setuptools", reason="building a consumer needs setuptools")
+    src = CONSUMER_PYX.replace("SIN", str(OP_CODES["sin"])).replace(
+        "MUL", str(OP_CODES["multiply"])).replace("EXP", str(OP_CODES["exp"]))
+    (tmp_path / "fgconsumer.pyx").write_text(src)
+    include = str(pathlib.Path(fastgrad.__file__).parent.parent)
+    (tmp_path / "setup.py").write_text(
+        "from setuptools import setup, Extension\n"
+        "from Cython.Build import cythonize\n"
+        "setup(ext_modules=cythonize([Extension('fgconsumer', ['fgconsumer.pyx'])],\n"
+        f"      include_path=[{include!r}], quiet=True))\n")
+    build = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+                           cwd=tmp_path, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
+    run = subprocess.run([sys.executable, "-c", "import fgconsumer; print(fgconsumer.run())"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    st1, st3, y, ty, hy, hty = eval(run.stdout)
+    assert st1 == 0 and st3 == 0
+    # y = sin(x) * x at x = (0, 1), tangent = (cos x * x + sin x) on the diagonal
+    assert y == pytest.approx([0.0, np.sin(1.0)])
+    assert ty == pytest.approx([0.0, 0.0, 0.0, np.cos(1.0) + np.sin(1.0)])
+    assert hy == pytest.approx(np.e) and hty == pytest.approx([np.e, np.e, np.e])
