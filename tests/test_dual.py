@@ -421,6 +421,7 @@ def test_float32_in_float32_out():
     (lambda x: np.exp(x, out=np.empty(3)), "out="),
     (lambda x: float(x[0]), "float()"),
     (lambda x: np.asarray(x), "ndarray"),
+    (lambda x: np.array([x[0], x[1]]), "np.stack"),
     (lambda x: x // 2, "floor_divide"),
     (lambda x: np.linalg.inv(x.reshape(1, 3)[:, :1]), "inv"),
     (lambda x: np.dot(x.reshape(1, 1, 3), np.ones((3, 1))), "numpy.dot"),

@@ -180,8 +180,9 @@ class DualArray:
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError("a DualArray cannot become a plain ndarray (np.asarray, np.array, "
-                        "float() drop the derivative); remove the conversion from f, or "
-                        + _FD_HINT)
+                        "float() drop the derivative): build arrays of duals with np.stack "
+                        "or np.concatenate instead of np.array([...]), remove the "
+                        "conversion from f, or " + _FD_HINT)
 
     # ------------------------------------------------------ arithmetic --
     def __add__(self, other):
