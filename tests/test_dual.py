@@ -139,6 +139,15 @@ def test_binary_rule_partials(name):
             for j in range(2):
                 ref = ref_second(name, a, b, wrt=(i, j))
                 assert ty[0, 3 + j] == pytest.approx(ref, rel=1e-12, abs=1e-13), (name, i, j)
+        # hyper-dual with a constant operand: only the dual side's second partial
+        h = np.array([[1.0, 1.0, 0.0]])
+        _, t_a = cdual.binary(OP_CODES[name], np.array([a]), h, np.array([b]), None, True)
+        _, t_b = cdual.binary(OP_CODES[name], np.array([a]), None, np.array([b]), h, True)
+        assert t_a[0, 2] == pytest.approx(ref_second(name, a, b, wrt=(0, 0)), rel=1e-12,
+                                          abs=1e-13)
+        assert t_b[0, 2] == pytest.approx(ref_second(name, a, b, wrt=(1, 1)), rel=1e-12,
+                                          abs=1e-13)
+        assert t_a[0, 0] == t_a[0, 1] == pa and t_b[0, 0] == t_b[0, 1] == pb
 
 
 @pytest.mark.parametrize("name", COMPARE)
