@@ -12,6 +12,9 @@ import os
 from fastgrad import kernels, schedules
 from fastgrad import finite_diff
 from fastgrad.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from fastgrad.dual import DualArray, dual
+from fastgrad.differentiate import (check_gradient, directional_derivative, gradient, hessian,
+                                    jacobian, jvp, value_and_gradient)
 from fastgrad.minimize import OptimizeResult, minimize
 
 __version__ = "0.1.0"
@@ -20,6 +23,8 @@ __all__ = [
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Optimizer",
     "kernels", "schedules", "get_include", "get_library_dir", "__version__",
     "finite_diff", "minimize", "OptimizeResult",
+    "DualArray", "dual", "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",
+    "directional_derivative", "check_gradient",
 ]
 
 

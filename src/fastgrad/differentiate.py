@@ -1,0 +1,645 @@
+"""Gradients, Jacobians, Hessians, JVPs and gradient checks of Python functions.
+
+``method="dual"`` (the default) runs ``f`` on :class:`fastgrad.DualArray`
+inputs: chunked forward mode, exact to rounding, with Hessians from hyper-dual
+numbers. The finite-difference methods (``"forward"``, ``"backward"``,
+``"central"``, ``"five-point"``, ``"complex"``, ``"richardson"``) are delegated
+to ``fastgrad.finite_diff`` (imported on first use).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from fastgrad.dual import DualArray, _hyper_seed, _mixed_tags, _new
+
+__all__ = [
+    "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",
+    "directional_derivative", "check_gradient", "GradientCheck", "default_chunk_size",
+    "METHODS",
+]
+
+FD_METHODS = ("forward", "backward", "central", "five-point", "complex", "richardson")
+METHODS = ("dual",) + FD_METHODS
+"""Every differentiation method name: "dual" and the finite-difference ones."""
+
+_TAGS = itertools.count(1)  # a fresh perturbation tag per differentiation call
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+# Chunk-size rule (measured on the n-D Rosenbrock, see notes/dual.md): each
+# NumPy operation costs a fixed ~1 us of Python dispatch plus work
+# proportional to n * chunk, and a gradient takes ceil(n / chunk) passes. So
+# wide chunks win while one tangent array (n * chunk doubles) stays in the
+# L2 cache (measured: 256 KiB; a cliff above ~400 KiB), and never fewer than
+# 8 directions.
+_CHUNK_BUDGET = 32768  # doubles per tangent array: 256 KiB
+_CHUNK_MIN = 8
+
+
+def default_chunk_size(n: int) -> int:
+    """The number of directions carried per forward pass for n inputs.
+
+    Parameters
+    ----------
+    n : int
+        Number of input coordinates.
+
+    Returns
+    -------
+    int
+        ``min(n, max(8, 32768 // n))``: all n directions in one pass up to
+        n = 181, then tangent arrays of about 256 KiB, at least 8 directions.
+
+    Notes
+    -----
+    ForwardDiff.jl caps its chunk at 12 because its duals live on the stack;
+    here each operation has a fixed Python cost (about 1 us), so fewer, wider
+    passes win until the tangent arrays leave the cache.
+
+    Example
+    -------
+    >>> default_chunk_size(10), default_chunk_size(100), default_chunk_size(1000)
+    (10, 100, 32)
+    """
+    if n <= 0:
+        return 1
+    return int(min(n, max(_CHUNK_MIN, _CHUNK_BUDGET // n)))
+
+
+# ------------------------------------------------------------- helpers --
+def _fd():
+    try:
+        from fastgrad import finite_diff
+    except ImportError as exc:  # pragma: no cover - depends on the build
+        raise ImportError("the finite-difference methods need fastgrad.finite_diff, "
+                          "which is missing from this installation") from exc
+    return finite_diff
+
+
+def _check_method(method: Any) -> bool:
+    """True for "dual", False for a finite-difference method, else ValueError."""
+    if method == "dual":
+        return True
+    if isinstance(method, str) and method in FD_METHODS:
+        return False
+    raise ValueError(f"method must be one of {', '.join(repr(m) for m in METHODS)}; "
+                     f"got {method!r}")
+
+
+def _check_f(f: Any) -> None:
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+
+
+def _check_args(args: Any) -> tuple:
+    if not isinstance(args, tuple):
+        raise TypeError(f"args must be a tuple, got {type(args).__name__}")
+    return args
+
+
+def _as_point(x: Any, name: str = "x") -> np.ndarray:
+    """A private, read-only float copy of x (float32 kept, else float64)."""
+    if isinstance(x, DualArray):
+        raise TypeError(f"{name} is a DualArray: nested differentiation is not supported; "
+                        "use fastgrad.hessian for second derivatives")
+    try:
+        a = np.array(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array-like of real numbers") from exc
+    if a.dtype.kind not in "fiub":
+        if a.dtype.kind == "c":
+            raise TypeError(f"{name} must be real; complex input is only used internally by "
+                            'method="complex"')
+        raise TypeError(f"{name} must be an array-like of real numbers, got dtype {a.dtype}")
+    a = a.astype(_F32 if a.dtype == _F32 else _F64, copy=False)
+    a.flags.writeable = False
+    return a
+
+
+def _chunk(n: int, chunk_size: Any) -> int:
+    if chunk_size is None:
+        return default_chunk_size(n)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
+            or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    return int(min(chunk_size, max(n, 1)))
+
+
+def _no_step(step: Any) -> None:
+    if step is not None:
+        raise ValueError('step is a finite-difference setting; method="dual" takes no step')
+
+
+def _call(f: Callable, xd: Any, args: tuple, vectorized: bool) -> Any:
+    if vectorized:
+        out = f(xd[None], *args)
+        try:
+            return out[0]
+        except (TypeError, IndexError) as exc:
+            raise ValueError("with vectorized=True, f must return one value per row of its "
+                             "(m, ...) input") from exc
+    return f(xd, *args)
+
+
+def _split(out: Any, tag: int, k: int):
+    """(value, tangent) of f's output; a plain output has a zero tangent."""
+    if isinstance(out, DualArray):
+        if out._tag != tag:
+            raise _mixed_tags()
+        return out.value, out.tangent
+    try:
+        v = np.asarray(out)
+    except Exception as exc:
+        raise TypeError(f"f returned {type(out).__name__}, not an array of numbers") from exc
+    if v.dtype.kind not in "fiub":
+        raise TypeError(f"f must return real numbers (a DualArray or array), got dtype {v.dtype}"
+                        " - a dual input must not be converted with float() or np.array()")
+    v = v.astype(_F64 if v.dtype != _F32 else _F32, copy=False)
+    return v, np.zeros(v.shape + (k,), v.dtype)
+
+
+def _scalar(v: np.ndarray, t: np.ndarray, what: str):
+    if v.size != 1:
+        raise ValueError(f"{what} needs f to return a scalar, but f returned shape {v.shape} "
+                         "(use jacobian for vector-valued f)")
+    return v.reshape(()), t.reshape(t.shape[-1])
+
+
+def _out_dtype(x: np.ndarray, v: np.ndarray) -> np.dtype:
+    return _F32 if (x.dtype == _F32 and v.dtype == _F32) else _F64
+
+
+def _seed(x: np.ndarray, start: int, k: int, tag: int) -> DualArray:
+    t = np.zeros(x.size * k, x.dtype)
+    # ones at (start + j, j): flat offsets start*k + j*(k + 1)
+    t[start * k:start * k + k * (k + 1):k + 1] = 1.0
+    return _new(x, t.reshape(x.shape + (k,)), tag, False)
+
+
+def _dual_passes(f, x, args, vectorized, chunk_size):
+    """Yield (start, k, value, tangent) for each chunk of coordinate directions."""
+    n = x.size
+    c = _chunk(n, chunk_size)
+    tag = next(_TAGS)
+    if n == 0:
+        v, t = _split(_call(f, _seed(x, 0, 0, tag), args, vectorized), tag, 0)
+        yield 0, 0, v, t
+        return
+    for start in range(0, n, c):
+        k = min(c, n - start)
+        out = _call(f, _seed(x, start, k, tag), args, vectorized)
+        v, t = _split(out, tag, k)
+        yield start, k, v, t
+
+
+# ------------------------------------------------------------- public --
+def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None,
+                       args: tuple = (), vectorized: bool = False, full_output: bool = False,
+                       chunk_size: int | None = None):
+    """The value and the gradient of a scalar function.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> scalar``, written with NumPy. For ``method="dual"``
+        it receives a :class:`DualArray` of x's shape (with ``vectorized``: of
+        shape ``(1,) + x.shape``, and returns one value per row).
+    x : array_like of real numbers
+        The point, any shape; float32 stays float32, else float64.
+    method : {"dual", "forward", "backward", "central", "five-point", "complex", "richardson"}
+        "dual" is exact forward mode; the others are finite differences
+        (``fastgrad.finite_diff``).
+    step : float or array_like, optional
+        Finite-difference step (not used by "dual": giving one is an error).
+    args : tuple
+        Extra arguments passed to f.
+    vectorized : bool
+        f takes a batch of points stacked on a new first axis.
+    full_output : bool
+        Also return a per-coordinate error estimate (0 for "dual", which has
+        no truncation error).
+    chunk_size : int, optional
+        Directions per dual pass; default :func:`default_chunk_size`.
+
+    Returns
+    -------
+    value : numpy scalar
+    grad : ndarray of x's shape
+    err : ndarray of x's shape, only with ``full_output``
+
+    Notes
+    -----
+    With chunk c, the dual method makes ``ceil(n / c)`` calls of f, each
+    carrying c unit directions; ``grad[i] = df/dx_i`` exactly (to rounding).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from fastgrad import value_and_gradient
+    >>> value_and_gradient(lambda x: x[0]**2 + x[1]**2 + x[0]*x[1], [1.0, 3.0])
+    (np.float64(13.0), array([5., 7.]))
+    """
+    _check_f(f)
+    args = _check_args(args)
+    if not _check_method(method):
+        xp = _as_point(x)
+        res = _fd().fd_gradient(f, xp, method=method, step=step, args=args,
+                                vectorized=vectorized, full_output=full_output)
+        v = _call(f, xp, args, vectorized)
+        value = np.asarray(v).reshape(())[()]
+        return (value,) + tuple(res) if full_output else (value, res)
+    _no_step(step)
+    xp = _as_point(x)
+    g = None
+    value = None
+    for start, k, v, t in _dual_passes(f, xp, args, vectorized, chunk_size):
+        v, t = _scalar(v, t, "gradient")
+        if g is None:
+            g = np.empty(xp.size, _out_dtype(xp, v))
+            value = v[()]
+        g[start:start + k] = t
+    g = g.reshape(xp.shape)
+    if full_output:
+        return value, g, np.zeros_like(g)
+    return value, g
+
+
+def gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args: tuple = (),
+             vectorized: bool = False, full_output: bool = False,
+             chunk_size: int | None = None):
+    """The gradient of a scalar function f at x.
+
+    Parameters
+    ----------
+    f, x, method, step, args, vectorized, full_output, chunk_size
+        As in :func:`value_and_gradient`.
+
+    Returns
+    -------
+    grad : ndarray of x's shape
+        ``grad[i] = df/dx_i``; float32 for float32 x (and f), else float64.
+    err : ndarray, only with ``full_output``
+        Per-coordinate error estimate (zeros for "dual").
+
+    Notes
+    -----
+    ``method="dual"`` makes ``ceil(n / chunk_size)`` calls of f on dual arrays
+    seeded with unit directions; the result is exact to rounding. Unsupported
+    NumPy operations inside f raise ``TypeError`` naming the operation; a
+    finite-difference ``method`` then works on any f.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from fastgrad import gradient
+    >>> gradient(lambda x: x[0]**2 * x[1] + x[1] * x[2]**3, [1.0, 2.0, -1.0])
+    array([4., 0., 6.])
+    """
+    _check_f(f)
+    args = _check_args(args)
+    if not _check_method(method):
+        return _fd().fd_gradient(f, _as_point(x), method=method, step=step, args=args,
+                                 vectorized=vectorized, full_output=full_output)
+    res = value_and_gradient(f, x, method=method, step=step, args=args, vectorized=vectorized,
+                             full_output=full_output, chunk_size=chunk_size)
+    return res[1:] if full_output else res[1]
+
+
+def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args: tuple = (),
+             vectorized: bool = False, full_output: bool = False,
+             chunk_size: int | None = None):
+    """The Jacobian of f at x, of shape ``f(x).shape + x.shape``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> array`` (any shape, a scalar included).
+    x, method, step, args, vectorized, full_output, chunk_size
+        As in :func:`value_and_gradient`.
+
+    Returns
+    -------
+    jac : ndarray
+        ``jac[i..., j...] = d f(x)[i...] / d x[j...]``.
+    err : ndarray, only with ``full_output`` (zeros for "dual")
+
+    Notes
+    -----
+    Dual passes carry ``chunk_size`` input directions each:
+    ``ceil(n / chunk_size)`` calls of f.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from fastgrad import jacobian
+    >>> jacobian(lambda x: np.stack([x[0] * x[1], np.sin(x[0])]), [0.0, 2.0])
+    array([[2., 0.],
+           [1., 0.]])
+    """
+    _check_f(f)
+    args = _check_args(args)
+    if not _check_method(method):
+        return _fd().fd_jacobian(f, _as_point(x), method=method, step=step, args=args,
+                                 vectorized=vectorized, full_output=full_output)
+    _no_step(step)
+    xp = _as_point(x)
+    J = None
+    for start, k, v, t in _dual_passes(f, xp, args, vectorized, chunk_size):
+        if J is None:
+            J = np.empty(v.shape + (xp.size,), _out_dtype(xp, v))
+            shape = v.shape
+        elif v.shape != shape:
+            raise ValueError(f"f returned shapes {shape} and {v.shape} on different passes")
+        J[..., start:start + k] = t
+    J = J.reshape(shape + xp.shape)
+    return (J, np.zeros_like(J)) if full_output else J
+
+
+def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args: tuple = (),
+            vectorized: bool = False, chunk_size: int | None = None):
+    """The Hessian of a scalar function f at x, exact and symmetric for "dual".
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> scalar``.
+    x : array_like of real numbers
+        The point; the Hessian has shape ``x.shape + x.shape`` ((n, n) for a
+        vector).
+    method : str
+        "dual" (hyper-dual numbers, exact) or a finite-difference method
+        (delegated to ``fastgrad.finite_diff.fd_hessian``).
+    step, args, vectorized, chunk_size
+        As in :func:`value_and_gradient`.
+
+    Returns
+    -------
+    ndarray
+        ``H[i, j] = d2f / dx_i dx_j``; exactly symmetric.
+
+    Notes
+    -----
+    Hyper-dual numbers ``x + b e1 + c e2 + d e1e2`` (``e1**2 = e2**2 = 0``) carry
+    ``f(x + b e1 + c e2) = f + f' b e1 + f' c e2 + (f' d + f'' b c) e1e2``: with
+    ``c = e_i`` and ``b`` the chunk of directions ``e_j``, the e1e2 part of
+    ``f`` is ``H[i, j]`` with no truncation error. Only ``j >= i`` is
+    computed and mirrored: ``sum_i ceil((n - i) / chunk)`` calls of f.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from fastgrad import hessian
+    >>> hessian(lambda x: x[0]**2 * x[1] + np.exp(x[1]), [1.0, 0.0])
+    array([[0., 2.],
+           [2., 1.]])
+    """
+    _check_f(f)
+    args = _check_args(args)
+    if not _check_method(method):
+        if chunk_size is not None:
+            raise ValueError('chunk_size is a setting of method="dual"')
+        return _fd().fd_hessian(f, _as_point(x), method=method, step=step, args=args)
+    _no_step(step)
+    xp = _as_point(x)
+    n = xp.size
+    c = _chunk(n, chunk_size)
+    tag = next(_TAGS)
+    H = None
+    for i in range(n):
+        for start in range(i, n, c):
+            cols = np.arange(start, min(start + c, n))
+            k = len(cols)
+            out = _call(f, _hyper_seed(xp, cols, i, tag), args, vectorized)
+            v, t = _split(out, tag, 2 * k + 1)
+            v, t = _scalar(v, t, "hessian")
+            if H is None:
+                H = np.empty((n, n), _out_dtype(xp, v))
+            H[i, cols] = t[k + 1:]
+            H[cols, i] = t[k + 1:]
+    if H is None:
+        H = np.empty((0, 0), xp.dtype)
+    return H.reshape(xp.shape + xp.shape)
+
+
+def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
+        args: tuple = (), vectorized: bool = False):
+    """The value f(x) and the Jacobian-vector product J(x) v, in one pass.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> array``.
+    x : array_like of real numbers
+    v : array_like of real numbers, x's shape
+        The direction (not normalized).
+    method, step, args, vectorized
+        As in :func:`value_and_gradient`.
+
+    Returns
+    -------
+    value : ndarray (0-d for scalar f)
+    jv : ndarray of f(x)'s shape
+        ``sum_j dF/dx_j v_j``.
+
+    Notes
+    -----
+    One dual pass with the single tangent direction v:
+    ``f(x + v e) = f(x) + (J v) e``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from fastgrad import jvp
+    >>> jvp(lambda x: x ** 2, [1.0, 2.0], [1.0, 1.0])
+    (array([1., 4.]), array([2., 4.]))
+    """
+    _check_f(f)
+    args = _check_args(args)
+    xp = _as_point(x)
+    vp = _as_point(v, "v")
+    if vp.shape != xp.shape:
+        raise ValueError(f"v must have x's shape {xp.shape}, got {vp.shape}")
+    if not _check_method(method):
+        return _fd().fd_jvp(f, xp, vp, method=method, step=step, args=args)
+    _no_step(step)
+    tag = next(_TAGS)
+    t = np.ascontiguousarray(vp.astype(xp.dtype)[..., None])
+    out = _call(f, _new(xp, t, tag, False), args, vectorized)
+    val, tan = _split(out, tag, 1)
+    return val, np.ascontiguousarray(tan[..., 0])
+
+
+def directional_derivative(f: Callable, x: Any, v: Any, *, normalize: bool = True,
+                           method: str = "dual", step: Any = None, args: tuple = (),
+                           vectorized: bool = False) -> float:
+    """The derivative of a scalar f at x along v: ``grad f(x) . v / |v|``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> scalar``.
+    x : array_like of real numbers
+    v : array_like of real numbers, x's shape, not zero
+    normalize : bool
+        Divide by ``|v|`` (the usual definition, a unit direction); False
+        gives ``grad f(x) . v``.
+    method, step, args, vectorized
+        As in :func:`value_and_gradient`.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    One :func:`jvp` pass, no full gradient.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from fastgrad import directional_derivative
+    >>> round(directional_derivative(lambda p: np.exp(p[0]) * np.cos(p[1]), [0, 0], [1, 1]), 12)
+    0.707106781187
+    """
+    vp = _as_point(v, "v")
+    if normalize:
+        nv = float(np.linalg.norm(vp.astype(_F64)))
+        if not np.isfinite(nv) or nv == 0.0:
+            raise ValueError("v must be a non-zero finite direction to normalize it")
+        vp = vp / nv
+    val, jv = jvp(f, x, vp, method=method, step=step, args=args, vectorized=vectorized)
+    if np.size(jv) != 1:
+        raise ValueError(f"directional_derivative needs f to return a scalar, got shape "
+                         f"{np.shape(val)}")
+    return float(np.reshape(jv, ()))
+
+
+@dataclass
+class GradientCheck:
+    """What :func:`check_gradient` found: per-coordinate errors and a verdict.
+
+    ``ok`` is True when every coordinate's relative error is at most ``tol``;
+    ``bool(result)`` is ``ok``. ``error[i] = |grad[i] - reference[i]| /
+    max(|grad[i]|, |reference[i]|, atol)``; ``worst`` is the index of the
+    largest error.
+    """
+
+    ok: bool
+    max_error: float
+    error: np.ndarray
+    abs_error: np.ndarray
+    grad: np.ndarray
+    reference: np.ndarray
+    worst: tuple
+    tol: float
+    atol: float
+    method: str
+    bad: list = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.ok)
+
+    def __str__(self) -> str:
+        head = (f"check_gradient ({self.method}): {'OK' if self.ok else 'MISMATCH'}, "
+                f"max relative error {self.max_error:.3g} (tol {self.tol:.3g})")
+        if self.ok:
+            return head
+        lines = [head, "  index        given        reference    rel.error"]
+        for idx in self.bad[:10]:
+            lines.append(f"  {str(idx):10s} {self.grad[idx]: .6e} {self.reference[idx]: .6e} "
+                         f"{self.error[idx]:.3g}")
+        if len(self.bad) > 10:
+            lines.append(f"  ... and {len(self.bad) - 10} more")
+        return "\n".join(lines)
+
+
+def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step: Any = None,
+                   args: tuple = (), vectorized: bool = False, tol: float | None = None,
+                   atol: float | None = None) -> GradientCheck:
+    """Check a gradient (a function or an array) against a reference gradient.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> scalar``.
+    grad : callable or array_like
+        The gradient to check: ``grad(x, *args)`` or its value at x.
+    x : array_like of real numbers
+    method : str
+        How the reference is computed ("dual": exact, the default; or a
+        finite-difference method).
+    step, args, vectorized
+        As in :func:`gradient`.
+    tol : float, optional
+        Largest acceptable relative error: default 1e-6 for "dual" and
+        "complex", 1e-4 for the other finite differences.
+    atol : float, optional
+        Floor of the denominator, so coordinates near zero are judged
+        against the gradient's scale: default ``1e-3 * max(|grad|_inf,
+        |reference|_inf)``.
+
+    Returns
+    -------
+    GradientCheck
+        ``ok``, ``max_error``, per-coordinate ``error`` and ``abs_error``,
+        ``grad``, ``reference``, ``worst`` (index), ``bad`` (indices over tol).
+
+    Notes
+    -----
+    ``error_i = |g_i - r_i| / max(|g_i|, |r_i|, atol)``. Unlike
+    ``scipy.optimize.check_grad`` (one absolute norm) this says which
+    coordinates are wrong and by how much, relative to their size.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from fastgrad import check_gradient
+    >>> f = lambda x: np.sum(x ** 3)
+    >>> check_gradient(f, lambda x: 3 * x ** 2, [1.0, 2.0]).ok
+    True
+    >>> check_gradient(f, lambda x: 3 * x, [1.0, 2.0]).bad
+    [(1,)]
+    """
+    _check_f(f)
+    args = _check_args(args)
+    is_dual = _check_method(method)
+    xp = _as_point(x)
+    if tol is None:
+        tol = 1e-6 if (is_dual or method == "complex") else 1e-4
+    if not (isinstance(tol, (int, float, np.floating)) and tol >= 0):
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    if callable(grad):
+        g = grad(np.array(xp), *args)
+    else:
+        g = grad
+    if isinstance(g, DualArray):
+        raise TypeError("grad must be plain numbers, not a DualArray")
+    g = np.asarray(g)
+    if g.dtype.kind not in "fiub":
+        raise TypeError(f"grad must hold real numbers, got dtype {g.dtype}")
+    g = g.astype(_F64)
+    if g.shape != xp.shape:
+        raise ValueError(f"grad has shape {g.shape} but x has shape {xp.shape}")
+    r = np.asarray(gradient(f, xp.astype(_F64), method=method, step=step, args=args,
+                            vectorized=vectorized), dtype=_F64)
+    diff = np.abs(g - r)
+    if atol is None:
+        scale = max(np.max(np.abs(g), initial=0.0), np.max(np.abs(r), initial=0.0))
+        atol = 1e-3 * scale if np.isfinite(scale) and scale > 0 else np.finfo(float).tiny
+    elif not atol >= 0:
+        raise ValueError(f"atol must be >= 0, got {atol!r}")
+    denom = np.maximum(np.maximum(np.abs(g), np.abs(r)), max(atol, np.finfo(float).tiny))
+    with np.errstate(invalid="ignore"):
+        err = np.where(diff == 0, 0.0, diff / denom)
+    err = np.where(np.isnan(err), np.inf, err)
+    max_err = float(np.max(err, initial=0.0))
+    bad = [tuple(int(i) for i in idx) for idx in np.argwhere(err > tol)]
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape)) \
+        if err.size else ()
+    return GradientCheck(ok=max_err <= tol, max_error=max_err, error=err, abs_error=diff,
+                         grad=g, reference=r, worst=worst, tol=float(tol), atol=float(atol),
+                         method=method, bad=bad)
