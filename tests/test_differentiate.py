@@ -469,3 +469,77 @@ def test_dual_array_input_to_user_code_has_expected_api():
         return np.sum(x)
     gradient(f, np.ones((2, 2)))
     assert seen == {"type": DualArray, "shape": (2, 2)}
+
+
+# ---------------------------------------------- every method, one front-end --
+# (written after merging the dual and finite-difference branches: the
+# front-end's finite-difference methods against the dual method and exact values)
+
+import fastgrad as fg  # noqa: E402
+import fastgrad.differentiate as _diff  # noqa: E402
+
+ALL_METHODS = _diff.METHODS
+TOL_BY_METHOD = {"dual": 1e-14, "complex": 1e-14, "richardson": 1e-9, "five-point": 1e-9,
+                 "central": 1e-7, "forward": 1e-5, "backward": 1e-5}
+
+
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_seed_gradients_by_every_method(method):
+    tol = TOL_BY_METHOD[method]
+    g = fg.gradient(lambda v: v[0] ** 2 + v[1] ** 2 + v[0] * v[1], [1.0, 3.0], method=method)
+    np.testing.assert_allclose(g, [5.0, 7.0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.linalg.norm(g), np.sqrt(74.0), rtol=tol)
+    g = fg.gradient(lambda v: v[0] ** 2 * v[1] + v[1] * v[2] ** 3, [1.0, 2.0, -1.0], method=method)
+    np.testing.assert_allclose(g, [4.0, 0.0, 6.0], rtol=tol, atol=tol)
+    d = fg.directional_derivative(lambda v: np.exp(v[0]) * np.cos(v[1]), [0.0, 0.0], [1.0, 1.0],
+                                  method=method)
+    np.testing.assert_allclose(d, 1 / np.sqrt(2), rtol=tol)
+
+
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_gradient_is_perpendicular_to_level_curve(method):
+    # x^2 + 4y^2 = 2 through (1, 0.5): tangent direction (-4y, x) = (-2, 1)
+    g = fg.gradient(lambda v: v[0] ** 2 + 4 * v[1] ** 2, [1.0, 0.5], method=method)
+    np.testing.assert_allclose(g, [2.0, 4.0], rtol=TOL_BY_METHOD[method], atol=1e-6)
+    assert abs(np.dot(g, [-2.0, 1.0])) < 1e-5
+
+
+def _rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+@pytest.mark.parametrize("method", [m for m in ALL_METHODS if m != "dual"])
+def test_fd_methods_agree_with_dual_through_the_front_end(method):
+    x = np.array([-1.2, 1.0, 0.3, 0.8])
+    tol = TOL_BY_METHOD[method] * 1e3
+    exact = fg.gradient(_rosen, x)
+    np.testing.assert_allclose(fg.gradient(_rosen, x, method=method), exact, rtol=tol, atol=tol)
+    vec = lambda v: np.stack([v[0] * v[1], np.sin(v[2]) + v[3] ** 2])  # noqa: E731
+    np.testing.assert_allclose(fg.jacobian(vec, x, method=method), fg.jacobian(vec, x),
+                               rtol=tol, atol=tol)
+    fx, jv = fg.jvp(vec, x, np.ones(4), method=method)
+    np.testing.assert_allclose(jv, fg.jvp(vec, x, np.ones(4))[1], rtol=tol, atol=tol)
+    # first-order differences of first-order differences: error ~ eps^(1/4) of the scale
+    h_atol = 1e-4 * 1330 if method in ("forward", "backward") else 1e-3
+    np.testing.assert_allclose(fg.hessian(_rosen, x, method=method), fg.hessian(_rosen, x),
+                               rtol=1e-3, atol=h_atol)
+    report = fg.check_gradient(_rosen, exact, x, method=method)
+    assert report.ok
+
+
+def test_fd_full_output_through_front_end():
+    g, err = fg.gradient(_rosen, np.array([1.2, 0.8, -0.5]), method="richardson",
+                         full_output=True)
+    exact = fg.gradient(_rosen, np.array([1.2, 0.8, -0.5]))
+    assert np.all(np.abs(g - exact) <= np.maximum(err, 1e-12) * 10)
+
+
+def test_minimize_python_function_without_jac_uses_the_dual_gradient():
+    res = fg.minimize(lambda v: 3 * v[0] ** 2 + v[1] ** 2, [2.0, 4.0], method="gd", lr=0.1,
+                      tol=1e-8, record=True)
+    assert res.success
+    np.testing.assert_allclose(res.history["x"][1], [0.8, 3.2], rtol=1e-14)
+    np.testing.assert_allclose(res.history["x"][2], [0.32, 2.56], rtol=1e-14)
+    res_fd = fg.minimize(lambda v: 3 * v[0] ** 2 + v[1] ** 2, [2.0, 4.0], method="gd", lr=0.1,
+                         tol=1e-6, gradient="central")
+    assert res_fd.success and np.linalg.norm(res_fd.x) < 1e-6
