@@ -11,12 +11,14 @@ import os
 
 from fastgrad import kernels, schedules
 from fastgrad.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from fastgrad.compiled import CompiledFunction, compile
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Optimizer",
     "kernels", "schedules", "get_include", "__version__",
+    "compile", "CompiledFunction",
 ]
 
 

@@ -4,3 +4,4 @@ benchmarks' baseline. Readable textbook formulas, not copies of the C.
 Each module adds its names here with a star import.
 """
 from fastgrad.reference.optimizers import *  # noqa: F401,F403
+from fastgrad.reference.compiled import *  # noqa: F401,F403

@@ -1,0 +1,234 @@
+/* fg_tape_elem.h: the tape VM's elementwise kernels, generated from
+ * fg_ops.def (private; included once by fg_tape.c).
+ *
+ * One function per (arity, mode); each switches on the op code once and
+ * runs a tight loop whose body is the table row's expressions. Binary
+ * operands have element strides sa, sb in {0, 1} (0 broadcasts a scalar).
+ * Tangent blocks are kk doubles per element. A constant operand has no
+ * tangent (NULL) and its partial derivative is never evaluated: each binary
+ * mode has one loop per pattern (both traced, only a, only b).
+ */
+#ifndef FASTGRAD_TAPE_ELEM_H
+#define FASTGRAD_TAPE_ELEM_H
+
+/* ---------------------------------------------------------------- value */
+
+static void fg_elem_unary_value(int op, const double *FG_RESTRICT A, double *FG_RESTRICT O,
+                                int64_t n)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i];                                             \
+            O[i] = (VAL);                                                      \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+static void fg_elem_binary_value(int op, const double *A, int64_t sa, const double *B,
+                                 int64_t sb, double *FG_RESTRICT O, int64_t n)
+{
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double a = A[i * sa], b = B[i * sb];                         \
+            O[i] = (VAL);                                                      \
+        }                                                                      \
+        break;
+#define FG_OP_COMPARE(NAME, VAL)                                               \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double a = A[i * sa], b = B[i * sb];                         \
+            O[i] = (VAL) ? 1.0 : 0.0;                                          \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+#undef FG_OP_COMPARE
+    default: break;
+    }
+}
+
+/* ----------------------------------------------------------------- dual */
+
+static void fg_elem_unary_dual(int op, const double *FG_RESTRICT A, const double *FG_RESTRICT TA,
+                               double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
+                               int64_t kk)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i];                                             \
+            const double y = (VAL);                                            \
+            const double d1_ = (D1);                                           \
+            const double *ta_ = TA + i * kk;                                   \
+            double *to_ = TO + i * kk;                                         \
+            O[i] = y;                                                          \
+            for (int64_t q = 0; q < kk; q++) to_[q] = d1_ * ta_[q];           \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+static void fg_elem_binary_dual(int op, const double *A, const double *TA, int64_t sa,
+                                const double *B, const double *TB, int64_t sb,
+                                double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
+                                int64_t kk)
+{
+    const int64_t ska = sa * kk, skb = sb * kk;
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        if (TA && TB) {                                                        \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                const double *ta_ = TA + i * ska, *tb_ = TB + i * skb;         \
+                double *to_ = TO + i * kk;                                     \
+                O[i] = y;                                                      \
+                for (int64_t q = 0; q < kk; q++) to_[q] = pa_ * ta_[q] + pb_ * tb_[q]; \
+            }                                                                  \
+        } else if (TA) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_);                                      \
+                const double *ta_ = TA + i * ska;                              \
+                double *to_ = TO + i * kk;                                     \
+                O[i] = y;                                                      \
+                for (int64_t q = 0; q < kk; q++) to_[q] = pa_ * ta_[q];       \
+            }                                                                  \
+        } else {                                                               \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pb_ = (DB_);                                      \
+                const double *tb_ = TB + i * skb;                              \
+                double *to_ = TO + i * kk;                                     \
+                O[i] = y;                                                      \
+                for (int64_t q = 0; q < kk; q++) to_[q] = pb_ * tb_[q];       \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+    default: break;
+    }
+}
+
+/* ----------------------------------------------------------- hyper-dual */
+
+static void fg_elem_unary_hyper(int op, const double *FG_RESTRICT A,
+                                const double *FG_RESTRICT TA, const double *FG_RESTRICT CA,
+                                const double *FG_RESTRICT DA, double *FG_RESTRICT O,
+                                double *FG_RESTRICT TO, double *FG_RESTRICT CO,
+                                double *FG_RESTRICT DO, int64_t n, int64_t kk)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i];                                             \
+            const double y = (VAL);                                            \
+            const double d1_ = (D1), d2_ = (D2);                               \
+            const double c_ = CA[i];                                           \
+            const double *ta_ = TA + i * kk, *da_ = DA + i * kk;               \
+            double *to_ = TO + i * kk, *do_ = DO + i * kk;                     \
+            O[i] = y;                                                          \
+            CO[i] = d1_ * c_;                                                  \
+            for (int64_t q = 0; q < kk; q++) {                                 \
+                to_[q] = d1_ * ta_[q];                                         \
+                do_[q] = d1_ * da_[q] + d2_ * ta_[q] * c_;                     \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+/* y = f(a, b) with a = a0 + ta eps1 + ca eps2 + da eps1eps2 (and b alike):
+ *   eps1:      fa ta + fb tb
+ *   eps2:      fa ca + fb cb
+ *   eps1eps2:  fa da + fb db + faa ta ca + fab (ta cb + tb ca) + fbb tb cb */
+static void fg_elem_binary_hyper(int op, const double *A, const double *TA, const double *CA,
+                                 const double *DA, int64_t sa, const double *B,
+                                 const double *TB, const double *CB, const double *DB,
+                                 int64_t sb, double *FG_RESTRICT O, double *FG_RESTRICT TO,
+                                 double *FG_RESTRICT CO, double *FG_RESTRICT DO, int64_t n,
+                                 int64_t kk)
+{
+    const int64_t ska = sa * kk, skb = sb * kk;
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        if (TA && TB) {                                                        \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                const double paa_ = (DAA_), pab_ = (DAB_), pbb_ = (DBB_);      \
+                const double ca_ = CA[i * sa], cb_ = CB[i * sb];               \
+                const double *ta_ = TA + i * ska, *tb_ = TB + i * skb;         \
+                const double *da_ = DA + i * ska, *db_ = DB + i * skb;         \
+                double *to_ = TO + i * kk, *do_ = DO + i * kk;                 \
+                O[i] = y;                                                      \
+                CO[i] = pa_ * ca_ + pb_ * cb_;                                 \
+                for (int64_t q = 0; q < kk; q++) {                             \
+                    to_[q] = pa_ * ta_[q] + pb_ * tb_[q];                      \
+                    do_[q] = pa_ * da_[q] + pb_ * db_[q] + paa_ * ta_[q] * ca_ \
+                             + pab_ * (ta_[q] * cb_ + tb_[q] * ca_)            \
+                             + pbb_ * tb_[q] * cb_;                            \
+                }                                                              \
+            }                                                                  \
+        } else if (TA) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_), paa_ = (DAA_);                       \
+                const double ca_ = CA[i * sa];                                 \
+                const double *ta_ = TA + i * ska, *da_ = DA + i * ska;         \
+                double *to_ = TO + i * kk, *do_ = DO + i * kk;                 \
+                O[i] = y;                                                      \
+                CO[i] = pa_ * ca_;                                             \
+                for (int64_t q = 0; q < kk; q++) {                             \
+                    to_[q] = pa_ * ta_[q];                                     \
+                    do_[q] = pa_ * da_[q] + paa_ * ta_[q] * ca_;               \
+                }                                                              \
+            }                                                                  \
+        } else {                                                               \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pb_ = (DB_), pbb_ = (DBB_);                       \
+                const double cb_ = CB[i * sb];                                 \
+                const double *tb_ = TB + i * skb, *db_ = DB + i * skb;         \
+                double *to_ = TO + i * kk, *do_ = DO + i * kk;                 \
+                O[i] = y;                                                      \
+                CO[i] = pb_ * cb_;                                             \
+                for (int64_t q = 0; q < kk; q++) {                             \
+                    to_[q] = pb_ * tb_[q];                                     \
+                    do_[q] = pb_ * db_[q] + pbb_ * tb_[q] * cb_;               \
+                }                                                              \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+    default: break;
+    }
+}
+
+#endif /* FASTGRAD_TAPE_ELEM_H */
