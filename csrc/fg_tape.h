@@ -121,6 +121,15 @@ fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
 fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                  double *value, double *grad);
 
+/* The same gradient by reverse mode: one value pass, then one adjoint sweep
+ * backwards over the tape (adj_operand += adj_out * partial, partials from
+ * the deriv / d_a / d_b columns of fg_ops.def). Cost independent of n
+ * (a few value passes), where dual mode costs ceil(n/k) passes; results
+ * agree with dual mode to rounding. value may be NULL.
+ * Returns FG_OK or FG_ERR_ARG. */
+fg_status fg_tape_value_grad_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                         double *value, double *grad);
+
 /* *value = f(x) and *jv = grad f(x) . v (one dual pass, one direction).
  * value may be NULL. Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,

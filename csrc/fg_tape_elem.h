@@ -30,24 +30,39 @@ static void fg_elem_unary_value(int op, const double *FG_RESTRICT A, double *FG_
     }
 }
 
-static void fg_elem_binary_value(int op, const double *A, int64_t sa, const double *B,
-                                 int64_t sb, double *FG_RESTRICT O, int64_t n)
+/* One loop per stride pattern: the contiguous one vectorizes. */
+#define FG_BIN_VALUE_LOOPS(EXPR)                                               \
+    if (sa && sb) {                                                            \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double a = A[i], b = B[i];                                   \
+            O[i] = EXPR;                                                       \
+        }                                                                      \
+    } else if (sb) {                                                           \
+        const double a = A[0];                                                 \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double b = B[i];                                             \
+            O[i] = EXPR;                                                       \
+        }                                                                      \
+    } else if (sa) {                                                           \
+        const double b = B[0];                                                 \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double a = A[i];                                             \
+            O[i] = EXPR;                                                       \
+        }                                                                      \
+    } else {                                                                   \
+        const double a = A[0], b = B[0];                                       \
+        for (int64_t i = 0; i < n; i++) O[i] = EXPR;                           \
+    }
+
+static void fg_elem_binary_value(int op, const double *FG_RESTRICT A, int64_t sa,
+                                 const double *FG_RESTRICT B, int64_t sb,
+                                 double *FG_RESTRICT O, int64_t n)
 {
     switch (op) {
 #define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
-    case FG_OP_##NAME:                                                         \
-        for (int64_t i = 0; i < n; i++) {                                      \
-            const double a = A[i * sa], b = B[i * sb];                         \
-            O[i] = (VAL);                                                      \
-        }                                                                      \
-        break;
+    case FG_OP_##NAME: FG_BIN_VALUE_LOOPS((VAL)) break;
 #define FG_OP_COMPARE(NAME, VAL)                                               \
-    case FG_OP_##NAME:                                                         \
-        for (int64_t i = 0; i < n; i++) {                                      \
-            const double a = A[i * sa], b = B[i * sb];                         \
-            O[i] = (VAL) ? 1.0 : 0.0;                                          \
-        }                                                                      \
-        break;
+    case FG_OP_##NAME: FG_BIN_VALUE_LOOPS(((VAL) ? 1.0 : 0.0)) break;
 #include "fg_ops.def"
 #undef FG_OP_BINARY
 #undef FG_OP_COMPARE
@@ -222,6 +237,67 @@ static void fg_elem_binary_hyper(int op, const double *A, const double *TA, cons
                     to_[q] = pb_ * tb_[q];                                     \
                     do_[q] = pb_ * db_[q] + pbb_ * tb_[q] * cb_;               \
                 }                                                              \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+    default: break;
+    }
+}
+
+/* -------------------------------------------------------------- adjoint */
+
+/* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass. */
+static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
+                                  const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
+                                  double *FG_RESTRICT GA, int64_t n)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i], y = O[i];                                   \
+            (void)x; (void)y;                                                  \
+            GA[i] += GO[i] * (D1);                                             \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+/* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db; a NULL adjoint (a
+ * constant operand) is skipped and its partial never evaluated. GA and GB
+ * may be the same buffer (x * x), so they are not restrict. */
+static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
+                                   const double *B, double *GB, int64_t sb,
+                                   const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
+                                   int64_t n)
+{
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        if (GA && GB) {                                                        \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                     \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                GA[i * sa] += GO[i] * pa_;                                     \
+                GB[i * sb] += GO[i] * pb_;                                     \
+            }                                                                  \
+        } else if (GA) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                      \
+                GA[i * sa] += GO[i] * (DA_);                                   \
+            }                                                                  \
+        } else {                                                               \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                      \
+                GB[i * sb] += GO[i] * (DB_);                                   \
             }                                                                  \
         }                                                                      \
         break;

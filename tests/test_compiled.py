@@ -65,6 +65,10 @@ def check_against_oracles(f, x, rtol_fd=1e-6, hess=True, chunk=None):
     v, g2 = cf.value_and_gradient(x)
     assert v == cf(x)
     np.testing.assert_array_equal(g, g2)
+    # Reverse mode: same partials, other order of accumulation.
+    vr, gr = cf.value_and_gradient(x, method="reverse")
+    assert vr == v
+    np.testing.assert_allclose(gr, g, rtol=1e-13, atol=1e-14 * scale)
     if hess:
         H = cf.hessian(x)
         hs = max(1.0, np.abs(H).max())
@@ -548,15 +552,18 @@ def test_threads_share_one_compiled_function():
     cf = fastgrad.compile(lambda w: np.sum(np.log1p(np.exp(-y * (X @ w)))) + 0.1 * w @ w, 8)
     small = fastgrad.compile(rosenbrock, 8)
     points = [rng.normal(size=8) for _ in range(8)]
-    expect = [(cf(p), cf.gradient(p), small(p), small.gradient(p)) for p in points]
+    def results(p):
+        return (cf(p), cf.gradient(p), small(p), small.gradient(p),
+                cf.gradient(p, method="reverse"), small.hessian(p))
+
+    expect = [results(p) for p in points]
     errors = []
 
     def worker(i):
         p = points[i]
-        for _ in range(60):
-            got = (cf(p), cf.gradient(p), small(p), small.gradient(p))
-            if not (got[0] == expect[i][0] and np.array_equal(got[1], expect[i][1])
-                    and got[2] == expect[i][2] and np.array_equal(got[3], expect[i][3])):
+        for _ in range(40):
+            got = results(p)
+            if not all(np.array_equal(u, v) for u, v in zip(got, expect[i])):
                 errors.append(i)
                 return
 
@@ -589,17 +596,21 @@ def test_scalar_capsule():
     np.testing.assert_allclose(call_scalar_capsule(cap, p), f(p), rtol=1e-13)
 
 
-def test_objective_capsule():
+@pytest.mark.parametrize("method", ["auto", "dual", "reverse"])
+def test_objective_capsule(method):
     x = POINTS["wood"]
-    cf = fastgrad.compile(wood, 4)
-    cap = cf._fg_objective_capsule()
+    cf = fastgrad.compile(wood, 4, chunk=2)     # auto: n > chunk, so reverse
+    cap = cf._fg_objective_capsule(method)
     assert capsule_name(cap) == "fastgrad.objective_callback"
     value, grad, hess = call_objective_capsule(cap, x)
     assert value == cf(x)
-    np.testing.assert_array_equal(grad, cf.gradient(x))
+    expect = cf.gradient(x, method="dual" if method == "dual" else "reverse")
+    np.testing.assert_array_equal(grad, expect)
     np.testing.assert_array_equal(hess, cf.hessian(x))
     with pytest.raises(ValueError):
         call_objective_capsule(cap, x[:3])
+    with pytest.raises(ValueError, match="method"):
+        cf._fg_objective_capsule("bogus")
 
 
 def test_capsule_pointer_via_ctypes():

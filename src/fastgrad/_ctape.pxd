@@ -47,6 +47,8 @@ cdef extern from "fg_tape.h" nogil:
                                double *value)
     fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                      double *value, double *grad)
+    fg_status fg_tape_value_grad_reverse_f64(const fg_tape *tape, fg_tape_ws *ws,
+                                             const double *x, double *value, double *grad)
     fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                               const double *v, double *value, double *jv)
     fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,

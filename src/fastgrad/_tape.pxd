@@ -22,6 +22,8 @@ cdef void tape_ws_free(void *ws) noexcept nogil
 cdef int tape_eval_f64(void *tape, void *ws, const double *x, double *value) noexcept nogil
 cdef int tape_value_grad_f64(void *tape, void *ws, const double *x, double *value,
                              double *grad) noexcept nogil
+cdef int tape_value_grad_reverse_f64(void *tape, void *ws, const double *x, double *value,
+                                     double *grad) noexcept nogil
 cdef int tape_jvp_f64(void *tape, void *ws, const double *x, const double *v, double *value,
                       double *jv) noexcept nogil
 cdef int tape_hessian_f64(void *tape, void *ws, const double *x, double *hess) noexcept nogil

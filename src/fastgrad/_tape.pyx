@@ -52,6 +52,10 @@ cdef int tape_value_grad_f64(void *tape, void *ws, const double *x, double *valu
                              double *grad) noexcept nogil:
     return fg_tape_value_grad_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, value, grad)
 
+cdef int tape_value_grad_reverse_f64(void *tape, void *ws, const double *x, double *value,
+                                     double *grad) noexcept nogil:
+    return fg_tape_value_grad_reverse_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, value, grad)
+
 cdef int tape_jvp_f64(void *tape, void *ws, const double *x, const double *v, double *value,
                       double *jv) noexcept nogil:
     return fg_tape_jvp_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, v, value, jv)
@@ -73,6 +77,7 @@ ctypedef struct objective_ctx:
     fg_tape *tape
     fg_tape_ws *ws
     PyObject *owner
+    bint reverse               # gradient by the adjoint sweep instead of dual passes
 
 
 cdef double scalar_fn(const double *x, size_t n, void *ctx) noexcept nogil:
@@ -89,6 +94,8 @@ cdef fg_status objective_value_grad(const double *x, size_t n, double *value, do
         return FG_ERR_SHAPE
     if grad == NULL:
         return fg_tape_eval_f64(c.tape, c.ws, x, value)
+    if c.reverse:
+        return fg_tape_value_grad_reverse_f64(c.tape, c.ws, x, value, grad)
     return fg_tape_value_grad_f64(c.tape, c.ws, x, value, grad)
 
 cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
@@ -259,8 +266,9 @@ cdef class Tape:
         _release(self, ws)
         return value
 
-    def value_grad(self, x):
-        """(f(x), grad f(x)) by dual numbers; the gradient has x's shape."""
+    def value_grad(self, x, bint reverse=False):
+        """(f(x), grad f(x)) by dual numbers (reverse=True: by the adjoint
+        sweep); the gradient has x's shape."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
         cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
@@ -268,7 +276,13 @@ cdef class Tape:
         cdef double *gp = <double*>cnp.PyArray_DATA(g)
         cdef fg_tape_ws *ws = _acquire(self)
         cdef double value = 0.0
-        if self._total * self._n >= FG_GIL_THRESHOLD:
+        if reverse:
+            if self._total >= FG_GIL_THRESHOLD:
+                with nogil:
+                    fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, &value, gp)
+            else:
+                fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, &value, gp)
+        elif self._total * self._n >= FG_GIL_THRESHOLD:
             with nogil:
                 fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, &value, gp)
         else:
@@ -276,9 +290,9 @@ cdef class Tape:
         _release(self, ws)
         return value, g
 
-    def grad(self, x):
-        """grad f(x) by dual numbers, shaped like x."""
-        return self.value_grad(x)[1]
+    def grad(self, x, bint reverse=False):
+        """grad f(x), shaped like x."""
+        return self.value_grad(x, reverse)[1]
 
     def jvp(self, x, v):
         """(f(x), grad f(x) . v) from one dual pass."""
@@ -328,9 +342,10 @@ cdef class Tape:
         Py_INCREF(self)
         return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
 
-    def objective_capsule(self):
+    def objective_capsule(self, bint reverse=False):
         """A fresh PyCapsule "fastgrad.objective_callback" (fg_objective_callback *):
-        value_grad by dual numbers, hessian by hyper-dual numbers."""
+        value_grad by dual numbers (reverse=True: by the adjoint sweep),
+        hessian by hyper-dual numbers."""
         cdef objective_ctx *c = <objective_ctx*>malloc(sizeof(objective_ctx))
         if c == NULL:
             raise MemoryError()
@@ -339,6 +354,7 @@ cdef class Tape:
             free(c)
             raise MemoryError("cannot allocate a tape workspace")
         c.tape = <fg_tape*>self.ptr
+        c.reverse = reverse
         c.cb.objective.value_grad = objective_value_grad
         c.cb.objective.hessian = objective_hessian
         c.cb.objective.ctx = c
@@ -383,3 +399,29 @@ def call_objective_capsule(capsule, x):
     if st2 != FG_OK:
         raise_status(st2, "hessian")
     return value, g, h
+
+
+def repeat_eval(Tape tape, x, size_t reps, str mode="value"):
+    """Run reps evaluations of the tape at x in one nogil C loop (benchmarks:
+    the C cost per call without Python's call overhead). mode: "value",
+    "grad" (dual), "reverse" or "hessian". Returns the last value."""
+    cdef list keep = []
+    cdef const double *xp = _input(tape, x, "x", keep)
+    cdef fg_tape_ws *ws = _acquire(tape)
+    cdef cnp.ndarray g = np.empty(tape._n * tape._n)
+    cdef double *gp = <double*>cnp.PyArray_DATA(g)
+    cdef double value = 0.0
+    cdef size_t r
+    cdef int m = {"value": 0, "grad": 1, "hessian": 2, "reverse": 3}[mode]
+    with nogil:
+        for r in range(reps):
+            if m == 0:
+                fg_tape_eval_f64(<fg_tape*>tape.ptr, ws, xp, &value)
+            elif m == 1:
+                fg_tape_value_grad_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
+            elif m == 3:
+                fg_tape_value_grad_reverse_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
+            else:
+                fg_tape_hessian_f64(<fg_tape*>tape.ptr, ws, xp, gp, &value, NULL)
+    _release(tape, ws)
+    return value

@@ -690,10 +690,13 @@ class CompiledFunction:
         ----------
         x : array_like
             Point of the traced shape.
-        method : {"dual", "forward", "backward", "central", "five-point", "richardson"}
+        method : {"dual", "reverse", "forward", "backward", "central", "five-point", "richardson"}
             "dual" (default): forward-mode dual numbers in the C VM, exact to
-            rounding, ceil(n / chunk) passes. The others: finite differences
-            by ``fastgrad.finite_diff.fd_gradient`` on the compiled function.
+            rounding, ceil(n / chunk) passes. "reverse": one value pass and
+            one adjoint sweep in the C VM (same partials from the op table,
+            equal to "dual" up to rounding; cheaper when n is large). The
+            others: finite differences by ``fastgrad.finite_diff.fd_gradient``
+            on the compiled function.
         step : float or array_like, optional
             Finite-difference step (ignored by "dual").
 
@@ -703,15 +706,20 @@ class CompiledFunction:
             The gradient, float64, shaped like x.
         """
         if method == "dual":
-            return self._tape.grad(x)
+            return self._tape.grad(x, False)
+        if method == "reverse":
+            return self._tape.grad(x, True)
         if method in FD_METHODS:
             from fastgrad.finite_diff import fd_gradient
             return fd_gradient(self, x, method=method, step=step)
-        raise ValueError(f"method must be 'dual' or one of {FD_METHODS}, got {method!r}")
+        raise ValueError(f"method must be 'dual', 'reverse' or one of {FD_METHODS}, "
+                         f"got {method!r}")
 
-    def value_and_gradient(self, x) -> tuple[float, np.ndarray]:
-        """(f(x), gradient) from the same dual passes."""
-        return self._tape.value_grad(x)
+    def value_and_gradient(self, x, method: str = "dual") -> tuple[float, np.ndarray]:
+        """(f(x), gradient) from the same passes; method "dual" or "reverse"."""
+        if method not in ("dual", "reverse"):
+            raise ValueError(f"method must be 'dual' or 'reverse', got {method!r}")
+        return self._tape.value_grad(x, method == "reverse")
 
     def jvp(self, x, v) -> tuple[float, float]:
         """(f(x), grad f(x) . v): one dual pass with tangent v (x's shape)."""
@@ -733,9 +741,18 @@ class CompiledFunction:
         """A fresh PyCapsule "fastgrad.scalar_callback" (value mode, own workspace)."""
         return self._tape.scalar_capsule()
 
-    def _fg_objective_capsule(self):
-        """A fresh PyCapsule "fastgrad.objective_callback" (dual gradient, hyper-dual Hessian)."""
-        return self._tape.objective_capsule()
+    def _fg_objective_capsule(self, method: str = "auto"):
+        """A fresh PyCapsule "fastgrad.objective_callback" for C drivers.
+
+        value_grad: dual numbers ("dual"), the adjoint sweep ("reverse"), or
+        "auto" (default): dual when one pass carries every direction
+        (n <= chunk), else reverse, whose cost does not grow with n.
+        hessian: hyper-dual numbers. Each capsule owns its workspace.
+        """
+        if method not in ("auto", "dual", "reverse"):
+            raise ValueError(f"method must be 'auto', 'dual' or 'reverse', got {method!r}")
+        reverse = method == "reverse" or (method == "auto" and self.size > self._tape.chunk)
+        return self._tape.objective_capsule(reverse)
 
 
 def compile(f: Callable | None = None, shape=None, *, args: Sequence = (),
