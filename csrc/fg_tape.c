@@ -602,6 +602,14 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
         }
         case FG_TI_SUM: {
             const int64_t pre = I->p0, len = I->p1, post = I->p2;
+            if (post == 1) {   /* the common full or row sum: contiguous */
+                for (int64_t u = 0; u < pre; u++) {
+                    const double gu = I->scale * GO[u];
+                    double *ga = GA + u * len;
+                    for (int64_t j = 0; j < len; j++) ga[j] += gu;
+                }
+                break;
+            }
             for (int64_t u = 0; u < pre; u++)
                 for (int64_t j = 0; j < len; j++) {
                     double *ga = GA + (u * len + j) * post;

@@ -287,6 +287,32 @@ static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t 
                 GA[i * sa] += GO[i] * pa_;                                     \
                 GB[i * sb] += GO[i] * pb_;                                     \
             }                                                                  \
+        } else if (GA && sa && sb) {   /* contiguous: vectorizes */            \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], b = B[i], y = O[i];                     \
+                (void)a; (void)b; (void)y;                                     \
+                GA[i] += GO[i] * (DA_);                                        \
+            }                                                                  \
+        } else if (GA && sa) {                                                 \
+            const double b = B[0];                                             \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], y = O[i];                               \
+                (void)a; (void)b; (void)y;                                     \
+                GA[i] += GO[i] * (DA_);                                        \
+            }                                                                  \
+        } else if (GB && sa && sb) {                                           \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], b = B[i], y = O[i];                     \
+                (void)a; (void)b; (void)y;                                     \
+                GB[i] += GO[i] * (DB_);                                        \
+            }                                                                  \
+        } else if (GB && sb) {                                                 \
+            const double a = A[0];                                             \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double b = B[i], y = O[i];                               \
+                (void)a; (void)b; (void)y;                                     \
+                GB[i] += GO[i] * (DB_);                                        \
+            }                                                                  \
         } else if (GA) {                                                       \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i * sa], b = B[i * sb], y = O[i];           \

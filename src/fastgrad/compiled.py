@@ -105,7 +105,7 @@ class _Tracer:
 
     def __init__(self, shape):
         self.shape = shape
-        n = int(np.prod(shape, dtype=np.int64))
+        n = math.prod(shape)
         self.slot_size = [n]
         self.slot_kind = [SLOT_INPUT]
         self.consts: dict[int, np.ndarray] = {}
@@ -149,7 +149,7 @@ class _Tracer:
 
     def emit(self, code, out_shape, tan, op=0, a=(-1, 0), b=(-1, 0), c=(-1, 0), sa=1, sb=1,
              sc=1, p=(0, 0, 0), scale=1.0) -> "TracedArray":
-        n = int(np.prod(out_shape, dtype=np.int64))
+        n = math.prod(out_shape)
         out = self.new_slot(n)
         self.instrs.append((code, op, out, a[0], b[0], c[0], a[1], b[1], c[1], sa, sb, sc, n,
                             p[0], p[1], p[2], float(scale)))
@@ -222,7 +222,7 @@ def _const(v) -> np.ndarray:
 
 
 def _shape_size(shape) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(int(d) for d in shape)
 
 
 class TracedArray:
@@ -248,7 +248,7 @@ class TracedArray:
     # -- metadata
     shape = property(lambda self: self._shape)
     ndim = property(lambda self: len(self._shape))
-    size = property(lambda self: _shape_size(self._shape))
+    size = property(lambda self: math.prod(self._shape))
     dtype = property(lambda self: np.dtype(np.float64))
 
     def __repr__(self) -> str:
