@@ -14,5 +14,6 @@
 #include "fg_optim_many.h"
 #include "fg_ops.h"
 #include "fg_objective.h"
+#include "fg_tape.h"
 
 #endif /* FASTGRAD_H */

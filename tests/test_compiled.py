@@ -200,6 +200,12 @@ SHAPED = {
     "vecmat_traced_const": lambda x: np.sum(np.tanh(x[0] @ np.arange(8.0).reshape(4, 2))),
     "matmat_traced": lambda x: np.sum(x[:, :2] @ x[:2, :] * 0.5),
     "scalar_arithmetic": lambda x: (1.5 - x[0, 0] + x[0, 0] * x[0, 1]) ** 2 / (1 + x[2, 3] ** 2),
+    "stack_residuals": lambda x: np.sum(np.stack([x[0, 0] - 1.0, 2.0 * x[1, 2], x[2, 3] ** 2,
+                                                  np.float64(0.5)]) ** 2 * np.arange(1.0, 5.0)),
+    "concatenate_axis1": lambda x: np.sum(np.concatenate([x[:, :1] ** 2, np.ones((3, 2)),
+                                                         np.sin(x)], axis=1) * np.arange(7.0)),
+    "hstack_vstack": lambda x: (np.sum(np.hstack([x[0], x[1, 0], 2.0]) ** 3)
+                                + np.sum(np.vstack([x[0], x[2] * 2]) @ x[1])),
     "rpow_and_division": lambda x: np.sum(2.0 ** x) + np.sum(1.0 / (1.0 + x ** 2)),
 }
 
@@ -499,6 +505,7 @@ def test_trace_errors_unsupported_operations():
     raises_trace(lambda x: np.sum(np.exp(x, out=np.zeros(2))), 2, "out=")
     raises_trace(lambda x: np.sum(x // 2), 2, "floor division")
     raises_trace(lambda x: np.sum(np.asarray(x)), 2, "conversion")
+    raises_trace(lambda x: np.sum(np.array([x[0], x[1]])), 2, r"np\.stack")
     raises_trace(lambda x: np.max(x), 2, "max")
 
     def setitem(x):
@@ -633,6 +640,15 @@ def test_capsule_pointer_via_ctypes():
     assert cb.fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), 2, cb.ctx) == 0.0
     x = np.array([1.0, 2.5])
     assert cb.fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), 2, cb.ctx) == himmelblau(x)
+
+
+def test_embedding_exports():
+    """The cdef nogil functions of _tape.pxd are exported for cimport."""
+    import fastgrad._tape as tape_module
+    capi = tape_module.__pyx_capi__
+    for name in ("tape_ws_create", "tape_ws_free", "tape_eval_f64", "tape_value_grad_f64",
+                 "tape_value_grad_reverse_f64", "tape_jvp_f64", "tape_hessian_f64"):
+        assert name in capi
 
 
 def test_reference_matches_c_on_program():

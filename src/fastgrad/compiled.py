@@ -283,7 +283,9 @@ class TracedArray:
 
     def __array__(self, dtype=None, copy=None):
         raise _unsupported("conversion of a traced value to a NumPy array (np.asarray, "
-                           "np.array, math functions)", "use NumPy operations on it directly")
+                           "np.array, math functions)",
+                           "use NumPy operations on it directly, and np.stack([...]) "
+                           "instead of np.array([...])")
 
     def item(self, *args):
         raise _unsupported("item() of a traced value")
@@ -589,6 +591,58 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     return _unary("sqrt", _reduce(_binary("multiply", x, x), None, False, mean=False))
 
 
+def _concatenate(arrays, axis=0, out=None, **kwargs):
+    """Concatenation from existing instructions: each piece is gathered into
+    the output's shape (clamped indices outside its own block), then
+    where(block mask, piece, previous) stitches the blocks together, so the
+    derivative rules of gather and where carry over unchanged."""
+    if out is not None:
+        raise _unsupported("numpy.concatenate with out=", "traced arrays are immutable")
+    ops = [_operand(a) for a in arrays]
+    if _tracer_of(*ops) is None:
+        return np.concatenate(ops, axis=axis)
+    if axis is None:
+        ops, axis = [p.reshape(-1) for p in ops], 0
+    if any(p.ndim == 0 for p in ops):
+        raise ValueError("zero-dimensional arrays cannot be concatenated (use np.stack)")
+    labels = np.concatenate([np.full(p.shape, i) for i, p in enumerate(ops)], axis=axis)
+    local = np.concatenate([np.arange(p.size).reshape(p.shape) for p in ops], axis=axis)
+    acc = None
+    for i, p in enumerate(ops):
+        mask = labels == i
+        if not mask.any():
+            continue
+        idx = np.where(mask, local, 0)
+        if isinstance(p, TracedArray):
+            piece = p._gather(idx)
+        else:
+            piece = np.where(mask, p.ravel()[idx], 0.0)
+        acc = piece if acc is None else _where(mask, piece, acc)
+    return acc
+
+
+def _stack(arrays, axis=0, out=None, **kwargs):
+    ops = [_operand(a) for a in arrays]
+    if not ops:
+        raise ValueError("need at least one array to stack")
+    nd = ops[0].ndim + 1
+    ax = axis + nd if axis < 0 else axis
+    expanded = [p.reshape(p.shape[:ax] + (1,) + p.shape[ax:]) for p in ops]
+    return _concatenate(expanded, axis=ax, out=out)
+
+
+def _hstack(tup, **kwargs):
+    ops = [_operand(a) for a in tup]
+    ops = [p.reshape(1) if p.ndim == 0 else p for p in ops]
+    return _concatenate(ops, axis=0 if ops[0].ndim == 1 else 1)
+
+
+def _vstack(tup, **kwargs):
+    ops = [_operand(a) for a in tup]
+    ops = [p.reshape(1, -1) if p.ndim < 2 else p for p in ops]
+    return _concatenate(ops, axis=0)
+
+
 def _reshape(a, *args, **kwargs):
     shape = args[0] if args else kwargs.pop("shape", kwargs.pop("newshape", None))
     return _operand(a).reshape(shape, order=kwargs.get("order", "C"))
@@ -612,6 +666,10 @@ _FUNCTIONS: dict[Callable, Callable] = {
     np.ndim: lambda a: _operand(a).ndim,
     np.size: lambda a, axis=None: _operand(a).size if axis is None else _operand(a).shape[axis],
     np.linalg.norm: _norm,
+    np.concatenate: _concatenate,
+    np.stack: _stack,
+    np.hstack: _hstack,
+    np.vstack: _vstack,
 }
 
 
@@ -791,7 +849,9 @@ def compile(f: Callable | None = None, shape=None, *, args: Sequence = (),
     ``where``/``maximum``/``minimum``/``clip``, static indexing and slicing,
     ``reshape``/``ravel``, ``transpose``/``.T``, ``sum``/``mean`` (all or along
     axes), ``dot``/``matmul``/``@``/``inner``/``outer`` of 1-D and 2-D
-    operands, ``linalg.norm`` (2-norm), broadcasting and constants.
+    operands, ``linalg.norm`` (2-norm), ``concatenate``/``stack``/``hstack``/
+    ``vstack`` (``np.array([...])`` of traced values cannot be intercepted:
+    use ``np.stack``), broadcasting and constants.
     Operations on constants alone are folded while tracing.
 
     Examples
