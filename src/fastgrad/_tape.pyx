@@ -165,6 +165,29 @@ cdef inline const double *_input(Tape self, object x, str name, list keep) excep
     return <const double*>cnp.PyArray_DATA(a)
 
 
+cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
+    """The gradient array (new, x's shape); *value = f(x)."""
+    cdef list keep = []
+    cdef const double *xp = _input(self, x, "x", keep)
+    cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
+                                           cnp.NPY_DOUBLE, 0)
+    cdef double *gp = <double*>cnp.PyArray_DATA(g)
+    cdef fg_tape_ws *ws = _acquire(self)
+    if reverse:
+        if self._total >= FG_GIL_THRESHOLD:
+            with nogil:
+                fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
+        else:
+            fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
+    elif self._total * self._n >= FG_GIL_THRESHOLD:
+        with nogil:
+            fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
+    else:
+        fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
+    _release(self, ws)
+    return g
+
+
 cdef class Tape:
     """A validated tape in C plus a pool of workspaces (private; see compiled.py).
 
@@ -269,30 +292,14 @@ cdef class Tape:
     def value_grad(self, x, bint reverse=False):
         """(f(x), grad f(x)) by dual numbers (reverse=True: by the adjoint
         sweep); the gradient has x's shape."""
-        cdef list keep = []
-        cdef const double *xp = _input(self, x, "x", keep)
-        cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
-                                               cnp.NPY_DOUBLE, 0)
-        cdef double *gp = <double*>cnp.PyArray_DATA(g)
-        cdef fg_tape_ws *ws = _acquire(self)
         cdef double value = 0.0
-        if reverse:
-            if self._total >= FG_GIL_THRESHOLD:
-                with nogil:
-                    fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, &value, gp)
-            else:
-                fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, &value, gp)
-        elif self._total * self._n >= FG_GIL_THRESHOLD:
-            with nogil:
-                fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, &value, gp)
-        else:
-            fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, &value, gp)
-        _release(self, ws)
+        g = _value_grad(self, x, reverse, &value)
         return value, g
 
     def grad(self, x, bint reverse=False):
         """grad f(x), shaped like x."""
-        return self.value_grad(x, reverse)[1]
+        cdef double value = 0.0
+        return _value_grad(self, x, reverse, &value)
 
     def jvp(self, x, v):
         """(f(x), grad f(x) . v) from one dual pass."""

@@ -732,6 +732,7 @@ class CompiledFunction:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
         self._tape = Tape(*program.arrays(), program.shape, k)
         self._eval = self._tape.eval
+        self._grad = self._tape.grad
 
     def __repr__(self) -> str:
         return (f"<CompiledFunction {self.__name__} shape={self.shape}, "
@@ -764,7 +765,7 @@ class CompiledFunction:
             The gradient, float64, shaped like x.
         """
         if method == "dual":
-            return self._tape.grad(x, False)
+            return self._grad(x)
         if method == "reverse":
             return self._tape.grad(x, True)
         if method in FD_METHODS:
