@@ -30,6 +30,9 @@ struct fg_tape_ws {
     double **tan;          /* [n_slots] eps1 parts, size*kk (NULL: no tangent) */
     double **hc;           /* [n_slots] eps2 parts, size */
     double **hd;           /* [n_slots] eps1 eps2 parts, size*kk */
+    double **adj;          /* [n_slots] reverse-mode adjoints, size (NULL: no tangent) */
+    double *adj_buf;       /* all adjoints, contiguous: one memset clears them */
+    size_t adj_total;
     double *buf;
 };
 
@@ -223,16 +226,19 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     if (!t || !out || k < 1) return FG_ERR_ARG;
     *out = NULL;
     if (k > t->n) k = t->n;
-    size_t ns = t->n_slots, total = 0;
+    size_t ns = t->n_slots, total = 0, adj_total = 0;
     for (size_t s = 0; s < ns; s++) {
         size_t sz = (size_t)t->slot_size[s];
         if (t->slot_kind[s] == FG_SLOT_COMPUTED) total += sz;
-        if (t->slot_tan[s]) total += sz * (2 * k + 1);
+        if (t->slot_tan[s]) {
+            total += sz * (2 * k + 1);
+            adj_total += sz;
+        }
     }
     fg_tape_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return FG_ERR_NOMEM;
-    ws->val = calloc(4 * ns, sizeof(double *));
-    ws->buf = malloc((total ? total : 1) * sizeof(double));
+    ws->val = calloc(5 * ns, sizeof(double *));
+    ws->buf = malloc((total + adj_total + 1) * sizeof(double));
     if (!ws->val || !ws->buf) {
         fg_tape_ws_free(ws);
         return FG_ERR_NOMEM;
@@ -240,9 +246,12 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     ws->tan = ws->val + ns;
     ws->hc = ws->val + 2 * ns;
     ws->hd = ws->val + 3 * ns;
+    ws->adj = ws->val + 4 * ns;
     ws->tape = t;
     ws->k = k;
-    double *p = ws->buf;
+    ws->adj_buf = ws->buf + total;
+    ws->adj_total = adj_total;
+    double *p = ws->buf, *q = ws->adj_buf;
     for (size_t s = 0; s < ns; s++) {
         size_t sz = (size_t)t->slot_size[s];
         if (t->slot_kind[s] == FG_SLOT_CONST) ws->val[s] = t->const_pool + t->slot_const_off[s];
@@ -251,6 +260,7 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             ws->tan[s] = p; p += sz * k;
             ws->hc[s] = p; p += sz;
             ws->hd[s] = p; p += sz * k;
+            ws->adj[s] = q; q += sz;
         }
     }
     *out = ws;
@@ -380,6 +390,18 @@ static void where_blocks(const double *c, int64_t sc, const double *a, int64_t s
 
 #define OPND(arr, slot, off, w) ((arr)[slot] ? (arr)[slot] + (off) * (w) : NULL)
 
+/* The value and adjoint passes are the hot loops of compiled minimize runs:
+ * flatten inlines every kernel into them, and FG_VECTOR_CLONES builds them
+ * for AVX-512, AVX2 and baseline x86-64 with one ifunc dispatch per pass
+ * (cloning the small kernels instead costs a dispatch per instruction).
+ * -ffp-contract=off and no reassociation keep all clones bit-identical. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FG_FLATTEN __attribute__((flatten))
+#else
+#define FG_FLATTEN
+#endif
+
+FG_VECTOR_CLONES FG_FLATTEN
 static void run_value(const fg_tape *t, double *const *V)
 {
     const int64_t *index = t->index_pool;
@@ -558,17 +580,17 @@ static void run_hyper(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
     }
 }
 
-/* Adjoint sweep after run_value: ADJ[s] (the tangent buffers reused, one
- * double per element) holds d f / d slot s. Instructions run backwards and
+/* Adjoint sweep after run_value: G[s] (one double per element) holds
+ * d f / d slot s. Instructions run backwards and
  * add their output's adjoint, times the local partials, into their traced
  * operands' adjoints. */
+FG_VECTOR_CLONES FG_FLATTEN
 static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
 {
     double *const *V = ws->val;
-    double *const *G = ws->tan;
+    double *const *G = ws->adj;
     const int64_t *index = t->index_pool;
-    for (size_t s = 0; s < t->n_slots; s++)
-        if (G[s]) memset(G[s], 0, (size_t)t->slot_size[s] * sizeof(double));
+    memset(ws->adj_buf, 0, ws->adj_total * sizeof(double));
     G[t->out_slot][0] = 1.0;
     for (size_t s = t->n_instr; s-- > 0;) {
         const fg_tape_instr *I = &t->instr[s];
@@ -732,9 +754,9 @@ fg_status fg_tape_value_grad_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !grad)) return FG_ERR_ARG;
     ws->val[0] = (double *)x;
     run_value(t, ws->val);
-    if (ws->tan[t->out_slot]) {
+    if (ws->adj[t->out_slot]) {
         run_adjoint(t, ws);
-        memcpy(grad, ws->tan[0], t->n * sizeof(double));
+        memcpy(grad, ws->adj[0], t->n * sizeof(double));
     } else {
         memset(grad, 0, t->n * sizeof(double));   /* piecewise constant f */
     }

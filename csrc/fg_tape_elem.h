@@ -279,7 +279,15 @@ static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t 
     switch (op) {
 #define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
     case FG_OP_##NAME:                                                         \
-        if (GA && GB) {                                                        \
+        if (GA && GB && sa && sb) {   /* GA may be GB (x * x): no restrict */  \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], b = B[i], y = O[i];                     \
+                (void)a; (void)b; (void)y;                                     \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                GA[i] += GO[i] * pa_;                                          \
+                GB[i] += GO[i] * pb_;                                          \
+            }                                                                  \
+        } else if (GA && GB) {                                                 \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i * sa], b = B[i * sb], y = O[i];           \
                 (void)a; (void)b; (void)y;                                     \
