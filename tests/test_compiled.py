@@ -443,6 +443,16 @@ def test_decorator_form_and_args():
     np.testing.assert_array_equal(g.gradient(np.zeros(2)), [2.0, 3.0])
 
 
+def test_pickle_round_trip():
+    import pickle
+    f, p = make_mlp()
+    cf = fastgrad.compile(f, p.shape, chunk=3)
+    back = pickle.loads(pickle.dumps(cf))
+    assert back(p) == cf(p)
+    np.testing.assert_array_equal(back.gradient(p), cf.gradient(p))
+    assert back.__name__ == "mlp_loss" and back.shape == cf.shape
+
+
 def test_input_conversion():
     cf = fastgrad.compile(lambda x: np.sum(x ** 2), (2, 2))
     expect = 30.0

@@ -716,7 +716,32 @@ class CompiledFunction:
     Build it with :func:`compile`. Calls take a float64 array of the traced
     shape (other real array-likes are converted); the work runs in C, with
     the GIL released when it is large. Safe to call from several threads at
-    once: each call borrows its own workspace.
+    once: each call borrows its own workspace. Pickles (the tape, not the
+    original Python function).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Shape of x.
+    size : int
+        n, the number of elements of x.
+    program : Program
+        The recorded tape.
+
+    Examples
+    --------
+    >>> import numpy as np, fastgrad
+    >>> A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> q = fastgrad.compile(lambda x: x @ A @ x, 2)
+    >>> q(np.array([1.0, 1.0]))
+    7.0
+    >>> q.gradient(np.array([1.0, 1.0]))        # (A + A^T) x
+    array([6., 8.])
+    >>> q.jvp(np.array([1.0, 1.0]), np.array([1.0, 0.0]))
+    (7.0, 6.0)
+    >>> q.hessian(np.array([1.0, 1.0]))
+    array([[4., 2.],
+           [2., 6.]])
     """
 
     def __init__(self, program: Program, fun: Callable | None = None, chunk: int | None = None):
@@ -730,6 +755,7 @@ class CompiledFunction:
         k = DEFAULT_CHUNK if chunk is None else int(chunk)
         if k < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
+        self._chunk = k
         self._tape = Tape(*program.arrays(), program.shape, k)
         self._eval = self._tape.eval
         self._grad = self._tape.grad
@@ -738,8 +764,21 @@ class CompiledFunction:
         return (f"<CompiledFunction {self.__name__} shape={self.shape}, "
                 f"{len(self.program.instrs)} instructions>")
 
+    def __reduce__(self):
+        return (_rebuild, (self.program, self._chunk, self.__name__))
+
     def __call__(self, x) -> float:
-        """f(x) as a float, computed by the C VM."""
+        """f(x) as a float, computed by the C VM.
+
+        Parameters
+        ----------
+        x : array_like
+            A point of the traced shape (float64 C-contiguous is the fast path).
+
+        Returns
+        -------
+        float
+        """
         return self._eval(x)
 
     def gradient(self, x, method: str = "dual", step=None) -> np.ndarray:
@@ -775,13 +814,37 @@ class CompiledFunction:
                          f"got {method!r}")
 
     def value_and_gradient(self, x, method: str = "dual") -> tuple[float, np.ndarray]:
-        """(f(x), gradient) from the same passes; method "dual" or "reverse"."""
+        """f(x) and its gradient from the same passes.
+
+        Parameters
+        ----------
+        x : array_like
+            A point of the traced shape.
+        method : {"dual", "reverse"}
+            Forward-mode dual numbers, or one adjoint sweep (see ``gradient``).
+
+        Returns
+        -------
+        (float, ndarray)
+            The value and the gradient (x's shape).
+        """
         if method not in ("dual", "reverse"):
             raise ValueError(f"method must be 'dual' or 'reverse', got {method!r}")
         return self._tape.value_grad(x, method == "reverse")
 
     def jvp(self, x, v) -> tuple[float, float]:
-        """(f(x), grad f(x) . v): one dual pass with tangent v (x's shape)."""
+        """f(x) and the directional derivative grad f(x) . v.
+
+        Parameters
+        ----------
+        x, v : array_like
+            The point and the direction, both of the traced shape.
+
+        Returns
+        -------
+        (float, float)
+            f(x) and J v, from one dual pass with tangent v.
+        """
         return self._tape.jvp(x, v)
 
     def hessian(self, x) -> np.ndarray:
@@ -793,6 +856,16 @@ class CompiledFunction:
         f(x) = f(a) + f'(a) b eps1 + f'(a) c eps2 + (f'(a) d + f''(a) b c) eps1 eps2;
         with b = e_i, c = e_j, d = 0 the eps1 eps2 part is H[i, j]. Rows
         i <= j are computed and mirrored.
+
+        Parameters
+        ----------
+        x : array_like
+            A point of the traced shape.
+
+        Returns
+        -------
+        ndarray
+            (n, n) float64, symmetric, in the order of ``x.ravel()``.
         """
         return self._tape.hessian(x)
 
@@ -812,6 +885,12 @@ class CompiledFunction:
             raise ValueError(f"method must be 'auto', 'dual' or 'reverse', got {method!r}")
         reverse = method == "reverse" or (method == "auto" and self.size > self._tape.chunk)
         return self._tape.objective_capsule(reverse)
+
+
+def _rebuild(program: Program, chunk: int, name: str) -> CompiledFunction:
+    cf = CompiledFunction(program, None, chunk)
+    cf.__name__ = name
+    return cf
 
 
 def compile(f: Callable | None = None, shape=None, *, args: Sequence = (),
