@@ -417,6 +417,16 @@ def test_matrix_shaped_input():
     np.testing.assert_allclose(cf.gradient(W), 2 * A.T @ (A @ W - np.eye(2)), rtol=1e-13)
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 8])
+def test_hessian_pass_also_gives_value_and_gradient(chunk):
+    f, p = make_mlp()
+    cf = fastgrad.compile(f, p.shape, chunk=chunk)
+    value, grad, hess = cf._tape.hessian(p, True)
+    assert value == pytest.approx(cf(p), rel=1e-15)
+    np.testing.assert_allclose(grad, cf.gradient(p), rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(hess, cf.hessian(p))
+
+
 def test_jvp():
     f, p = make_mlp()
     cf = fastgrad.compile(f, p.shape)

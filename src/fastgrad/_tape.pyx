@@ -316,8 +316,9 @@ cdef class Tape:
         _release(self, ws)
         return value, jv
 
-    def hessian(self, x):
-        """The (n, n) Hessian by hyper-dual numbers (exact to rounding)."""
+    def hessian(self, x, bint with_grad=False):
+        """The (n, n) Hessian by hyper-dual numbers (exact to rounding);
+        with_grad=True: (f(x), grad f(x), Hessian) from the same passes."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
         cdef cnp.npy_intp dims[2]
@@ -325,10 +326,16 @@ cdef class Tape:
         dims[1] = self._n
         cdef cnp.ndarray h = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)
         cdef double *hp = <double*>cnp.PyArray_DATA(h)
+        cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
+                                               cnp.NPY_DOUBLE, 0)
+        cdef double *gp = <double*>cnp.PyArray_DATA(g) if with_grad else NULL
+        cdef double value = 0.0
         cdef fg_tape_ws *ws = _acquire(self)
         with nogil:
-            fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, NULL, NULL)
+            fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
         _release(self, ws)
+        if with_grad:
+            return value, g, h
         return h
 
     def scalar_capsule(self):
