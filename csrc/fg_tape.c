@@ -38,6 +38,8 @@ struct fg_tape_ws {
 
 /* ------------------------------------------------------------ validation */
 
+#define FG_TAPE_MAX_PRODUCT 4.0e18   /* sum/matmul p0*p1*p2 below int64's range */
+
 static int64_t operand_extent(const fg_tape_instr *I, int which)
 {
     /* Elements an operand must provide: n for a full operand, 1 for a
@@ -89,6 +91,12 @@ static fg_status validate(const fg_tape_spec *s, unsigned char *tan)
         if (I->out < 1 || (size_t)I->out >= ns || s->slot_kind[I->out] != FG_SLOT_COMPUTED
             || written[I->out] || I->n != s->slot_size[I->out] || I->n < 0) {
             st = FG_ERR_ARG;
+            break;
+        }
+        /* Shape parameters stay far from int64 overflow in extent products. */
+        if ((I->code == FG_TI_SUM || I->code == FG_TI_MATMUL)
+            && (double)I->p0 * (double)I->p1 * (double)I->p2 > FG_TAPE_MAX_PRODUCT) {
+            st = FG_ERR_SHAPE;
             break;
         }
         const fg_op_info *info = fg_op_get_info(I->op);
