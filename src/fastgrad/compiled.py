@@ -16,7 +16,6 @@ table has a row with its name.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any, Callable, Sequence
 
 import numpy as np

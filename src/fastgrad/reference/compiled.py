@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from fastgrad._ops import OPS, op_partials, op_second
-from fastgrad.compiled import (FD_METHODS, SLOT_CONST, TI_BINARY, TI_GATHER, TI_MATMUL, TI_SUM,
+from fastgrad.compiled import (FD_METHODS, TI_BINARY, TI_GATHER, TI_MATMUL, TI_SUM,
                                TI_UNARY, TI_WHERE, Program, trace)
 
 __all__ = ["compile", "CompiledFunction"]
