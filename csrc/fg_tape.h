@@ -110,8 +110,12 @@ void fg_tape_ws_free(fg_tape_ws *ws);
 /* The number of tangent directions per pass the workspace was sized for. */
 size_t fg_tape_ws_chunk(const fg_tape_ws *ws);
 
-/* *value = f(x). x holds n doubles; ws was created for this tape.
- * Returns FG_OK or FG_ERR_ARG (NULL pointer). */
+/* Evaluation entry points. Preconditions for all of them: ws was created
+ * for this tape and serves one call at a time; x (and v) hold n doubles;
+ * the outputs (grad, hess) do not overlap the inputs. Non-finite values
+ * propagate as IEEE arithmetic makes them (nothing is turned finite).
+ *
+ * *value = f(x). Returns FG_OK or FG_ERR_ARG (NULL pointer, foreign ws). */
 fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                            double *value);
 
@@ -137,8 +141,9 @@ fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
 
 /* hess[0..n*n) = the Hessian of f at x, row-major, exact to rounding, by
  * hyper-dual numbers: for each column j, eps2 carries e_j and eps1 carries
- * k unit directions per pass (n * ceil(n/k) passes). Optionally *value = f(x)
- * and grad[0..n) = grad f(x) (from the eps1 parts; each may be NULL).
+ * k unit directions e_i per pass; only rows i <= j are computed (about
+ * n^2 / (2k) passes) and mirrored. Optionally *value = f(x) and
+ * grad[0..n) = grad f(x) (from the eps1 parts; each may be NULL).
  * Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                               double *hess, double *value, double *grad);
