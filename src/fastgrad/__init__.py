@@ -16,6 +16,7 @@ from fastgrad.dual import DualArray, dual
 from fastgrad.differentiate import (check_gradient, directional_derivative, gradient, hessian,
                                     jacobian, jvp, value_and_gradient)
 from fastgrad.minimize import OptimizeResult, minimize
+from fastgrad.compiled import CompiledFunction, compile
 
 __version__ = "0.1.0"
 
@@ -24,7 +25,7 @@ __all__ = [
     "kernels", "schedules", "get_include", "get_library_dir", "__version__",
     "finite_diff", "minimize", "OptimizeResult",
     "DualArray", "dual", "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",
-    "directional_derivative", "check_gradient",
+    "directional_derivative", "check_gradient", "compile", "CompiledFunction",
 ]
 
 

@@ -1,0 +1,96 @@
+"""Benchmarks of fastgrad.compile against plain NumPy (pytest-benchmark).
+
+Groups per size: the value f(x), the gradient (fastgrad's dual and reverse
+modes against a hand-written NumPy analytic gradient), and compile time.
+Run: python -m pytest bench/bench_compiled.py --benchmark-only -q
+"""
+import numpy as np
+import pytest
+
+import fastgrad
+from fastgrad._tape import repeat_eval
+
+SIZES = [2, 100]
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_grad(x):
+    """NumPy analytic gradient (the baseline a NumPy user would write)."""
+    d = x[1:] - x[:-1] ** 2
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * d
+    return g
+
+
+def point(n):
+    return np.random.default_rng(0).uniform(-1.5, 1.5, size=n)
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"n={n}")
+def setup(request):
+    n = request.param
+    return n, fastgrad.compile(rosenbrock, n), point(n)
+
+
+# ------------------------------------------------------------------ value --
+
+def test_value_numpy(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock value n={n}"
+    benchmark(rosenbrock, x)
+
+
+def test_value_fastgrad(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock value n={n}"
+    assert benchmark(cf, x) == pytest.approx(rosenbrock(x), rel=1e-13)
+
+
+def test_value_fastgrad_c_only(benchmark, setup):
+    """The C evaluation alone: 10,000 calls in one nogil loop, per call."""
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock value n={n}"
+    benchmark.extra_info["calls_per_round"] = 10_000
+    benchmark(repeat_eval, cf._tape, x, 10_000, "value")
+
+
+# --------------------------------------------------------------- gradient --
+
+def test_gradient_numpy_analytic(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock gradient n={n}"
+    benchmark(rosenbrock_grad, x)
+
+
+def test_gradient_fastgrad_dual(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock gradient n={n}"
+    g = benchmark(cf.gradient, x)
+    np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_fastgrad_reverse(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock gradient n={n}"
+    g = benchmark(cf.gradient, x, "reverse")
+    np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_fastgrad_reverse_c_only(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock gradient n={n}"
+    benchmark.extra_info["calls_per_round"] = 1_000
+    benchmark(repeat_eval, cf._tape, x, 1_000, "reverse")
+
+
+# ---------------------------------------------------------------- compile --
+
+@pytest.mark.parametrize("n", SIZES, ids=lambda n: f"n={n}")
+def test_compile_time(benchmark, n):
+    benchmark.group = "compile"
+    cf = benchmark(fastgrad.compile, rosenbrock, n)
+    assert cf(np.ones(n)) == 0.0

@@ -1,0 +1,344 @@
+/* fg_tape_elem.h: the tape VM's elementwise kernels, generated from
+ * fg_ops.def (private; included once by fg_tape.c).
+ *
+ * One function per (arity, mode); each switches on the op code once and
+ * runs a tight loop whose body is the table row's expressions. Binary
+ * operands have element strides sa, sb in {0, 1} (0 broadcasts a scalar).
+ * Tangent blocks are kk doubles per element. A constant operand has no
+ * tangent (NULL) and its partial derivative is never evaluated: each binary
+ * mode has one loop per pattern (both traced, only a, only b).
+ */
+#ifndef FASTGRAD_TAPE_ELEM_H
+#define FASTGRAD_TAPE_ELEM_H
+
+/* ---------------------------------------------------------------- value */
+
+static void fg_elem_unary_value(int op, const double *FG_RESTRICT A, double *FG_RESTRICT O,
+                                int64_t n)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i];                                             \
+            O[i] = (VAL);                                                      \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+/* One loop per stride pattern: the contiguous one vectorizes. */
+#define FG_BIN_VALUE_LOOPS(EXPR)                                               \
+    if (sa && sb) {                                                            \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double a = A[i], b = B[i];                                   \
+            O[i] = EXPR;                                                       \
+        }                                                                      \
+    } else if (sb) {                                                           \
+        const double a = A[0];                                                 \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double b = B[i];                                             \
+            O[i] = EXPR;                                                       \
+        }                                                                      \
+    } else if (sa) {                                                           \
+        const double b = B[0];                                                 \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double a = A[i];                                             \
+            O[i] = EXPR;                                                       \
+        }                                                                      \
+    } else {                                                                   \
+        const double a = A[0], b = B[0];                                       \
+        for (int64_t i = 0; i < n; i++) O[i] = EXPR;                           \
+    }
+
+static void fg_elem_binary_value(int op, const double *FG_RESTRICT A, int64_t sa,
+                                 const double *FG_RESTRICT B, int64_t sb,
+                                 double *FG_RESTRICT O, int64_t n)
+{
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME: FG_BIN_VALUE_LOOPS((VAL)) break;
+#define FG_OP_COMPARE(NAME, VAL)                                               \
+    case FG_OP_##NAME: FG_BIN_VALUE_LOOPS(((VAL) ? 1.0 : 0.0)) break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+#undef FG_OP_COMPARE
+    default: break;
+    }
+}
+
+/* ----------------------------------------------------------------- dual */
+
+static void fg_elem_unary_dual(int op, const double *FG_RESTRICT A, const double *FG_RESTRICT TA,
+                               double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
+                               int64_t kk)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i];                                             \
+            const double y = (VAL);                                            \
+            const double d1_ = (D1);                                           \
+            const double *ta_ = TA + i * kk;                                   \
+            double *to_ = TO + i * kk;                                         \
+            O[i] = y;                                                          \
+            for (int64_t q = 0; q < kk; q++) to_[q] = d1_ * ta_[q];           \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+static void fg_elem_binary_dual(int op, const double *A, const double *TA, int64_t sa,
+                                const double *B, const double *TB, int64_t sb,
+                                double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
+                                int64_t kk)
+{
+    const int64_t ska = sa * kk, skb = sb * kk;
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        if (TA && TB) {                                                        \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                const double *ta_ = TA + i * ska, *tb_ = TB + i * skb;         \
+                double *to_ = TO + i * kk;                                     \
+                O[i] = y;                                                      \
+                for (int64_t q = 0; q < kk; q++) to_[q] = pa_ * ta_[q] + pb_ * tb_[q]; \
+            }                                                                  \
+        } else if (TA) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_);                                      \
+                const double *ta_ = TA + i * ska;                              \
+                double *to_ = TO + i * kk;                                     \
+                O[i] = y;                                                      \
+                for (int64_t q = 0; q < kk; q++) to_[q] = pa_ * ta_[q];       \
+            }                                                                  \
+        } else {                                                               \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pb_ = (DB_);                                      \
+                const double *tb_ = TB + i * skb;                              \
+                double *to_ = TO + i * kk;                                     \
+                O[i] = y;                                                      \
+                for (int64_t q = 0; q < kk; q++) to_[q] = pb_ * tb_[q];       \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+    default: break;
+    }
+}
+
+/* ----------------------------------------------------------- hyper-dual */
+
+static void fg_elem_unary_hyper(int op, const double *FG_RESTRICT A,
+                                const double *FG_RESTRICT TA, const double *FG_RESTRICT CA,
+                                const double *FG_RESTRICT DA, double *FG_RESTRICT O,
+                                double *FG_RESTRICT TO, double *FG_RESTRICT CO,
+                                double *FG_RESTRICT DO, int64_t n, int64_t kk)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i];                                             \
+            const double y = (VAL);                                            \
+            const double d1_ = (D1), d2_ = (D2);                               \
+            const double c_ = CA[i];                                           \
+            const double *ta_ = TA + i * kk, *da_ = DA + i * kk;               \
+            double *to_ = TO + i * kk, *do_ = DO + i * kk;                     \
+            O[i] = y;                                                          \
+            CO[i] = d1_ * c_;                                                  \
+            for (int64_t q = 0; q < kk; q++) {                                 \
+                to_[q] = d1_ * ta_[q];                                         \
+                do_[q] = d1_ * da_[q] + d2_ * ta_[q] * c_;                     \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+/* y = f(a, b) with a = a0 + ta eps1 + ca eps2 + da eps1eps2 (and b alike):
+ *   eps1:      fa ta + fb tb
+ *   eps2:      fa ca + fb cb
+ *   eps1eps2:  fa da + fb db + faa ta ca + fab (ta cb + tb ca) + fbb tb cb */
+static void fg_elem_binary_hyper(int op, const double *A, const double *TA, const double *CA,
+                                 const double *DA, int64_t sa, const double *B,
+                                 const double *TB, const double *CB, const double *DB,
+                                 int64_t sb, double *FG_RESTRICT O, double *FG_RESTRICT TO,
+                                 double *FG_RESTRICT CO, double *FG_RESTRICT DO, int64_t n,
+                                 int64_t kk)
+{
+    const int64_t ska = sa * kk, skb = sb * kk;
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        if (TA && TB) {                                                        \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                const double paa_ = (DAA_), pab_ = (DAB_), pbb_ = (DBB_);      \
+                const double ca_ = CA[i * sa], cb_ = CB[i * sb];               \
+                const double *ta_ = TA + i * ska, *tb_ = TB + i * skb;         \
+                const double *da_ = DA + i * ska, *db_ = DB + i * skb;         \
+                double *to_ = TO + i * kk, *do_ = DO + i * kk;                 \
+                O[i] = y;                                                      \
+                CO[i] = pa_ * ca_ + pb_ * cb_;                                 \
+                for (int64_t q = 0; q < kk; q++) {                             \
+                    to_[q] = pa_ * ta_[q] + pb_ * tb_[q];                      \
+                    do_[q] = pa_ * da_[q] + pb_ * db_[q] + paa_ * ta_[q] * ca_ \
+                             + pab_ * (ta_[q] * cb_ + tb_[q] * ca_)            \
+                             + pbb_ * tb_[q] * cb_;                            \
+                }                                                              \
+            }                                                                  \
+        } else if (TA) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pa_ = (DA_), paa_ = (DAA_);                       \
+                const double ca_ = CA[i * sa];                                 \
+                const double *ta_ = TA + i * ska, *da_ = DA + i * ska;         \
+                double *to_ = TO + i * kk, *do_ = DO + i * kk;                 \
+                O[i] = y;                                                      \
+                CO[i] = pa_ * ca_;                                             \
+                for (int64_t q = 0; q < kk; q++) {                             \
+                    to_[q] = pa_ * ta_[q];                                     \
+                    do_[q] = pa_ * da_[q] + paa_ * ta_[q] * ca_;               \
+                }                                                              \
+            }                                                                  \
+        } else {                                                               \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb];                     \
+                const double y = (VAL);                                        \
+                const double pb_ = (DB_), pbb_ = (DBB_);                       \
+                const double cb_ = CB[i * sb];                                 \
+                const double *tb_ = TB + i * skb, *db_ = DB + i * skb;         \
+                double *to_ = TO + i * kk, *do_ = DO + i * kk;                 \
+                O[i] = y;                                                      \
+                CO[i] = pb_ * cb_;                                             \
+                for (int64_t q = 0; q < kk; q++) {                             \
+                    to_[q] = pb_ * tb_[q];                                     \
+                    do_[q] = pb_ * db_[q] + pbb_ * tb_[q] * cb_;               \
+                }                                                              \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+    default: break;
+    }
+}
+
+/* -------------------------------------------------------------- adjoint */
+
+/* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass. */
+static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
+                                  const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
+                                  double *FG_RESTRICT GA, int64_t n)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i], y = O[i];                                   \
+            (void)x; (void)y;                                                  \
+            GA[i] += GO[i] * (D1);                                             \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+/* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db; a NULL adjoint (a
+ * constant operand) is skipped and its partial never evaluated. GA and GB
+ * may be the same buffer (x * x), so they are not restrict. */
+static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
+                                   const double *B, double *GB, int64_t sb,
+                                   const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
+                                   int64_t n)
+{
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        if (GA && GB && sa && sb) {   /* GA may be GB (x * x): no restrict */  \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], b = B[i], y = O[i];                     \
+                (void)a; (void)b; (void)y;                                     \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                GA[i] += GO[i] * pa_;                                          \
+                GB[i] += GO[i] * pb_;                                          \
+            }                                                                  \
+        } else if (GA && GB) {                                                 \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                     \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                GA[i * sa] += GO[i] * pa_;                                     \
+                GB[i * sb] += GO[i] * pb_;                                     \
+            }                                                                  \
+        } else if (GA && sa && sb) {   /* contiguous: vectorizes */            \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], b = B[i], y = O[i];                     \
+                (void)a; (void)b; (void)y;                                     \
+                GA[i] += GO[i] * (DA_);                                        \
+            }                                                                  \
+        } else if (GA && sa) {                                                 \
+            const double b = B[0];                                             \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], y = O[i];                               \
+                (void)a; (void)b; (void)y;                                     \
+                GA[i] += GO[i] * (DA_);                                        \
+            }                                                                  \
+        } else if (GB && sa && sb) {                                           \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i], b = B[i], y = O[i];                     \
+                (void)a; (void)b; (void)y;                                     \
+                GB[i] += GO[i] * (DB_);                                        \
+            }                                                                  \
+        } else if (GB && sb) {                                                 \
+            const double a = A[0];                                             \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double b = B[i], y = O[i];                               \
+                (void)a; (void)b; (void)y;                                     \
+                GB[i] += GO[i] * (DB_);                                        \
+            }                                                                  \
+        } else if (GA) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                      \
+                GA[i * sa] += GO[i] * (DA_);                                   \
+            }                                                                  \
+        } else {                                                               \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                      \
+                GB[i * sb] += GO[i] * (DB_);                                   \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+    default: break;
+    }
+}
+
+#endif /* FASTGRAD_TAPE_ELEM_H */

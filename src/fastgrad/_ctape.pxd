@@ -1,0 +1,74 @@
+# Raw declarations of csrc/fg_tape.h and csrc/fg_objective.h, for fastgrad's
+# own Cython modules. Embedders cimport fastgrad._tape instead, which needs
+# no header and no link step.
+from libc.stdint cimport int32_t, int64_t
+
+cdef extern from "fg_status.h" nogil:
+    ctypedef enum fg_status:
+        FG_OK
+        FG_ERR_ARG
+        FG_ERR_NOMEM
+        FG_ERR_NONFINITE
+        FG_ERR_SHAPE
+        FG_ERR_UNSUPPORTED
+    const char *fg_status_message(fg_status status)
+
+cdef extern from "fg_tape.h" nogil:
+    ctypedef struct fg_tape_instr:
+        int32_t code, op, out, a, b, c
+        int64_t a_off, b_off, c_off
+        int32_t sa, sb, sc
+        int64_t n, p0, p1, p2
+        double scale
+    ctypedef struct fg_tape_spec:
+        size_t n_slots
+        const int64_t *slot_size
+        const int32_t *slot_kind
+        const int64_t *slot_const_off
+        const double *const_pool
+        size_t n_const
+        const int64_t *index_pool
+        size_t n_index
+        const fg_tape_instr *instr
+        size_t n_instr
+    ctypedef struct fg_tape:
+        pass
+    ctypedef struct fg_tape_ws:
+        pass
+    fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
+    void fg_tape_free(fg_tape *tape)
+    size_t fg_tape_input_size(const fg_tape *tape)
+    size_t fg_tape_instr_count(const fg_tape *tape)
+    size_t fg_tape_total_size(const fg_tape *tape)
+    fg_status fg_tape_ws_create(const fg_tape *tape, size_t k, fg_tape_ws **out)
+    void fg_tape_ws_free(fg_tape_ws *ws)
+    size_t fg_tape_ws_chunk(const fg_tape_ws *ws)
+    fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                               double *value)
+    fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                     double *value, double *grad)
+    fg_status fg_tape_value_grad_reverse_f64(const fg_tape *tape, fg_tape_ws *ws,
+                                             const double *x, double *value, double *grad)
+    fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                              const double *v, double *value, double *jv)
+    fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                  double *hess, double *value, double *grad)
+
+cdef extern from "fg_objective.h" nogil:
+    ctypedef double (*fg_scalar_fn)(const double *x, size_t n, void *ctx)
+    ctypedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
+                                           double *grad, void *ctx)
+    ctypedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess, void *ctx)
+    ctypedef struct fg_objective:
+        fg_value_grad_fn value_grad
+        fg_hessian_fn hessian
+        void *ctx
+    ctypedef struct fg_scalar_callback:
+        fg_scalar_fn fn
+        void *ctx
+        size_t n
+    ctypedef struct fg_objective_callback:
+        fg_objective objective
+        size_t n
+    const char *FG_SCALAR_CAPSULE_NAME
+    const char *FG_OBJECTIVE_CAPSULE_NAME

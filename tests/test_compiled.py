@@ -1,0 +1,803 @@
+"""Tests of fastgrad.compile: the tracer, the C tape VM and its NumPy twin.
+
+Oracles: plain NumPy evaluation of the same function, the reference
+interpreter (fastgrad.reference.compiled), five-point differences, the
+difference of the gradient (Hessians), sympy and hand-derived formulas.
+"""
+import ctypes
+import threading
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import fastgrad
+from fastgrad import CompiledFunction
+from fastgrad._ops import OPS
+from fastgrad._tape import call_objective_capsule, call_scalar_capsule
+from fastgrad.compiled import TraceError
+from fastgrad.reference import compiled as ref
+
+RNG_SEED = 20261122
+
+
+def five_point_grad(f, x, rel=1e-3):
+    """Five-point central difference of a NumPy scalar function."""
+    x = np.asarray(x, dtype=np.float64)
+    g = np.zeros(x.size)
+    for i in range(x.size):
+        h = rel * max(1.0, abs(x.flat[i]))
+        e = np.zeros(x.size)
+        e[i] = h
+        e = e.reshape(x.shape)
+        g[i] = (-f(x + 2 * e) + 8 * f(x + e) - 8 * f(x - e) + f(x - 2 * e)) / (12 * h)
+    return g.reshape(x.shape)
+
+
+def grad_difference_hessian(cf, x, rel=1e-5):
+    """Central difference of the (dual) gradient: an independent Hessian."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    n = x.size
+    H = np.zeros((n, n))
+    for j in range(n):
+        h = rel * max(1.0, abs(x[j]))
+        e = np.zeros(n)
+        e[j] = h
+        H[:, j] = (cf.gradient((x + e).reshape(cf.shape)).ravel()
+                   - cf.gradient((x - e).reshape(cf.shape)).ravel()) / (2 * h)
+    return H
+
+
+def check_against_oracles(f, x, rtol_fd=1e-6, hess=True, chunk=None):
+    """Value vs NumPy, gradient vs five-point and reference, Hessian vs
+    reference and the difference of the gradient."""
+    x = np.asarray(x, dtype=np.float64)
+    cf = fastgrad.compile(f, x.shape, chunk=chunk)
+    rf = ref.compile(f, x.shape)
+    expect = float(f(x))
+    np.testing.assert_allclose(cf(x), expect, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(rf(x), expect, rtol=1e-13, atol=1e-14)
+    g = cf.gradient(x)
+    assert g.shape == x.shape
+    scale = max(1.0, np.abs(g).max())
+    np.testing.assert_allclose(g, rf.gradient(x), rtol=1e-12, atol=1e-13 * scale)
+    np.testing.assert_allclose(g, five_point_grad(f, x), rtol=rtol_fd, atol=rtol_fd * scale)
+    v, g2 = cf.value_and_gradient(x)
+    assert v == cf(x)
+    np.testing.assert_array_equal(g, g2)
+    # Reverse mode: same partials, other order of accumulation.
+    vr, gr = cf.value_and_gradient(x, method="reverse")
+    assert vr == v
+    np.testing.assert_allclose(gr, g, rtol=1e-13, atol=1e-14 * scale)
+    if hess:
+        H = cf.hessian(x)
+        hs = max(1.0, np.abs(H).max())
+        np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-14 * hs)
+        np.testing.assert_allclose(H, rf.hessian(x), rtol=1e-11, atol=1e-12 * hs)
+        np.testing.assert_allclose(H, grad_difference_hessian(cf, x), rtol=1e-5, atol=1e-6 * hs)
+    return cf
+
+
+# ---------------------------------------------------------- the op table --
+
+# Points inside each op's domain; ops not named here use the default.
+DEFAULT_POINTS = np.array([0.3, 0.7, 1.3])
+UNARY_POINTS = {
+    "absolute": np.array([-0.7, 0.4, 1.3]),
+    "sign": np.array([-0.7, 0.4, 1.3]),
+    "negative": np.array([-0.7, 0.4, 1.3]),
+    "arcsin": np.array([-0.6, 0.2, 0.5]),
+    "arccos": np.array([-0.6, 0.2, 0.5]),
+    "arctanh": np.array([-0.6, 0.2, 0.5]),
+    "arccosh": np.array([1.3, 1.7, 2.5]),
+}
+BINARY_A = np.array([0.3, 0.9, 1.4])
+BINARY_B = np.array([1.1, 0.5, 2.0])
+WEIGHTS = np.array([1.0, -2.0, 0.5])
+
+UNARY = [name for name, kind, _ in OPS if kind == "unary"]
+BINARY = [name for name, kind, _ in OPS if kind == "binary"]
+COMPARE = [name for name, kind, _ in OPS if kind == "compare"]
+
+
+def test_every_table_row_is_covered():
+    assert len(UNARY) + len(BINARY) + len(COMPARE) == len(OPS)
+    assert {"exp", "power", "less"} <= {name for name, _, _ in OPS}
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_op(name):
+    ufunc = getattr(np, name)
+    x = UNARY_POINTS.get(name, DEFAULT_POINTS)
+
+    def f(x):
+        return np.sum(WEIGHTS * ufunc(x))
+
+    check_against_oracles(f, x)
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_op_both_traced(name):
+    ufunc = getattr(np, name)
+    x = np.concatenate([BINARY_A, BINARY_B])
+
+    def f(x):
+        return np.sum(WEIGHTS * ufunc(x[:3], x[3:]))
+
+    check_against_oracles(f, x)
+
+
+@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("side", ["a", "b"])
+def test_binary_op_one_constant(name, side):
+    """A constant operand (array, then broadcast scalar) with a traced one."""
+    ufunc = getattr(np, name)
+    if side == "a":
+        x = BINARY_B.copy()
+
+        def f(x):
+            return np.sum(WEIGHTS * ufunc(BINARY_A, x)) + np.sum(ufunc(0.8, x))
+    else:
+        x = BINARY_A.copy()
+
+        def f(x):
+            return np.sum(WEIGHTS * ufunc(x, BINARY_B)) + np.sum(ufunc(x, 0.8))
+
+    check_against_oracles(f, x)
+
+
+@pytest.mark.parametrize("name", COMPARE)
+def test_compare_op_as_condition(name):
+    ufunc = getattr(np, name)
+    x = np.array([0.3, 0.9, 1.4, 1.1, 0.9, 2.0])   # one tie (0.9, 0.9)
+
+    def f(x):
+        a, b = x[:3], x[3:]
+        return np.sum(np.where(ufunc(a, b), a ** 3, 5.0 * b)) + np.sum(ufunc(a, 1.0) * a)
+
+    # Away from ties the differences are valid oracles; at the tie the exact
+    # derivative of the selected branch is checked below.
+    check_against_oracles(f, np.array([0.3, 0.9, 1.4, 1.1, 0.7, 2.0]))
+    cf = fastgrad.compile(f, 6)
+    a, b = x[:3], x[3:]
+    cond = ufunc(a, b)
+    grad = np.concatenate([np.where(cond, 3 * a ** 2, 0) + ufunc(a, 1.0), np.where(cond, 0, 5.0)])
+    np.testing.assert_allclose(cf.gradient(x), grad, rtol=1e-15)
+
+
+def test_constant_partials_are_not_evaluated():
+    """(-2)**x's base is constant: d/dbase would be NaN-free anyway, but a
+    negative constant base with a traced exponent has a NaN partial (log of a
+    negative number) only for the exponent; x**3 with x < 0 has none."""
+    cf = fastgrad.compile(lambda x: np.sum(x ** 3.0), 2)
+    x = np.array([-2.0, -0.5])
+    np.testing.assert_allclose(cf.gradient(x), 3 * x ** 2, rtol=1e-15)
+    np.testing.assert_allclose(cf.hessian(x), np.diag(6 * x), rtol=1e-15)
+
+
+# ---------------------------------------------- structural instructions --
+
+SHAPED = {
+    "row_broadcast": lambda x: np.sum(np.sin(x * np.array([1.0, 2.0, 3.0, 4.0]))),
+    "column_broadcast": lambda x: np.sum(x * np.array([[1.0], [2.0], [3.0]]) ** 2),
+    "traced_broadcast": lambda x: np.sum(x * x[0] + x[:, :1] * x[1:2, :].sum()),
+    "transpose": lambda x: np.sum(np.cos(x.T) * np.arange(12.0).reshape(4, 3)),
+    "transpose_matmul": lambda x: np.sum((x.T @ x) ** 2),
+    "sum_axis0": lambda x: np.sum(np.sum(x, axis=0) ** 2),
+    "sum_axis1_keepdims": lambda x: np.sum((x - x.sum(axis=1, keepdims=True)) ** 2),
+    "mean_axis": lambda x: np.sum(np.exp(np.mean(x, axis=1))) + x.mean(),
+    "mean_axes_tuple": lambda x: np.mean(x ** 2, axis=(0, 1)) * 3.0,
+    "where_clip": lambda x: np.sum(np.where(x > 0.5, x ** 2, -x) + np.clip(x, 0.2, 0.9) ** 2),
+    "maximum_minimum": lambda x: np.sum(np.maximum(x, 0.4) * np.minimum(x, 0.8)),
+    "fancy_index": lambda x: np.sum(x[[0, 2, 2], [1, 3, 0]] ** 2) + x[1, ::-2].sum(),
+    "negative_step_slice": lambda x: np.sum(x[::-1, 1:3] * x[:, 2:0:-1]),
+    "reshape_ravel": lambda x: np.sum(x.reshape(2, 6)[1] ** 3) + np.sum(np.ravel(x)[::5]),
+    "iterate_rows": lambda x: sum(np.sum(r * r) * (i + 1) for i, r in enumerate(x)),
+    "dot_inner_outer": lambda x: (np.dot(x[0], x[1]) + np.inner(x[2], x[0])
+                                  + np.sum(np.outer(x[0], x[1]) ** 2)),
+    "norm": lambda x: np.linalg.norm(x) + np.linalg.norm(x[0] - 1.0) ** 2,
+    "matvec_const_traced": lambda x: np.sum((np.arange(15.0).reshape(5, 3) @ x[:, 0]) ** 2),
+    "vecmat_traced_const": lambda x: np.sum(np.tanh(x[0] @ np.arange(8.0).reshape(4, 2))),
+    "matmat_traced": lambda x: np.sum(x[:, :2] @ x[:2, :] * 0.5),
+    "scalar_arithmetic": lambda x: (1.5 - x[0, 0] + x[0, 0] * x[0, 1]) ** 2 / (1 + x[2, 3] ** 2),
+    "stack_residuals": lambda x: np.sum(np.stack([x[0, 0] - 1.0, 2.0 * x[1, 2], x[2, 3] ** 2,
+                                                  np.float64(0.5)]) ** 2 * np.arange(1.0, 5.0)),
+    "concatenate_axis1": lambda x: np.sum(np.concatenate([x[:, :1] ** 2, np.ones((3, 2)),
+                                                         np.sin(x)], axis=1) * np.arange(7.0)),
+    "hstack_vstack": lambda x: (np.sum(np.hstack([x[0], x[1, 0], 2.0]) ** 3)
+                                + np.sum(np.vstack([x[0], x[2] * 2]) @ x[1])),
+    "rpow_and_division": lambda x: np.sum(2.0 ** x) + np.sum(1.0 / (1.0 + x ** 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPED))
+def test_structural(name):
+    x = np.random.default_rng(RNG_SEED).uniform(0.1, 1.0, size=(3, 4))
+    check_against_oracles(SHAPED[name], x)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 5, 8, 64])
+def test_chunk_sizes_agree(chunk):
+    x = np.random.default_rng(RNG_SEED).uniform(-1, 1, size=5)
+    f = MLP_FREE_FUNCTIONS["rosenbrock"]
+    base = fastgrad.compile(f, 5, chunk=1)
+    cf = fastgrad.compile(f, 5, chunk=chunk)
+    np.testing.assert_allclose(cf.gradient(x), base.gradient(x), rtol=1e-15)
+    np.testing.assert_allclose(cf.hessian(x), base.hessian(x), rtol=1e-15)
+
+
+# ------------------------------------------------------- named functions --
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def beale(x):
+    a, b = x
+    return ((1.5 - a + a * b) ** 2 + (2.25 - a + a * b ** 2) ** 2
+            + (2.625 - a + a * b ** 3) ** 2)
+
+
+def booth(x):
+    return (x[0] + 2 * x[1] - 7) ** 2 + (2 * x[0] + x[1] - 5) ** 2
+
+
+def himmelblau(x):
+    return (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2
+
+
+def powell(x):
+    return ((x[0] + 10 * x[1]) ** 2 + 5 * (x[2] - x[3]) ** 2 + (x[1] - 2 * x[2]) ** 4
+            + 10 * (x[0] - x[3]) ** 4)
+
+
+def wood(x):
+    return (100 * (x[0] ** 2 - x[1]) ** 2 + (x[0] - 1) ** 2 + (x[2] - 1) ** 2
+            + 90 * (x[2] ** 2 - x[3]) ** 2 + 10.1 * ((x[1] - 1) ** 2 + (x[3] - 1) ** 2)
+            + 19.8 * (x[1] - 1) * (x[3] - 1))
+
+
+def brown_badly_scaled(x):
+    return (x[0] - 1e6) ** 2 + (x[1] - 2e-6) ** 2 + (x[0] * x[1] - 2) ** 2
+
+
+def trigonometric(x):
+    n = x.shape[0]
+    i = np.arange(1, n + 1)
+    return np.sum((n - np.sum(np.cos(x)) + i * (1 - np.cos(x)) - np.sin(x)) ** 2)
+
+
+MLP_FREE_FUNCTIONS = {
+    "rosenbrock": rosenbrock, "beale": beale, "booth": booth, "himmelblau": himmelblau,
+    "powell": powell, "wood": wood, "brown_badly_scaled": brown_badly_scaled,
+    "trigonometric": trigonometric,
+}
+POINTS = {
+    "rosenbrock": np.array([-1.2, 1.0, 0.5, -0.3, 0.8]), "beale": np.array([1.0, 1.0]),
+    "booth": np.array([0.5, -1.5]), "himmelblau": np.array([1.0, 2.5]),
+    "powell": np.array([3.0, -1.0, 0.0, 1.0]), "wood": np.array([-3.0, -1.0, -3.0, -1.0]),
+    "brown_badly_scaled": np.array([1.0, 1.0]),
+    "trigonometric": np.array([0.2, 0.4, 0.1, 0.3]),
+}
+
+
+def sympy_form(name, n):
+    """The same function in sympy (scalar form), with its symbols."""
+    xs = sp.symbols(f"x0:{n}")
+    if name == "rosenbrock":
+        return xs, sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2
+                       for i in range(n - 1))
+    if name == "trigonometric":
+        s = sum(sp.cos(v) for v in xs)
+        return xs, sum((n - s + (i + 1) * (1 - sp.cos(xs[i])) - sp.sin(xs[i])) ** 2
+                       for i in range(n))
+    return xs, MLP_FREE_FUNCTIONS[name](list(xs))
+
+
+@pytest.mark.parametrize("name", sorted(MLP_FREE_FUNCTIONS))
+def test_named_function_against_oracles(name):
+    f, x = MLP_FREE_FUNCTIONS[name], POINTS[name]
+    # Brown's function mixes 1e12 and 1e-6 scales: differences of it are poor.
+    check_against_oracles(f, x, rtol_fd=1e-4 if name == "brown_badly_scaled" else 1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(MLP_FREE_FUNCTIONS))
+def test_named_function_against_sympy(name):
+    f, x = MLP_FREE_FUNCTIONS[name], POINTS[name]
+    xs, expr = sympy_form(name, x.size)
+    subs = dict(zip(xs, x))
+    grad = np.array([float(sp.diff(expr, v).evalf(30, subs=subs)) for v in xs])
+    hess = np.array([[float(sp.diff(expr, u, v).evalf(30, subs=subs)) for v in xs] for u in xs])
+    cf = fastgrad.compile(f, x.shape)
+    np.testing.assert_allclose(cf(x), float(expr.evalf(30, subs=subs)), rtol=1e-14)
+    np.testing.assert_allclose(cf.gradient(x), grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cf.hessian(x), hess, rtol=1e-12, atol=1e-10)
+
+
+def test_rosenbrock_hand_values():
+    cf = fastgrad.compile(rosenbrock, 2)
+    x = np.array([-1.2, 1.0])
+    assert cf(x) == pytest.approx(24.2, rel=1e-15)
+    np.testing.assert_allclose(cf.gradient(x), [-215.6, -88.0], rtol=1e-14)
+    np.testing.assert_allclose(cf.hessian(x), [[1330.0, 480.0], [480.0, 200.0]], rtol=1e-14)
+    assert cf(np.ones(2)) == 0.0
+    np.testing.assert_array_equal(cf.gradient(np.ones(2)), [0.0, 0.0])
+
+
+def rosen_grad(x):
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def test_rosenbrock_100d_exact_gradient():
+    x = np.random.default_rng(RNG_SEED).uniform(-2, 2, size=100)
+    cf = fastgrad.compile(rosenbrock, 100)
+    np.testing.assert_allclose(cf(x), rosenbrock(x), rtol=1e-14)
+    np.testing.assert_allclose(cf.gradient(x), rosen_grad(x), rtol=1e-13, atol=1e-11)
+    H = cf.hessian(x)
+    np.testing.assert_allclose(np.diag(H, 1), -400 * x[:-1], rtol=1e-14)
+    np.testing.assert_allclose(H[np.triu_indices(100, 2)], 0.0)
+
+
+def test_quadratic_form():
+    rng = np.random.default_rng(RNG_SEED)
+    A = rng.normal(size=(6, 6))
+    x = rng.normal(size=6)
+    cf = check_against_oracles(lambda x: x @ A @ x, x)
+    np.testing.assert_allclose(cf(x), x @ A @ x, rtol=1e-13)
+    np.testing.assert_allclose(cf.gradient(x), (A + A.T) @ x, rtol=1e-13)
+    np.testing.assert_allclose(cf.hessian(x), A + A.T, rtol=1e-13)
+    cf2 = fastgrad.compile(lambda x: np.dot(x, np.dot(A, x)), 6)
+    np.testing.assert_allclose(cf2.hessian(x), A + A.T, rtol=1e-13)
+
+
+@pytest.mark.parametrize("form", ["sum_squares", "residual_dot", "norm_squared"])
+def test_least_squares(form):
+    rng = np.random.default_rng(RNG_SEED)
+    A, b, x = rng.normal(size=(8, 5)), rng.normal(size=8), rng.normal(size=5)
+    f = {"sum_squares": lambda x: np.sum((A @ x - b) ** 2),
+         "residual_dot": lambda x: (A @ x - b) @ (A @ x - b),
+         "norm_squared": lambda x: np.linalg.norm(A @ x - b) ** 2}[form]
+    cf = check_against_oracles(f, x)
+    np.testing.assert_allclose(cf.gradient(x), 2 * A.T @ (A @ x - b), rtol=1e-12)
+    np.testing.assert_allclose(cf.hessian(x), 2 * A.T @ A, rtol=1e-12)
+
+
+def test_logistic_regression():
+    rng = np.random.default_rng(RNG_SEED)
+    X = rng.normal(size=(40, 5))
+    y = np.where(rng.uniform(size=40) < 0.5, -1.0, 1.0)
+    lam = 0.1
+    w = rng.normal(size=5) * 0.5
+
+    def loss(w):
+        return np.sum(np.log1p(np.exp(-y * (X @ w)))) + lam * w @ w
+
+    cf = check_against_oracles(loss, w)
+    m = y * (X @ w)
+    sig = 1 / (1 + np.exp(m))          # sigma(-m)
+    grad = -X.T @ (y * sig) + 2 * lam * w
+    hess = X.T @ (X * (sig * (1 - sig))[:, None]) + 2 * lam * np.eye(5)
+    np.testing.assert_allclose(cf.gradient(w), grad, rtol=1e-12)
+    np.testing.assert_allclose(cf.hessian(w), hess, rtol=1e-12)
+
+
+def make_mlp(d_in=3, hidden=4, m=10):
+    rng = np.random.default_rng(RNG_SEED)
+    X, t = rng.normal(size=(m, d_in)), rng.normal(size=m)
+    sizes = [d_in * hidden, hidden, hidden, 1]
+    bounds = np.cumsum([0] + sizes)
+
+    def mlp_loss(p):
+        W1 = p[bounds[0]:bounds[1]].reshape(d_in, hidden)
+        b1 = p[bounds[1]:bounds[2]]
+        W2 = p[bounds[2]:bounds[3]]
+        b2 = p[bounds[3]]
+        h = np.tanh(X @ W1 + b1)
+        return np.mean((h @ W2 + b2 - t) ** 2)
+
+    return mlp_loss, rng.normal(size=bounds[-1]) * 0.5
+
+
+def test_mlp_loss():
+    f, p = make_mlp()
+    check_against_oracles(f, p)
+
+
+def test_matrix_shaped_input():
+    A = np.arange(6.0).reshape(2, 3)
+
+    def f(W):   # W (3, 2): ||A W - I||_F^2
+        return np.sum((A @ W - np.eye(2)) ** 2)
+
+    W = np.random.default_rng(RNG_SEED).normal(size=(3, 2))
+    cf = check_against_oracles(f, W)
+    np.testing.assert_allclose(cf.gradient(W), 2 * A.T @ (A @ W - np.eye(2)), rtol=1e-13)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 8])
+def test_hessian_pass_also_gives_value_and_gradient(chunk):
+    f, p = make_mlp()
+    cf = fastgrad.compile(f, p.shape, chunk=chunk)
+    value, grad, hess = cf._tape.hessian(p, True)
+    assert value == pytest.approx(cf(p), rel=1e-15)
+    np.testing.assert_allclose(grad, cf.gradient(p), rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(hess, cf.hessian(p))
+
+
+def test_jvp():
+    f, p = make_mlp()
+    cf = fastgrad.compile(f, p.shape)
+    v = np.random.default_rng(RNG_SEED + 1).normal(size=p.shape)
+    value, jv = cf.jvp(p, v)
+    assert value == cf(p)
+    np.testing.assert_allclose(jv, cf.gradient(p) @ v, rtol=1e-12)
+    rv, rjv = ref.compile(f, p.shape).jvp(p, v)
+    np.testing.assert_allclose(jv, rjv, rtol=1e-12)
+
+
+# ----------------------------------------------------- API and behaviour --
+
+def test_decorator_form_and_args():
+    @fastgrad.compile(shape=(3,))
+    def f(x):
+        """doc"""
+        return np.sum(x ** 2)
+
+    assert isinstance(f, CompiledFunction)
+    assert f.__name__ == "f" and f.__doc__ == "doc"
+    assert f(np.array([1.0, 2.0, 3.0])) == 14.0
+    g = fastgrad.compile(lambda x, c: np.sum(c * x), 2, args=(np.array([2.0, 3.0]),))
+    np.testing.assert_array_equal(g.gradient(np.zeros(2)), [2.0, 3.0])
+
+
+def test_pickle_round_trip():
+    import pickle
+    f, p = make_mlp()
+    cf = fastgrad.compile(f, p.shape, chunk=3)
+    back = pickle.loads(pickle.dumps(cf))
+    assert back(p) == cf(p)
+    np.testing.assert_array_equal(back.gradient(p), cf.gradient(p))
+    assert back.__name__ == "mlp_loss" and back.shape == cf.shape
+
+
+def test_input_conversion():
+    cf = fastgrad.compile(lambda x: np.sum(x ** 2), (2, 2))
+    expect = 30.0
+    assert cf([[1, 2], [3, 4]]) == expect                      # list of ints
+    assert cf(np.array([[1, 2], [3, 4]], dtype=np.float32)) == expect
+    assert cf(np.arange(1.0, 9.0).reshape(2, 4)[:, ::2] * 0 + [[1, 2], [3, 4]]) == expect
+    big = np.arange(1.0, 5.0).reshape(2, 2)
+    assert cf(np.asfortranarray(big)) == expect
+
+
+def test_shape_and_dtype_errors():
+    cf = fastgrad.compile(lambda x: np.sum(x ** 2), 3)
+    with pytest.raises(ValueError, match=r"x has shape \(4,\).*compiled for shape \(3,\)"):
+        cf(np.zeros(4))
+    with pytest.raises(ValueError, match="shape"):
+        cf.gradient(np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="shape"):
+        cf.hessian(np.zeros(2))
+    with pytest.raises(ValueError, match=r"v has shape"):
+        cf.jvp(np.zeros(3), np.zeros(2))
+    with pytest.raises(TypeError, match="real numbers"):
+        cf(np.zeros(3, dtype=complex))
+    with pytest.raises(TypeError, match="real numbers"):
+        cf(np.array(["a", "b", "c"]))
+    with pytest.raises(ValueError, match="method"):
+        cf.gradient(np.zeros(3), method="bogus")
+    with pytest.raises(TypeError, match="shape"):
+        fastgrad.compile(lambda x: x)
+    with pytest.raises(ValueError, match="chunk"):
+        fastgrad.compile(lambda x: np.sum(x), 3, chunk=0)
+    with pytest.raises(ValueError, match="shape"):
+        fastgrad.compile(lambda x: np.sum(x), (0,))
+
+
+def raises_trace(f, shape, match):
+    with pytest.raises(TraceError, match=match) as info:
+        fastgrad.compile(f, shape)
+    assert isinstance(info.value, TypeError)
+
+
+def test_trace_errors_control_flow():
+    def branchy(x):
+        if x[0] > 0:
+            return np.sum(x)
+        return -np.sum(x)
+
+    raises_trace(branchy, 2, r"bool\(\).*np\.where")
+    raises_trace(lambda x: float(x[0]) ** 2, 2, r"float\(\)")
+    raises_trace(lambda x: np.sum(x[int(x[0])]), 2, r"int\(\)")
+    raises_trace(lambda x: np.sum(x[x > 0]), 2, "traced index")
+    import math
+    raises_trace(lambda x: math.exp(x[0]), 2, r"float\(\)")
+
+
+def test_trace_errors_unsupported_operations():
+    raises_trace(lambda x: np.sum(np.floor(x)), 2, "numpy.floor")
+    raises_trace(lambda x: np.sum(np.sort(x)), 2, "sort")
+    raises_trace(lambda x: np.linalg.det(x.reshape(2, 2)), 4, "det")
+    raises_trace(lambda x: np.add.reduce(x), 2, r"numpy.add.reduce")
+    raises_trace(lambda x: np.sum(np.exp(x, out=np.zeros(2))), 2, "out=")
+    raises_trace(lambda x: np.sum(x // 2), 2, "floor division")
+    raises_trace(lambda x: np.sum(np.asarray(x)), 2, "conversion")
+    raises_trace(lambda x: np.sum(np.array([x[0], x[1]])), 2, r"np\.stack")
+    raises_trace(lambda x: np.max(x), 2, "max")
+
+    def setitem(x):
+        x[0] = 1.0
+        return np.sum(x)
+
+    raises_trace(setitem, 2, "item assignment")
+    with pytest.raises(ValueError, match="scalar"):
+        fastgrad.compile(lambda x: x * 2, 3)
+    with pytest.raises(ValueError, match="does not depend on x"):
+        fastgrad.compile(lambda x: 3.0, 3)
+    with pytest.raises(ValueError, match="broadcast"):
+        fastgrad.compile(lambda x: np.sum(x + np.ones(4)), 3)
+
+
+def test_constant_folding_and_dead_code():
+    A = np.arange(4.0).reshape(2, 2)
+
+    def f(x):
+        unused = np.exp(x) * 3          # dropped: the output does not use it
+        c = np.sum(np.sin(A) @ A)       # constants only: folded while tracing
+        return np.sum(x * c)
+
+    cf = fastgrad.compile(f, 2)
+    assert len(cf.program.instrs) == 2   # multiply, sum
+    c = np.sum(np.sin(A) @ A)
+    np.testing.assert_allclose(cf(np.ones(2)), 2 * c, rtol=1e-15)
+
+
+def test_output_view_and_piecewise_constant():
+    cf = fastgrad.compile(lambda x: x[1], 3)
+    np.testing.assert_array_equal(cf.gradient(np.array([1.0, 2.0, 3.0])), [0, 1, 0])
+    step = fastgrad.compile(lambda x: np.sum(np.where(x > 0, 1.0, -1.0)), 2)
+    assert step(np.array([1.0, -1.0])) == 0.0
+    np.testing.assert_array_equal(step.gradient(np.array([1.0, -1.0])), [0.0, 0.0])
+    np.testing.assert_array_equal(step.hessian(np.array([1.0, -1.0])), np.zeros((2, 2)))
+
+
+def test_nonfinite_values_propagate():
+    cf = fastgrad.compile(lambda x: np.sum(np.log(x)), 2)
+    assert np.isnan(cf(np.array([-1.0, 1.0])))
+    assert cf(np.array([0.0, 1.0])) == -np.inf
+
+
+# ------------------------------------------------------------- threads --
+
+def test_threads_share_one_compiled_function():
+    rng = np.random.default_rng(RNG_SEED)
+    X = rng.normal(size=(600, 8))          # big enough that calls release the GIL
+    y = np.where(rng.uniform(size=600) < 0.5, -1.0, 1.0)
+    cf = fastgrad.compile(lambda w: np.sum(np.log1p(np.exp(-y * (X @ w)))) + 0.1 * w @ w, 8)
+    small = fastgrad.compile(rosenbrock, 8)
+    points = [rng.normal(size=8) for _ in range(8)]
+    def results(p):
+        return (cf(p), cf.gradient(p), small(p), small.gradient(p),
+                cf.gradient(p, method="reverse"), small.hessian(p))
+
+    expect = [results(p) for p in points]
+    errors = []
+
+    def worker(i):
+        p = points[i]
+        for _ in range(40):
+            got = results(p)
+            if not all(np.array_equal(u, v) for u, v in zip(got, expect[i])):
+                errors.append(i)
+                return
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+# ------------------------------------------------------------ capsules --
+
+def capsule_name(cap):
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.restype = ctypes.c_char_p
+    get_name.argtypes = [ctypes.py_object]
+    return get_name(cap).decode()
+
+
+def test_scalar_capsule():
+    f, p = make_mlp()
+    cf = fastgrad.compile(f, p.shape)
+    cap = cf._fg_scalar_capsule()
+    assert capsule_name(cap) == "fastgrad.scalar_callback"
+    assert cap is not cf._fg_scalar_capsule()
+    assert call_scalar_capsule(cap, p) == cf(p)
+    assert np.isnan(call_scalar_capsule(cap, p[:-1]))   # wrong length: NaN, as documented
+    del cf                                              # the capsule keeps the tape alive
+    np.testing.assert_allclose(call_scalar_capsule(cap, p), f(p), rtol=1e-13)
+
+
+@pytest.mark.parametrize("method", ["auto", "dual", "reverse"])
+def test_objective_capsule(method):
+    x = POINTS["wood"]
+    cf = fastgrad.compile(wood, 4, chunk=2)     # auto: n > chunk, so reverse
+    cap = cf._fg_objective_capsule(method)
+    assert capsule_name(cap) == "fastgrad.objective_callback"
+    value, grad, hess = call_objective_capsule(cap, x)
+    assert value == cf(x)
+    expect = cf.gradient(x, method="dual" if method == "dual" else "reverse")
+    np.testing.assert_array_equal(grad, expect)
+    np.testing.assert_array_equal(hess, cf.hessian(x))
+    with pytest.raises(ValueError):
+        call_objective_capsule(cap, x[:3])
+    with pytest.raises(ValueError, match="method"):
+        cf._fg_objective_capsule("bogus")
+
+
+def test_capsule_pointer_via_ctypes():
+    """The capsule's pointer is an fg_scalar_callback {fn, ctx, n}: call fn
+    through ctypes, as a C driver would."""
+    cf = fastgrad.compile(himmelblau, 2)
+    cap = cf._fg_scalar_capsule()
+    get_ptr = ctypes.pythonapi.PyCapsule_GetPointer
+    get_ptr.restype = ctypes.c_void_p
+    get_ptr.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    fn_type = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.POINTER(ctypes.c_double),
+                               ctypes.c_size_t, ctypes.c_void_p)
+
+    class ScalarCallback(ctypes.Structure):
+        _fields_ = [("fn", fn_type), ("ctx", ctypes.c_void_p), ("n", ctypes.c_size_t)]
+
+    cb = ScalarCallback.from_address(get_ptr(cap, b"fastgrad.scalar_callback"))
+    assert cb.n == 2
+    x = np.array([3.0, 2.0])
+    assert cb.fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), 2, cb.ctx) == 0.0
+    x = np.array([1.0, 2.5])
+    assert cb.fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), 2, cb.ctx) == himmelblau(x)
+
+
+def test_embedding_exports():
+    """The cdef nogil functions of _tape.pxd are exported for cimport."""
+    import fastgrad._tape as tape_module
+    capi = tape_module.__pyx_capi__
+    for name in ("tape_ws_create", "tape_ws_free", "tape_eval_f64", "tape_value_grad_f64",
+                 "tape_value_grad_reverse_f64", "tape_jvp_f64", "tape_hessian_f64"):
+        assert name in capi
+
+
+def test_reference_matches_c_on_program():
+    """The reference and C evaluate the same recorded Program."""
+    f, p = make_mlp()
+    cf = fastgrad.compile(f, p.shape)
+    rf = ref.CompiledFunction(cf.program)
+    assert rf(p) == pytest.approx(cf(p), rel=1e-14)
+
+
+# ------------------------------------------------- C-side validation --
+
+def corrupt(program, row, field, value):
+    """The program's flat arrays with one instruction field replaced."""
+    from fastgrad.compiled import Program
+    instrs = [list(r) for r in program.instrs]
+    instrs[row][field] = value
+    return Program(program.shape, program.slot_size, program.slot_kind, program.consts,
+                   [tuple(r) for r in instrs], program.index_pool)
+
+
+@pytest.mark.parametrize("row, field, value, what", [
+    (0, 3, 99, "operand slot out of range"),
+    (0, 6, 5, "operand offset past the end of its slot"),
+    (1, 3, 7, "reads a slot before it is written"),
+    (0, 2, 0, "writes the input slot"),
+    (0, 0, 42, "unknown instruction code"),
+    (0, 1, 999, "unknown op code"),
+    (-1, 12, 2, "output size disagrees with its slot"),
+    (1, 9, 2, "stride other than 0 or 1"),
+])
+def test_tape_validation_rejects_malformed_programs(row, field, value, what):
+    from fastgrad._tape import Tape
+    cf = fastgrad.compile(rosenbrock, 3)
+    bad = corrupt(cf.program, row, field, value)
+    with pytest.raises((ValueError, TypeError), match="invalid tape"):
+        Tape(*bad.arrays(), bad.shape, 4)
+
+
+def test_tape_validation_rejects_bad_gather_index():
+    from fastgrad._tape import Tape
+    cf = fastgrad.compile(lambda x: np.sum(x[[2, 0]] ** 2), 3)
+    prog = cf.program
+    assert prog.instrs[0][0] == 4           # the gather
+    prog.index_pool = np.array([2, 3])       # 3 is outside x
+    with pytest.raises(ValueError, match="invalid tape"):
+        Tape(*prog.arrays(), prog.shape, 4)
+
+
+# ------------------------------------------- random programs (corpus) --
+
+SAFE_UNARY = ["sin", "cos", "tanh", "arctan", "negative", "square", "arcsinh"]
+SAFE_BINARY = ["add", "subtract", "multiply", "maximum", "minimum", "hypot", "arctan2",
+               "logaddexp"]
+
+
+def random_program(seed):
+    """A random composition of table ops and structural operations on a
+    (3, 4) input, as a NumPy function (the same code is traced)."""
+    rng = np.random.default_rng(seed)
+    steps = []
+    shapes = [(3, 4)]
+    for _ in range(8):
+        kind = rng.choice(["unary", "binary", "binary", "sum", "transpose", "slice", "const",
+                           "matmul"])
+        i = int(rng.integers(len(shapes)))
+        s = shapes[i]
+        if kind == "unary":
+            steps.append(("unary", str(rng.choice(SAFE_UNARY)), i))
+            shapes.append(s)
+        elif kind == "binary":
+            j = int(rng.integers(len(shapes)))
+            try:
+                out = np.broadcast_shapes(s, shapes[j])
+                steps.append(("binary", str(rng.choice(SAFE_BINARY)), i, j))
+            except ValueError:
+                out = s
+                steps.append(("binary_sum", str(rng.choice(SAFE_BINARY)), i, j))
+            shapes.append(out)
+        elif kind == "sum" and len(s) >= 1:
+            ax = int(rng.integers(len(s)))
+            steps.append(("sum", ax, i))
+            shapes.append(s[:ax] + s[ax + 1:])
+        elif kind == "transpose" and len(s) == 2:
+            steps.append(("transpose", i))
+            shapes.append(s[::-1])
+        elif kind == "slice" and len(s) >= 1 and s[0] > 1:
+            steps.append(("slice", i))
+            shapes.append((s[0] - 1,) + s[1:])
+        elif kind == "const":
+            steps.append(("const", rng.uniform(-2, 2, size=s[-1:] if s else ()), i))
+            shapes.append(s)
+        elif kind == "matmul" and len(s) == 2:
+            steps.append(("matmul", rng.uniform(-1, 1, size=(s[1], 2)), i))
+            shapes.append((s[0], 2))
+
+    def f(x):
+        pool = [x]
+        for st in steps:
+            if st[0] == "unary":
+                pool.append(getattr(np, st[1])(pool[st[2]]))
+            elif st[0] == "binary":
+                pool.append(getattr(np, st[1])(pool[st[2]], pool[st[3]]))
+            elif st[0] == "binary_sum":
+                pool.append(getattr(np, st[1])(pool[st[2]], np.sum(pool[st[3]])))
+            elif st[0] == "sum":
+                pool.append(np.sum(pool[st[2]], axis=st[1]))
+            elif st[0] == "transpose":
+                pool.append(pool[st[1]].T)
+            elif st[0] == "slice":
+                pool.append(pool[st[1]][1:][::-1])
+            elif st[0] == "const":
+                pool.append(pool[st[2]] * st[1])
+            elif st[0] == "matmul":
+                pool.append(pool[st[2]] @ st[1])
+        return sum(np.sum(v) * (0.5 + 0.1 * k) for k, v in enumerate(pool))
+
+    return f
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_programs_against_reference(seed):
+    f = random_program(seed)
+    x = np.random.default_rng(seed + 1000).uniform(-1.5, 1.5, size=(3, 4))
+    cf = fastgrad.compile(f, x.shape, chunk=5)
+    rf = ref.compile(f, x.shape)
+    np.testing.assert_allclose(cf(x), f(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cf(x), rf(x), rtol=1e-12, atol=1e-12)
+    g = cf.gradient(x)
+    np.testing.assert_allclose(g, rf.gradient(x), rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(cf.gradient(x, method="reverse"), g, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(cf.hessian(x), rf.hessian(x), rtol=1e-10, atol=1e-10)
