@@ -728,3 +728,35 @@ def test_capsule_path_float32_in_float32_out():
     assert g.dtype == np.float32 and e.dtype == np.float32
     np.testing.assert_array_equal(g, fd_gradient(_fd.CRosenbrock(3), x.astype(np.float64))
                                   .astype(np.float32))
+
+
+def test_a_batch_kept_by_f_is_never_overwritten():
+    """fd_gradient reuses its last stencil batch only when nothing refers to it."""
+    kept = []
+
+    def f(batch):
+        kept.append(batch)
+        return np.sum(batch ** 2, axis=-1)
+
+    x1, x2 = np.array([1.0, 2.0, 3.0]), np.array([-5.0, 0.5, 7.0])
+    fd_gradient(f, x1, vectorized=True)
+    snapshot = kept[0].copy()
+    g2 = fd_gradient(f, x2, vectorized=True)
+    np.testing.assert_array_equal(kept[0], snapshot)
+    assert kept[1] is not kept[0]
+    np.testing.assert_allclose(g2, 2 * x2, rtol=1e-8)
+
+
+def test_batches_are_reused_when_not_kept():
+    import weakref
+
+    seen = []
+
+    def f(batch):
+        seen.append(weakref.ref(batch.base if batch.base is not None else batch))
+        return np.sum(batch ** 2, axis=-1)
+
+    for x in (np.ones(4), np.full(4, 2.0)):
+        np.testing.assert_allclose(fd_gradient(f, x, vectorized=True), 2 * x, rtol=1e-8)
+    # the first batch is still alive and is the second: refilled, not reallocated
+    assert seen[0]() is not None and seen[0]() is seen[1]()

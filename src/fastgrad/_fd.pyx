@@ -100,16 +100,25 @@ cdef void *optional_steps(object steps, cnp.ndarray x) except? NULL:
     return cnp.PyArray_DATA(s)
 
 
-def stencil(x, int method, bint with_error=False, steps=None):
+def stencil(x, int method, bint with_error=False, steps=None, out=None):
     """The (m, n) evaluation points for x (in: contiguous float32/float64,
-    flattened) and a method code; steps (in) None or n values > 0."""
+    flattened) and a method code; steps (in) None or n values > 0. `out`
+    (out), if it is an owned (m, n) array of x's dtype, is filled and
+    returned instead of a new array."""
     cdef cnp.ndarray xa = float_array(x, "x", False)
     cdef fg_fd_method m = method_code(method)
     cdef void *sp = optional_steps(steps, xa)
     cdef size_t n = cnp.PyArray_SIZE(xa)
     cdef size_t rows = fg_fd_stencil_rows(m, n, with_error)
     cdef bint f32 = cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT
-    cdef cnp.ndarray pts = np.empty((rows, n), dtype=np.float32 if f32 else np.float64)
+    dtype = np.float32 if f32 else np.float64
+    cdef cnp.ndarray pts
+    if (out is not None and out.shape == (rows, n) and out.dtype == dtype
+            and out.base is None and out.flags.c_contiguous):
+        pts = out
+        pts.flags.writeable = True
+    else:
+        pts = np.empty((rows, n), dtype=dtype)
     cdef void *xp = cnp.PyArray_DATA(xa)
     cdef void *pp = cnp.PyArray_DATA(pts)
     cdef fg_status st
