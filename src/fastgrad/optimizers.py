@@ -74,13 +74,14 @@ def _check_threads(threads: Any) -> int:
 def _param_list(params: Params) -> tuple[list[np.ndarray], bool]:
     """Validated list of parameter arrays, and whether one array was given."""
     single = isinstance(params, np.ndarray)
+    arrays: list[np.ndarray]
     if single:
         arrays, names = [params], ["params"]
     else:
         if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
             raise TypeError(f"params must be a numpy.ndarray or a sequence of them, "
                             f"got {type(params).__name__}")
-        arrays = list(params)
+        arrays = list(params)  # type: ignore[arg-type]
         names = [f"params[{i}]" for i in range(len(arrays))]
         if not arrays:
             raise ValueError("params is an empty sequence")
