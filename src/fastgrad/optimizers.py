@@ -76,7 +76,7 @@ def _param_list(params: Params) -> tuple[list[np.ndarray], bool]:
     single = isinstance(params, np.ndarray)
     arrays: list[np.ndarray]
     if single:
-        arrays, names = [params], ["params"]
+        arrays, names = [params], ["params"]  # type: ignore[list-item]
     else:
         if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
             raise TypeError(f"params must be a numpy.ndarray or a sequence of them, "
