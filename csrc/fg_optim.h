@@ -50,6 +50,9 @@ typedef struct fg_sgd_coeffs {
  * is then not written). */
 fg_status fg_sgd_prepare(fg_sgd_coeffs *out, double lr, double momentum, double dampening,
                          double weight_decay, int nesterov, int maximize, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_sgd_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_sgd_step_f64(double *param, const double *grad, double *momentum_buffer,
                           size_t n, const fg_sgd_coeffs *c);
 fg_status fg_sgd_step_f32(float *param, const float *grad, float *momentum_buffer,
@@ -81,6 +84,9 @@ typedef struct fg_adam_coeffs {
 fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double beta2,
                           double eps, double weight_decay, int amsgrad, int maximize,
                           int decoupled, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_adam_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_adam_step_f64(double *param, const double *grad, double *exp_avg,
                            double *exp_avg_sq, double *max_exp_avg_sq, size_t n,
                            const fg_adam_coeffs *c);
@@ -107,6 +113,9 @@ typedef struct fg_rmsprop_coeffs {
 fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, double eps,
                              double weight_decay, double momentum, int centered,
                              int maximize, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_rmsprop_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_rmsprop_step_f64(double *param, const double *grad, double *square_avg,
                               double *momentum_buffer, double *grad_avg, size_t n,
                               const fg_rmsprop_coeffs *c);
@@ -129,6 +138,9 @@ typedef struct fg_adagrad_coeffs {
  * Returns FG_OK, or FG_ERR_ARG (NULL out or a violated precondition). */
 fg_status fg_adagrad_prepare(fg_adagrad_coeffs *out, double lr, double lr_decay, double eps,
                              double weight_decay, int maximize, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_adagrad_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_adagrad_step_f64(double *param, const double *grad, double *state_sum,
                               size_t n, const fg_adagrad_coeffs *c);
 fg_status fg_adagrad_step_f32(float *param, const float *grad, float *state_sum,
