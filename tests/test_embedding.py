@@ -24,7 +24,8 @@ import fastgrad as fg
 from fastgrad import _fd, _minimize
 
 HERE = os.path.join(os.path.dirname(__file__), "embedding")
-PUBLIC_PXD = ["_optim.pxd", "_dual.pxd", "_fd.pxd", "_minimize.pxd", "_dual_grad.pxd"]
+PUBLIC_PXD = ["__init__.pxd", "_optim.pxd", "_dual.pxd", "_fd.pxd", "_minimize.pxd",
+              "_dual_grad.pxd"]
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +174,18 @@ def test_module_style_cimport(consumers):
     p, m, v = p0.copy(), np.zeros(100), np.zeros(100)
     assert consumers["cython"].adam_steps_module_style(p, g, m, v, 10, 1e-2) == 0
     np.testing.assert_array_equal(p, python_api_adam(p0.copy(), g, 10, 1e-2))
+
+
+def test_package_level_cimport(consumers):
+    """`from fastgrad cimport adam_step_f32, dual_gradient_f64` (fastgrad/__init__.pxd)."""
+    cy = consumers["cython"]
+    rng = np.random.default_rng(4)
+    p0, g = rng.standard_normal(64).astype(np.float32), rng.standard_normal(64).astype(np.float32)
+    p, m, v = p0.copy(), np.zeros(64, np.float32), np.zeros(64, np.float32)
+    assert cy.adam_steps_f32_package_style(p, g, m, v, 10, 1e-2) == 0
+    np.testing.assert_array_equal(p, python_api_adam(p0.copy(), g, 10, 1e-2))
+    x = np.linspace(-1.5, 1.5, 9)
+    assert cy.dual_gradient_package_style(x, 4) == cy.dual_gradient(x, 4)
 
 
 def test_consumer_sees_status_codes(consumers):

@@ -17,8 +17,9 @@ from fastgrad._dual_grad cimport (dual_gradient_f64, dual_gradient_workspace_siz
 from fastgrad._minimize cimport minimize_options_init, minimize_workspace_size, minimize_run_f64
 from fastgrad._cminimize cimport (fg_objective, fg_value_grad_fn, fg_minimize_options,
                                   fg_minimize_result, fg_minimize_method)
-# The module-style cimport (the documented alternative) works as well:
+# The module-style cimport and the package-level re-exports (fastgrad/__init__.pxd):
 from fastgrad cimport _optim
+from fastgrad cimport adam_step_f32, dual_gradient_f64 as pkg_dual_gradient_f64
 
 
 # ---------------------------------------------------- my own objective --
@@ -170,3 +171,33 @@ def adam_steps_module_style(double[::1] p, double[::1] g, double[::1] m, double[
             if st != 0:
                 break
     return st
+
+
+def adam_steps_f32_package_style(float[::1] p, float[::1] g, float[::1] m, float[::1] v,
+                                 long steps, double lr):
+    """float32 Adam through `from fastgrad cimport adam_step_f32`."""
+    cdef int st = 0
+    cdef long t
+    with nogil:
+        for t in range(1, steps + 1):
+            st = adam_step_f32(&p[0], &g[0], &m[0], &v[0], NULL, p.shape[0], t, lr,
+                               0.9, 0.999, 1e-8, 0.0, False, False, False)
+            if st != 0:
+                break
+    return st
+
+
+def dual_gradient_package_style(double[::1] x, size_t chunk):
+    """dual_gradient through `from fastgrad cimport dual_gradient_f64`."""
+    cdef size_t n = x.shape[0]
+    cdef double[::1] grad = array.array("d", bytes(8 * n))
+    cdef double value = 0.0
+    cdef double *work
+    cdef int st = 2
+    with nogil:
+        work = <double*>malloc(dual_gradient_workspace_size(n, chunk) * sizeof(double) + 8)
+        if work != NULL:
+            st = pkg_dual_gradient_f64(rosen_dual, NULL, &x[0], n, chunk, &value, &grad[0],
+                                       work)
+            free(work)
+    return st, value, list(grad)
