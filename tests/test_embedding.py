@@ -10,12 +10,15 @@ values) the answers must agree bit for bit; where only the summation order
 differs (dual tangents summed by NumPy vs sequentially) to a few ulps.
 """
 import functools
+import importlib.util
+import json
 import operator
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -313,3 +316,60 @@ def test_public_pxd_files_need_no_numpy():
         assert not re.search(r"^\s*(c?import numpy|from numpy)", text, re.M), name
         todo += [m + ".pxd" for m in re.findall(r"from fastgrad\.(\w+) cimport", text)]
     assert {"_coptim.pxd", "_cminimize.pxd"} <= seen
+
+
+# ------------------------------------- the CMake / scikit-build-core way --
+
+CMAKE_CHECK = r"""
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import c_consumer, cy_consumer
+x0 = [-1.2, 1.0, -0.5, 0.8, 1.3]
+out = {}
+for name, mod in (("cython", cy_consumer), ("c", c_consumer)):
+    x = np.array(x0)
+    st, f, g, nit, stop = mod.minimize(x, 3, 1e-2, 300, 1e-10, False)
+    out[name] = {"status": st, "x": x.tolist(), "f": f,
+                 "dual": mod.dual_gradient(np.linspace(-1, 1, 7), 3)}
+print(json.dumps(out))
+"""
+
+
+def test_scikit_build_core_consumer(tmp_path):
+    """The CMakeLists.txt of notes/embed.md (tests/embedding/cmake): a
+    scikit-build-core project that asks fastgrad for its folders at configure
+    time builds both consumers, and they agree with the Python API."""
+    missing = [m for m in ("scikit_build_core", "cython_cmake")
+               if importlib.util.find_spec(m) is None]
+    if shutil.which("cmake") is None and importlib.util.find_spec("cmake") is None:
+        missing.append("cmake")
+    if missing:
+        pytest.skip(f"the CMake consumer build needs {', '.join(missing)} (fastgrad's own "
+                    "build requirements); the setuptools consumers above still run")
+    for name in ("cy_consumer.pyx", "c_consumer.c", "cmake/CMakeLists.txt",
+                 "cmake/pyproject.toml"):
+        shutil.copy(os.path.join(HERE, name), tmp_path)
+    env = dict(os.environ, SKBUILD_EDITABLE_VERBOSE="0")
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation",
+                          "--no-deps", "--no-index", "-q", "-w", "dist", "."], cwd=tmp_path,
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    wheels = os.listdir(tmp_path / "dist")
+    assert len(wheels) == 1
+    with zipfile.ZipFile(tmp_path / "dist" / wheels[0]) as z:
+        z.extractall(tmp_path / "site")
+    run = subprocess.run([sys.executable, "-c", CMAKE_CHECK, str(tmp_path / "site")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    expected = fg.minimize(rosen_seq, X0, method="adam", jac=rosen_grad, lr=1e-2, maxiter=300,
+                           tol=1e-10)
+    xs = np.linspace(-1, 1, 7)
+    for which in WHICH:
+        assert got[which]["status"] == 0
+        np.testing.assert_array_equal(got[which]["x"], expected.x)
+        assert got[which]["f"] == expected.fun
+        st, value, g = got[which]["dual"]
+        assert st == 0 and value == rosen_seq(xs)
+        np.testing.assert_allclose(g, fg.gradient(rosen_np, xs), rtol=1e-14, atol=1e-13)
