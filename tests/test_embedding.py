@@ -258,6 +258,11 @@ static fg_status sq(const double *x, const double *xt, size_t n, size_t k, doubl
         for (size_t j = 0; j < k; j++) vt[j] += 2 * x[i] * xt[i * k + j]; }
     return FG_OK;
 }
+static fg_status fails(const double *, const double *, size_t, size_t k, double *v,
+                       double *, void *) {
+    *v = 1.0;
+    return k ? FG_ERR_ARG : FG_OK;   /* value-only calls succeed */
+}
 int main() {
     double x[3] = {1, 2, 3}, g[3], v, work[12];
     fg_status st = fg_dual_gradient_f64(sq, NULL, x, 3, 0, &v, g, work);
@@ -265,6 +270,22 @@ int main() {
     fg_status st2 = fg_adam_prepare(&c, 1e-3, 0.9, 0.999, 1e-8, 0, 0, 0, 0, 1);
     std::printf("%d %d %g %g %g %g %s\n", (int)st, (int)st2, v, g[0], g[1], g[2],
                 fg_status_message(FG_ERR_ARG));
+    /* argument errors, callback failure (NaN-filled outputs), value-only objective */
+    std::printf("%d %d %d %zu\n", (int)fg_dual_gradient_f64(NULL, NULL, x, 3, 0, &v, g, work),
+                (int)fg_dual_gradient_f64(sq, NULL, x, 3, 0, &v, NULL, work),
+                (int)fg_dual_gradient_f64(sq, NULL, x, 3, 2, &v, g, NULL),
+                fg_dual_gradient_workspace_size(3, 2));
+    st = fg_dual_gradient_f64(fails, NULL, x, 3, 2, &v, g, work);
+    std::printf("%d %d %d %d %d\n", (int)st, v != v, g[0] != g[0], g[1] != g[1], g[2] != g[2]);
+    fg_dual_objective o = {sq, NULL, 1, work};
+    double v2 = 0, g2[3];
+    fg_status a = fg_dual_value_grad(x, 3, &v2, NULL, &o);
+    std::printf("%d %g ", (int)a, v2);
+    a = fg_dual_value_grad(x, 3, &v2, g2, &o);
+    std::printf("%d %g %g %g %g ", (int)a, v2, g2[0], g2[1], g2[2]);
+    o.fn = fails;
+    std::printf("%d %d\n", (int)fg_dual_value_grad(x, 3, &v2, NULL, &o),
+                (int)fg_dual_value_grad(x, 3, &v2, g2, &o));
     return std::strcmp(FASTGRAD_VERSION, "") == 0;
 }
 """
@@ -287,7 +308,11 @@ def test_header_compiles_and_links_as_cxx(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30)
     assert run.returncode == 0
-    assert run.stdout.split() == ["0", "0", "14", "2", "4", "6", "invalid", "argument"]
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == ["0", "0", "14", "2", "4", "6", "invalid", "argument"]
+    assert lines[1].split() == ["1", "1", "1", "8"]     # FG_ERR_ARG x3; 2*(3+1) doubles
+    assert lines[2].split() == ["8", "1", "1", "1", "1"]  # FG_ERR_CALLBACK, NaN everywhere
+    assert lines[3].split() == ["0", "14", "0", "14", "2", "4", "6", "0", "8"]
 
 
 def test_header_is_pedantic_c99(tmp_path):
