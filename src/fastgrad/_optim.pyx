@@ -444,7 +444,8 @@ cdef class FusedOptimizer:
                 self.slots[i].grad = cnp.PyArray_DATA(g)
         cdef int64_t t = self._steps + 1
         cdef double lr = self._lr
-        schedule = self._get_schedule()
+        with cython.critical_section(self):
+            schedule = self._schedule
         if schedule is not None:
             lr = float(schedule(t))
             if not (lr >= 0.0 and isfinite(lr)):
