@@ -14,6 +14,7 @@
 #include "fg_optim_many.h"
 #include "fg_ops.h"
 #include "fg_dual.h"
+#include "fg_dual_grad.h"
 #include "fg_objective.h"
 #include "fg_fd.h"
 #include "fg_minimize.h"

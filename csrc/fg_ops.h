@@ -33,17 +33,25 @@ typedef struct fg_op_info {
     int arity;          /* 1 or 2 */
 } fg_op_info;
 
-/* Metadata of op (NULL when op is out of range). */
+/* Metadata of op: its NumPy name, kind and arity. Any int is accepted;
+ * returns NULL when op is not in [0, FG_OP_COUNT). */
 const fg_op_info *fg_op_get_info(int op);
 
-/* y = op(a) or op(a, b) (b ignored for unary ops). Comparisons give 1 or 0. */
+/* y = op(a) or op(a, b) by the row's value expression (b ignored for unary
+ * ops); comparisons give 1.0 or 0.0. Returns NaN for an unknown op (no
+ * status: check fg_op_get_info(op) != NULL first to tell it from a NaN value). */
 double fg_op_value(int op, double a, double b);
 
-/* y and the partials dy/da, dy/db (db = 0 for unary ops, both 0 for
- * comparisons). Returns FG_ERR_ARG for an unknown op. */
+/* *y = op(a, b) and the partials *d_a = dy/da, *d_b = dy/db by the row's
+ * deriv / d_a / d_b expressions (d_b = 0 for unary ops, both 0 for
+ * comparisons). y, d_a, d_b must be non-NULL. Returns FG_OK, or FG_ERR_ARG
+ * for an unknown op (outputs not written). */
 fg_status fg_op_partials(int op, double a, double b, double *y, double *d_a, double *d_b);
 
-/* The second partials d2y/da2, d2y/dadb, d2y/db2 (unary: d_ab = d_bb = 0). */
+/* The second partials *d_aa = d2y/da2, *d_ab = d2y/dadb, *d_bb = d2y/db2
+ * by the row's deriv2 / d_aa / d_ab / d_bb expressions (unary: d_ab = d_bb
+ * = 0; comparisons: all 0). The pointers must be non-NULL. Returns FG_OK,
+ * or FG_ERR_ARG for an unknown op (outputs not written). */
 fg_status fg_op_second(int op, double a, double b, double *d_aa, double *d_ab, double *d_bb);
 
 #ifdef __cplusplus

@@ -43,8 +43,16 @@ typedef struct fg_sgd_coeffs {
     int first_step;   /* 1: initialise the momentum buffer by copying g */
 } fg_sgd_coeffs;
 
+/* Per-step coefficients of SGD for update number step (>= 1).
+ * Preconditions: lr, momentum, weight_decay finite and >= 0, dampening
+ * finite; nesterov needs momentum > 0 and dampening == 0.
+ * Returns FG_OK, or FG_ERR_ARG (NULL out or a violated precondition; *out
+ * is then not written). */
 fg_status fg_sgd_prepare(fg_sgd_coeffs *out, double lr, double momentum, double dampening,
                          double weight_decay, int nesterov, int maximize, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_sgd_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_sgd_step_f64(double *param, const double *grad, double *momentum_buffer,
                           size_t n, const fg_sgd_coeffs *c);
 fg_status fg_sgd_step_f32(float *param, const float *grad, float *momentum_buffer,
@@ -68,9 +76,17 @@ typedef struct fg_adam_coeffs {
     int amsgrad, maximize, decoupled;
 } fg_adam_coeffs;
 
+/* Per-step coefficients of Adam (decoupled = 0) or AdamW (decoupled = 1)
+ * for update number step (>= 1): neg_step_size = -lr/(1 - beta1^step),
+ * bc2_sqrt = pow(1 - beta2^step, 0.5), decay_factor = 1 - lr*wd.
+ * Preconditions: lr, eps, weight_decay finite and >= 0; 0 <= beta1, beta2 < 1.
+ * Returns FG_OK, or FG_ERR_ARG (NULL out or a violated precondition). */
 fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double beta2,
                           double eps, double weight_decay, int amsgrad, int maximize,
                           int decoupled, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_adam_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_adam_step_f64(double *param, const double *grad, double *exp_avg,
                            double *exp_avg_sq, double *max_exp_avg_sq, size_t n,
                            const fg_adam_coeffs *c);
@@ -91,9 +107,15 @@ typedef struct fg_rmsprop_coeffs {
     int centered, maximize;
 } fg_rmsprop_coeffs;
 
+/* Per-step coefficients of RMSprop (step >= 1; they do not depend on it).
+ * Preconditions: lr, alpha, eps, weight_decay, momentum finite and >= 0.
+ * Returns FG_OK, or FG_ERR_ARG (NULL out or a violated precondition). */
 fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, double eps,
                              double weight_decay, double momentum, int centered,
                              int maximize, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_rmsprop_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_rmsprop_step_f64(double *param, const double *grad, double *square_avg,
                               double *momentum_buffer, double *grad_avg, size_t n,
                               const fg_rmsprop_coeffs *c);
@@ -110,8 +132,15 @@ typedef struct fg_adagrad_coeffs {
     int maximize;
 } fg_adagrad_coeffs;
 
+/* Per-step coefficients of Adagrad for update number step (>= 1):
+ * neg_clr = -lr / (1 + (step - 1)*lr_decay).
+ * Preconditions: lr, lr_decay, eps, weight_decay finite and >= 0.
+ * Returns FG_OK, or FG_ERR_ARG (NULL out or a violated precondition). */
 fg_status fg_adagrad_prepare(fg_adagrad_coeffs *out, double lr, double lr_decay, double eps,
                              double weight_decay, int maximize, int64_t step);
+/* One update by the formula above, in place over n elements, with c from
+ * fg_adagrad_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
+ * NULL c or a NULL required array while n > 0 (preconditions: top of file). */
 fg_status fg_adagrad_step_f64(double *param, const double *grad, double *state_sum,
                               size_t n, const fg_adagrad_coeffs *c);
 fg_status fg_adagrad_step_f32(float *param, const float *grad, float *state_sum,

@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
+# cython: freethreading_compatible = True
 """Bindings of csrc/fg_dual.{h,c}: dual and hyper-dual elementwise kernels.
 
 Layers: dual.py (DualArray) does NumPy semantics (broadcasting, dtypes,

@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible = True
 """Bindings of csrc/fg_fd.{h,c}: finite-difference stencils and C-callback drivers.
 
 Layers: finite_diff.py validates arguments and evaluates Python callables;

@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible = True
 """Bindings of csrc/fg_minimize.{h,c}: the minimize driver, the whole loop in C.
 
 Layers: minimize.py validates and builds the options; ``run`` here fills an

@@ -1,4 +1,5 @@
 # cython: language_level=3
+# cython: freethreading_compatible = True
 """The elementwise operation table (csrc/fg_ops.def) as Python sees it.
 
 OPS lists every row in table order as (name, kind, arity); the dual arrays,

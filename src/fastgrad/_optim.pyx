@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible = True
 """Bindings of csrc/fg_optim*.{h,c}: the fused optimizer steps.
 
 Layers: Python (optimizers.py) validates hyperparameters and owns state
@@ -8,6 +9,7 @@ layout and writeability checks: ~30 ns, where a typed memoryview costs
 with the GIL released above FG_GIL_THRESHOLD elements. C never sees Python.
 Arrays marked (in/out) are updated in place; (in) arrays are only read.
 """
+cimport cython
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
@@ -292,15 +294,43 @@ cdef class FusedOptimizer:
     cdef public double _dampening, _alpha, _lr_decay
     cdef public bint _amsgrad, _maximize, _nesterov, _centered, _decoupled
     cdef public bint _check_finite, _buffers_ready
-    cdef bint _busy   # a step is running (the slot table is in use)
+    cdef bint _busy   # a step or a setup is running (the slot table is in use)
     cdef public int _threads
 
     def __dealloc__(self):
         free(self.slots)
 
+    # Free-threading: _busy is tested and set inside a critical section on
+    # self (cython.critical_section: a per-object lock without the GIL, a
+    # no-op with it), so two threads can never both hold the slot table; the
+    # loser gets RuntimeError. _schedule, a Python object, is only read or
+    # replaced inside a critical section too.
+    cdef int _claim(self) except -1:
+        cdef bint was_busy
+        with cython.critical_section(self):
+            was_busy = self._busy
+            self._busy = True
+        if was_busy:
+            # The GIL is released during a step; a second thread must not
+            # rewrite the slot table under the first one.
+            raise RuntimeError("step() called while another step of this optimizer is "
+                               "running in another thread; use one optimizer per thread")
+        return 0
+
+    cdef void _release(self) noexcept:
+        with cython.critical_section(self):
+            self._busy = False
+
     def _setup(self, int kind, list params, list states, bint single):
         """params: validated arrays; states: per param, a list of up to three
         state arrays (or None) in the C kernel's order."""
+        self._claim()
+        try:
+            self._setup_slots(kind, params, states, single)
+        finally:
+            self._release()
+
+    cdef int _setup_slots(self, int kind, list params, list states, bint single) except -1:
         cdef Py_ssize_t i, j
         cdef cnp.ndarray p
         free(self.slots)
@@ -324,6 +354,7 @@ cdef class FusedOptimizer:
                 s = states[i][j] if j < len(states[i]) else None
                 self.slots[i].state[j] = NULL if s is None else cnp.PyArray_DATA(<cnp.ndarray>s)
             self.total += self.slots[i].n
+        return 0
 
     @property
     def params(self):
@@ -339,10 +370,13 @@ cdef class FusedOptimizer:
         self._steps = steps
 
     def _set_schedule(self, schedule):
-        self._schedule = schedule
+        with cython.critical_section(self):
+            self._schedule = schedule
 
     def _get_schedule(self):
-        return self._schedule
+        with cython.critical_section(self):
+            schedule = self._schedule
+        return schedule
 
     cdef int _prepare(self, int64_t t, double lr) except -1:
         cdef fg_status st
@@ -380,18 +414,13 @@ cdef class FusedOptimizer:
         cdef cnp.ndarray g
         cdef fg_status st
         cdef int ok
-        if self._busy:
-            # The GIL is released during a step; a second thread must not
-            # rewrite the slot table under the first one.
-            raise RuntimeError("step() called while another step of this optimizer is "
-                               "running in another thread; use one optimizer per thread")
-        self._busy = True
+        self._claim()
         try:
             self._step(grads)
         finally:
-            self._busy = False
             for i in range(self.count):
                 self.slots[i].grad = NULL   # keep no pointer into the caller's arrays
+            self._release()
 
     cdef int _step(self, grads) except -1:
         cdef Py_ssize_t i
@@ -415,8 +444,10 @@ cdef class FusedOptimizer:
                 self.slots[i].grad = cnp.PyArray_DATA(g)
         cdef int64_t t = self._steps + 1
         cdef double lr = self._lr
-        if self._schedule is not None:
-            lr = float(self._schedule(t))
+        with cython.critical_section(self):
+            schedule = self._schedule
+        if schedule is not None:
+            lr = float(schedule(t))
             if not (lr >= 0.0 and isfinite(lr)):
                 bad_hyper("lr", lr, f"a finite number >= 0 (schedule value at step {t})")
         self._prepare(t, lr)
