@@ -94,18 +94,21 @@ typedef struct fg_tape_ws fg_tape_ws;
  * Returns FG_OK, FG_ERR_ARG (malformed program), FG_ERR_SHAPE (sizes that
  * disagree), FG_ERR_UNSUPPORTED (unknown code or op), FG_ERR_NOMEM. */
 fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out);
+/* Free a tape from fg_tape_create (NULL is allowed). */
 void fg_tape_free(fg_tape *tape);
 
 /* Length n of the input x. */
 size_t fg_tape_input_size(const fg_tape *tape);
-/* Number of instructions, and the sum of all slot sizes (work per pass). */
+/* Number of instructions. */
 size_t fg_tape_instr_count(const fg_tape *tape);
+/* Sum of all slot sizes: the number of values one pass computes. */
 size_t fg_tape_total_size(const fg_tape *tape);
 
 /* A workspace for one thread: values, k tangent directions and hyper-dual
  * parts of every computed slot, allocated once here (k >= 1; k > n is
  * clamped to n). Returns FG_OK, FG_ERR_ARG, FG_ERR_NOMEM. */
 fg_status fg_tape_ws_create(const fg_tape *tape, size_t k, fg_tape_ws **out);
+/* Free a workspace from fg_tape_ws_create (NULL is allowed). */
 void fg_tape_ws_free(fg_tape_ws *ws);
 /* The number of tangent directions per pass the workspace was sized for. */
 size_t fg_tape_ws_chunk(const fg_tape_ws *ws);
