@@ -1,6 +1,6 @@
 # Raw declarations of csrc/fg_dual.h for fastgrad's own Cython modules.
 # Embedders cimport fastgrad._dual instead (no header, no link step).
-from fastgrad._coptim cimport fg_status
+from fastgrad._cstatus cimport fg_status
 
 cdef extern from "fg_dual.h" nogil:
     fg_status fg_dual_unary_f64(int op, size_t n, size_t k, const double *xv,

@@ -1,6 +1,6 @@
 # Raw declarations of csrc/fg_dual_grad.h, for fastgrad's own Cython modules.
 # Embedders cimport fastgrad._dual_grad instead (no header, no link step).
-from fastgrad._coptim cimport fg_status
+from fastgrad._cstatus cimport fg_status
 
 cdef extern from "fg_dual_grad.h" nogil:
     ctypedef fg_status (*fg_dual_scalar_fn)(const double *x, const double *xt, size_t n,

@@ -1,38 +1,8 @@
 # Raw declarations of csrc/fg_fd.h and csrc/fg_objective.h, for fastgrad's
 # own Cython modules. Embedders cimport fastgrad._fd instead (cdef nogil
 # wrappers: no header and no link step needed).
-cdef extern from "fg_status.h" nogil:
-    ctypedef enum fg_status:
-        FG_OK
-        FG_ERR_ARG
-        FG_ERR_NOMEM
-        FG_ERR_NONFINITE
-        FG_ERR_SHAPE
-        FG_ERR_UNSUPPORTED
-        FG_ERR_THREAD
-        FG_ERR_NOT_CONVERGED
-        FG_ERR_CALLBACK
-    const char *fg_status_message(fg_status status)
-
-cdef extern from "fg_objective.h" nogil:
-    ctypedef double (*fg_scalar_fn)(const double *x, size_t n, void *ctx) noexcept nogil
-    ctypedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
-                                           double *grad, void *ctx) noexcept nogil
-    ctypedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess,
-                                        void *ctx) noexcept nogil
-    ctypedef struct fg_scalar_callback:
-        fg_scalar_fn fn
-        void *ctx
-        size_t n
-    ctypedef struct fg_objective:
-        fg_value_grad_fn value_grad
-        fg_hessian_fn hessian
-        void *ctx
-    ctypedef struct fg_objective_callback:
-        fg_objective objective
-        size_t n
-    const char *FG_SCALAR_CAPSULE_NAME
-    const char *FG_OBJECTIVE_CAPSULE_NAME
+from fastgrad._cstatus cimport fg_status
+from fastgrad._cobjective cimport *
 
 cdef extern from "fg_fd.h" nogil:
     ctypedef enum fg_fd_method:

@@ -2,21 +2,8 @@
 # fastgrad's own Cython modules and for _minimize.pxd (whose users compile
 # with -I fastgrad.get_include(), where these headers are installed).
 from libc.stdint cimport int64_t
-from fastgrad._coptim cimport fg_status
-
-cdef extern from "fg_objective.h" nogil:
-    ctypedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
-                                          double *grad, void *ctx) noexcept nogil
-    ctypedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess,
-                                       void *ctx) noexcept nogil
-    ctypedef struct fg_objective:
-        fg_value_grad_fn value_grad
-        fg_hessian_fn hessian
-        void *ctx
-    ctypedef struct fg_objective_callback:
-        fg_objective objective
-        size_t n
-    const char *FG_OBJECTIVE_CAPSULE_NAME
+from fastgrad._cstatus cimport fg_status
+from fastgrad._cobjective cimport *
 
 cdef extern from "fg_minimize.h" nogil:
     ctypedef enum fg_minimize_method:

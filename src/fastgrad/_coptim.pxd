@@ -3,18 +3,7 @@
 # which needs no header and no link step.
 from libc.stdint cimport int64_t
 
-cdef extern from "fg_status.h" nogil:
-    ctypedef enum fg_status:
-        FG_OK
-        FG_ERR_ARG
-        FG_ERR_NOMEM
-        FG_ERR_NONFINITE
-        FG_ERR_SHAPE
-        FG_ERR_UNSUPPORTED
-        FG_ERR_THREAD
-        FG_ERR_NOT_CONVERGED
-        FG_ERR_CALLBACK
-    const char *fg_status_message(fg_status status)
+from fastgrad._cstatus cimport fg_status
 
 cdef extern from "fg_optim.h" nogil:
     ctypedef struct fg_sgd_coeffs:

@@ -3,15 +3,8 @@
 # no header and no link step.
 from libc.stdint cimport int32_t, int64_t
 
-cdef extern from "fg_status.h" nogil:
-    ctypedef enum fg_status:
-        FG_OK
-        FG_ERR_ARG
-        FG_ERR_NOMEM
-        FG_ERR_NONFINITE
-        FG_ERR_SHAPE
-        FG_ERR_UNSUPPORTED
-    const char *fg_status_message(fg_status status)
+from fastgrad._cstatus cimport fg_status
+from fastgrad._cobjective cimport *
 
 cdef extern from "fg_tape.h" nogil:
     ctypedef struct fg_tape_instr:
@@ -54,21 +47,3 @@ cdef extern from "fg_tape.h" nogil:
     fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                   double *hess, double *value, double *grad)
 
-cdef extern from "fg_objective.h" nogil:
-    ctypedef double (*fg_scalar_fn)(const double *x, size_t n, void *ctx)
-    ctypedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
-                                           double *grad, void *ctx)
-    ctypedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess, void *ctx)
-    ctypedef struct fg_objective:
-        fg_value_grad_fn value_grad
-        fg_hessian_fn hessian
-        void *ctx
-    ctypedef struct fg_scalar_callback:
-        fg_scalar_fn fn
-        void *ctx
-        size_t n
-    ctypedef struct fg_objective_callback:
-        fg_objective objective
-        size_t n
-    const char *FG_SCALAR_CAPSULE_NAME
-    const char *FG_OBJECTIVE_CAPSULE_NAME

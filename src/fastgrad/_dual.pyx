@@ -10,7 +10,8 @@ Inputs (in) are only read; the returned arrays are new. The cdef wrappers at
 the bottom are the nogil API for embedders (declared in _dual.pxd).
 """
 cimport numpy as cnp
-from fastgrad._coptim cimport fg_status, FG_OK, FG_ERR_ARG, FG_ERR_UNSUPPORTED, fg_status_message
+from fastgrad._cstatus cimport fg_status, FG_OK, FG_ERR_ARG, FG_ERR_UNSUPPORTED, fg_status_message
+from fastgrad._status cimport raise_status
 from fastgrad._cdual cimport *
 from fastgrad._arraycheck cimport float_array
 
@@ -21,13 +22,6 @@ cnp.import_array()
 cdef enum:
     FG_GIL_THRESHOLD = 2048
     FG_MAXDIMS = 64
-
-
-cdef int raise_status(fg_status st, int op) except -1:
-    msg = f"dual kernel for op {op}: {fg_status_message(st).decode()}"
-    if st == FG_ERR_UNSUPPORTED:
-        raise TypeError(msg)
-    raise ValueError(msg)
 
 
 cdef inline Py_ssize_t tangent_width(cnp.ndarray v, cnp.ndarray t, str name) except -1:
@@ -84,7 +78,7 @@ def unary(int op, x, tx, bint hyper=False):
     else:
         st = unary_call(op, hyper, f32, n, k, pv, pt, yv, yt)
     if st != FG_OK:
-        raise_status(st, op)
+        raise_status(st, f"dual kernel for op {op}")
     return out
 
 
@@ -192,7 +186,7 @@ def binary(int op, a, ta, b, tb, bint hyper=False):
     else:
         st = binary_call(op, hyper, f32, n, k, pa, pta, a_inc, pb, ptb, b_inc, yv, yt)
     if st != FG_OK:
-        raise_status(st, op)
+        raise_status(st, f"dual kernel for op {op}")
     return out
 
 

@@ -11,8 +11,9 @@ cimport numpy as cnp
 import numpy as np
 from libc.stdlib cimport malloc, free
 from libc.math cimport NAN
-from fastgrad._coptim cimport (fg_status, FG_OK, FG_ERR_ARG, FG_ERR_CALLBACK,
+from fastgrad._cstatus cimport (fg_status, FG_OK, FG_ERR_ARG, FG_ERR_CALLBACK,
                                FG_ERR_UNSUPPORTED, fg_status_message)
+from fastgrad._status cimport raise_status
 from fastgrad._cdual cimport fg_dual_unary_f64
 from fastgrad._cdual_grad cimport *
 
@@ -109,13 +110,6 @@ cdef fg_status opsum_dual(const double *x, const double *xt, size_t n, size_t k,
             vt[j] += c.yt[i * k + j]
     value[0] = s
     return FG_OK
-
-
-cdef raise_status(fg_status st, str what):
-    msg = f"{what}: {fg_status_message(st).decode()}"
-    if st == FG_ERR_CALLBACK:
-        raise FloatingPointError(msg)
-    raise ValueError(msg)
 
 
 cdef cnp.ndarray as_x(x):

@@ -14,7 +14,9 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from libc.math cimport log, NAN
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_IsValid
+from fastgrad._cstatus cimport *
 from fastgrad._cfd cimport *
+from fastgrad._status cimport raise_status
 from fastgrad._arraycheck cimport float_array
 
 cnp.import_array()
@@ -28,19 +30,13 @@ RICHARDSON_LEVELS = FG_FD_RICHARDSON_LEVELS
 SCALAR_CAPSULE_NAME = FG_SCALAR_CAPSULE_NAME.decode()
 
 
-cdef int raise_status(fg_status st, str what) except -1:
-    """Turn a C status into the matching Python exception."""
-    msg = f"{what}: {fg_status_message(st).decode()}"
-    if st == FG_ERR_ARG:
-        raise ValueError(msg)
+cdef int raise_fd_status(fg_status st, str what) except -1:
+    """raise_status, except that the only array fg_fd checks for finiteness
+    is the point x, so that error names it."""
     if st == FG_ERR_NONFINITE:
-        # the only array fg_fd checks for finiteness is the point x
-        raise ValueError(f"x must be finite (it holds NaN or infinity) [{msg}]")
-    if st == FG_ERR_CALLBACK:
-        raise FloatingPointError(msg)
-    if st == FG_ERR_NOMEM:
-        raise MemoryError(msg)
-    raise RuntimeError(msg)
+        raise ValueError(f"x must be finite (it holds NaN or infinity) "
+                         f"[{what}: {fg_status_message(st).decode()}]")
+    return raise_status(st, what)
 
 
 cdef fg_fd_method method_code(int method) except *:
@@ -129,7 +125,7 @@ def stencil(x, int method, bint with_error=False, steps=None, out=None):
         else:
             st = fg_fd_stencil_f64(<double*>xp, n, m, with_error, <double*>sp, <double*>pp)
     if st != FG_OK:
-        raise_status(st, "finite-difference stencil")
+        raise_fd_status(st, "finite-difference stencil")
     return pts
 
 
@@ -166,7 +162,7 @@ def combine(x, int method, bint with_error, points, fvals, bint want_err):
             st = fg_fd_combine_f64(<double*>xp, n, m, with_error, <double*>pp, fp, p,
                                    <double*>jp, <double*>ep)
     if st != FG_OK:
-        raise_status(st, "finite-difference combination")
+        raise_fd_status(st, "finite-difference combination")
     return jac, err
 
 
@@ -214,7 +210,7 @@ def capsule_gradient(capsule, x, int method, steps=None, bint want_err=False):
         raise FloatingPointError("f returned NaN at a stencil point (a C callback signals "
                                  "failure with NaN); no gradient was computed")
     if st != FG_OK:
-        raise_status(st, "finite-difference gradient")
+        raise_fd_status(st, "finite-difference gradient")
     return grad, err
 
 
@@ -243,7 +239,7 @@ def capsule_directional(capsule, x, v, int method, double step=0.0):
         raise FloatingPointError("f returned NaN at a stencil point (a C callback signals "
                                  "failure with NaN)")
     if st != FG_OK:
-        raise_status(st, "finite-difference directional derivative")
+        raise_fd_status(st, "finite-difference directional derivative")
     return value, deriv
 
 
@@ -279,7 +275,7 @@ def capsule_hessian(capsule, x, int method, steps=None):
         raise FloatingPointError("the C gradient failed or returned NaN at a stencil point; "
                                  "no Hessian was computed")
     if st != FG_OK:
-        raise_status(st, "finite-difference Hessian")
+        raise_fd_status(st, "finite-difference Hessian")
     return hess
 
 
@@ -451,7 +447,7 @@ def rosenbrock_hessian_c(x, int method, steps=None):
         st = fd_hessian_f64(<fd_value_grad_fn>rosenbrock_value_grad, NULL, xp, n, m,
                             <double*>sp, hp, wp)
     if st != FG_OK:
-        raise_status(<fg_status>st, "finite-difference Hessian")
+        raise_fd_status(<fg_status>st, "finite-difference Hessian")
     return hess
 
 

@@ -4,7 +4,7 @@
 # These are thin wrappers over csrc/fg_minimize.h (see that header for the loop,
 # the options, the stop reasons and the status codes); Cython fetches them from
 # fastgrad._minimize at import. Compile with include_dirs=[fastgrad.get_include()].
-from fastgrad._coptim cimport fg_status
+from fastgrad._cstatus cimport fg_status
 from fastgrad._cminimize cimport (fg_objective, fg_minimize_method, fg_minimize_stop,
                                   fg_minimize_options, fg_minimize_result,
                                   fg_minimize_state)

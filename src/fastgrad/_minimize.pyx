@@ -17,7 +17,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
-from fastgrad._coptim cimport fg_status, FG_OK, FG_ERR_ARG, FG_ERR_CALLBACK, fg_status_message
+from fastgrad._cstatus cimport fg_status, FG_OK, FG_ERR_ARG, FG_ERR_CALLBACK, fg_status_message
 from fastgrad._cminimize cimport *
 
 import numpy as np

@@ -14,7 +14,9 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 from libc.math cimport isfinite
+from fastgrad._cstatus cimport *
 from fastgrad._coptim cimport *
+from fastgrad._status cimport raise_status
 from fastgrad._arraycheck cimport float_array, matching_array, overlaps
 
 cnp.import_array()
@@ -23,18 +25,6 @@ cnp.import_array()
 # more than the update itself.
 cdef enum:
     FG_GIL_THRESHOLD = 2048
-
-
-cdef int raise_status(fg_status st, str what) except -1:
-    """Turn a C status into the matching Python exception."""
-    msg = f"{what}: {fg_status_message(st).decode()}"
-    if st == FG_ERR_ARG:
-        raise ValueError(msg)
-    if st == FG_ERR_NONFINITE:
-        raise FloatingPointError(msg)
-    if st == FG_ERR_NOMEM:
-        raise MemoryError(msg)
-    raise RuntimeError(msg)
 
 
 cdef int bad_hyper(str name, object value, str rule) except -1:

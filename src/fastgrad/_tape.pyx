@@ -13,7 +13,9 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.math cimport NAN
+from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
+from fastgrad._status cimport raise_status
 
 import numpy as np
 
@@ -23,15 +25,6 @@ cdef enum:
     FG_POOL = 8                # idle workspaces kept per tape
     FG_GIL_THRESHOLD = 4096    # below this much work, keep the GIL (releasing costs more)
     FG_INSTR_COLS = 16
-
-
-cdef int raise_status(fg_status st, str what) except -1:
-    msg = f"{what}: {fg_status_message(st).decode()}"
-    if st == FG_ERR_NOMEM:
-        raise MemoryError(msg)
-    if st == FG_ERR_UNSUPPORTED:
-        raise TypeError(msg)
-    raise ValueError(msg)
 
 
 # ------------------------------------------------------ embedding exports --

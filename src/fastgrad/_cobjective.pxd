@@ -1,0 +1,23 @@
+# Raw declarations of csrc/fg_objective.h: how C functions (and the capsules
+# that carry them) are handed to fastgrad's drivers.
+from fastgrad._cstatus cimport fg_status
+
+cdef extern from "fg_objective.h" nogil:
+    ctypedef double (*fg_scalar_fn)(const double *x, size_t n, void *ctx) noexcept nogil
+    ctypedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
+                                           double *grad, void *ctx) noexcept nogil
+    ctypedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess,
+                                        void *ctx) noexcept nogil
+    ctypedef struct fg_scalar_callback:
+        fg_scalar_fn fn
+        void *ctx
+        size_t n
+    ctypedef struct fg_objective:
+        fg_value_grad_fn value_grad
+        fg_hessian_fn hessian
+        void *ctx
+    ctypedef struct fg_objective_callback:
+        fg_objective objective
+        size_t n
+    const char *FG_SCALAR_CAPSULE_NAME
+    const char *FG_OBJECTIVE_CAPSULE_NAME
