@@ -475,8 +475,8 @@ def test_nogil_exports_for_embedders():
     assert {"minimize_run_f64", "minimize_options_init", "minimize_workspace_size",
             "minimize_stop_message"} <= names
     # sizes documented in fg_minimize.h
-    assert _minimize.workspace_size(10, "gd") == 30
-    assert _minimize.workspace_size(10, "adam") == 50
+    assert _minimize.workspace_size(10, "gd") == 40
+    assert _minimize.workspace_size(10, "adam") == 60
     assert _minimize.workspace_size(10, "newton") == 2 * 100 + 10 + 20
 
 
