@@ -178,11 +178,45 @@ static int grad_norm(const double *g, size_t n, double *norm)
     return norm_from_sum(sum_squares(g, NULL, NULL, n), g, n, norm);
 }
 
+/* Bias-correction saturation (Adam, AdamW). fg_adam_prepare evaluates
+ * torch's 1 - pow(beta1, t) and 1 - pow(beta2, t) every step: two libm pow
+ * calls, about a quarter of an iteration at n = 100. A running product
+ * beta^t would be cheaper but is not bit-identical to pow (for beta = 0.9
+ * it differs from t = 4 on, for 0.999 from t = 8), so pow stays. What the
+ * driver can skip exactly: once pow(beta, t) < 2^-60, every later
+ * pow(beta, t') is below 2^-59 (beta^t decreases, and pow is within 0.52 ulp
+ * of it), so 1 - pow(beta, t') rounds to exactly 1.0. From that step on the
+ * driver hands fg_adam_prepare beta = 0 for that factor (pow(0, t) = 0 is a
+ * libm fast path and 1 - 0 is the same 1.0) and restores the fields that
+ * also depend on beta (lerp_weight = 1 - beta1; beta2, one_minus_beta2)
+ * by the prepare's own expressions. For the default beta1 = 0.9 that is
+ * from t = 395 on; beta2 = 0.999 from t ~ 41,600. When both have saturated
+ * and lr is fixed, the coefficients no longer change and are reused. */
+typedef struct adam_saturation {
+    int64_t t1, t2;          /* first step at which beta1^t, beta2^t < 2^-60 */
+    int have;                /* c holds the coefficients of a saturated step */
+    fg_adam_coeffs c;
+} adam_saturation;
+
+static int64_t saturation_step(double beta)
+{
+    const double tiny = 0x1p-60;
+    if (!(beta > 0.0)) return 1;
+    if (!(beta < 1.0)) return INT64_MAX;
+    double est = ceil(-60.0 * log(2.0) / log(beta));
+    if (!(est < 1e15)) return INT64_MAX;   /* beta this close to 1: never within reach */
+    int64_t t = est > 2.0 ? (int64_t)est - 2 : 1;
+    for (int k = 0; k < 64; k++, t++)
+        if (pow(beta, (double)t) < tiny) return t;
+    return INT64_MAX;
+}
+
 /* One first-order update of x in place with the fused kernel of the method
- * (t >= 1 is the step number; s0..s2 the method's state arrays). */
+ * (t >= 1 is the step number; s0..s2 the method's state arrays; sat is NULL
+ * or the Adam saturation state, see above). */
 static fg_status first_order_step(const fg_minimize_options *o, double lr, int64_t t,
                                   double *x, const double *g, double *s0, double *s1,
-                                  double *s2, size_t n)
+                                  double *s2, size_t n, adam_saturation *sat)
 {
     fg_status st;
     switch (o->method) {
@@ -202,11 +236,24 @@ static fg_status first_order_step(const fg_minimize_options *o, double lr, int64
     }
     case FG_MIN_ADAM:
     case FG_MIN_ADAMW: {
+        if (sat && sat->have)
+            return fg_adam_step_f64(x, g, s0, s1, s2, n, &sat->c);
         fg_adam_coeffs c;
-        st = fg_adam_prepare(&c, lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->amsgrad,
-                             o->maximize, o->method == FG_MIN_ADAMW, t);
-        return st != FG_OK ? st
-                           : fg_adam_step_f64(x, g, s0, s1, s2, n, &c);
+        const int sat1 = sat && t >= sat->t1, sat2 = sat && t >= sat->t2;
+        st = fg_adam_prepare(&c, lr, sat1 ? 0.0 : o->beta1, sat2 ? 0.0 : o->beta2, o->eps,
+                             o->weight_decay, o->amsgrad, o->maximize,
+                             o->method == FG_MIN_ADAMW, t);
+        if (st != FG_OK) return st;
+        if (sat1) c.lerp_weight = 1.0 - o->beta1;
+        if (sat2) {
+            c.beta2 = o->beta2;
+            c.one_minus_beta2 = 1.0 - o->beta2;
+        }
+        if (sat1 && sat2 && !o->lr_fn) {
+            sat->c = c;
+            sat->have = 1;
+        }
+        return fg_adam_step_f64(x, g, s0, s1, s2, n, &c);
     }
     case FG_MIN_RMSPROP: {
         fg_rmsprop_coeffs c;
@@ -278,7 +325,8 @@ static fg_status check_options(const fg_minimize_options *o, size_t n, int has_h
         return FG_ERR_ARG;
     /* Let the kernels' own prepare functions judge the hyperparameters, on a
      * throwaway update of zero elements (lr 0 when a schedule supplies it). */
-    return first_order_step(o, o->lr_fn ? 0.0 : o->lr, 1, NULL, NULL, NULL, NULL, NULL, 0);
+    return first_order_step(o, o->lr_fn ? 0.0 : o->lr, 1, NULL, NULL, NULL, NULL, NULL, 0,
+                            NULL);
 }
 
 static void record(const fg_minimize_options *o, fg_minimize_result *res, const double *x,
@@ -392,6 +440,14 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         record(opt, res, x, n, f, gnorm);
     }
 
+    adam_saturation sat;
+    memset(&sat, 0, sizeof sat);
+    sat.t1 = sat.t2 = INT64_MAX;
+    if (opt->method == FG_MIN_ADAM || opt->method == FG_MIN_ADAMW) {
+        sat.t1 = saturation_step(opt->beta1);
+        sat.t2 = saturation_step(opt->beta2);
+    }
+
     fg_minimize_state state_view;
     state_view.n = n;
     int64_t t = 0;
@@ -414,7 +470,7 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         } else {
             /* xtry == xacc here (bit for bit); on any failure below xacc is
              * untouched, so nothing needs restoring. */
-            st = first_order_step(opt, lr, t, xtry, gcur, s0, s1, s2, n);
+            st = first_order_step(opt, lr, t, xtry, gcur, s0, s1, s2, n, &sat);
             if (st != FG_OK) {  /* only a bad scheduled lr gets here: options were checked */
                 stop = FG_MIN_SCHEDULE_ERROR;
                 break;

@@ -736,3 +736,31 @@ def test_compiled_objective_size_mismatch_and_maximize():
     res = fg.minimize(cf, np.zeros(3), method="newton", maximize=True, tol=1e-12)
     assert res.success and res.nit == 1
     np.testing.assert_allclose(res.x, [1.5, 1.5, 1.5], rtol=1e-15)
+
+
+@pytest.mark.parametrize("cls,kw", [
+    ("adam", dict(betas=(0.9, 0.999))),                 # beta1^t saturates at t = 395
+    ("adam", dict(betas=(0.5, 0.6), amsgrad=True)),     # both saturate (t = 61, 82)
+    ("adamw", dict(betas=(0.8, 0.7), weight_decay=0.05)),
+    ("adam", dict(betas=(0.0, 0.9), weight_decay=0.01)),
+])
+@pytest.mark.parametrize("maximize", [False, True])
+def test_long_adam_runs_stay_bit_identical_to_the_optimizer_class(cls, kw, maximize):
+    """The driver skips pow(beta, t) once 1 - beta^t is exactly 1 (see
+    fg_minimize.c); 1,000 steps cross that point and must still equal a hand
+    loop with fastgrad.Adam / AdamW (pow every step) bit for bit."""
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(6, 6))
+    A = A @ A.T + np.eye(6)
+    sign = -1.0 if maximize else 1.0
+    cf = fg.compile(lambda x: sign * 0.5 * (x @ A @ x), 6)
+    x0 = rng.normal(size=6)
+    res = fg.minimize(cf, x0, method=cls, lr=1e-3, tol=0.0, maxiter=1000, record=True,
+                      maximize=maximize, **kw)
+    x = x0.copy()
+    opt = (fg.AdamW if cls == "adamw" else fg.Adam)(x, lr=1e-3, maximize=maximize, **kw)
+    for k in range(1000):
+        opt.step(cf.gradient(x))
+        if k % 97 == 0 or k >= 990:
+            np.testing.assert_array_equal(res.history["x"][k + 1], x)
+    np.testing.assert_array_equal(res.x, x)
