@@ -5,7 +5,7 @@
  *              buffers that rotate (the accepted iterate, a copy of it that
  *              the in-place update turns into the trial, and a spare), so the
  *              divergence guard never copies x in a pass of its own: the copy
- *              rides along with the gradient-norm pass (see below).
+ *              is made by the gradient-norm call (see below).
  *              Newton: xb0 is the previous iterate of the line search, xb1
  *              is absent.
  *   gbuf[n]    the gradient buffer the next evaluation writes; it swaps with
@@ -16,9 +16,9 @@
  * Per first-order iteration the driver makes three passes over n doubles of
  * its own, all vectorized (FG_VECTOR_CLONES builds them for AVX-512, AVX2
  * and baseline x86-64): a finiteness test of the trial x, the update kernel
- * (fg_optim.h), and after the evaluation one fused pass that sums g_i^2
+ * (fg_optim.h), and after the evaluation one function that sums g_i^2
  * (which also tests g for NaN/inf) and copies the trial x into the spare
- * buffer for the next update.
+ * buffer for the next update (both on L1-resident data).
  */
 #include <math.h>
 #include <string.h>
@@ -112,38 +112,24 @@ static int all_finite(const double *x, size_t n)
     return bad == 0;
 }
 
-/* sum g_i^2 in four interleaved partial sums, added as (s0 + s1) + (s2 + s3):
- * the four chains break the dependency, and the fixed order makes the result
- * the same in every clone. With dst != NULL it also copies src to dst (n
- * doubles) in the same pass. */
+/* sum g_i^2 in eight interleaved partial sums (lane k takes i = k mod 8),
+ * combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). The lanes
+ * are independent elementwise updates, so the loop vectorizes without
+ * reassociation (one AVX-512 register, two AVX2, four SSE2), and every clone
+ * computes the same sum bit for bit. With dst != NULL it also copies src to
+ * dst (n doubles) in the same pass. */
 FG_VECTOR_CLONES
 static double sum_squares(const double *FG_RESTRICT g, const double *FG_RESTRICT src,
                           double *FG_RESTRICT dst, size_t n)
 {
-    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     size_t i = 0;
-    if (dst) {
-        for (; i + 4 <= n; i += 4) {
-            a0 += g[i] * g[i];
-            a1 += g[i + 1] * g[i + 1];
-            a2 += g[i + 2] * g[i + 2];
-            a3 += g[i + 3] * g[i + 3];
-            dst[i] = src[i];
-            dst[i + 1] = src[i + 1];
-            dst[i + 2] = src[i + 2];
-            dst[i + 3] = src[i + 3];
-        }
-        for (size_t j = i; j < n; j++) dst[j] = src[j];
-    } else {
-        for (; i + 4 <= n; i += 4) {
-            a0 += g[i] * g[i];
-            a1 += g[i + 1] * g[i + 1];
-            a2 += g[i + 2] * g[i + 2];
-            a3 += g[i + 3] * g[i + 3];
-        }
-    }
-    for (; i < n; i++) a0 += g[i] * g[i];
-    return (a0 + a1) + (a2 + a3);
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
+    for (size_t k = 0; i + k < n; k++) acc[k] += g[i + k] * g[i + k];
+    if (dst)
+        for (size_t j = 0; j < n; j++) dst[j] = src[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 /* *norm = ||g||_2 from s = sum_squares(g); returns 1 if every g_i is finite,
