@@ -248,7 +248,10 @@ static void fg_elem_binary_hyper(int op, const double *A, const double *TA, cons
 
 /* -------------------------------------------------------------- adjoint */
 
-/* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass. */
+/* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass; with
+ * za (this is the sweep's first write into a whole slot, see
+ * plan_adjoint_stores in fg_tape.c) GA[i] = 0 + GO[i] * dy/dx instead, so
+ * that GA need not be zeroed first. The select is loop-invariant. */
 static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
                                   const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
                                   double *FG_RESTRICT GA, int64_t n, int za)
@@ -268,7 +271,8 @@ static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
     }
 }
 
-/* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db; a NULL adjoint (a
+/* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db (za, zb: store
+ * 0 + the term instead, as above); a NULL adjoint (a
  * constant operand) is skipped and its partial never evaluated. GA and GB
  * may be the same buffer (x * x), so they are not restrict. */
 static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
