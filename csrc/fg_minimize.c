@@ -1,11 +1,24 @@
 /* fg_minimize.c: the minimize driver (see fg_minimize.h for the loop).
  *
  * Workspace layout (doubles), in this order:
- *   xprev[n]   the last accepted iterate, restored on divergence
+ *   xb0[n], xb1[n]  first-order methods: with the caller's x, three iterate
+ *              buffers that rotate (the accepted iterate, a copy of it that
+ *              the in-place update turns into the trial, and a spare), so the
+ *              divergence guard never copies x in a pass of its own: the copy
+ *              is made by the gradient-norm call (see below).
+ *              Newton: xb0 is the previous iterate of the line search, xb1
+ *              is absent.
  *   gbuf[n]    the gradient buffer the next evaluation writes; it swaps with
  *              the caller's grad array, so no gradient is ever copied
  *   state      the method's state: s0, s1, s2 of n each (first-order), or
  *              H[n*n], L[n*n], d[n] (Newton)
+ *
+ * Per first-order iteration the driver makes three passes over n doubles of
+ * its own, all vectorized (FG_VECTOR_CLONES builds them for AVX-512, AVX2
+ * and baseline x86-64): a finiteness test of the trial x, the update kernel
+ * (fg_optim.h), and after the evaluation one function that sums g_i^2
+ * (which also tests g for NaN/inf) and copies the trial x into the spare
+ * buffer for the next update (both on L1-resident data).
  */
 #include <math.h>
 #include <string.h>
@@ -43,8 +56,9 @@ size_t fg_minimize_workspace_size(size_t n, fg_minimize_method method)
 {
     int ok;
     size_t s = state_doubles(n, method, &ok);
-    if (!ok || s > SIZE_MAX - 2 * n || n > SIZE_MAX / 2) return 0;
-    return s + 2 * n;
+    const size_t extra = method == FG_MIN_NEWTON ? 2 : 3;   /* iterate + gradient buffers */
+    if (!ok || n > SIZE_MAX / 3 || s > SIZE_MAX - extra * n) return 0;
+    return s + extra * n;
 }
 
 fg_status fg_minimize_options_init(fg_minimize_options *opt, fg_minimize_method method)
@@ -81,38 +95,50 @@ const char *fg_minimize_stop_message(fg_minimize_stop stop)
     }
 }
 
-/* 1 if all n values are finite. An exponent-bits test: integer operations
- * vectorize without -ffast-math, where a floating-point accumulation would
- * be one serial dependency chain (fg_all_finite_f64 is, ~4 cycles per value). */
+/* 1 if all n values are finite. x - x is +0 (all bits zero) for a finite x
+ * and NaN otherwise: OR-ing the bits is integer work that vectorizes even
+ * for baseline SSE2 (a floating-point accumulation would be one serial
+ * dependency chain; fg_all_finite_f64 is, ~4 cycles per value). */
+FG_VECTOR_CLONES
 static int all_finite(const double *x, size_t n)
 {
-    const uint64_t exp_mask = UINT64_C(0x7ff0000000000000);
     uint64_t bad = 0;
     for (size_t i = 0; i < n; i++) {
+        const double d = x[i] - x[i];
         uint64_t b;
-        memcpy(&b, x + i, sizeof b);
-        bad |= (uint64_t)((b & exp_mask) == exp_mask);
+        memcpy(&b, &d, sizeof b);
+        bad |= b;
     }
     return bad == 0;
 }
 
-/* *norm = ||g||_2; returns 1 if every g_i is finite, else 0 (*norm is then
- * NaN or inf). A NaN or inf in g makes the sum of squares non-finite, so
- * the common case needs one pass; four partial sums break the dependency
- * chain. Only when the sum overflows (or underflows to 0) is it recomputed
- * scaled by max |g_i|, so a finite gradient never reports an infinite norm. */
-static int grad_norm(const double *g, size_t n, double *norm)
+/* sum g_i^2 in eight interleaved partial sums (lane k takes i = k mod 8),
+ * combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). The lanes
+ * are independent elementwise updates, so the loop vectorizes without
+ * reassociation (one AVX-512 register, two AVX2, four SSE2), and every clone
+ * computes the same sum bit for bit. With dst != NULL it also copies src to
+ * dst (n doubles) in the same pass. */
+FG_VECTOR_CLONES
+static double sum_squares(const double *FG_RESTRICT g, const double *FG_RESTRICT src,
+                          double *FG_RESTRICT dst, size_t n)
 {
-    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        a0 += g[i] * g[i];
-        a1 += g[i + 1] * g[i + 1];
-        a2 += g[i + 2] * g[i + 2];
-        a3 += g[i + 3] * g[i + 3];
-    }
-    for (; i < n; i++) a0 += g[i] * g[i];
-    double s = (a0 + a1) + (a2 + a3);
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
+    for (size_t k = 0; i + k < n; k++) acc[k] += g[i + k] * g[i + k];
+    if (dst)
+        for (size_t j = 0; j < n; j++) dst[j] = src[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* *norm = ||g||_2 from s = sum_squares(g); returns 1 if every g_i is finite,
+ * else 0 (*norm is then NaN or inf). A NaN or inf in g makes s non-finite,
+ * so the common case costs nothing more. Only when s overflows (or
+ * underflows to 0) is it recomputed scaled by max |g_i|, so a finite
+ * gradient never reports an infinite norm. */
+static int norm_from_sum(double s, const double *g, size_t n, double *norm)
+{
     if (FG_LIKELY(isfinite(s) && (s > 0.0 || n == 0))) {
         *norm = sqrt(s);
         return 1;
@@ -122,22 +148,61 @@ static int grad_norm(const double *g, size_t n, double *norm)
         return 0;
     }
     double big = 0.0;
-    for (i = 0; i < n; i++) big = fmax(big, fabs(g[i]));
+    for (size_t i = 0; i < n; i++) big = fmax(big, fabs(g[i]));
     if (big == 0.0) {
         *norm = 0.0;
         return 1;
     }
     s = 0.0;
-    for (i = 0; i < n; i++) s += (g[i] / big) * (g[i] / big);
+    for (size_t i = 0; i < n; i++) s += (g[i] / big) * (g[i] / big);
     *norm = big * sqrt(s);
     return 1;
 }
 
+static int grad_norm(const double *g, size_t n, double *norm)
+{
+    return norm_from_sum(sum_squares(g, NULL, NULL, n), g, n, norm);
+}
+
+/* Bias-correction saturation (Adam, AdamW). fg_adam_prepare evaluates
+ * torch's 1 - pow(beta1, t) and 1 - pow(beta2, t) every step: two libm pow
+ * calls, about a quarter of an iteration at n = 100. A running product
+ * beta^t would be cheaper but is not bit-identical to pow (for beta = 0.9
+ * it differs from t = 4 on, for 0.999 from t = 8), so pow stays. What the
+ * driver can skip exactly: once pow(beta, t) < 2^-60, every later
+ * pow(beta, t') is below 2^-59 (beta^t decreases, and pow is within 0.52 ulp
+ * of it), so 1 - pow(beta, t') rounds to exactly 1.0. From that step on the
+ * driver hands fg_adam_prepare beta = 0 for that factor (pow(0, t) = 0 is a
+ * libm fast path and 1 - 0 is the same 1.0) and restores the fields that
+ * also depend on beta (lerp_weight = 1 - beta1; beta2, one_minus_beta2)
+ * by the prepare's own expressions. For the default beta1 = 0.9 that is
+ * from t = 395 on; beta2 = 0.999 from t ~ 41,600. When both have saturated
+ * and lr is fixed, the coefficients no longer change and are reused. */
+typedef struct adam_saturation {
+    int64_t t1, t2;          /* first step at which beta1^t, beta2^t < 2^-60 */
+    int have;                /* c holds the coefficients of a saturated step */
+    fg_adam_coeffs c;
+} adam_saturation;
+
+static int64_t saturation_step(double beta)
+{
+    const double tiny = 0x1p-60;
+    if (!(beta > 0.0)) return 1;
+    if (!(beta < 1.0)) return INT64_MAX;
+    double est = ceil(-60.0 * log(2.0) / log(beta));
+    if (!(est < 1e15)) return INT64_MAX;   /* beta this close to 1: never within reach */
+    int64_t t = est > 2.0 ? (int64_t)est - 2 : 1;
+    for (int k = 0; k < 64; k++, t++)
+        if (pow(beta, (double)t) < tiny) return t;
+    return INT64_MAX;
+}
+
 /* One first-order update of x in place with the fused kernel of the method
- * (t >= 1 is the step number; s0..s2 the method's state arrays). */
+ * (t >= 1 is the step number; s0..s2 the method's state arrays; sat is NULL
+ * or the Adam saturation state, see above). */
 static fg_status first_order_step(const fg_minimize_options *o, double lr, int64_t t,
                                   double *x, const double *g, double *s0, double *s1,
-                                  double *s2, size_t n)
+                                  double *s2, size_t n, adam_saturation *sat)
 {
     fg_status st;
     switch (o->method) {
@@ -157,11 +222,24 @@ static fg_status first_order_step(const fg_minimize_options *o, double lr, int64
     }
     case FG_MIN_ADAM:
     case FG_MIN_ADAMW: {
+        if (sat && sat->have)
+            return fg_adam_step_f64(x, g, s0, s1, s2, n, &sat->c);
         fg_adam_coeffs c;
-        st = fg_adam_prepare(&c, lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->amsgrad,
-                             o->maximize, o->method == FG_MIN_ADAMW, t);
-        return st != FG_OK ? st
-                           : fg_adam_step_f64(x, g, s0, s1, s2, n, &c);
+        const int sat1 = sat && t >= sat->t1, sat2 = sat && t >= sat->t2;
+        st = fg_adam_prepare(&c, lr, sat1 ? 0.0 : o->beta1, sat2 ? 0.0 : o->beta2, o->eps,
+                             o->weight_decay, o->amsgrad, o->maximize,
+                             o->method == FG_MIN_ADAMW, t);
+        if (st != FG_OK) return st;
+        if (sat1) c.lerp_weight = 1.0 - o->beta1;
+        if (sat2) {
+            c.beta2 = o->beta2;
+            c.one_minus_beta2 = 1.0 - o->beta2;
+        }
+        if (sat1 && sat2 && !o->lr_fn) {
+            sat->c = c;
+            sat->have = 1;
+        }
+        return fg_adam_step_f64(x, g, s0, s1, s2, n, &c);
     }
     case FG_MIN_RMSPROP: {
         fg_rmsprop_coeffs c;
@@ -233,7 +311,8 @@ static fg_status check_options(const fg_minimize_options *o, size_t n, int has_h
         return FG_ERR_ARG;
     /* Let the kernels' own prepare functions judge the hyperparameters, on a
      * throwaway update of zero elements (lr 0 when a schedule supplies it). */
-    return first_order_step(o, o->lr_fn ? 0.0 : o->lr, 1, NULL, NULL, NULL, NULL, NULL, 0);
+    return first_order_step(o, o->lr_fn ? 0.0 : o->lr, 1, NULL, NULL, NULL, NULL, NULL, 0,
+                            NULL);
 }
 
 static void record(const fg_minimize_options *o, fg_minimize_result *res, const double *x,
@@ -314,14 +393,19 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     if (!all_finite(x, n)) return FG_ERR_NONFINITE;
 
     const int newton = opt->method == FG_MIN_NEWTON;
-    double *xprev = work, *gnew = work + n, *state = work + 2 * n;
+    /* Iterate buffers: xacc the accepted iterate, xtry the buffer the next
+     * update runs on (a copy of xacc), xspare the third (first-order only). */
+    double *xacc = x, *xtry = work, *xspare = work + n;
+    double *xprev = work;   /* Newton: the line search's base point */
+    double *gnew = work + (newton ? 1 : 2) * n;
+    double *state = gnew + n;
     double *s0 = state, *s1 = state + n, *s2 = state + 2 * n;   /* first-order */
     double *hbuf = state, *lbuf = state + n * n, *dvec = state + 2 * n * n;  /* Newton */
     double *gcur = grad;
 
     memset(res, 0, sizeof *res);
     if (!newton) {
-        size_t ns = fg_minimize_workspace_size(n, opt->method) - 2 * n;
+        size_t ns = fg_minimize_workspace_size(n, opt->method) - 3 * n;
         if (ns) memset(state, 0, ns * sizeof *state);
         if (opt->method == FG_MIN_ADAGRAD)
             for (size_t i = 0; i < n; i++) s0[i] = opt->initial_accumulator_value;
@@ -335,10 +419,19 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     if (st != FG_OK) {
         res->objective_status = st;
         stop = FG_MIN_OBJECTIVE_ERROR;
-    } else if (!grad_norm(gcur, n, &gnorm) || !isfinite(f)) {
+    } else if (!norm_from_sum(sum_squares(gcur, x, newton ? NULL : xtry, n), gcur, n, &gnorm)
+               || !isfinite(f)) {
         stop = FG_MIN_DIVERGED;  /* x0 is finite but its value or gradient is not */
     } else {
         record(opt, res, x, n, f, gnorm);
+    }
+
+    adam_saturation sat;
+    memset(&sat, 0, sizeof sat);
+    sat.t1 = sat.t2 = INT64_MAX;
+    if (opt->method == FG_MIN_ADAM || opt->method == FG_MIN_ADAMW) {
+        sat.t1 = saturation_step(opt->beta1);
+        sat.t2 = saturation_step(opt->beta2);
     }
 
     fg_minimize_state state_view;
@@ -357,36 +450,41 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
             }
         }
         if (newton) {
-            stop = newton_step(obj, opt, lr, x, n, f, gcur, xprev, &fnew, gnew, &gnew_norm,
+            stop = newton_step(obj, opt, lr, xacc, n, f, gcur, xprev, &fnew, gnew, &gnew_norm,
                                hbuf, lbuf, dvec, res);
             if (stop != FG_MIN_STOP_COUNT) break;
         } else {
-            memcpy(xprev, x, n * sizeof *x);
-            st = first_order_step(opt, lr, t, x, gcur, s0, s1, s2, n);
+            /* xtry == xacc here (bit for bit); on any failure below xacc is
+             * untouched, so nothing needs restoring. */
+            st = first_order_step(opt, lr, t, xtry, gcur, s0, s1, s2, n, &sat);
             if (st != FG_OK) {  /* only a bad scheduled lr gets here: options were checked */
-                memcpy(x, xprev, n * sizeof *x);
                 stop = FG_MIN_SCHEDULE_ERROR;
                 break;
             }
-            if (!all_finite(x, n)) {
-                memcpy(x, xprev, n * sizeof *x);
+            if (!all_finite(xtry, n)) {
                 stop = FG_MIN_DIVERGED;
                 break;
             }
-            st = obj->value_grad(x, n, &fnew, gnew, obj->ctx);
+            st = obj->value_grad(xtry, n, &fnew, gnew, obj->ctx);
             res->nfev++;
             res->njev++;
             if (st != FG_OK) {
-                memcpy(x, xprev, n * sizeof *x);
                 res->objective_status = st;
                 stop = FG_MIN_OBJECTIVE_ERROR;
                 break;
             }
-            if (!grad_norm(gnew, n, &gnew_norm) || !isfinite(fnew)) {
-                memcpy(x, xprev, n * sizeof *x);
+            /* one pass: ||g||^2 (and finiteness), and xtry -> xspare, the
+             * buffer of the next update */
+            if (!norm_from_sum(sum_squares(gnew, xtry, xspare, n), gnew, n, &gnew_norm)
+                || !isfinite(fnew)) {
                 stop = FG_MIN_DIVERGED;
                 break;
             }
+            /* accept: rotate the iterate buffers (xacc, xtry, xspare) */
+            double *old = xacc;
+            xacc = xtry;
+            xtry = xspare;
+            xspare = old;
         }
         /* accept: swap the gradient buffers instead of copying */
         double *tmp = gcur;
@@ -395,18 +493,19 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         f = fnew;
         gnorm = gnew_norm;
         res->nit = t;
-        record(opt, res, x, n, f, gnorm);
+        record(opt, res, xacc, n, f, gnorm);
         if (opt->callback && t % opt->callback_every == 0) {
             state_view.nit = t;
             state_view.nfev = res->nfev;
             state_view.njev = res->njev;
-            state_view.x = x;
+            state_view.x = xacc;
             state_view.grad = gcur;
             state_view.f = f;
             state_view.grad_norm = gnorm;
             if (opt->callback(&state_view, opt->callback_ctx)) stop = FG_MIN_CALLBACK_STOP;
         }
     }
+    if (xacc != x && n) memcpy(x, xacc, n * sizeof *x);
     if (gcur != grad && n) memcpy(grad, gcur, n * sizeof *grad);
     res->f = f;
     res->grad_norm = gnorm;

@@ -19,6 +19,11 @@ struct fg_tape {
     int64_t *slot_const_off;
     int64_t *index_pool;
     fg_tape_instr *instr;
+    unsigned char *adj_store;  /* [n_instr] bit 0 (a), bit 1 (b): the reverse
+                                  sweep's first write into that operand's
+                                  adjoint covers the whole slot, so it stores
+                                  (0 + v) instead of adding to a zeroed buffer */
+    unsigned char *adj_zero;   /* [n_slots] 1: the adjoint must be zeroed first */
     int32_t out_slot;
     size_t total;          /* sum of slot sizes */
 };
@@ -31,8 +36,9 @@ struct fg_tape_ws {
     double **hc;           /* [n_slots] eps2 parts, size */
     double **hd;           /* [n_slots] eps1 eps2 parts, size*kk */
     double **adj;          /* [n_slots] reverse-mode adjoints, size (NULL: no tangent) */
-    double *adj_buf;       /* all adjoints, contiguous: one memset clears them */
-    size_t adj_total;
+    double *adj_buf;       /* all adjoints, contiguous; those the sweep must zero
+                              come first, so one memset of adj_zero_total clears them */
+    size_t adj_total, adj_zero_total;
     double *buf;
 };
 
@@ -172,6 +178,57 @@ static fg_status validate(const fg_tape_spec *s, unsigned char *tan)
         if (bytes_) memcpy(dst, src, bytes_);                                  \
     } while (0)
 
+/* Which adjoint writes may store instead of accumulate (see adj_store).
+ * The reverse sweep visits instructions from last to first and skips those
+ * whose output does not depend on x. The first of them that writes into a
+ * slot's adjoint may store when it writes every element exactly once: a
+ * unary or binary operand read contiguously (offset 0, stride 1, n equal to
+ * the slot size; not both operands of x * x), or the operand of a sum that
+ * spans the slot. Every later write adds to it. Slots with no such first
+ * write are zeroed before the sweep, as before. Storing 0 + v keeps the
+ * result bit for bit that of zeroing and adding (0 + -0 = +0 alike). */
+static fg_status plan_adjoint_stores(fg_tape *t)
+{
+    t->adj_store = calloc(t->n_instr ? t->n_instr : 1, 1);
+    t->adj_zero = calloc(t->n_slots, 1);
+    unsigned char *seen = calloc(t->n_slots, 1);
+    if (!t->adj_store || !t->adj_zero || !seen) {
+        free(seen);
+        return FG_ERR_NOMEM;
+    }
+    for (size_t j = t->n_instr; j-- > 0;) {
+        const fg_tape_instr *I = &t->instr[j];
+        if (!t->slot_tan[I->out]) continue;
+        const int a_tan = I->a >= 0 && t->slot_tan[I->a];
+        const int b_tan = I->b >= 0 && t->slot_tan[I->b];
+        unsigned char flags = 0;
+        if (I->code == FG_TI_UNARY || I->code == FG_TI_BINARY) {
+            const int same = I->code == FG_TI_BINARY && I->a == I->b;
+            if (a_tan && !same && !seen[I->a] && I->a_off == 0 && I->sa == 1
+                && I->n == t->slot_size[I->a])
+                flags |= 1;
+            if (I->code == FG_TI_BINARY && b_tan && !same && !seen[I->b] && I->b_off == 0
+                && I->sb == 1 && I->n == t->slot_size[I->b])
+                flags |= 2;
+        } else if (I->code == FG_TI_SUM) {
+            if (a_tan && !seen[I->a] && I->a_off == 0
+                && I->p0 * I->p1 * I->p2 == t->slot_size[I->a])
+                flags |= 1;
+        }
+        t->adj_store[j] = flags;
+        if (a_tan) seen[I->a] = 1;
+        if (b_tan) seen[I->b] = 1;
+    }
+    for (size_t s = 0; s < t->n_slots; s++) t->adj_zero[s] = t->slot_tan[s];
+    for (size_t j = 0; j < t->n_instr; j++) {
+        const fg_tape_instr *I = &t->instr[j];
+        if (t->adj_store[j] & 1) t->adj_zero[I->a] = 0;
+        if (t->adj_store[j] & 2) t->adj_zero[I->b] = 0;
+    }
+    free(seen);
+    return FG_OK;
+}
+
 fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
 {
     if (!spec || !out) return FG_ERR_ARG;
@@ -203,6 +260,7 @@ fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
     FG_DUP(t->instr, spec->instr, spec->n_instr, fg_tape_instr);
     t->out_slot = spec->instr[spec->n_instr - 1].out;
     for (size_t i = 0; i < t->n_slots; i++) t->total += (size_t)t->slot_size[i];
+    if (plan_adjoint_stores(t) != FG_OK) goto nomem;
     *out = t;
     return FG_OK;
 nomem:
@@ -220,6 +278,8 @@ void fg_tape_free(fg_tape *t)
     free(t->const_pool);
     free(t->index_pool);
     free(t->instr);
+    free(t->adj_store);
+    free(t->adj_zero);
     free(t);
 }
 
@@ -259,7 +319,10 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     ws->k = k;
     ws->adj_buf = ws->buf + total;
     ws->adj_total = adj_total;
-    double *p = ws->buf, *q = ws->adj_buf;
+    ws->adj_zero_total = 0;
+    for (size_t s = 0; s < ns; s++)
+        if (t->adj_zero[s]) ws->adj_zero_total += (size_t)t->slot_size[s];
+    double *p = ws->buf, *q = ws->adj_buf, *q_store = ws->adj_buf + ws->adj_zero_total;
     for (size_t s = 0; s < ns; s++) {
         size_t sz = (size_t)t->slot_size[s];
         if (t->slot_kind[s] == FG_SLOT_CONST) ws->val[s] = t->const_pool + t->slot_const_off[s];
@@ -268,7 +331,8 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             ws->tan[s] = p; p += sz * k;
             ws->hc[s] = p; p += sz;
             ws->hd[s] = p; p += sz * k;
-            ws->adj[s] = q; q += sz;
+            if (t->adj_zero[s]) { ws->adj[s] = q; q += sz; }
+            else { ws->adj[s] = q_store; q_store += sz; }
         }
     }
     *out = ws;
@@ -598,7 +662,7 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
     double *const *V = ws->val;
     double *const *G = ws->adj;
     const int64_t *index = t->index_pool;
-    memset(ws->adj_buf, 0, ws->adj_total * sizeof(double));
+    memset(ws->adj_buf, 0, ws->adj_zero_total * sizeof(double));
     G[t->out_slot][0] = 1.0;
     for (size_t s = t->n_instr; s-- > 0;) {
         const fg_tape_instr *I = &t->instr[s];
@@ -610,12 +674,13 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
         const double *B = I->b >= 0 ? V[I->b] + I->b_off : NULL;
         double *GA = I->a >= 0 ? OPND(G, I->a, I->a_off, 1) : NULL;
         double *GB = I->b >= 0 ? OPND(G, I->b, I->b_off, 1) : NULL;
+        const int za = t->adj_store[s] & 1, zb = (t->adj_store[s] >> 1) & 1;
         switch (I->code) {
         case FG_TI_UNARY:
-            fg_elem_unary_adjoint(I->op, A, O, GO, GA, n);
+            fg_elem_unary_adjoint(I->op, A, O, GO, GA, n, za);
             break;
         case FG_TI_BINARY:
-            fg_elem_binary_adjoint(I->op, A, GA, I->sa, B, GB, I->sb, O, GO, n);
+            fg_elem_binary_adjoint(I->op, A, GA, I->sa, B, GB, I->sb, O, GO, n, za, zb);
             break;
         case FG_TI_WHERE: {
             const double *C = V[I->c] + I->c_off;
@@ -636,7 +701,8 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
                 for (int64_t u = 0; u < pre; u++) {
                     const double gu = I->scale * GO[u];
                     double *ga = GA + u * len;
-                    for (int64_t j = 0; j < len; j++) ga[j] += gu;
+                    if (za) for (int64_t j = 0; j < len; j++) ga[j] = 0.0 + gu;
+                    else for (int64_t j = 0; j < len; j++) ga[j] += gu;
                 }
                 break;
             }
@@ -644,7 +710,8 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
                 for (int64_t j = 0; j < len; j++) {
                     double *ga = GA + (u * len + j) * post;
                     const double *go = GO + u * post;
-                    for (int64_t w = 0; w < post; w++) ga[w] += I->scale * go[w];
+                    if (za) for (int64_t w = 0; w < post; w++) ga[w] = 0.0 + I->scale * go[w];
+                    else for (int64_t w = 0; w < post; w++) ga[w] += I->scale * go[w];
                 }
             break;
         }

@@ -248,10 +248,13 @@ static void fg_elem_binary_hyper(int op, const double *A, const double *TA, cons
 
 /* -------------------------------------------------------------- adjoint */
 
-/* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass. */
+/* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass; with
+ * za (this is the sweep's first write into a whole slot, see
+ * plan_adjoint_stores in fg_tape.c) GA[i] = 0 + GO[i] * dy/dx instead, so
+ * that GA need not be zeroed first. The select is loop-invariant. */
 static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
                                   const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
-                                  double *FG_RESTRICT GA, int64_t n)
+                                  double *FG_RESTRICT GA, int64_t n, int za)
 {
     switch (op) {
 #define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
@@ -259,7 +262,7 @@ static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
         for (int64_t i = 0; i < n; i++) {                                      \
             const double x = A[i], y = O[i];                                   \
             (void)x; (void)y;                                                  \
-            GA[i] += GO[i] * (D1);                                             \
+            GA[i] = (za ? 0.0 : GA[i]) + GO[i] * (D1);                         \
         }                                                                      \
         break;
 #include "fg_ops.def"
@@ -268,13 +271,14 @@ static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
     }
 }
 
-/* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db; a NULL adjoint (a
+/* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db (za, zb: store
+ * 0 + the term instead, as above); a NULL adjoint (a
  * constant operand) is skipped and its partial never evaluated. GA and GB
  * may be the same buffer (x * x), so they are not restrict. */
 static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
                                    const double *B, double *GB, int64_t sb,
                                    const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
-                                   int64_t n)
+                                   int64_t n, int za, int zb)
 {
     switch (op) {
 #define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
@@ -284,54 +288,54 @@ static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t 
                 const double a = A[i], b = B[i], y = O[i];                     \
                 (void)a; (void)b; (void)y;                                     \
                 const double pa_ = (DA_), pb_ = (DB_);                         \
-                GA[i] += GO[i] * pa_;                                          \
-                GB[i] += GO[i] * pb_;                                          \
+                GA[i] = (za ? 0.0 : GA[i]) + GO[i] * pa_;                      \
+                GB[i] = (zb ? 0.0 : GB[i]) + GO[i] * pb_;                      \
             }                                                                  \
         } else if (GA && GB) {                                                 \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i * sa], b = B[i * sb], y = O[i];           \
                 (void)a; (void)b; (void)y;                                     \
                 const double pa_ = (DA_), pb_ = (DB_);                         \
-                GA[i * sa] += GO[i] * pa_;                                     \
-                GB[i * sb] += GO[i] * pb_;                                     \
+                GA[i * sa] = (za ? 0.0 : GA[i * sa]) + GO[i] * pa_;            \
+                GB[i * sb] = (zb ? 0.0 : GB[i * sb]) + GO[i] * pb_;            \
             }                                                                  \
         } else if (GA && sa && sb) {   /* contiguous: vectorizes */            \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i], b = B[i], y = O[i];                     \
                 (void)a; (void)b; (void)y;                                     \
-                GA[i] += GO[i] * (DA_);                                        \
+                GA[i] = (za ? 0.0 : GA[i]) + GO[i] * (DA_);                    \
             }                                                                  \
         } else if (GA && sa) {                                                 \
             const double b = B[0];                                             \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i], y = O[i];                               \
                 (void)a; (void)b; (void)y;                                     \
-                GA[i] += GO[i] * (DA_);                                        \
+                GA[i] = (za ? 0.0 : GA[i]) + GO[i] * (DA_);                    \
             }                                                                  \
         } else if (GB && sa && sb) {                                           \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i], b = B[i], y = O[i];                     \
                 (void)a; (void)b; (void)y;                                     \
-                GB[i] += GO[i] * (DB_);                                        \
+                GB[i] = (zb ? 0.0 : GB[i]) + GO[i] * (DB_);                    \
             }                                                                  \
         } else if (GB && sb) {                                                 \
             const double a = A[0];                                             \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double b = B[i], y = O[i];                               \
                 (void)a; (void)b; (void)y;                                     \
-                GB[i] += GO[i] * (DB_);                                        \
+                GB[i] = (zb ? 0.0 : GB[i]) + GO[i] * (DB_);                    \
             }                                                                  \
         } else if (GA) {                                                       \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i * sa], b = B[i * sb], y = O[i];           \
                 (void)a; (void)b; (void)y;                                      \
-                GA[i * sa] += GO[i] * (DA_);                                   \
+                GA[i * sa] = (za ? 0.0 : GA[i * sa]) + GO[i] * (DA_);          \
             }                                                                  \
         } else {                                                               \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i * sa], b = B[i * sb], y = O[i];           \
                 (void)a; (void)b; (void)y;                                      \
-                GB[i * sb] += GO[i] * (DB_);                                   \
+                GB[i * sb] = (zb ? 0.0 : GB[i * sb]) + GO[i] * (DB_);          \
             }                                                                  \
         }                                                                      \
         break;

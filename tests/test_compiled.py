@@ -801,3 +801,142 @@ def test_random_programs_against_reference(seed):
     np.testing.assert_allclose(g, rf.gradient(x), rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(cf.gradient(x, method="reverse"), g, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(cf.hessian(x), rf.hessian(x), rtol=1e-10, atol=1e-10)
+
+
+# =====================================================================
+# compile x the other modules: finite differences through the capsule
+# path, and the tape against DualArray (fastgrad.gradient / hessian on the
+# same Python function)
+# =====================================================================
+
+from fastgrad import _fd  # noqa: E402
+from fastgrad.finite_diff import FD_METHODS, fd_gradient  # noqa: E402
+
+# relative accuracy of each real finite-difference method on smooth functions
+# of size ~1 (truncation + rounding at the default step)
+FD_RTOL = {"forward": 2e-6, "backward": 2e-6, "central": 1e-8, "five-point": 1e-10,
+           "richardson": 1e-10}
+
+
+@pytest.mark.parametrize("method", [m for m in FD_METHODS if m != "complex"])
+@pytest.mark.parametrize("name", ["rosenbrock", "beale", "wood", "trigonometric", "mlp"])
+def test_compiled_gradient_by_finite_differences(name, method, monkeypatch):
+    if name == "mlp":
+        f, x = make_mlp()
+    else:
+        f, x = MLP_FREE_FUNCTIONS[name], POINTS[name]
+    cf = fastgrad.compile(f, x.shape)
+    exact = cf.gradient(x, method="dual")
+    np.testing.assert_allclose(cf.gradient(x, method="reverse"), exact, rtol=1e-13, atol=1e-13)
+    calls = []
+    real = _fd.capsule_gradient
+    monkeypatch.setattr(_fd, "capsule_gradient", lambda *a: calls.append(1) or real(*a))
+    g = cf.gradient(x, method=method)
+    assert calls == [1]                     # evaluated in C through the scalar capsule
+    scale = max(1.0, np.abs(exact).max())
+    np.testing.assert_allclose(g, exact, rtol=FD_RTOL[method], atol=FD_RTOL[method] * scale)
+    # the same stencil through the Python callable: the same numbers up to
+    # the rounding of f (tape vs NumPy), divided by h
+    monkeypatch.undo()
+    gp = fd_gradient(f, x, method=method)
+    np.testing.assert_allclose(g, gp, rtol=FD_RTOL[method], atol=FD_RTOL[method] * scale)
+
+
+def test_compiled_gradient_complex_step_is_refused():
+    # the tape is real-valued: the complex step is not among its methods
+    cf = fastgrad.compile(rosenbrock, 3)
+    with pytest.raises(ValueError, match="complex"):
+        cf.gradient(np.ones(3), method="complex")
+
+
+def assert_tape_matches_dual(f, x, rtol=1e-13, hess=True):
+    """cf(x), cf.gradient (dual and reverse), cf.hessian vs NumPy f(x) and
+    DualArray's fastgrad.gradient / fastgrad.hessian of the same f."""
+    cf = fastgrad.compile(f, x.shape)
+    assert cf(x) == pytest.approx(float(f(x)), rel=1e-14, abs=1e-14)   # sums may cancel
+    g = fastgrad.gradient(f, x)
+    scale = max(1.0, np.abs(g).max())
+    np.testing.assert_allclose(cf.gradient(x), g, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(cf.gradient(x, method="reverse"), g, rtol=rtol,
+                               atol=rtol * scale)
+    v, g2 = cf.value_and_gradient(x, method="reverse")
+    assert v == cf(x)
+    np.testing.assert_array_equal(g2, cf.gradient(x, method="reverse"))
+    if hess:
+        H = fastgrad.hessian(f, x)
+        hs = max(1.0, np.abs(H).max())
+        np.testing.assert_allclose(cf.hessian(x), H, rtol=rtol, atol=rtol * hs)
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_op_tape_vs_dualarray(name):
+    ufunc = getattr(np, name)
+    assert_tape_matches_dual(lambda x: np.sum(WEIGHTS * ufunc(x)),
+                             UNARY_POINTS.get(name, DEFAULT_POINTS))
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_op_tape_vs_dualarray(name):
+    ufunc = getattr(np, name)
+    x = np.concatenate([BINARY_A, BINARY_B])
+    assert_tape_matches_dual(lambda x: np.sum(WEIGHTS * ufunc(x[:3], x[3:]))
+                             + np.sum(ufunc(x[:3], 0.8)) + np.sum(ufunc(1.3, x[3:])), x)
+
+
+@pytest.mark.parametrize("name", COMPARE)
+def test_compare_op_tape_vs_dualarray(name):
+    ufunc = getattr(np, name)
+    x = np.concatenate([BINARY_A, BINARY_B, [0.5, 0.9, 2.0]])
+    f = lambda x: np.sum(np.where(ufunc(x[:3], x[3:6]), x[:3] ** 3, np.sin(x[6:])))  # noqa
+    assert_tape_matches_dual(f, x)
+
+
+@pytest.mark.parametrize("name", sorted(MLP_FREE_FUNCTIONS) + ["mlp"])
+def test_named_function_tape_vs_dualarray(name):
+    if name == "mlp":
+        f, x = make_mlp()
+    else:
+        f, x = MLP_FREE_FUNCTIONS[name], POINTS[name]
+    assert_tape_matches_dual(f, x, rtol=1e-12)
+
+
+# The reverse sweep stores (instead of adding to a zeroed buffer) on the first
+# write into an adjoint that covers the whole slot (fg_tape.c,
+# plan_adjoint_stores). Stale adjoints of an earlier call must never leak
+# into the next one: repeated calls on the same workspace equal a fresh tape's
+# first call bit for bit, and the dual-mode gradient to rounding.
+STORE_CASES = {
+    "rosenbrock": (rosenbrock, 6),
+    "x_times_x": (lambda x: np.sum(x * x) + np.sum(np.sin(x) * x), 5),
+    "reused_intermediate": (lambda x: np.sum(np.exp(0.1 * x) * np.exp(0.1 * x)[::-1])
+                            + np.sum(np.exp(0.1 * x) ** 2), 5),
+    "sum_of_rows": (lambda x: np.sum(np.sum(x.reshape(2, 3) ** 2, axis=0) * [1.0, 2.0, 3.0])
+                    + np.mean(np.tanh(x)), 6),
+    "broadcast_scalar": (lambda x: np.sum((x - np.sum(x)) ** 2) + x[0] * np.sum(x), 4),
+    "matmul_where": (lambda x: np.sum(np.where(x > 0.1, x, -x) @ np.arange(12.0).reshape(4, 3))
+                     + np.sum(np.maximum(x, 0.3) ** 3), 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STORE_CASES))
+def test_reverse_sweep_repeated_calls_do_not_leak(name):
+    f, n = STORE_CASES[name]
+    cf = fastgrad.compile(f, n)
+    rng = np.random.default_rng(5)
+    points = rng.normal(size=(4, n))
+    for x in points:
+        g = cf.gradient(x, method="reverse")
+        fresh = fastgrad.compile(f, n).gradient(x, method="reverse")
+        np.testing.assert_array_equal(g, fresh)
+        np.testing.assert_allclose(g, cf.gradient(x), rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(g, fastgrad.gradient(f, x), rtol=1e-13, atol=1e-13)
+    # the objective capsule keeps one workspace for a whole minimize run
+    class Reverse:
+        def __call__(self, x):
+            return cf(x)
+
+        def _fg_objective_capsule(self):
+            return cf._fg_objective_capsule("reverse")
+
+    res = fastgrad.minimize(Reverse(), points[0], method="gd", lr=1e-3, maxiter=5, tol=0.0)
+    np.testing.assert_allclose(res.jac, fastgrad.gradient(f, res.x), rtol=1e-13, atol=1e-13)

@@ -35,3 +35,23 @@ def test_demo_results_are_the_minima():
     for r in rows:
         prob = next(p for p in demo.PROBLEMS if p["name"] == r["problem"])
         np.testing.assert_allclose(r["result"].x, prob["minimum"], atol=1e-5)
+
+
+def test_demo_objectives_are_compiled_numpy_functions():
+    # the loops run in C on fastgrad.compile tapes of the NumPy functions
+    from fastgrad import CompiledFunction
+    from fastgrad._minimize import _test_objectives as T
+    builtin = {"3x^2 + y^2": T.quadratic([3.0, 1.0]),
+               "x^2 + y^2 + xy": T.quadratic([[1.0, 0.5], [0.5, 1.0]]),
+               "Rosenbrock": T.rosenbrock(2)}
+    rng = np.random.default_rng(0)
+    for prob in demo.PROBLEMS:
+        cf = prob["objective"]
+        assert isinstance(cf, CompiledFunction)
+        for x in rng.normal(size=(4, 2)):
+            assert cf(x) == pytest.approx(prob["f"](x), rel=1e-15)
+            assert cf(x) == pytest.approx(builtin[prob["name"]](x), rel=1e-14)
+            np.testing.assert_allclose(cf.gradient(x), builtin[prob["name"]].gradient(x),
+                                       rtol=1e-14, atol=1e-14)
+            np.testing.assert_allclose(cf.hessian(x), builtin[prob["name"]].hessian(x),
+                                       rtol=1e-14, atol=1e-14)

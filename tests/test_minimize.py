@@ -475,8 +475,8 @@ def test_nogil_exports_for_embedders():
     assert {"minimize_run_f64", "minimize_options_init", "minimize_workspace_size",
             "minimize_stop_message"} <= names
     # sizes documented in fg_minimize.h
-    assert _minimize.workspace_size(10, "gd") == 30
-    assert _minimize.workspace_size(10, "adam") == 50
+    assert _minimize.workspace_size(10, "gd") == 40
+    assert _minimize.workspace_size(10, "adam") == 60
     assert _minimize.workspace_size(10, "newton") == 2 * 100 + 10 + 20
 
 
@@ -493,3 +493,274 @@ def test_ctrl_c_stops_a_long_compiled_run():
             fg.minimize(obj, np.zeros(2000), method="adam", tol=0.0, maxiter=2_000_000)
     finally:
         timer.cancel()
+
+
+# =====================================================================
+# minimize(fastgrad.compile(f), ...): the compiled tape drives the C loop
+# (gradient from the tape's objective capsule, "auto": dual numbers for
+# n <= chunk, the adjoint sweep above; Newton's Hessian by hyper-duals)
+# =====================================================================
+
+def rosen_np(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosen_grad_np(x):
+    g = np.zeros_like(x)
+    r = x[1:] - x[:-1] ** 2
+    g[:-1] = -400.0 * x[:-1] * r - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * r
+    return g
+
+
+QA = np.array([[3.0, 0.4, 0.0, 0.1, 0.0], [0.4, 2.0, 0.3, 0.0, 0.0],
+               [0.0, 0.3, 1.5, 0.2, 0.0], [0.1, 0.0, 0.2, 1.0, 0.1],
+               [0.0, 0.0, 0.0, 0.1, 0.5]])
+QB = np.array([1.0, -2.0, 0.5, 0.0, 3.0])
+
+
+def quad_np(x):
+    return x @ QA @ x + QB @ x
+
+
+# name -> (function, analytic gradient, analytic Hessian, x0)
+COMPILED_PROBLEMS = {
+    "rosen2": (rosen_np, rosen_grad_np, so.rosen_hess, np.array([-1.2, 1.0])),
+    "rosen10": (rosen_np, rosen_grad_np, so.rosen_hess,
+                np.array([-1.2, 1.0, 0.3, -0.5, 0.8, 1.1, -0.4, 0.2, 0.9, 0.0])),
+    "quad5": (quad_np, lambda x: 2 * QA @ x + QB, lambda x: 2 * QA,
+              np.array([1.0, -1.0, 2.0, 0.5, -0.3])),
+}
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("problem", list(COMPILED_PROBLEMS))
+def test_compiled_fun_python_fun_and_reference_agree(problem, method):
+    f, grad, hess, x0 = COMPILED_PROBLEMS[problem]
+    cf = fg.compile(f, x0.shape)
+    # Newton with tol = 0 would keep line-searching at the minimum, where the
+    # Armijo test compares f values that differ by rounding between the paths
+    opts = dict(REF_OPTIONS[method], maxiter=150, tol=1e-10 if method == "newton" else 0.0,
+                record=True)
+    extra = dict(hess=hess) if method == "newton" else {}
+    c = fg.minimize(cf, x0, method=method, **opts)
+    py = fg.minimize(f, x0, method=method, jac=grad, **opts, **extra)
+    ref = ref_minimize(f, x0, method=method, jac=grad, **opts, **extra)
+    assert c.nit == py.nit == ref.nit and c.status == py.status == ref.status
+    assert c.nfev == py.nfev == ref.nfev and c.nhev == py.nhev
+    # Newton: the tape's Hessian and the hand-written one differ by rounding,
+    # and the linear solve scales that by the condition number (~1e3 here)
+    rtol = 1e-10 if method == "newton" else 0.0
+    for other in (py, ref):
+        np.testing.assert_allclose(c.history["x"], other.history["x"], rtol=rtol, atol=1e-12)
+        np.testing.assert_allclose(c.history["fun"], other.history["fun"], rtol=1e-11,
+                                   atol=1e-12)
+    np.testing.assert_allclose(c.x, py.x, rtol=rtol, atol=1e-12)
+    assert c.fun == pytest.approx(f(c.x), rel=1e-13, abs=1e-13)
+    np.testing.assert_allclose(c.jac, grad(c.x), rtol=1e-12, atol=1e-11)
+
+
+@pytest.mark.parametrize("method", ["gd", "adam", "newton"])
+def test_compiled_fun_agrees_with_the_builtin_c_objective_bit_for_bit(method):
+    # the tape's exact gradient and Hessian vs the hand-written C Rosenbrock:
+    # at n = 2 the tape uses one dual pass, whose rounding is the hand formula's
+    cf = fg.compile(rosen_np, 2)
+    opts = dict(REF_OPTIONS[method], maxiter=300, tol=0.0, record=True)
+    a = fg.minimize(cf, [-1.2, 1.0], method=method, **opts)
+    b = fg.minimize(ROSEN, [-1.2, 1.0], method=method, **opts)
+    assert a.nit == b.nit
+    np.testing.assert_allclose(a.history["x"], b.history["x"], rtol=0, atol=1e-12)
+
+
+def test_compiled_seed_gd_example():
+    cf = fg.compile(lambda x: 3 * x[0] ** 2 + x[1] ** 2, (2,))
+    res = fg.minimize(cf, [2.0, 4.0], method="gd", lr=0.1, record=True)
+    np.testing.assert_allclose(res.history["x"][1], [0.8, 3.2], rtol=1e-15)
+    np.testing.assert_allclose(res.history["x"][2], [0.32, 2.56], rtol=1e-15)
+    # x_k = (2 * 0.4^k, 4 * 0.8^k), ||grad|| = ||(6 x, 2 y)|| <= 1e-8 first at k = 92
+    k = np.arange(94)
+    gn = np.hypot(12 * 0.4 ** k, 8 * 0.8 ** k)
+    assert np.argmax(gn <= 1e-8) == 92
+    assert res.success and res.nit == 92 and res.nfev == 93
+    np.testing.assert_allclose(res.history["grad_norm"], gn[:93], rtol=1e-12)
+
+
+def test_compiled_least_squares_matches_lstsq():
+    rng = np.random.default_rng(7)
+    A, b = rng.normal(size=(30, 6)), rng.normal(size=30)
+    cf = fg.compile(lambda x: np.sum((A @ x - b) ** 2), 6)
+    want = np.linalg.lstsq(A, b, rcond=None)[0]
+    res = fg.minimize(cf, np.zeros(6), method="newton", tol=1e-10)
+    assert res.success and res.nit <= 2          # a quadratic: one Newton step
+    np.testing.assert_allclose(res.x, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cf.hessian(res.x), 2 * A.T @ A, rtol=1e-13)
+    L = 2 * np.linalg.eigvalsh(A.T @ A).max()      # gd converges for lr < 2 / L
+    res = fg.minimize(cf, np.zeros(6), method="gd", lr=1.0 / L, tol=1e-9, maxiter=100_000)
+    assert res.success
+    np.testing.assert_allclose(res.x, want, rtol=1e-8, atol=1e-9)
+    res = fg.minimize(cf, np.zeros(6), method="adam", lr=1e-2, tol=1e-7, maxiter=100_000)
+    assert res.success
+    np.testing.assert_allclose(res.x, want, rtol=1e-6, atol=1e-7)
+
+
+def test_compiled_logistic_regression_matches_scipy():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 4))
+    y = np.sign(X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.5 * rng.normal(size=120))
+    lam = 0.1
+
+    def loss(w):
+        return np.sum(np.log1p(np.exp(-y * (X @ w)))) + lam * (w @ w)
+
+    def loss_grad(w):
+        s = 1.0 / (1.0 + np.exp(y * (X @ w)))
+        return -(X.T @ (y * s)) + 2 * lam * w
+
+    cf = fg.compile(loss, 4)
+    # scipy's BFGS stops on "precision loss" at ||grad|| ~ 2e-9: good enough
+    ref = so.minimize(loss, np.zeros(4), jac=loss_grad, method="BFGS",
+                      options=dict(gtol=1e-10))
+    assert np.linalg.norm(loss_grad(ref.x)) < 1e-7
+    for method, kw in (("newton", {}), ("adam", dict(lr=0.05, maxiter=50_000)),
+                       ("gd", dict(lr=2e-3, maxiter=50_000))):
+        res = fg.minimize(cf, np.zeros(4), method=method, tol=1e-8, **kw)
+        assert res.success, (method, res.message)
+        np.testing.assert_allclose(res.x, ref.x, rtol=1e-6, atol=1e-7)
+        assert res.fun == pytest.approx(ref.fun, rel=1e-12)
+        np.testing.assert_allclose(res.jac, loss_grad(res.x), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 10, 30])
+def test_compiled_rosenbrock_minimum_matches_scipy(n):
+    # (from (-1.2, 1, -1.2, 1, ...) both Newton methods end in the local
+    # minimum near (-1, 1, ..., 1) of the n-D function; this start leads to 1)
+    cf = fg.compile(rosen_np, n)
+    x0 = np.linspace(-0.5, 1.5, n)
+    ref = so.minimize(so.rosen, x0, jac=so.rosen_der, hess=so.rosen_hess, method="Newton-CG",
+                      tol=1e-12)
+    res = fg.minimize(cf, x0, method="newton", tol=1e-9, maxiter=500)
+    assert res.success and res.nhev == res.nit
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
+    np.testing.assert_allclose(res.x, np.ones(n), atol=1e-8)
+
+
+def test_compiled_divergence_overflow_and_nan():
+    cf = fg.compile(lambda x: 3 * x[0] ** 2 + x[1] ** 2, 2)
+    res = fg.minimize(cf, [2.0, 4.0], method="gd", lr=1.0, record=True)
+    assert res.status == 2 and not res.success and "diverged" in res.message
+    assert np.all(np.isfinite(res.x)) and np.isfinite(res.fun)
+    np.testing.assert_array_equal(res.x, res.history["x"][-1])
+    assert abs(res.x[0]) == pytest.approx(2 * 5.0 ** res.nit, rel=1e-12)
+    # sqrt goes NaN once a step crosses 0: x is the last point where it was finite
+    sq = fg.compile(lambda x: np.sum(np.sqrt(x)), 3)
+    with np.errstate(invalid="ignore"):
+        res = fg.minimize(sq, [1.0, 2.0, 3.0], method="gd", lr=0.5, record=True, maxiter=100)
+    assert res.status == 2 and "diverged" in res.message
+    assert np.all(res.x > 0) and res.fun == pytest.approx(np.sum(np.sqrt(res.x)))
+    np.testing.assert_allclose(res.jac, 0.5 / np.sqrt(res.x))
+    nxt = res.x - 0.5 * res.jac                      # the rejected step
+    assert np.any(nxt < 0)
+    assert len(res.history["x"]) == res.nit + 1
+
+
+def test_compiled_callbacks_stop_early_every_k():
+    cf = fg.compile(rosen_np, 6)
+    seen = []
+
+    def cb(inter):
+        seen.append((inter.nit, inter.x.copy(), inter.fun, inter.jac.copy()))
+        return inter.nit >= 20
+
+    res = fg.minimize(cf, np.zeros(6), method="adam", lr=1e-2, callback=cb, callback_every=5,
+                      record=True)
+    assert [s[0] for s in seen] == [5, 10, 15, 20]
+    assert res.nit == 20 and res.status == 3 and not res.success
+    for nit, x, f, g in seen:
+        np.testing.assert_array_equal(x, res.history["x"][nit])
+        assert f == res.history["fun"][nit] == pytest.approx(cf(x), rel=1e-15)
+        np.testing.assert_allclose(g, cf.gradient(x), rtol=1e-13, atol=1e-13)
+    # a callback that never stops is only called on multiples of callback_every
+    calls = []
+    res = fg.minimize(cf, np.zeros(6), method="adam", lr=1e-2, maxiter=1000, tol=0.0,
+                      callback=lambda r: calls.append(r.nit), callback_every=300)
+    assert calls == [300, 600, 900] and res.nit == 1000 and res.status == 1
+
+
+def test_compiled_record_history():
+    cf = fg.compile(rosen_np, 3)
+    res = fg.minimize(cf, [-1.0, 0.5, 2.0], method="momentum", lr=1e-4, maxiter=50,
+                      tol=0.0, record=True)
+    h = res.history
+    assert h["x"].shape == (51, 3) and h["fun"].shape == (51,) and h["grad_norm"].shape == (51,)
+    np.testing.assert_array_equal(h["x"][0], [-1.0, 0.5, 2.0])
+    np.testing.assert_array_equal(h["x"][-1], res.x)
+    for k in (0, 1, 17, 50):
+        assert h["fun"][k] == pytest.approx(rosen_np(h["x"][k]), rel=1e-14)
+        assert h["grad_norm"][k] == pytest.approx(np.linalg.norm(rosen_grad_np(h["x"][k])),
+                                                  rel=1e-13)
+
+
+def test_compiled_minimize_releases_the_gil():
+    """As test_compiled_loop_releases_the_gil, with a tape objective: a Python
+    thread counts between callbacks only if the C loop runs without the GIL."""
+    n = 3000
+    cf = fg.compile(rosen_np, n)
+    count = [0]
+    done = threading.Event()
+
+    def counter():
+        while not done.is_set():
+            count[0] += 1
+            time.sleep(1e-5)
+
+    marks = []
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    th = threading.Thread(target=counter)
+    th.start()
+    try:
+        res = fg.minimize(cf, np.zeros(n), method="adam", maxiter=3000, tol=0.0,
+                          callback=lambda r: marks.append(count[0]), callback_every=1000)
+    finally:
+        done.set()
+        th.join()
+        sys.setswitchinterval(old)
+    assert res.nit == 3000 and len(marks) == 3
+    assert marks[1] - marks[0] > 0 and marks[2] - marks[1] > 0, marks
+
+
+def test_compiled_objective_size_mismatch_and_maximize():
+    cf = fg.compile(lambda x: -np.sum((x - 1.5) ** 2), 3)
+    with pytest.raises(ValueError, match="3"):
+        fg.minimize(cf, np.zeros(4))
+    res = fg.minimize(cf, np.zeros(3), method="newton", maximize=True, tol=1e-12)
+    assert res.success and res.nit == 1
+    np.testing.assert_allclose(res.x, [1.5, 1.5, 1.5], rtol=1e-15)
+
+
+@pytest.mark.parametrize("cls,kw", [
+    ("adam", dict(betas=(0.9, 0.999))),                 # beta1^t saturates at t = 395
+    ("adam", dict(betas=(0.5, 0.6), amsgrad=True)),     # both saturate (t = 61, 82)
+    ("adamw", dict(betas=(0.8, 0.7), weight_decay=0.05)),
+    ("adam", dict(betas=(0.0, 0.9), weight_decay=0.01)),
+])
+@pytest.mark.parametrize("maximize", [False, True])
+def test_long_adam_runs_stay_bit_identical_to_the_optimizer_class(cls, kw, maximize):
+    """The driver skips pow(beta, t) once 1 - beta^t is exactly 1 (see
+    fg_minimize.c); 1,000 steps cross that point and must still equal a hand
+    loop with fastgrad.Adam / AdamW (pow every step) bit for bit."""
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(6, 6))
+    A = A @ A.T + np.eye(6)
+    sign = -1.0 if maximize else 1.0
+    cf = fg.compile(lambda x: sign * 0.5 * (x @ A @ x), 6)
+    x0 = rng.normal(size=6)
+    res = fg.minimize(cf, x0, method=cls, lr=1e-3, tol=0.0, maxiter=1000, record=True,
+                      maximize=maximize, **kw)
+    x = x0.copy()
+    opt = (fg.AdamW if cls == "adamw" else fg.Adam)(x, lr=1e-3, maximize=maximize, **kw)
+    for k in range(1000):
+        opt.step(cf.gradient(x))
+        if k % 97 == 0 or k >= 990:
+            np.testing.assert_array_equal(res.history["x"][k + 1], x)
+    np.testing.assert_array_equal(res.x, x)
