@@ -172,10 +172,8 @@ static int grad_norm(const double *g, size_t n, double *norm)
  * driver can skip exactly: once pow(beta, t) < 2^-60, every later
  * pow(beta, t') is below 2^-59 (beta^t decreases, and pow is within 0.52 ulp
  * of it), so 1 - pow(beta, t') rounds to exactly 1.0. From that step on the
- * driver hands fg_adam_prepare beta = 0 for that factor (pow(0, t) = 0 is a
- * libm fast path and 1 - 0 is the same 1.0) and restores the fields that
- * also depend on beta (lerp_weight = 1 - beta1; beta2, one_minus_beta2)
- * by the prepare's own expressions. For the default beta1 = 0.9 that is
+ * driver hands fg_adam_prepare_powers 0 for that power (1 - 0 is the same
+ * 1.0) instead of calling pow. For the default beta1 = 0.9 that is
  * from t = 395 on; beta2 = 0.999 from t ~ 41,600. When both have saturated
  * and lr is fixed, the coefficients no longer change and are reused. */
 typedef struct adam_saturation {
@@ -226,15 +224,11 @@ static fg_status first_order_step(const fg_minimize_options *o, double lr, int64
             return fg_adam_step_f64(x, g, s0, s1, s2, n, &sat->c);
         fg_adam_coeffs c;
         const int sat1 = sat && t >= sat->t1, sat2 = sat && t >= sat->t2;
-        st = fg_adam_prepare(&c, lr, sat1 ? 0.0 : o->beta1, sat2 ? 0.0 : o->beta2, o->eps,
-                             o->weight_decay, o->amsgrad, o->maximize,
-                             o->method == FG_MIN_ADAMW, t);
+        st = fg_adam_prepare_powers(&c, lr, o->beta1, o->beta2, o->eps, o->weight_decay,
+                                    o->amsgrad, o->maximize, o->method == FG_MIN_ADAMW,
+                                    sat1 ? 0.0 : pow(o->beta1, (double)t),
+                                    sat2 ? 0.0 : pow(o->beta2, (double)t));
         if (st != FG_OK) return st;
-        if (sat1) c.lerp_weight = 1.0 - o->beta1;
-        if (sat2) {
-            c.beta2 = o->beta2;
-            c.one_minus_beta2 = 1.0 - o->beta2;
-        }
         if (sat1 && sat2 && !o->lr_fn) {
             sat->c = c;
             sat->have = 1;

@@ -49,12 +49,22 @@ fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double b
                           double eps, double weight_decay, int amsgrad, int maximize,
                           int decoupled, int64_t step)
 {
-    if (!out || !fg_finite_nonneg(lr) || !fg_beta_ok(beta1) || !fg_beta_ok(beta2)
-        || !fg_finite_nonneg(eps) || !fg_finite_nonneg(weight_decay) || step < 1)
-        return FG_ERR_ARG;
+    if (step < 1) return FG_ERR_ARG;
     double t = (double)step;
-    double bc1 = 1.0 - pow(beta1, t);
-    double bc2 = 1.0 - pow(beta2, t);
+    return fg_adam_prepare_powers(out, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize,
+                                  decoupled, pow(beta1, t), pow(beta2, t));
+}
+
+fg_status fg_adam_prepare_powers(fg_adam_coeffs *out, double lr, double beta1, double beta2,
+                                 double eps, double weight_decay, int amsgrad, int maximize,
+                                 int decoupled, double beta1_pow_t, double beta2_pow_t)
+{
+    if (!out || !fg_finite_nonneg(lr) || !fg_beta_ok(beta1) || !fg_beta_ok(beta2)
+        || !fg_finite_nonneg(eps) || !fg_finite_nonneg(weight_decay)
+        || !(beta1_pow_t >= 0.0 && beta1_pow_t < 1.0) || !(beta2_pow_t >= 0.0 && beta2_pow_t < 1.0))
+        return FG_ERR_ARG;
+    double bc1 = 1.0 - beta1_pow_t;
+    double bc2 = 1.0 - beta2_pow_t;
     out->lerp_weight = 1.0 - beta1;
     out->beta2 = beta2;
     out->one_minus_beta2 = 1.0 - beta2;
