@@ -370,13 +370,13 @@ def test_jac_true_and_fastgrad_optimizer_loop():
 
 # ------------------------------------------------------------ the GIL --
 
-def test_compiled_loop_releases_the_gil():
-    """A Python thread keeps counting while the C loop runs between two
-    callbacks. With the GIL held it could not count at all there: the switch
-    interval (1 s) is longer than the whole run, so the interpreter never
-    forces a switch, and the counter only runs when the GIL is free (it
-    sleeps between counts, so the main thread gets the GIL back at once)."""
-    obj = T.rosenbrock(4000)
+def counts_between_callbacks(fun, x0, maxiter, every):
+    """Run minimize while a Python thread counts; return the result and the
+    count seen at each callback. With the GIL held during the C loop the
+    counter could not run between two callbacks at all: the switch interval
+    (1 s) is longer than the whole run, so the interpreter never forces a
+    switch, and the counter only runs when the GIL is free (it sleeps
+    between counts, so the main thread gets the GIL back at once)."""
     count = [0]
     done = threading.Event()
 
@@ -391,12 +391,19 @@ def test_compiled_loop_releases_the_gil():
     th = threading.Thread(target=counter)
     th.start()
     try:
-        fg.minimize(obj, np.zeros(4000), method="adam", maxiter=6000, tol=0.0,
-                    callback=lambda r: marks.append(count[0]), callback_every=2000)
+        res = fg.minimize(fun, x0, method="adam", maxiter=maxiter, tol=0.0,
+                          callback=lambda r: marks.append(count[0]), callback_every=every)
     finally:
         done.set()
         th.join()
         sys.setswitchinterval(old)
+    return res, marks
+
+
+def test_compiled_loop_releases_the_gil():
+    """A Python thread keeps counting while the C loop runs between two
+    callbacks (see counts_between_callbacks)."""
+    res, marks = counts_between_callbacks(T.rosenbrock(4000), np.zeros(4000), 6000, 2000)
     assert len(marks) == 3
     assert marks[1] - marks[0] > 0 and marks[2] - marks[1] > 0, marks
 
@@ -701,30 +708,9 @@ def test_compiled_record_history():
 
 
 def test_compiled_minimize_releases_the_gil():
-    """As test_compiled_loop_releases_the_gil, with a tape objective: a Python
-    thread counts between callbacks only if the C loop runs without the GIL."""
+    """As test_compiled_loop_releases_the_gil, with a tape objective."""
     n = 3000
-    cf = fg.compile(rosen_np, n)
-    count = [0]
-    done = threading.Event()
-
-    def counter():
-        while not done.is_set():
-            count[0] += 1
-            time.sleep(1e-5)
-
-    marks = []
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1.0)
-    th = threading.Thread(target=counter)
-    th.start()
-    try:
-        res = fg.minimize(cf, np.zeros(n), method="adam", maxiter=3000, tol=0.0,
-                          callback=lambda r: marks.append(count[0]), callback_every=1000)
-    finally:
-        done.set()
-        th.join()
-        sys.setswitchinterval(old)
+    res, marks = counts_between_callbacks(fg.compile(rosen_np, n), np.zeros(n), 3000, 1000)
     assert res.nit == 3000 and len(marks) == 3
     assert marks[1] - marks[0] > 0 and marks[2] - marks[1] > 0, marks
 
