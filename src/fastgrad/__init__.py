@@ -1,9 +1,16 @@
 """fastgrad: a gradient engine for NumPy users with a C core.
 
-Fused optimizers with torch.optim's rules (``SGD``, ``Adam``, ``AdamW``,
-``RMSprop``, ``Adagrad``), raw step kernels (``fastgrad.kernels``), learning
-rate schedules (``fastgrad.schedules``) and a NumPy twin of everything
-(``fastgrad.reference``).
+- Optimizers with torch.optim's rules, one fused pass of C per step: ``SGD``,
+  ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``; raw step kernels in
+  ``fastgrad.kernels``; learning-rate schedules in ``fastgrad.schedules``.
+- Derivatives of NumPy code: ``gradient``, ``value_and_gradient``,
+  ``jacobian``, ``hessian``, ``jvp``, ``directional_derivative``,
+  ``check_gradient`` by dual numbers (``DualArray``, ``dual``) or finite
+  differences (``fastgrad.finite_diff``).
+- ``compile``: trace NumPy code once into a tape a C VM evaluates.
+- ``minimize``: whole optimization loops in C (``OptimizeResult``).
+- ``get_include``/``get_library_dir`` for C and Cython embedders;
+  ``fastgrad.reference`` is a NumPy twin of every kernel.
 """
 from __future__ import annotations
 
