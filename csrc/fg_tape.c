@@ -320,7 +320,9 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     ws->adj_buf = ws->buf + total;
     ws->adj_total = adj_total;
     ws->adj_zero_total = 0;
-    for (size_t s = 0; s < ns; s++)
+    /* Slot 0's adjoint is the caller's grad during a reverse call (see
+     * fg_tape_value_grad_reverse_f64): its own buffer is never zeroed. */
+    for (size_t s = 1; s < ns; s++)
         if (t->adj_zero[s]) ws->adj_zero_total += (size_t)t->slot_size[s];
     double *p = ws->buf, *q = ws->adj_buf, *q_store = ws->adj_buf + ws->adj_zero_total;
     for (size_t s = 0; s < ns; s++) {
@@ -331,7 +333,7 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             ws->tan[s] = p; p += sz * k;
             ws->hc[s] = p; p += sz;
             ws->hd[s] = p; p += sz * k;
-            if (t->adj_zero[s]) { ws->adj[s] = q; q += sz; }
+            if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += sz; }
             else { ws->adj[s] = q_store; q_store += sz; }
         }
     }
@@ -462,18 +464,6 @@ static void where_blocks(const double *c, int64_t sc, const double *a, int64_t s
 
 #define OPND(arr, slot, off, w) ((arr)[slot] ? (arr)[slot] + (off) * (w) : NULL)
 
-/* The value and adjoint passes are the hot loops of compiled minimize runs:
- * flatten inlines every kernel into them, and FG_VECTOR_CLONES builds them
- * for AVX-512, AVX2 and baseline x86-64 with one ifunc dispatch per pass
- * (cloning the small kernels instead costs a dispatch per instruction).
- * -ffp-contract=off and no reassociation keep all clones bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define FG_FLATTEN __attribute__((flatten))
-#else
-#define FG_FLATTEN
-#endif
-
-FG_VECTOR_CLONES FG_FLATTEN
 static void run_value(const fg_tape *t, double *const *V)
 {
     const int64_t *index = t->index_pool;
@@ -656,7 +646,6 @@ static void run_hyper(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
  * d f / d slot s. Instructions run backwards and
  * add their output's adjoint, times the local partials, into their traced
  * operands' adjoints. */
-FG_VECTOR_CLONES FG_FLATTEN
 static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
 {
     double *const *V = ws->val;
@@ -827,13 +816,26 @@ fg_status fg_tape_value_grad_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const
                                          double *value, double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !grad)) return FG_ERR_ARG;
+    const size_t n = t->n;
     ws->val[0] = (double *)x;
     run_value(t, ws->val);
     if (ws->adj[t->out_slot]) {
-        run_adjoint(t, ws);
-        memcpy(grad, ws->adj[0], t->n * sizeof(double));
+        const uintptr_t g0 = (uintptr_t)grad, x0 = (uintptr_t)x, nb = n * sizeof(double);
+        if (g0 + nb <= x0 || x0 + nb <= g0) {
+            /* The sweep accumulates d f / d x straight into grad (no copy
+             * out), which therefore must not overlap x, read by the sweep. */
+            double *const own = ws->adj[0];
+            if (t->adj_zero[0]) memset(grad, 0, n * sizeof(double));
+            ws->adj[0] = grad;
+            run_adjoint(t, ws);
+            ws->adj[0] = own;
+        } else {
+            if (t->adj_zero[0]) memset(ws->adj[0], 0, n * sizeof(double));
+            run_adjoint(t, ws);
+            memcpy(grad, ws->adj[0], n * sizeof(double));
+        }
     } else {
-        memset(grad, 0, t->n * sizeof(double));   /* piecewise constant f */
+        memset(grad, 0, n * sizeof(double));   /* piecewise constant f */
     }
     if (value) *value = ws->val[t->out_slot][0];
     return FG_OK;
