@@ -9,6 +9,19 @@
 #include "fg_ops.h"
 #include "fg_tape.h"
 
+/* The value and adjoint kernels (fg_tape_elem.h) and the sums are the hot
+ * loops of compiled minimize runs: each op's kernel is built for AVX-512,
+ * AVX2 and baseline x86-64 (one ifunc dispatch per instruction) and kept
+ * out of line, so that its loops are register-allocated on their own. Flattened into one driver (as
+ * before), the loops reloaded their pointers from the stack and spilled a
+ * vector on every iteration. -ffp-contract=off and no reassociation keep
+ * all clones bit-identical. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FG_ELEM_HOT FG_VECTOR_CLONES __attribute__((noinline))
+#else
+#define FG_ELEM_HOT
+#endif
+
 struct fg_tape {
     size_t n;              /* input length */
     size_t n_slots, n_instr;
@@ -369,7 +382,7 @@ static double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
 
 /* out[u*post + w] = scale * sum_j a[(u*len + j)*post + w]; each "element" is
  * `width` doubles wide (1 for values, kk for tangent blocks). */
-static void reduce_sum(const double *FG_RESTRICT a, double *FG_RESTRICT out, int64_t pre,
+FG_ELEM_HOT static void reduce_sum(const double *FG_RESTRICT a, double *FG_RESTRICT out, int64_t pre,
                        int64_t len, int64_t post, int64_t width, double scale)
 {
     int64_t row = post * width;
@@ -387,6 +400,19 @@ static void reduce_sum(const double *FG_RESTRICT a, double *FG_RESTRICT out, int
         }
         if (scale != 1.0)
             for (int64_t w = 0; w < row; w++) o[w] *= scale;
+    }
+}
+
+/* Adjoint of a full or row sum (post == 1): GA[u*len + j] += scale GO[u]
+ * (with za: = 0 + scale GO[u], see plan_adjoint_stores). */
+FG_ELEM_HOT static void sum_rows_adjoint(const double *FG_RESTRICT GO, double *FG_RESTRICT GA,
+                                         int64_t pre, int64_t len, double scale, int za)
+{
+    for (int64_t u = 0; u < pre; u++) {
+        const double gu = scale * GO[u];
+        double *ga = GA + u * len;
+        if (za) for (int64_t j = 0; j < len; j++) ga[j] = 0.0 + gu;
+        else for (int64_t j = 0; j < len; j++) ga[j] += gu;
     }
 }
 
@@ -687,12 +713,7 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
         case FG_TI_SUM: {
             const int64_t pre = I->p0, len = I->p1, post = I->p2;
             if (post == 1) {   /* the common full or row sum: contiguous */
-                for (int64_t u = 0; u < pre; u++) {
-                    const double gu = I->scale * GO[u];
-                    double *ga = GA + u * len;
-                    if (za) for (int64_t j = 0; j < len; j++) ga[j] = 0.0 + gu;
-                    else for (int64_t j = 0; j < len; j++) ga[j] += gu;
-                }
+                sum_rows_adjoint(GO, GA, pre, len, I->scale, za);
                 break;
             }
             for (int64_t u = 0; u < pre; u++)

@@ -13,18 +13,7 @@
 #ifndef FASTGRAD_TAPE_ELEM_H
 #define FASTGRAD_TAPE_ELEM_H
 
-/* The value and adjoint kernels are the hot loops of compiled minimize
- * runs: each op's kernel is built for AVX-512, AVX2 and baseline x86-64
- * (one ifunc dispatch per instruction) and kept out of line, so that its
- * loops are register-allocated on their own. Flattened into one driver (as
- * before), the loops reloaded their pointers from the stack and spilled a
- * vector on every iteration. -ffp-contract=off and no reassociation keep
- * all clones bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define FG_ELEM_HOT FG_VECTOR_CLONES __attribute__((noinline))
-#else
-#define FG_ELEM_HOT
-#endif
+/* FG_ELEM_HOT (fg_tape.c): built per ISA and kept out of line. */
 
 /* ---------------------------------------------------------------- value */
 
