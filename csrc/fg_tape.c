@@ -10,14 +10,19 @@
 #include "fg_tape.h"
 
 /* The value and adjoint kernels (fg_tape_elem.h) and the sums are the hot
- * loops of compiled minimize runs: each op's kernel is built for AVX-512,
- * AVX2 and baseline x86-64 (one ifunc dispatch per instruction) and kept
- * out of line, so that its loops are register-allocated on their own. Flattened into one driver (as
- * before), the loops reloaded their pointers from the stack and spilled a
- * vector on every iteration. -ffp-contract=off and no reassociation keep
- * all clones bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define FG_ELEM_HOT FG_VECTOR_CLONES __attribute__((noinline))
+ * loops of compiled minimize runs: each op's kernel is kept out of line, so
+ * that its loops are register-allocated on their own (flattened into one
+ * driver, as before, the loops reloaded their pointers from the stack and
+ * spilled a vector on every iteration), and built for AVX2 and baseline
+ * x86-64 (one ifunc dispatch per instruction). An AVX-512 clone measured no
+ * faster on these short loops (n ~ 100: longer vector epilogues) and was
+ * slower at n = 2. -ffp-contract=off and no reassociation keep all clones
+ * bit-identical. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(FG_NO_CLONES)
+#define FG_ELEM_HOT __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
+#elif defined(__GNUC__)
+#define FG_ELEM_HOT __attribute__((noinline))
 #else
 #define FG_ELEM_HOT
 #endif
@@ -369,7 +374,7 @@ size_t fg_tape_ws_chunk(const fg_tape_ws *ws) { return ws ? ws->k : 0; }
 /* sum_j a[j] with 8 interleaved partial sums: no serial chain of dependent
  * adds (4x faster for short vectors) and a smaller rounding error than one
  * running sum, in the spirit of NumPy's pairwise summation. */
-static double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
+FG_INLINE double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
 {
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t j = 0;
