@@ -42,6 +42,11 @@ struct fg_tape {
                                   adjoint covers the whole slot, so it stores
                                   (0 + v) instead of adding to a zeroed buffer */
     unsigned char *adj_zero;   /* [n_slots] 1: the adjoint must be zeroed first */
+    int64_t *adj_lo, *adj_hi;  /* [n_slots] the element range a storing first write
+                                  covers (a slot with adj_zero == 0) */
+    int32_t *adj_part;         /* slots whose storing first write covers a proper
+                                  sub-range: the rest is zeroed before the sweep */
+    size_t n_adj_part;
     int32_t out_slot;
     size_t total;          /* sum of slot sizes */
 };
@@ -199,18 +204,23 @@ static fg_status validate(const fg_tape_spec *s, unsigned char *tan)
 /* Which adjoint writes may store instead of accumulate (see adj_store).
  * The reverse sweep visits instructions from last to first and skips those
  * whose output does not depend on x. The first of them that writes into a
- * slot's adjoint may store when it writes every element exactly once: a
- * unary or binary operand read contiguously (offset 0, stride 1, n equal to
- * the slot size; not both operands of x * x), or the operand of a sum that
- * spans the slot. Every later write adds to it. Slots with no such first
- * write are zeroed before the sweep, as before. Storing 0 + v keeps the
- * result bit for bit that of zeroing and adding (0 + -0 = +0 alike). */
+ * slot's adjoint may store when it writes each element of a range exactly
+ * once: a unary or binary operand read contiguously (stride 1, any offset
+ * and length, so x[1:] and x[:-1] qualify; not both operands on one slot,
+ * as in x * x or x[1:] * x[:-1]), or the operand of a sum that spans the
+ * slot. Every later write adds to it. Elements outside that range (x[99]
+ * when x[:-1] stores first) are zeroed before the sweep, and so are slots
+ * with no such first write, as before. Storing 0 + v keeps the result bit
+ * for bit that of zeroing and adding (0 + -0 = +0 alike). */
 static fg_status plan_adjoint_stores(fg_tape *t)
 {
     t->adj_store = calloc(t->n_instr ? t->n_instr : 1, 1);
     t->adj_zero = calloc(t->n_slots, 1);
+    t->adj_lo = calloc(t->n_slots, sizeof(int64_t));
+    t->adj_hi = calloc(t->n_slots, sizeof(int64_t));
+    t->adj_part = calloc(t->n_slots, sizeof(int32_t));
     unsigned char *seen = calloc(t->n_slots, 1);
-    if (!t->adj_store || !t->adj_zero || !seen) {
+    if (!t->adj_store || !t->adj_zero || !t->adj_lo || !t->adj_hi || !t->adj_part || !seen) {
         free(seen);
         return FG_ERR_NOMEM;
     }
@@ -222,16 +232,23 @@ static fg_status plan_adjoint_stores(fg_tape *t)
         unsigned char flags = 0;
         if (I->code == FG_TI_UNARY || I->code == FG_TI_BINARY) {
             const int same = I->code == FG_TI_BINARY && I->a == I->b;
-            if (a_tan && !same && !seen[I->a] && I->a_off == 0 && I->sa == 1
-                && I->n == t->slot_size[I->a])
+            if (a_tan && !same && !seen[I->a] && I->sa == 1 && I->n > 0) {
                 flags |= 1;
-            if (I->code == FG_TI_BINARY && b_tan && !same && !seen[I->b] && I->b_off == 0
-                && I->sb == 1 && I->n == t->slot_size[I->b])
+                t->adj_lo[I->a] = I->a_off;
+                t->adj_hi[I->a] = I->a_off + I->n;
+            }
+            if (I->code == FG_TI_BINARY && b_tan && !same && !seen[I->b] && I->sb == 1
+                && I->n > 0) {
                 flags |= 2;
+                t->adj_lo[I->b] = I->b_off;
+                t->adj_hi[I->b] = I->b_off + I->n;
+            }
         } else if (I->code == FG_TI_SUM) {
             if (a_tan && !seen[I->a] && I->a_off == 0
-                && I->p0 * I->p1 * I->p2 == t->slot_size[I->a])
+                && I->p0 * I->p1 * I->p2 == t->slot_size[I->a]) {
                 flags |= 1;
+                t->adj_hi[I->a] = t->slot_size[I->a];
+            }
         }
         t->adj_store[j] = flags;
         if (a_tan) seen[I->a] = 1;
@@ -243,6 +260,10 @@ static fg_status plan_adjoint_stores(fg_tape *t)
         if (t->adj_store[j] & 1) t->adj_zero[I->a] = 0;
         if (t->adj_store[j] & 2) t->adj_zero[I->b] = 0;
     }
+    for (size_t s = 0; s < t->n_slots; s++)
+        if (t->slot_tan[s] && !t->adj_zero[s]
+            && (t->adj_lo[s] > 0 || t->adj_hi[s] < t->slot_size[s]))
+            t->adj_part[t->n_adj_part++] = (int32_t)s;
     free(seen);
     return FG_OK;
 }
@@ -298,6 +319,9 @@ void fg_tape_free(fg_tape *t)
     free(t->instr);
     free(t->adj_store);
     free(t->adj_zero);
+    free(t->adj_lo);
+    free(t->adj_hi);
+    free(t->adj_part);
     free(t);
 }
 
@@ -683,6 +707,12 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
     double *const *G = ws->adj;
     const int64_t *index = t->index_pool;
     memset(ws->adj_buf, 0, ws->adj_zero_total * sizeof(double));
+    for (size_t p = 0; p < t->n_adj_part; p++) {
+        const int32_t sl = t->adj_part[p];
+        double *g = G[sl];
+        for (int64_t i = 0; i < t->adj_lo[sl]; i++) g[i] = 0.0;
+        for (int64_t i = t->adj_hi[sl]; i < t->slot_size[sl]; i++) g[i] = 0.0;
+    }
     G[t->out_slot][0] = 1.0;
     for (size_t s = t->n_instr; s-- > 0;) {
         const fg_tape_instr *I = &t->instr[s];
