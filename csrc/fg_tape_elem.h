@@ -29,16 +29,18 @@
 #include "fg_ops.def"
 #undef FG_OP_UNARY
 
+typedef void (*fg_uval_table_fn)(const double *, double *, int64_t);
+static fg_uval_table_fn const fg_uval_table[FG_OP_COUNT] = {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)\
+    [FG_OP_##NAME] = fg_uval_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+};
+
 static inline void fg_elem_unary_value(int op, const double *FG_RESTRICT A,
                                        double *FG_RESTRICT O, int64_t n)
 {
-    switch (op) {
-#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
-    case FG_OP_##NAME: fg_uval_##NAME(A, O, n); break;
-#include "fg_ops.def"
-#undef FG_OP_UNARY
-    default: break;
-    }
+    fg_uval_table[op](A, O, n);
 }
 
 /* One loop per stride pattern: the contiguous one vectorizes. */
@@ -77,20 +79,22 @@ static inline void fg_elem_unary_value(int op, const double *FG_RESTRICT A,
 #undef FG_OP_BINARY
 #undef FG_OP_COMPARE
 
+typedef void (*fg_bval_table_fn)(const double *, int64_t, const double *, int64_t, double *, int64_t);
+static fg_bval_table_fn const fg_bval_table[FG_OP_COUNT] = {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)\
+    [FG_OP_##NAME] = fg_bval_##NAME,
+#define FG_OP_COMPARE(NAME, VAL)\
+    [FG_OP_##NAME] = fg_bval_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+#undef FG_OP_COMPARE
+};
+
 static inline void fg_elem_binary_value(int op, const double *FG_RESTRICT A, int64_t sa,
                                         const double *FG_RESTRICT B, int64_t sb,
                                         double *FG_RESTRICT O, int64_t n)
 {
-    switch (op) {
-#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
-    case FG_OP_##NAME: fg_bval_##NAME(A, sa, B, sb, O, n); break;
-#define FG_OP_COMPARE(NAME, VAL)                                               \
-    case FG_OP_##NAME: fg_bval_##NAME(A, sa, B, sb, O, n); break;
-#include "fg_ops.def"
-#undef FG_OP_BINARY
-#undef FG_OP_COMPARE
-    default: break;
-    }
+    fg_bval_table[op](A, sa, B, sb, O, n);
 }
 
 /* ----------------------------------------------------------------- dual */
@@ -290,18 +294,20 @@ static void fg_elem_binary_hyper(int op, const double *A, const double *TA, cons
 #include "fg_ops.def"
 #undef FG_OP_UNARY
 
+typedef void (*fg_uadj_table_fn)(const double *, const double *, const double *, double *, int64_t, int);
+static fg_uadj_table_fn const fg_uadj_table[FG_OP_COUNT] = {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)\
+    [FG_OP_##NAME] = fg_uadj_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+};
+
 static inline void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
                                          const double *FG_RESTRICT O,
                                          const double *FG_RESTRICT GO,
                                          double *FG_RESTRICT GA, int64_t n, int za)
 {
-    switch (op) {
-#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
-    case FG_OP_##NAME: fg_uadj_##NAME(A, O, GO, GA, n, za); break;
-#include "fg_ops.def"
-#undef FG_OP_UNARY
-    default: break;
-    }
+    fg_uadj_table[op](A, O, GO, GA, n, za);
 }
 
 /* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db (za, zb: store
@@ -374,19 +380,21 @@ static inline void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
 #include "fg_ops.def"
 #undef FG_OP_BINARY
 
+typedef void (*fg_badj_table_fn)(const double *, double *, int64_t, const double *, double *, int64_t, const double *, const double *, int64_t, int, int);
+static fg_badj_table_fn const fg_badj_table[FG_OP_COUNT] = {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)\
+    [FG_OP_##NAME] = fg_badj_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+};
+
 static inline void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
                                           const double *B, double *GB, int64_t sb,
                                           const double *FG_RESTRICT O,
                                           const double *FG_RESTRICT GO, int64_t n, int za,
                                           int zb)
 {
-    switch (op) {
-#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
-    case FG_OP_##NAME: fg_badj_##NAME(A, GA, sa, B, GB, sb, O, GO, n, za, zb); break;
-#include "fg_ops.def"
-#undef FG_OP_BINARY
-    default: break;
-    }
+    fg_badj_table[op](A, GA, sa, B, GB, sb, O, GO, n, za, zb);
 }
 
 #endif /* FASTGRAD_TAPE_ELEM_H */
