@@ -4,7 +4,9 @@
  * Dual and hyper-dual: one function per (arity, mode) that switches on the
  * op code once and runs a tight loop whose body is the table row's
  * expressions. Value and adjoint (the hot passes): one small out-of-line
- * function per (op, arity, mode), reached through the same switch. Binary
+ * function per (op, arity, mode), reached through a table indexed by op
+ * code (both generated from the rows; validation guarantees the op has
+ * the instruction's arity, and comparisons have no adjoint). Binary
  * operands have element strides sa, sb in {0, 1} (0 broadcasts a scalar).
  * Tangent blocks are kk doubles per element. A constant operand has no
  * tangent (NULL) and its partial derivative is never evaluated: each binary
