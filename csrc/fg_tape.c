@@ -47,6 +47,10 @@ struct fg_tape {
     int32_t *adj_part;         /* slots whose storing first write covers a proper
                                   sub-range: the rest is zeroed before the sweep */
     size_t n_adj_part;
+    size_t sweep_start;        /* instructions the sweep visits: n_instr, or
+                                  n_instr - 1 when the last one is a full sum
+                                  whose adjoint (a constant) each workspace
+                                  writes once, see plan_adjoint_stores */
     int32_t out_slot;
     size_t total;          /* sum of slot sizes */
 };
@@ -264,6 +268,20 @@ static fg_status plan_adjoint_stores(fg_tape *t)
         if (t->slot_tan[s] && !t->adj_zero[s]
             && (t->adj_lo[s] > 0 || t->adj_hi[s] < t->slot_size[s]))
             t->adj_part[t->n_adj_part++] = (int32_t)s;
+    /* The common loss ends in a full sum of a slot nothing else reads: its
+     * adjoint is the constant 0 + scale * 1 (the sweep's seed) in every
+     * call, so the workspace stores it once and the sweep skips the sum. */
+    t->sweep_start = t->n_instr;
+    const fg_tape_instr *L = &t->instr[t->n_instr - 1];
+    if (L->code == FG_TI_SUM && (t->adj_store[t->n_instr - 1] & 1) && L->p0 == 1 && L->p2 == 1
+        && L->a != 0) {   /* slot 0's adjoint is the caller's grad */
+        size_t readers = 0;
+        for (size_t j = 0; j < t->n_instr; j++) {
+            const fg_tape_instr *I = &t->instr[j];
+            readers += (I->a == L->a) + (I->b == L->a) + (I->c == L->a);
+        }
+        if (readers == 1) t->sweep_start = t->n_instr - 1;
+    }
     free(seen);
     return FG_OK;
 }
@@ -378,6 +396,12 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += sz; }
             else { ws->adj[s] = q_store; q_store += sz; }
         }
+    }
+    if (t->sweep_start < t->n_instr) {   /* the skipped final sum's adjoint */
+        const fg_tape_instr *L = &t->instr[t->n_instr - 1];
+        double *g = ws->adj[L->a];
+        const double gu = L->scale * 1.0;
+        for (int64_t j = 0; j < L->p1; j++) g[j] = 0.0 + gu;
     }
     *out = ws;
     return FG_OK;
@@ -714,7 +738,7 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
         for (int64_t i = t->adj_hi[sl]; i < t->slot_size[sl]; i++) g[i] = 0.0;
     }
     G[t->out_slot][0] = 1.0;
-    for (size_t s = t->n_instr; s-- > 0;) {
+    for (size_t s = t->sweep_start; s-- > 0;) {
         const fg_tape_instr *I = &t->instr[s];
         const double *GO = G[I->out];
         if (!GO) continue;   /* no path from x (or a comparison) */

@@ -918,6 +918,10 @@ STORE_CASES = {
     "middle_slice": (lambda x: np.sum(np.exp(0.3 * x[1:-1])) + x[0] * x[-1]
                      + np.sum(x[2:] ** 2), 5),
     "uncovered_end": (lambda x: np.sum(np.sin(x[1:-2]) * x[:-3]) + np.sum(np.cos(x[:-2])), 5),
+    # a final mean of a slot nothing else reads: its adjoint, 1/n, is
+    # written once per workspace and the sweep skips the mean
+    "final_mean": (lambda x: np.mean(np.cosh(x) * x), 5),
+    "final_mean_of_input": (lambda x: np.mean(x), 3),
     "matmul_where": (lambda x: np.sum(np.where(x > 0.1, x, -x) @ np.arange(12.0).reshape(4, 3))
                      + np.sum(np.maximum(x, 0.3) ** 3), 4),
 }
