@@ -39,7 +39,8 @@ struct fg_tape {
     fg_tape_instr *instr;
     unsigned char *adj_store;  /* [n_instr] bit 0 (a), bit 1 (b): the reverse
                                   sweep's first write into that operand's
-                                  adjoint covers the whole slot, so it stores
+                                  adjoint covers a contiguous range of the slot
+                                  (adj_lo, adj_hi), so it stores
                                   (0 + v) instead of adding to a zeroed buffer */
     unsigned char *adj_zero;   /* [n_slots] 1: the adjoint must be zeroed first */
     int64_t *adj_lo, *adj_hi;  /* [n_slots] the element range a storing first write
