@@ -9,6 +9,24 @@
 #include "fg_ops.h"
 #include "fg_tape.h"
 
+/* The value and adjoint kernels (fg_tape_elem.h) and the sums are the hot
+ * loops of compiled minimize runs: each op's kernel is kept out of line, so
+ * that its loops are register-allocated on their own (flattened into one
+ * driver, as before, the loops reloaded their pointers from the stack and
+ * spilled a vector on every iteration), and built for AVX2 and baseline
+ * x86-64 (one ifunc dispatch per instruction). An AVX-512 clone measured no
+ * faster on these short loops (n ~ 100: longer vector epilogues) and was
+ * slower at n = 2. -ffp-contract=off and no reassociation keep all clones
+ * bit-identical. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(FG_NO_CLONES)
+#define FG_ELEM_HOT __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
+#elif defined(__GNUC__)
+#define FG_ELEM_HOT __attribute__((noinline))
+#else
+#define FG_ELEM_HOT
+#endif
+
 struct fg_tape {
     size_t n;              /* input length */
     size_t n_slots, n_instr;
@@ -21,9 +39,19 @@ struct fg_tape {
     fg_tape_instr *instr;
     unsigned char *adj_store;  /* [n_instr] bit 0 (a), bit 1 (b): the reverse
                                   sweep's first write into that operand's
-                                  adjoint covers the whole slot, so it stores
+                                  adjoint covers a contiguous range of the slot
+                                  (adj_lo, adj_hi), so it stores
                                   (0 + v) instead of adding to a zeroed buffer */
     unsigned char *adj_zero;   /* [n_slots] 1: the adjoint must be zeroed first */
+    int64_t *adj_lo, *adj_hi;  /* [n_slots] the element range a storing first write
+                                  covers (a slot with adj_zero == 0) */
+    int32_t *adj_part;         /* slots whose storing first write covers a proper
+                                  sub-range: the rest is zeroed before the sweep */
+    size_t n_adj_part;
+    size_t sweep_start;        /* instructions the sweep visits: n_instr, or
+                                  n_instr - 1 when the last one is a full sum
+                                  whose adjoint (a constant) each workspace
+                                  writes once, see plan_adjoint_stores */
     int32_t out_slot;
     size_t total;          /* sum of slot sizes */
 };
@@ -181,18 +209,23 @@ static fg_status validate(const fg_tape_spec *s, unsigned char *tan)
 /* Which adjoint writes may store instead of accumulate (see adj_store).
  * The reverse sweep visits instructions from last to first and skips those
  * whose output does not depend on x. The first of them that writes into a
- * slot's adjoint may store when it writes every element exactly once: a
- * unary or binary operand read contiguously (offset 0, stride 1, n equal to
- * the slot size; not both operands of x * x), or the operand of a sum that
- * spans the slot. Every later write adds to it. Slots with no such first
- * write are zeroed before the sweep, as before. Storing 0 + v keeps the
- * result bit for bit that of zeroing and adding (0 + -0 = +0 alike). */
+ * slot's adjoint may store when it writes each element of a range exactly
+ * once: a unary or binary operand read contiguously (stride 1, any offset
+ * and length, so x[1:] and x[:-1] qualify; not both operands on one slot,
+ * as in x * x or x[1:] * x[:-1]), or the operand of a sum that spans the
+ * slot. Every later write adds to it. Elements outside that range (x[99]
+ * when x[:-1] stores first) are zeroed before the sweep, and so are slots
+ * with no such first write, as before. Storing 0 + v keeps the result bit
+ * for bit that of zeroing and adding (0 + -0 = +0 alike). */
 static fg_status plan_adjoint_stores(fg_tape *t)
 {
     t->adj_store = calloc(t->n_instr ? t->n_instr : 1, 1);
     t->adj_zero = calloc(t->n_slots, 1);
+    t->adj_lo = calloc(t->n_slots, sizeof(int64_t));
+    t->adj_hi = calloc(t->n_slots, sizeof(int64_t));
+    t->adj_part = calloc(t->n_slots, sizeof(int32_t));
     unsigned char *seen = calloc(t->n_slots, 1);
-    if (!t->adj_store || !t->adj_zero || !seen) {
+    if (!t->adj_store || !t->adj_zero || !t->adj_lo || !t->adj_hi || !t->adj_part || !seen) {
         free(seen);
         return FG_ERR_NOMEM;
     }
@@ -204,16 +237,23 @@ static fg_status plan_adjoint_stores(fg_tape *t)
         unsigned char flags = 0;
         if (I->code == FG_TI_UNARY || I->code == FG_TI_BINARY) {
             const int same = I->code == FG_TI_BINARY && I->a == I->b;
-            if (a_tan && !same && !seen[I->a] && I->a_off == 0 && I->sa == 1
-                && I->n == t->slot_size[I->a])
+            if (a_tan && !same && !seen[I->a] && I->sa == 1 && I->n > 0) {
                 flags |= 1;
-            if (I->code == FG_TI_BINARY && b_tan && !same && !seen[I->b] && I->b_off == 0
-                && I->sb == 1 && I->n == t->slot_size[I->b])
+                t->adj_lo[I->a] = I->a_off;
+                t->adj_hi[I->a] = I->a_off + I->n;
+            }
+            if (I->code == FG_TI_BINARY && b_tan && !same && !seen[I->b] && I->sb == 1
+                && I->n > 0) {
                 flags |= 2;
+                t->adj_lo[I->b] = I->b_off;
+                t->adj_hi[I->b] = I->b_off + I->n;
+            }
         } else if (I->code == FG_TI_SUM) {
             if (a_tan && !seen[I->a] && I->a_off == 0
-                && I->p0 * I->p1 * I->p2 == t->slot_size[I->a])
+                && I->p0 * I->p1 * I->p2 == t->slot_size[I->a]) {
                 flags |= 1;
+                t->adj_hi[I->a] = t->slot_size[I->a];
+            }
         }
         t->adj_store[j] = flags;
         if (a_tan) seen[I->a] = 1;
@@ -224,6 +264,24 @@ static fg_status plan_adjoint_stores(fg_tape *t)
         const fg_tape_instr *I = &t->instr[j];
         if (t->adj_store[j] & 1) t->adj_zero[I->a] = 0;
         if (t->adj_store[j] & 2) t->adj_zero[I->b] = 0;
+    }
+    for (size_t s = 0; s < t->n_slots; s++)
+        if (t->slot_tan[s] && !t->adj_zero[s]
+            && (t->adj_lo[s] > 0 || t->adj_hi[s] < t->slot_size[s]))
+            t->adj_part[t->n_adj_part++] = (int32_t)s;
+    /* The common loss ends in a full sum of a slot nothing else reads: its
+     * adjoint is the constant 0 + scale * 1 (the sweep's seed) in every
+     * call, so the workspace stores it once and the sweep skips the sum. */
+    t->sweep_start = t->n_instr;
+    const fg_tape_instr *L = &t->instr[t->n_instr - 1];
+    if (L->code == FG_TI_SUM && (t->adj_store[t->n_instr - 1] & 1) && L->p0 == 1 && L->p2 == 1
+        && L->a != 0) {   /* slot 0's adjoint is the caller's grad */
+        size_t readers = 0;
+        for (size_t j = 0; j < t->n_instr; j++) {
+            const fg_tape_instr *I = &t->instr[j];
+            readers += (I->a == L->a) + (I->b == L->a) + (I->c == L->a);
+        }
+        if (readers == 1) t->sweep_start = t->n_instr - 1;
     }
     free(seen);
     return FG_OK;
@@ -280,6 +338,9 @@ void fg_tape_free(fg_tape *t)
     free(t->instr);
     free(t->adj_store);
     free(t->adj_zero);
+    free(t->adj_lo);
+    free(t->adj_hi);
+    free(t->adj_part);
     free(t);
 }
 
@@ -320,7 +381,9 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     ws->adj_buf = ws->buf + total;
     ws->adj_total = adj_total;
     ws->adj_zero_total = 0;
-    for (size_t s = 0; s < ns; s++)
+    /* Slot 0's adjoint is the caller's grad during a reverse call (see
+     * fg_tape_value_grad_reverse_f64): its own buffer is never zeroed. */
+    for (size_t s = 1; s < ns; s++)
         if (t->adj_zero[s]) ws->adj_zero_total += (size_t)t->slot_size[s];
     double *p = ws->buf, *q = ws->adj_buf, *q_store = ws->adj_buf + ws->adj_zero_total;
     for (size_t s = 0; s < ns; s++) {
@@ -331,9 +394,15 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             ws->tan[s] = p; p += sz * k;
             ws->hc[s] = p; p += sz;
             ws->hd[s] = p; p += sz * k;
-            if (t->adj_zero[s]) { ws->adj[s] = q; q += sz; }
+            if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += sz; }
             else { ws->adj[s] = q_store; q_store += sz; }
         }
+    }
+    if (t->sweep_start < t->n_instr) {   /* the skipped final sum's adjoint */
+        const fg_tape_instr *L = &t->instr[t->n_instr - 1];
+        double *g = ws->adj[L->a];
+        const double gu = L->scale * 1.0;
+        for (int64_t j = 0; j < L->p1; j++) g[j] = 0.0 + gu;
     }
     *out = ws;
     return FG_OK;
@@ -354,7 +423,7 @@ size_t fg_tape_ws_chunk(const fg_tape_ws *ws) { return ws ? ws->k : 0; }
 /* sum_j a[j] with 8 interleaved partial sums: no serial chain of dependent
  * adds (4x faster for short vectors) and a smaller rounding error than one
  * running sum, in the spirit of NumPy's pairwise summation. */
-static double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
+FG_INLINE double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
 {
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t j = 0;
@@ -367,7 +436,7 @@ static double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
 
 /* out[u*post + w] = scale * sum_j a[(u*len + j)*post + w]; each "element" is
  * `width` doubles wide (1 for values, kk for tangent blocks). */
-static void reduce_sum(const double *FG_RESTRICT a, double *FG_RESTRICT out, int64_t pre,
+FG_ELEM_HOT static void reduce_sum(const double *FG_RESTRICT a, double *FG_RESTRICT out, int64_t pre,
                        int64_t len, int64_t post, int64_t width, double scale)
 {
     int64_t row = post * width;
@@ -385,6 +454,19 @@ static void reduce_sum(const double *FG_RESTRICT a, double *FG_RESTRICT out, int
         }
         if (scale != 1.0)
             for (int64_t w = 0; w < row; w++) o[w] *= scale;
+    }
+}
+
+/* Adjoint of a full or row sum (post == 1): GA[u*len + j] += scale GO[u]
+ * (with za: = 0 + scale GO[u], see plan_adjoint_stores). */
+FG_ELEM_HOT static void sum_rows_adjoint(const double *FG_RESTRICT GO, double *FG_RESTRICT GA,
+                                         int64_t pre, int64_t len, double scale, int za)
+{
+    for (int64_t u = 0; u < pre; u++) {
+        const double gu = scale * GO[u];
+        double *ga = GA + u * len;
+        if (za) for (int64_t j = 0; j < len; j++) ga[j] = 0.0 + gu;
+        else for (int64_t j = 0; j < len; j++) ga[j] += gu;
     }
 }
 
@@ -462,18 +544,6 @@ static void where_blocks(const double *c, int64_t sc, const double *a, int64_t s
 
 #define OPND(arr, slot, off, w) ((arr)[slot] ? (arr)[slot] + (off) * (w) : NULL)
 
-/* The value and adjoint passes are the hot loops of compiled minimize runs:
- * flatten inlines every kernel into them, and FG_VECTOR_CLONES builds them
- * for AVX-512, AVX2 and baseline x86-64 with one ifunc dispatch per pass
- * (cloning the small kernels instead costs a dispatch per instruction).
- * -ffp-contract=off and no reassociation keep all clones bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define FG_FLATTEN __attribute__((flatten))
-#else
-#define FG_FLATTEN
-#endif
-
-FG_VECTOR_CLONES FG_FLATTEN
 static void run_value(const fg_tape *t, double *const *V)
 {
     const int64_t *index = t->index_pool;
@@ -656,15 +726,20 @@ static void run_hyper(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
  * d f / d slot s. Instructions run backwards and
  * add their output's adjoint, times the local partials, into their traced
  * operands' adjoints. */
-FG_VECTOR_CLONES FG_FLATTEN
 static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
 {
     double *const *V = ws->val;
     double *const *G = ws->adj;
     const int64_t *index = t->index_pool;
     memset(ws->adj_buf, 0, ws->adj_zero_total * sizeof(double));
+    for (size_t p = 0; p < t->n_adj_part; p++) {
+        const int32_t sl = t->adj_part[p];
+        double *g = G[sl];
+        for (int64_t i = 0; i < t->adj_lo[sl]; i++) g[i] = 0.0;
+        for (int64_t i = t->adj_hi[sl]; i < t->slot_size[sl]; i++) g[i] = 0.0;
+    }
     G[t->out_slot][0] = 1.0;
-    for (size_t s = t->n_instr; s-- > 0;) {
+    for (size_t s = t->sweep_start; s-- > 0;) {
         const fg_tape_instr *I = &t->instr[s];
         const double *GO = G[I->out];
         if (!GO) continue;   /* no path from x (or a comparison) */
@@ -698,12 +773,7 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
         case FG_TI_SUM: {
             const int64_t pre = I->p0, len = I->p1, post = I->p2;
             if (post == 1) {   /* the common full or row sum: contiguous */
-                for (int64_t u = 0; u < pre; u++) {
-                    const double gu = I->scale * GO[u];
-                    double *ga = GA + u * len;
-                    if (za) for (int64_t j = 0; j < len; j++) ga[j] = 0.0 + gu;
-                    else for (int64_t j = 0; j < len; j++) ga[j] += gu;
-                }
+                sum_rows_adjoint(GO, GA, pre, len, I->scale, za);
                 break;
             }
             for (int64_t u = 0; u < pre; u++)
@@ -827,13 +897,26 @@ fg_status fg_tape_value_grad_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const
                                          double *value, double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !grad)) return FG_ERR_ARG;
+    const size_t n = t->n;
     ws->val[0] = (double *)x;
     run_value(t, ws->val);
     if (ws->adj[t->out_slot]) {
-        run_adjoint(t, ws);
-        memcpy(grad, ws->adj[0], t->n * sizeof(double));
+        const uintptr_t g0 = (uintptr_t)grad, x0 = (uintptr_t)x, nb = n * sizeof(double);
+        if (g0 + nb <= x0 || x0 + nb <= g0) {
+            /* The sweep accumulates d f / d x straight into grad (no copy
+             * out), which therefore must not overlap x, read by the sweep. */
+            double *const own = ws->adj[0];
+            if (t->adj_zero[0]) memset(grad, 0, n * sizeof(double));
+            ws->adj[0] = grad;
+            run_adjoint(t, ws);
+            ws->adj[0] = own;
+        } else {
+            if (t->adj_zero[0]) memset(ws->adj[0], 0, n * sizeof(double));
+            run_adjoint(t, ws);
+            memcpy(grad, ws->adj[0], n * sizeof(double));
+        }
     } else {
-        memset(grad, 0, t->n * sizeof(double));   /* piecewise constant f */
+        memset(grad, 0, n * sizeof(double));   /* piecewise constant f */
     }
     if (value) *value = ws->val[t->out_slot][0];
     return FG_OK;

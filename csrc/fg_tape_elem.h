@@ -1,8 +1,12 @@
 /* fg_tape_elem.h: the tape VM's elementwise kernels, generated from
  * fg_ops.def (private; included once by fg_tape.c).
  *
- * One function per (arity, mode); each switches on the op code once and
- * runs a tight loop whose body is the table row's expressions. Binary
+ * Dual and hyper-dual: one function per (arity, mode) that switches on the
+ * op code once and runs a tight loop whose body is the table row's
+ * expressions. Value and adjoint (the hot passes): one small out-of-line
+ * function per (op, arity, mode), reached through a table indexed by op
+ * code (both generated from the rows; validation guarantees the op has
+ * the instruction's arity, and comparisons have no adjoint). Binary
  * operands have element strides sa, sb in {0, 1} (0 broadcasts a scalar).
  * Tangent blocks are kk doubles per element. A constant operand has no
  * tangent (NULL) and its partial derivative is never evaluated: each binary
@@ -11,23 +15,34 @@
 #ifndef FASTGRAD_TAPE_ELEM_H
 #define FASTGRAD_TAPE_ELEM_H
 
+/* FG_ELEM_HOT (fg_tape.c): built per ISA and kept out of line. */
+
 /* ---------------------------------------------------------------- value */
 
-static void fg_elem_unary_value(int op, const double *FG_RESTRICT A, double *FG_RESTRICT O,
-                                int64_t n)
-{
-    switch (op) {
 #define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
-    case FG_OP_##NAME:                                                         \
+    FG_ELEM_HOT static void fg_uval_##NAME(const double *FG_RESTRICT A,        \
+                                           double *FG_RESTRICT O, int64_t n)   \
+    {                                                                          \
         for (int64_t i = 0; i < n; i++) {                                      \
             const double x = A[i];                                             \
             O[i] = (VAL);                                                      \
         }                                                                      \
-        break;
+    }
 #include "fg_ops.def"
 #undef FG_OP_UNARY
-    default: break;
-    }
+
+typedef void (*fg_uval_table_fn)(const double *, double *, int64_t);
+static fg_uval_table_fn const fg_uval_table[FG_OP_COUNT] = {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)\
+    [FG_OP_##NAME] = fg_uval_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+};
+
+static inline void fg_elem_unary_value(int op, const double *FG_RESTRICT A,
+                                       double *FG_RESTRICT O, int64_t n)
+{
+    fg_uval_table[op](A, O, n);
 }
 
 /* One loop per stride pattern: the contiguous one vectorizes. */
@@ -54,20 +69,34 @@ static void fg_elem_unary_value(int op, const double *FG_RESTRICT A, double *FG_
         for (int64_t i = 0; i < n; i++) O[i] = EXPR;                           \
     }
 
-static void fg_elem_binary_value(int op, const double *FG_RESTRICT A, int64_t sa,
-                                 const double *FG_RESTRICT B, int64_t sb,
-                                 double *FG_RESTRICT O, int64_t n)
-{
-    switch (op) {
+#define FG_BVAL_SIG                                                            \
+    (const double *FG_RESTRICT A, int64_t sa, const double *FG_RESTRICT B,     \
+     int64_t sb, double *FG_RESTRICT O, int64_t n)
 #define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
-    case FG_OP_##NAME: FG_BIN_VALUE_LOOPS((VAL)) break;
+    FG_ELEM_HOT static void fg_bval_##NAME FG_BVAL_SIG { FG_BIN_VALUE_LOOPS((VAL)) }
 #define FG_OP_COMPARE(NAME, VAL)                                               \
-    case FG_OP_##NAME: FG_BIN_VALUE_LOOPS(((VAL) ? 1.0 : 0.0)) break;
+    FG_ELEM_HOT static void fg_bval_##NAME FG_BVAL_SIG                         \
+    { FG_BIN_VALUE_LOOPS(((VAL) ? 1.0 : 0.0)) }
 #include "fg_ops.def"
 #undef FG_OP_BINARY
 #undef FG_OP_COMPARE
-    default: break;
-    }
+
+typedef void (*fg_bval_table_fn)(const double *, int64_t, const double *, int64_t, double *, int64_t);
+static fg_bval_table_fn const fg_bval_table[FG_OP_COUNT] = {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)\
+    [FG_OP_##NAME] = fg_bval_##NAME,
+#define FG_OP_COMPARE(NAME, VAL)\
+    [FG_OP_##NAME] = fg_bval_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+#undef FG_OP_COMPARE
+};
+
+static inline void fg_elem_binary_value(int op, const double *FG_RESTRICT A, int64_t sa,
+                                        const double *FG_RESTRICT B, int64_t sb,
+                                        double *FG_RESTRICT O, int64_t n)
+{
+    fg_bval_table[op](A, sa, B, sb, O, n);
 }
 
 /* ----------------------------------------------------------------- dual */
@@ -252,37 +281,48 @@ static void fg_elem_binary_hyper(int op, const double *A, const double *TA, cons
  * za (this is the sweep's first write into a whole slot, see
  * plan_adjoint_stores in fg_tape.c) GA[i] = 0 + GO[i] * dy/dx instead, so
  * that GA need not be zeroed first. The select is loop-invariant. */
-static void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
-                                  const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
-                                  double *FG_RESTRICT GA, int64_t n, int za)
-{
-    switch (op) {
 #define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
-    case FG_OP_##NAME:                                                         \
+    FG_ELEM_HOT static void fg_uadj_##NAME(const double *FG_RESTRICT A,        \
+                                           const double *FG_RESTRICT O,        \
+                                           const double *FG_RESTRICT GO,       \
+                                           double *FG_RESTRICT GA, int64_t n, int za) \
+    {                                                                          \
         for (int64_t i = 0; i < n; i++) {                                      \
             const double x = A[i], y = O[i];                                   \
             (void)x; (void)y;                                                  \
             GA[i] = (za ? 0.0 : GA[i]) + GO[i] * (D1);                         \
         }                                                                      \
-        break;
+    }
 #include "fg_ops.def"
 #undef FG_OP_UNARY
-    default: break;
-    }
+
+typedef void (*fg_uadj_table_fn)(const double *, const double *, const double *, double *, int64_t, int);
+static fg_uadj_table_fn const fg_uadj_table[FG_OP_COUNT] = {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)\
+    [FG_OP_##NAME] = fg_uadj_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+};
+
+static inline void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
+                                         const double *FG_RESTRICT O,
+                                         const double *FG_RESTRICT GO,
+                                         double *FG_RESTRICT GA, int64_t n, int za)
+{
+    fg_uadj_table[op](A, O, GO, GA, n, za);
 }
 
 /* GA[i*sa] += GO[i] * dy/da, GB[i*sb] += GO[i] * dy/db (za, zb: store
  * 0 + the term instead, as above); a NULL adjoint (a
  * constant operand) is skipped and its partial never evaluated. GA and GB
  * may be the same buffer (x * x), so they are not restrict. */
-static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
-                                   const double *B, double *GB, int64_t sb,
-                                   const double *FG_RESTRICT O, const double *FG_RESTRICT GO,
-                                   int64_t n, int za, int zb)
-{
-    switch (op) {
 #define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
-    case FG_OP_##NAME:                                                         \
+    FG_ELEM_HOT static void fg_badj_##NAME(const double *A, double *GA, int64_t sa, \
+                                           const double *B, double *GB, int64_t sb, \
+                                           const double *FG_RESTRICT O,        \
+                                           const double *FG_RESTRICT GO,       \
+                                           int64_t n, int za, int zb)          \
+    {                                                                          \
         if (GA && GB && sa && sb) {   /* GA may be GB (x * x): no restrict */  \
             for (int64_t i = 0; i < n; i++) {                                  \
                 const double a = A[i], b = B[i], y = O[i];                     \
@@ -338,11 +378,25 @@ static void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t 
                 GB[i * sb] = (zb ? 0.0 : GB[i * sb]) + GO[i] * (DB_);          \
             }                                                                  \
         }                                                                      \
-        break;
+    }
 #include "fg_ops.def"
 #undef FG_OP_BINARY
-    default: break;
-    }
+
+typedef void (*fg_badj_table_fn)(const double *, double *, int64_t, const double *, double *, int64_t, const double *, const double *, int64_t, int, int);
+static fg_badj_table_fn const fg_badj_table[FG_OP_COUNT] = {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)\
+    [FG_OP_##NAME] = fg_badj_##NAME,
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+};
+
+static inline void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
+                                          const double *B, double *GB, int64_t sb,
+                                          const double *FG_RESTRICT O,
+                                          const double *FG_RESTRICT GO, int64_t n, int za,
+                                          int zb)
+{
+    fg_badj_table[op](A, GA, sa, B, GB, sb, O, GO, n, za, zb);
 }
 
 #endif /* FASTGRAD_TAPE_ELEM_H */

@@ -901,8 +901,8 @@ def test_named_function_tape_vs_dualarray(name):
 
 
 # The reverse sweep stores (instead of adding to a zeroed buffer) on the first
-# write into an adjoint that covers the whole slot (fg_tape.c,
-# plan_adjoint_stores). Stale adjoints of an earlier call must never leak
+# write into an adjoint that covers a contiguous range of the slot, the rest
+# being zeroed first (fg_tape.c, plan_adjoint_stores). Stale adjoints of an earlier call must never leak
 # into the next one: repeated calls on the same workspace equal a fresh tape's
 # first call bit for bit, and the dual-mode gradient to rounding.
 STORE_CASES = {
@@ -913,6 +913,15 @@ STORE_CASES = {
     "sum_of_rows": (lambda x: np.sum(np.sum(x.reshape(2, 3) ** 2, axis=0) * [1.0, 2.0, 3.0])
                     + np.mean(np.tanh(x)), 6),
     "broadcast_scalar": (lambda x: np.sum((x - np.sum(x)) ** 2) + x[0] * np.sum(x), 4),
+    # first writes into x's adjoint that cover x[1:-1] or x[:-2] only; the
+    # ends are accumulated by later writes, or by none (x[4] below)
+    "middle_slice": (lambda x: np.sum(np.exp(0.3 * x[1:-1])) + x[0] * x[-1]
+                     + np.sum(x[2:] ** 2), 5),
+    "uncovered_end": (lambda x: np.sum(np.sin(x[1:-2]) * x[:-3]) + np.sum(np.cos(x[:-2])), 5),
+    # a final mean of a slot nothing else reads: its adjoint, 1/n, is
+    # written once per workspace and the sweep skips the mean
+    "final_mean": (lambda x: np.mean(np.cosh(x) * x), 5),
+    "final_mean_of_input": (lambda x: np.mean(x), 3),
     "matmul_where": (lambda x: np.sum(np.where(x > 0.1, x, -x) @ np.arange(12.0).reshape(4, 3))
                      + np.sum(np.maximum(x, 0.3) ** 3), 4),
 }
