@@ -876,13 +876,14 @@ class CompiledFunction:
         """A fresh PyCapsule "fastgrad.objective_callback" for C drivers.
 
         value_grad: dual numbers ("dual"), the adjoint sweep ("reverse"), or
-        "auto" (default): dual when one pass carries every direction
-        (n <= chunk), else reverse, whose cost does not grow with n.
+        "auto" (default): reverse, whose cost does not grow with n, except
+        for n <= 2 where one dual pass costs the same (measured: n = 2 dual
+        79 ns, reverse 77 ns; n = 8 dual 180 ns, reverse 100 ns).
         hessian: hyper-dual numbers. Each capsule owns its workspace.
         """
         if method not in ("auto", "dual", "reverse"):
             raise ValueError(f"method must be 'auto', 'dual' or 'reverse', got {method!r}")
-        reverse = method == "reverse" or (method == "auto" and self.size > self._tape.chunk)
+        reverse = method == "reverse" or (method == "auto" and self.size > 2)
         return self._tape.objective_capsule(reverse)
 
 
