@@ -179,6 +179,18 @@ cdef fg_scalar_callback *capsule_pointer(object capsule) except NULL:
     return cb
 
 
+cdef cnp.ndarray c_point(object x, size_t n_expected):
+    """x (in) checked for a C callback: contiguous float64 of the length the
+    C function takes."""
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
+        raise TypeError("x must be float64 for a C callback")
+    cdef size_t n = cnp.PyArray_SIZE(xa)
+    if n_expected != n:
+        raise ValueError(f"x has {n} elements but the C function takes {n_expected}")
+    return xa
+
+
 def capsule_size(capsule):
     """The input length n of a scalar-callback capsule."""
     return capsule_pointer(capsule).n
@@ -188,14 +200,10 @@ def capsule_gradient(capsule, x, int method, steps=None, bint want_err=False):
     """(grad (n,), err (n,) or None) of the C function in `capsule` at x
     (in: contiguous float64), evaluated point by point without the GIL."""
     cdef fg_scalar_callback *cb = capsule_pointer(capsule)
-    cdef cnp.ndarray xa = float_array(x, "x", False)
-    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
-        raise TypeError("x must be float64 for a C callback")
+    cdef cnp.ndarray xa = c_point(x, cb.n)
     cdef fg_fd_method m = method_code(method)
     cdef void *sp = optional_steps(steps, xa)
     cdef size_t n = cnp.PyArray_SIZE(xa)
-    if cb.n != n:
-        raise ValueError(f"x has {n} elements but the C function takes {cb.n}")
     cdef cnp.ndarray grad = np.empty(n)
     cdef cnp.ndarray err = np.empty(n) if want_err else None
     cdef cnp.ndarray work = np.empty(fg_fd_gradient_workspace_size(m, n))
@@ -254,14 +262,10 @@ def capsule_hessian(capsule, x, int method, steps=None):
         capsule, FG_OBJECTIVE_CAPSULE_NAME)
     if cb.objective.value_grad == NULL:
         raise TypeError("the objective capsule holds a NULL value_grad")
-    cdef cnp.ndarray xa = float_array(x, "x", False)
-    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
-        raise TypeError("x must be float64 for a C callback")
+    cdef cnp.ndarray xa = c_point(x, cb.n)
     cdef fg_fd_method m = method_code(method)
     cdef void *sp = optional_steps(steps, xa)
     cdef size_t n = cnp.PyArray_SIZE(xa)
-    if cb.n != n:
-        raise ValueError(f"x has {n} elements but the C function takes {cb.n}")
     cdef cnp.ndarray hess = np.empty((n, n))
     cdef cnp.ndarray work = np.empty(fg_fd_hessian_workspace_size(m, n))
     cdef double *xp = <double*>cnp.PyArray_DATA(xa)
