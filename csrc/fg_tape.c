@@ -67,8 +67,12 @@ struct fg_tape_ws {
     double *adj_buf;       /* all adjoints, contiguous; those the sweep must zero
                               come first, so one memset of adj_zero_total clears them */
     size_t adj_total, adj_zero_total;
-    double *buf;
+    double *buf;           /* every buffer above: raw, aligned to 64 bytes */
+    void *raw;
 };
+
+/* n rounded up to a whole 64-byte line of doubles. */
+static size_t fg_pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 /* ------------------------------------------------------------ validation */
 
@@ -355,47 +359,54 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     if (!t || !out || k < 1) return FG_ERR_ARG;
     *out = NULL;
     if (k > t->n) k = t->n;
-    size_t ns = t->n_slots, total = 0, adj_total = 0;
+    /* Layout: the values and adjoints that a value or reverse pass touches
+     * come first, packed together (L1-resident, a few pages), then the
+     * tangent blocks of the dual and hyper-dual modes (k times larger).
+     * Every slot starts on a 64-byte line (sizes rounded up to 8 doubles),
+     * so full vectors of a slot never straddle a cache line. */
+    size_t ns = t->n_slots, vals = 0, adj_total = 0, tans = 0;
     for (size_t s = 0; s < ns; s++) {
-        size_t sz = (size_t)t->slot_size[s];
-        if (t->slot_kind[s] == FG_SLOT_COMPUTED) total += sz;
+        const size_t sz = (size_t)t->slot_size[s], padded = fg_pad8(sz);
+        if (t->slot_kind[s] == FG_SLOT_COMPUTED) vals += padded;
         if (t->slot_tan[s]) {
-            total += sz * (2 * k + 1);
-            adj_total += sz;
+            tans += padded * (2 * k + 1);
+            adj_total += padded;
         }
     }
     fg_tape_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return FG_ERR_NOMEM;
     ws->val = calloc(5 * ns, sizeof(double *));
-    ws->buf = malloc((total + adj_total + 1) * sizeof(double));
-    if (!ws->val || !ws->buf) {
+    ws->raw = malloc((vals + adj_total + tans + 8) * sizeof(double));
+    if (!ws->val || !ws->raw) {
         fg_tape_ws_free(ws);
         return FG_ERR_NOMEM;
     }
+    ws->buf = (double *)(((uintptr_t)ws->raw + 63) & ~(uintptr_t)63);
     ws->tan = ws->val + ns;
     ws->hc = ws->val + 2 * ns;
     ws->hd = ws->val + 3 * ns;
     ws->adj = ws->val + 4 * ns;
     ws->tape = t;
     ws->k = k;
-    ws->adj_buf = ws->buf + total;
+    ws->adj_buf = ws->buf + vals;
     ws->adj_total = adj_total;
     ws->adj_zero_total = 0;
     /* Slot 0's adjoint is the caller's grad during a reverse call (see
      * fg_tape_value_grad_reverse_f64): its own buffer is never zeroed. */
     for (size_t s = 1; s < ns; s++)
-        if (t->adj_zero[s]) ws->adj_zero_total += (size_t)t->slot_size[s];
+        if (t->adj_zero[s]) ws->adj_zero_total += fg_pad8((size_t)t->slot_size[s]);
     double *p = ws->buf, *q = ws->adj_buf, *q_store = ws->adj_buf + ws->adj_zero_total;
+    double *tp = ws->adj_buf + adj_total;
     for (size_t s = 0; s < ns; s++) {
-        size_t sz = (size_t)t->slot_size[s];
+        const size_t sz = (size_t)t->slot_size[s], padded = fg_pad8(sz);
         if (t->slot_kind[s] == FG_SLOT_CONST) ws->val[s] = t->const_pool + t->slot_const_off[s];
-        if (t->slot_kind[s] == FG_SLOT_COMPUTED) { ws->val[s] = p; p += sz; }
+        if (t->slot_kind[s] == FG_SLOT_COMPUTED) { ws->val[s] = p; p += padded; }
         if (t->slot_tan[s]) {
-            ws->tan[s] = p; p += sz * k;
-            ws->hc[s] = p; p += sz;
-            ws->hd[s] = p; p += sz * k;
-            if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += sz; }
-            else { ws->adj[s] = q_store; q_store += sz; }
+            ws->tan[s] = tp; tp += padded * k;
+            ws->hc[s] = tp; tp += padded;
+            ws->hd[s] = tp; tp += padded * k;
+            if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += padded; }
+            else { ws->adj[s] = q_store; q_store += padded; }
         }
     }
     if (t->sweep_start < t->n_instr) {   /* the skipped final sum's adjoint */
@@ -412,7 +423,7 @@ void fg_tape_ws_free(fg_tape_ws *ws)
 {
     if (!ws) return;
     free(ws->val);
-    free(ws->buf);
+    free(ws->raw);
     free(ws);
 }
 
