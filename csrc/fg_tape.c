@@ -48,6 +48,10 @@ struct fg_tape {
     int32_t *adj_part;         /* slots whose storing first write covers a proper
                                   sub-range: the rest is zeroed before the sweep */
     size_t n_adj_part;
+    int32_t *adj_alias;        /* [n_slots] -1, or the slot whose adjoint buffer this
+                                  slot shares (see plan_adjoint_aliases) */
+    unsigned char *adj_skip;   /* [n_instr] bit 0 (a), bit 1 (b): that operand's
+                                  adjoint is an alias, the sweep adds nothing */
     size_t sweep_start;        /* instructions the sweep visits: n_instr, or
                                   n_instr - 1 when the last one is a full sum
                                   whose adjoint (a constant) each workspace
@@ -221,6 +225,54 @@ static fg_status validate(const fg_tape_spec *s, unsigned char *tan)
  * when x[:-1] stores first) are zeroed before the sweep, and so are slots
  * with no such first write, as before. Storing 0 + v keeps the result bit
  * for bit that of zeroing and adding (0 + -0 = +0 alike). */
+/* Adjoints that need no pass. In out = a + b (or a - b, for a) the partial
+ * d out / d a is exactly 1, so when a is a computed slot that nothing else
+ * reads and that the operation covers whole (offset 0, stride 1, same size),
+ * a's adjoint IS out's adjoint: the workspace points both slots at one
+ * buffer and the sweep skips that operand. out's adjoint is complete when
+ * the sweep reaches the instruction (its readers all come later in the tape)
+ * and nothing writes it afterwards (a has no other reader), so the shared
+ * buffer holds a's adjoint from then on, bit for bit what the pass would
+ * have stored. Typical loss terms (sum of several terms) lose one pass per
+ * + or -. Aliases chain: adj_alias names the root that owns a buffer. */
+static fg_status plan_adjoint_aliases(fg_tape *t)
+{
+    t->adj_alias = malloc((t->n_slots ? t->n_slots : 1) * sizeof(int32_t));
+    t->adj_skip = calloc(t->n_instr ? t->n_instr : 1, 1);
+    int64_t *readers = calloc(t->n_slots, sizeof(int64_t));
+    if (!t->adj_alias || !t->adj_skip || !readers) {
+        free(readers);
+        return FG_ERR_NOMEM;
+    }
+    for (size_t sl = 0; sl < t->n_slots; sl++) t->adj_alias[sl] = -1;
+    for (size_t j = 0; j < t->n_instr; j++) {
+        const fg_tape_instr *I = &t->instr[j];
+        if (I->a >= 0) readers[I->a]++;
+        if (I->b >= 0) readers[I->b]++;
+        if (I->c >= 0) readers[I->c]++;
+    }
+    for (size_t j = t->n_instr; j-- > 0;) {
+        const fg_tape_instr *I = &t->instr[j];
+        if (I->code != FG_TI_BINARY || !t->slot_tan[I->out]
+            || (I->op != FG_OP_add && I->op != FG_OP_subtract))
+            continue;
+        int32_t root = I->out;
+        while (t->adj_alias[root] >= 0) root = t->adj_alias[root];
+        for (int which = 0; which < (I->op == FG_OP_add ? 2 : 1); which++) {
+            const int32_t sl = which ? I->b : I->a;
+            const int64_t off = which ? I->b_off : I->a_off;
+            const int32_t stride = which ? I->sb : I->sa;
+            if (sl > 0 && t->slot_kind[sl] == FG_SLOT_COMPUTED && t->slot_tan[sl]
+                && readers[sl] == 1 && stride == 1 && off == 0 && I->n == t->slot_size[sl]) {
+                t->adj_alias[sl] = root;
+                t->adj_skip[j] |= (unsigned char)(1u << which);
+            }
+        }
+    }
+    free(readers);
+    return FG_OK;
+}
+
 static fg_status plan_adjoint_stores(fg_tape *t)
 {
     t->adj_store = calloc(t->n_instr ? t->n_instr : 1, 1);
@@ -241,13 +293,14 @@ static fg_status plan_adjoint_stores(fg_tape *t)
         unsigned char flags = 0;
         if (I->code == FG_TI_UNARY || I->code == FG_TI_BINARY) {
             const int same = I->code == FG_TI_BINARY && I->a == I->b;
-            if (a_tan && !same && !seen[I->a] && I->sa == 1 && I->n > 0) {
+            if (a_tan && !same && !seen[I->a] && I->sa == 1 && I->n > 0
+                && !(t->adj_skip[j] & 1)) {
                 flags |= 1;
                 t->adj_lo[I->a] = I->a_off;
                 t->adj_hi[I->a] = I->a_off + I->n;
             }
             if (I->code == FG_TI_BINARY && b_tan && !same && !seen[I->b] && I->sb == 1
-                && I->n > 0) {
+                && I->n > 0 && !(t->adj_skip[j] & 2)) {
                 flags |= 2;
                 t->adj_lo[I->b] = I->b_off;
                 t->adj_hi[I->b] = I->b_off + I->n;
@@ -263,14 +316,15 @@ static fg_status plan_adjoint_stores(fg_tape *t)
         if (a_tan) seen[I->a] = 1;
         if (b_tan) seen[I->b] = 1;
     }
-    for (size_t s = 0; s < t->n_slots; s++) t->adj_zero[s] = t->slot_tan[s];
+    for (size_t s = 0; s < t->n_slots; s++)
+        t->adj_zero[s] = t->slot_tan[s] && t->adj_alias[s] < 0;
     for (size_t j = 0; j < t->n_instr; j++) {
         const fg_tape_instr *I = &t->instr[j];
         if (t->adj_store[j] & 1) t->adj_zero[I->a] = 0;
         if (t->adj_store[j] & 2) t->adj_zero[I->b] = 0;
     }
     for (size_t s = 0; s < t->n_slots; s++)
-        if (t->slot_tan[s] && !t->adj_zero[s]
+        if (t->slot_tan[s] && !t->adj_zero[s] && t->adj_alias[s] < 0
             && (t->adj_lo[s] > 0 || t->adj_hi[s] < t->slot_size[s]))
             t->adj_part[t->n_adj_part++] = (int32_t)s;
     /* The common loss ends in a full sum of a slot nothing else reads: its
@@ -322,7 +376,7 @@ fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
     FG_DUP(t->instr, spec->instr, spec->n_instr, fg_tape_instr);
     t->out_slot = spec->instr[spec->n_instr - 1].out;
     for (size_t i = 0; i < t->n_slots; i++) t->total += (size_t)t->slot_size[i];
-    if (plan_adjoint_stores(t) != FG_OK) goto nomem;
+    if (plan_adjoint_aliases(t) != FG_OK || plan_adjoint_stores(t) != FG_OK) goto nomem;
     *out = t;
     return FG_OK;
 nomem:
@@ -345,6 +399,8 @@ void fg_tape_free(fg_tape *t)
     free(t->adj_lo);
     free(t->adj_hi);
     free(t->adj_part);
+    free(t->adj_alias);
+    free(t->adj_skip);
     free(t);
 }
 
@@ -370,7 +426,7 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
         if (t->slot_kind[s] == FG_SLOT_COMPUTED) vals += padded;
         if (t->slot_tan[s]) {
             tans += padded * (2 * k + 1);
-            adj_total += padded;
+            if (t->adj_alias[s] < 0) adj_total += padded;
         }
     }
     fg_tape_ws *ws = calloc(1, sizeof *ws);
@@ -405,10 +461,13 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             ws->tan[s] = tp; tp += padded * k;
             ws->hc[s] = tp; tp += padded;
             ws->hd[s] = tp; tp += padded * k;
+            if (t->adj_alias[s] >= 0) continue;   /* shares its root's buffer, below */
             if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += padded; }
             else { ws->adj[s] = q_store; q_store += padded; }
         }
     }
+    for (size_t s = 0; s < ns; s++)
+        if (t->adj_alias[s] >= 0) ws->adj[s] = ws->adj[t->adj_alias[s]];
     if (t->sweep_start < t->n_instr) {   /* the skipped final sum's adjoint */
         const fg_tape_instr *L = &t->instr[t->n_instr - 1];
         double *g = ws->adj[L->a];
@@ -758,15 +817,16 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
         const int64_t n = I->n;
         const double *A = I->a >= 0 ? V[I->a] + I->a_off : NULL;
         const double *B = I->b >= 0 ? V[I->b] + I->b_off : NULL;
-        double *GA = I->a >= 0 ? OPND(G, I->a, I->a_off, 1) : NULL;
-        double *GB = I->b >= 0 ? OPND(G, I->b, I->b_off, 1) : NULL;
+        double *GA = I->a >= 0 && !(t->adj_skip[s] & 1) ? OPND(G, I->a, I->a_off, 1) : NULL;
+        double *GB = I->b >= 0 && !(t->adj_skip[s] & 2) ? OPND(G, I->b, I->b_off, 1) : NULL;
         const int za = t->adj_store[s] & 1, zb = (t->adj_store[s] >> 1) & 1;
         switch (I->code) {
         case FG_TI_UNARY:
             fg_elem_unary_adjoint(I->op, A, O, GO, GA, n, za);
             break;
         case FG_TI_BINARY:
-            fg_elem_binary_adjoint(I->op, A, GA, I->sa, B, GB, I->sb, O, GO, n, za, zb);
+            if (GA || GB)   /* neither: both operands alias out (or are constants) */
+                fg_elem_binary_adjoint(I->op, A, GA, I->sa, B, GB, I->sb, O, GO, n, za, zb);
             break;
         case FG_TI_WHERE: {
             const double *C = V[I->c] + I->c_off;

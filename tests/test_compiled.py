@@ -924,6 +924,16 @@ STORE_CASES = {
     "final_mean_of_input": (lambda x: np.mean(x), 3),
     "matmul_where": (lambda x: np.sum(np.where(x > 0.1, x, -x) @ np.arange(12.0).reshape(4, 3))
                      + np.sum(np.maximum(x, 0.3) ** 3), 4),
+    # adjoint aliases (fg_tape.c, plan_adjoint_aliases): a single-use operand
+    # of + (either side) or - (left side) shares the result's adjoint buffer,
+    # also along chains; a reused, offset, broadcast or right-of-minus
+    # operand, and x itself, keep their own
+    "alias_chain": (lambda x: np.sum(((np.sin(x) + np.cos(x)) - np.exp(0.1 * x)) + x * x), 5),
+    "alias_reused_operand": (lambda x: np.sum((np.sin(x) + np.cos(x)) * np.sin(x)), 5),
+    "alias_offset_operand": (lambda x: np.sum(np.sin(x)[1:] - np.cos(x[:-1])) + np.sum(x), 5),
+    "alias_broadcast": (lambda x: np.sum(np.tanh(x) + np.sum(x ** 3)), 4),
+    "alias_right_of_minus": (lambda x: np.sum(np.exp(x) - np.sin(x)), 4),
+    "alias_input": (lambda x: np.sum(x + x) + np.sum(x - np.cos(x)), 3),
 }
 
 
