@@ -2,10 +2,12 @@
  *
  * Workspace layout (doubles), in this order:
  *   xb0[n], xb1[n]  first-order methods: with the caller's x, three iterate
- *              buffers that rotate (the accepted iterate, a copy of it that
- *              the in-place update turns into the trial, and a spare), so the
- *              divergence guard never copies x in a pass of its own: the copy
- *              is made by the gradient-norm call (see below).
+ *              buffers that rotate (the accepted iterate, the trial the
+ *              update writes, and a spare), so the divergence guard never
+ *              copies x in a pass of its own. Adam and AdamW update out of
+ *              place (accepted -> trial); the in-place kernels of the other
+ *              methods run on a copy of the accepted iterate, made by the
+ *              gradient-norm pass of the previous iteration (see below).
  *              Newton: xb0 is the previous iterate of the line search, xb1
  *              is absent.
  *   gbuf[n]    the gradient buffer the next evaluation writes; it swaps with
@@ -13,12 +15,14 @@
  *   state      the method's state: s0, s1, s2 of n each (first-order), or
  *              H[n*n], L[n*n], d[n] (Newton)
  *
- * Per first-order iteration the driver makes three passes over n doubles of
- * its own, all vectorized (FG_VECTOR_CLONES builds them for AVX-512, AVX2
- * and baseline x86-64): a finiteness test of the trial x, the update kernel
- * (fg_optim.h), and after the evaluation one function that sums g_i^2
- * (which also tests g for NaN/inf) and copies the trial x into the spare
- * buffer for the next update (both on L1-resident data).
+ * Per first-order iteration the driver makes two passes over n doubles of
+ * its own (three for the in-place kernels), all vectorized
+ * (FG_VECTOR_CLONES builds them for AVX-512, AVX2 and baseline x86-64): the
+ * update kernel (fg_optim.h) with a finiteness test of the trial x (a pass
+ * of its own for the in-place kernels), and after the evaluation one
+ * function that sums g_i^2 (which also tests g for NaN/inf) and, for the
+ * in-place kernels, copies the trial x into the spare buffer for the next
+ * update (all on L1-resident data).
  */
 #include <math.h>
 #include <string.h>
@@ -164,45 +168,62 @@ static int grad_norm(const double *g, size_t n, double *norm)
     return norm_from_sum(sum_squares(g, NULL, NULL, n), g, n, norm);
 }
 
-/* Bias-correction saturation (Adam, AdamW). fg_adam_prepare evaluates
- * torch's 1 - pow(beta1, t) and 1 - pow(beta2, t) every step: two libm pow
- * calls, about a quarter of an iteration at n = 100. A running product
- * beta^t would be cheaper but is not bit-identical to pow (for beta = 0.9
- * it differs from t = 4 on, for 0.999 from t = 8), so pow stays. What the
- * driver can skip exactly: once pow(beta, t) < 2^-60, every later
- * pow(beta, t') is below 2^-59 (beta^t decreases, and pow is within 0.52 ulp
- * of it), so 1 - pow(beta, t') rounds to exactly 1.0. From that step on the
- * driver hands fg_adam_prepare_powers 0 for that power (1 - 0 is the same
- * 1.0) instead of calling pow. For the default beta1 = 0.9 that is
- * from t = 395 on; beta2 = 0.999 from t ~ 41,600. When both have saturated
- * and lr is fixed, the coefficients no longer change and are reused. */
-typedef struct adam_saturation {
-    int64_t t1, t2;          /* first step at which beta1^t, beta2^t < 2^-60 */
-    int have;                /* c holds the coefficients of a saturated step */
-    fg_adam_coeffs c;
-} adam_saturation;
+/* Adam's bias-correction powers beta1^t, beta2^t (Adam, AdamW), kept as
+ * running products in double-double (hi + lo, one exact product and two
+ * fmas per factor and step) instead of torch's two pow() calls per step,
+ * which cost about a quarter of an iteration at n = 100 (and more of a
+ * small one). The product's relative error after t steps is about
+ * t * 2^-104, far below half an ulp, so 1 - beta^t is correctly rounded
+ * (1 - hi is exact while hi >= 1/2, then one rounding); pow itself is only
+ * within 0.52 ulp, so the two differ in the last bit of a bias correction
+ * now and then (a few percent of the steps for beta = 0.999), and
+ * minimize's Adam equals the fastgrad.Adam class to rounding (1e-15
+ * relative), not bit for bit. bc2's square root is sqrt() for the same
+ * reason (torch takes pow(bc2, 0.5)). Once both powers are below 2^-60 and
+ * lr is fixed, 1 - beta^t is exactly 1 and the coefficients are reused. */
+typedef struct adam_powers {
+    double h1, l1, h2, l2;   /* beta1^t = h1 + l1, beta2^t = h2 + l2 */
+    int64_t t;               /* the step the powers are for */
+    int frozen;              /* c is final (saturated powers, fixed lr) */
+    fg_adam_coeffs c;        /* all fields but the per-step ones, from prepare */
+} adam_powers;
 
-static int64_t saturation_step(double beta)
+static void dd_mul(double *hi, double *lo, double b)
 {
-    const double tiny = 0x1p-60;
-    if (!(beta > 0.0)) return 1;
-    if (!(beta < 1.0)) return INT64_MAX;
-    double est = ceil(-60.0 * log(2.0) / log(beta));
-    if (!(est < 1e15)) return INT64_MAX;   /* beta this close to 1: never within reach */
-    int64_t t = est > 2.0 ? (int64_t)est - 2 : 1;
-    for (int k = 0; k < 64; k++, t++)
-        if (pow(beta, (double)t) < tiny) return t;
-    return INT64_MAX;
+    const double p = *hi * b;
+    const double e = fma(*lo, b, fma(*hi, b, -p));   /* hi*b - p exactly, + lo*b */
+    const double s = p + e;
+    *lo = e - (s - p);
+    *hi = s;
 }
 
-/* One first-order update of x in place with the fused kernel of the method
- * (t >= 1 is the step number; s0..s2 the method's state arrays; sat is NULL
- * or the Adam saturation state, see above). */
-static fg_status first_order_step(const fg_minimize_options *o, double lr, int64_t t,
-                                  double *x, const double *g, double *s0, double *s1,
-                                  double *s2, size_t n, adam_saturation *sat)
+/* Step t's coefficients into pw->c (the powers advance one step per call). */
+static void adam_coeffs_for_step(adam_powers *pw, const fg_minimize_options *o, double lr)
 {
-    fg_status st;
+    if (pw->frozen) return;
+    dd_mul(&pw->h1, &pw->l1, o->beta1);
+    dd_mul(&pw->h2, &pw->l2, o->beta2);
+    pw->t++;
+    const double bc1 = (1.0 - pw->h1) - pw->l1, bc2 = (1.0 - pw->h2) - pw->l2;
+    pw->c.neg_step_size = -(lr / bc1);
+    pw->c.bc2_sqrt = sqrt(bc2);
+    pw->c.decay_factor = 1.0 - lr * o->weight_decay;
+    pw->frozen = !o->lr_fn && pw->h1 < 0x1p-60 && pw->h2 < 0x1p-60;
+}
+
+/* One first-order update from xin into xout (t >= 1 is the step number;
+ * s0..s2 the method's state arrays). Adam and AdamW run the out-of-place
+ * kernel (pw: the running powers); the other methods update xout in place,
+ * which holds a copy of xin (made by the previous sum_squares pass). With
+ * xout == NULL only the hyperparameters are checked (the prepare functions
+ * judge them). Returns FG_OK, FG_ERR_NONFINITE when the new iterate is not
+ * finite, or the prepare functions' FG_ERR_ARG. */
+static fg_status first_order_step(const fg_minimize_options *o, double lr, int64_t t,
+                                  const double *xin, double *xout, const double *g,
+                                  double *s0, double *s1, double *s2, size_t n,
+                                  adam_powers *pw)
+{
+    fg_status st = FG_OK;
     switch (o->method) {
     case FG_MIN_GD:
     case FG_MIN_MOMENTUM:
@@ -216,40 +237,37 @@ static fg_status first_order_step(const fg_minimize_options *o, double lr, int64
          * masked loads, and a masked-off load from NULL still costs a
          * fault-suppression microcode assist per vector on AMD Zen (8x
          * slower Adam at n = 100 with max_exp_avg_sq = NULL). */
-        return st != FG_OK ? st : fg_sgd_step_f64(x, g, s0, n, &c);
+        if (st == FG_OK && xout) st = fg_sgd_step_f64(xout, g, s0, n, &c);
+        break;
     }
     case FG_MIN_ADAM:
     case FG_MIN_ADAMW: {
-        if (sat && sat->have)
-            return fg_adam_step_f64(x, g, s0, s1, s2, n, &sat->c);
-        fg_adam_coeffs c;
-        const int sat1 = sat && t >= sat->t1, sat2 = sat && t >= sat->t2;
-        st = fg_adam_prepare_powers(&c, lr, o->beta1, o->beta2, o->eps, o->weight_decay,
-                                    o->amsgrad, o->maximize, o->method == FG_MIN_ADAMW,
-                                    sat1 ? 0.0 : pow(o->beta1, (double)t),
-                                    sat2 ? 0.0 : pow(o->beta2, (double)t));
-        if (st != FG_OK) return st;
-        if (sat1 && sat2 && !o->lr_fn) {
-            sat->c = c;
-            sat->have = 1;
+        if (!xout || !pw) {
+            fg_adam_coeffs c;
+            return fg_adam_prepare(&c, lr, o->beta1, o->beta2, o->eps, o->weight_decay,
+                                   o->amsgrad, o->maximize, o->method == FG_MIN_ADAMW, t);
         }
-        return fg_adam_step_f64(x, g, s0, s1, s2, n, &c);
+        adam_coeffs_for_step(pw, o, lr);
+        return fg_adam_step_out_f64(xin, xout, g, s0, s1, s2, n, &pw->c);
     }
     case FG_MIN_RMSPROP: {
         fg_rmsprop_coeffs c;
         st = fg_rmsprop_prepare(&c, lr, o->alpha, o->eps, o->weight_decay, o->momentum,
                                 o->centered, o->maximize, t);
-        return st != FG_OK ? st
-                           : fg_rmsprop_step_f64(x, g, s0, s1, s2, n, &c);
+        if (st == FG_OK && xout) st = fg_rmsprop_step_f64(xout, g, s0, s1, s2, n, &c);
+        break;
     }
     case FG_MIN_ADAGRAD: {
         fg_adagrad_coeffs c;
         st = fg_adagrad_prepare(&c, lr, o->lr_decay, o->eps, o->weight_decay, o->maximize, t);
-        return st != FG_OK ? st : fg_adagrad_step_f64(x, g, s0, n, &c);
+        if (st == FG_OK && xout) st = fg_adagrad_step_f64(xout, g, s0, n, &c);
+        break;
     }
     default:
         return FG_ERR_ARG;
     }
+    if (st == FG_OK && xout && !all_finite(xout, n)) st = FG_ERR_NONFINITE;
+    return st;
 }
 
 /* In-place Cholesky factorization A = L L^T of the lower triangle of the
@@ -305,7 +323,7 @@ static fg_status check_options(const fg_minimize_options *o, size_t n, int has_h
         return FG_ERR_ARG;
     /* Let the kernels' own prepare functions judge the hyperparameters, on a
      * throwaway update of zero elements (lr 0 when a schedule supplies it). */
-    return first_order_step(o, o->lr_fn ? 0.0 : o->lr, 1, NULL, NULL, NULL, NULL, NULL, 0,
+    return first_order_step(o, o->lr_fn ? 0.0 : o->lr, 1, NULL, NULL, NULL, NULL, NULL, NULL, 0,
                             NULL);
 }
 
@@ -420,13 +438,14 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         record(opt, res, x, n, f, gnorm);
     }
 
-    adam_saturation sat;
-    memset(&sat, 0, sizeof sat);
-    sat.t1 = sat.t2 = INT64_MAX;
-    if (opt->method == FG_MIN_ADAM || opt->method == FG_MIN_ADAMW) {
-        sat.t1 = saturation_step(opt->beta1);
-        sat.t2 = saturation_step(opt->beta2);
-    }
+    const int adam = opt->method == FG_MIN_ADAM || opt->method == FG_MIN_ADAMW;
+    adam_powers pw;
+    memset(&pw, 0, sizeof pw);
+    pw.h1 = pw.h2 = 1.0;   /* beta^0; the per-step fields are set each step */
+    if (adam)
+        fg_adam_prepare(&pw.c, opt->lr_fn ? 0.0 : opt->lr, opt->beta1, opt->beta2, opt->eps,
+                        opt->weight_decay, opt->amsgrad, opt->maximize,
+                        opt->method == FG_MIN_ADAMW, 1);   /* checked by check_options */
 
     fg_minimize_state state_view;
     state_view.n = n;
@@ -448,15 +467,16 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                                hbuf, lbuf, dvec, res);
             if (stop != FG_MIN_STOP_COUNT) break;
         } else {
-            /* xtry == xacc here (bit for bit); on any failure below xacc is
-             * untouched, so nothing needs restoring. */
-            st = first_order_step(opt, lr, t, xtry, gcur, s0, s1, s2, n, &sat);
-            if (st != FG_OK) {  /* only a bad scheduled lr gets here: options were checked */
-                stop = FG_MIN_SCHEDULE_ERROR;
+            /* The update writes xtry only (Adam reads xacc; the others
+             * update xtry, a copy of xacc, in place): on any failure below
+             * xacc is untouched, so nothing needs restoring. */
+            st = first_order_step(opt, lr, t, xacc, xtry, gcur, s0, s1, s2, n, &pw);
+            if (st == FG_ERR_NONFINITE) {
+                stop = FG_MIN_DIVERGED;
                 break;
             }
-            if (!all_finite(xtry, n)) {
-                stop = FG_MIN_DIVERGED;
+            if (st != FG_OK) {  /* only a bad scheduled lr gets here: options were checked */
+                stop = FG_MIN_SCHEDULE_ERROR;
                 break;
             }
             st = obj->value_grad(xtry, n, &fnew, gnew, obj->ctx);
@@ -467,9 +487,10 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                 stop = FG_MIN_OBJECTIVE_ERROR;
                 break;
             }
-            /* one pass: ||g||^2 (and finiteness), and xtry -> xspare, the
-             * buffer of the next update */
-            if (!norm_from_sum(sum_squares(gnew, xtry, xspare, n), gnew, n, &gnew_norm)
+            /* one pass: ||g||^2 (and finiteness), and, for the in-place
+             * kernels, xtry -> xspare, the buffer of the next update */
+            if (!norm_from_sum(sum_squares(gnew, xtry, adam ? NULL : xspare, n), gnew, n,
+                               &gnew_norm)
                 || !isfinite(fnew)) {
                 stop = FG_MIN_DIVERGED;
                 break;

@@ -16,8 +16,11 @@
  *         every callback_every iterations: callback(state); nonzero -> stop
  *
  * The update steps are the fused kernels of fg_optim.h (fg_sgd_step_f64,
- * fg_adam_step_f64, ...), so minimize follows torch.optim's rules exactly;
- * their per-step coefficients (bias corrections) come from fg_*_prepare.
+ * fg_adam_step_out_f64, ...), so minimize follows torch.optim's rules; their
+ * per-step coefficients come from fg_*_prepare, except Adam's bias
+ * corrections 1 - beta^t: running products instead of torch's pow() per
+ * step (see fg_minimize.c), equal to rounding (1e-15 relative), where the
+ * other methods match the optimizer classes bit for bit.
  * Newton's update is described at FG_MIN_NEWTON below.
  */
 #ifndef FASTGRAD_MINIMIZE_H

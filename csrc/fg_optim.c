@@ -2,25 +2,30 @@
  * per-step coefficient functions (the scalar part of each update, computed
  * in double exactly as torch computes it in Python). */
 #include <math.h>
+#include <string.h>
 #include "fg_config.h"
 #include "fg_optim.h"
 
 #define FG_T double
+#define FG_UINT uint64_t
 #define FG_SUFFIX f64
 #define FG_FMA fma
 #define FG_SQRT sqrt
 #include "fg_optim_body.h"
 #undef FG_T
+#undef FG_UINT
 #undef FG_SUFFIX
 #undef FG_FMA
 #undef FG_SQRT
 
 #define FG_T float
+#define FG_UINT uint32_t
 #define FG_SUFFIX f32
 #define FG_FMA fmaf
 #define FG_SQRT sqrtf
 #include "fg_optim_body.h"
 #undef FG_T
+#undef FG_UINT
 #undef FG_SUFFIX
 #undef FG_FMA
 #undef FG_SQRT

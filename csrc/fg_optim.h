@@ -100,6 +100,18 @@ fg_status fg_adam_step_f64(double *param, const double *grad, double *exp_avg,
 fg_status fg_adam_step_f32(float *param, const float *grad, float *exp_avg,
                            float *exp_avg_sq, float *max_exp_avg_sq, size_t n,
                            const fg_adam_coeffs *c);
+/* The same update out of place: param_out[i] = the new param[i]; param is
+ * only read (it may not overlap param_out or the state). Moments are
+ * updated in place as above. For drivers that keep the previous iterate
+ * (minimize's divergence guard) without copying it. Returns FG_OK,
+ * FG_ERR_NONFINITE when a new parameter is NaN or infinite (everything is
+ * still written), or FG_ERR_ARG as fg_adam_step. */
+fg_status fg_adam_step_out_f64(const double *param, double *param_out, const double *grad,
+                               double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq,
+                               size_t n, const fg_adam_coeffs *c);
+fg_status fg_adam_step_out_f32(const float *param, float *param_out, const float *grad,
+                               float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,
+                               size_t n, const fg_adam_coeffs *c);
 
 /* ---- RMSprop: centered, momentum, L2 weight decay ---------------------
  *   g <- -g if maximize;  g <- fma(p, wd, g) if wd != 0

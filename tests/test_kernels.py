@@ -123,6 +123,60 @@ def fresh():
     return np.ones(5), np.ones(5), np.zeros(5), np.zeros(5)
 
 
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("o", list(adam_options()))
+@pytest.mark.parametrize("fast_fn", [K.adam_step, K.adamw_step])
+def test_adam_step_out_equals_in_place_bit_for_bit(fast_fn, o, n, dtype):
+    """out=: fg_adam_step_out_* writes the new parameters elsewhere, the same
+    values as the in-place kernel, and leaves param untouched."""
+    p, m, v, vmax = arrays(n, dtype, 4)
+    m[:] = 0
+    v[:] = 0
+    vmax[:] = 0
+    inplace = [p.copy(), m.copy(), v.copy(), vmax.copy()]
+    src = p.copy()
+    b1, b2 = o["betas"]
+    for t in (1, 2, 3):
+        g = arrays(n, dtype, 1, seed=t)[0]
+        kw = dict(amsgrad=o["amsgrad"], maximize=o["maximize"])
+        fast_fn(inplace[0], g, inplace[1], inplace[2], t, o["lr"], b1, b2, o["eps"],
+                o["weight_decay"], max_exp_avg_sq=inplace[3] if o["amsgrad"] else None, **kw)
+        out = np.full_like(src, np.nan)
+        before = src.copy()
+        fast_fn(src, g, m, v, t, o["lr"], b1, b2, o["eps"], o["weight_decay"],
+                max_exp_avg_sq=vmax if o["amsgrad"] else None, out=out, **kw)
+        np.testing.assert_array_equal(src, before)           # param only read
+        np.testing.assert_array_equal(out, inplace[0])
+        src = out
+    for a, b in zip((m, v, vmax), inplace[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_adam_step_out_checks_and_nonfinite():
+    p, g, m, v = fresh()
+    p.flags.writeable = False   # a read-only param is fine when out is given
+    out = np.zeros(5)
+    K.adam_step(p, g, m, v, 1, 0.1, out=out)
+    np.testing.assert_allclose(out, 0.9)
+    for bad, exc, word in [(np.zeros(4), ValueError, "out has shape"),
+                           (np.zeros(5, np.float32), TypeError, "out has dtype"),
+                           (m, ValueError, "out overlaps exp_avg"),
+                           (g, ValueError, "out overlaps grad")]:
+        p, g, m, v = fresh()
+        if bad.shape == (5,) and bad.dtype == np.float64:
+            bad = m if word.endswith("exp_avg") else g
+        with pytest.raises(exc, match=word):
+            K.adam_step(p, g, m, v, 1, 0.1, out=bad)
+        np.testing.assert_array_equal(m, 0.0)
+    # a non-finite result is written, not raised (as in place)
+    p, g, m, v = fresh()
+    g[2] = np.inf
+    out = np.zeros(5)
+    K.adam_step(p, g, m, v, 1, 0.1, out=out)
+    assert np.isnan(out[2]) and np.isfinite(np.delete(out, 2)).all()
+
+
 @pytest.mark.parametrize("mutate, exc, word", [
     (lambda a: a.update(param=[1.0] * 5), TypeError, "param must be a numpy.ndarray"),
     (lambda a: a.update(param=np.ones(5, dtype=np.int32)), TypeError, "param must have dtype"),

@@ -36,6 +36,12 @@ cdef extern from "fg_optim.h" nogil:
     fg_status fg_adam_step_f32(float *param, const float *grad, float *exp_avg,
                                float *exp_avg_sq, float *max_exp_avg_sq, size_t n,
                                const fg_adam_coeffs *c)
+    fg_status fg_adam_step_out_f64(const double *param, double *param_out, const double *grad,
+                                   double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq,
+                                   size_t n, const fg_adam_coeffs *c)
+    fg_status fg_adam_step_out_f32(const float *param, float *param_out, const float *grad,
+                                   float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,
+                                   size_t n, const fg_adam_coeffs *c)
 
     fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, double eps,
                                  double weight_decay, double momentum, int centered,

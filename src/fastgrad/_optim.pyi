@@ -15,11 +15,12 @@ def adam_step(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_
               step: int, lr: float, beta1: float = ..., beta2: float = ..., eps: float = ...,
               weight_decay: float = ..., *, amsgrad: bool = ...,
               max_exp_avg_sq: np.ndarray | None = ..., maximize: bool = ...,
-              decoupled: bool = ...) -> None: ...
+              decoupled: bool = ..., out: np.ndarray | None = ...) -> None: ...
 def adamw_step(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
                step: int, lr: float, beta1: float = ..., beta2: float = ..., eps: float = ...,
                weight_decay: float = ..., *, amsgrad: bool = ...,
-               max_exp_avg_sq: np.ndarray | None = ..., maximize: bool = ...) -> None: ...
+               max_exp_avg_sq: np.ndarray | None = ..., maximize: bool = ...,
+               out: np.ndarray | None = ...) -> None: ...
 def rmsprop_step(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, step: int,
                  lr: float, alpha: float = ..., eps: float = ..., weight_decay: float = ...,
                  momentum: float = ..., centered: bool = ..., *,

@@ -71,13 +71,24 @@ cdef inline fg_status run_sgd(bint f32, void *p, const void *g, void *buf, size_
     return fg_sgd_step_f64(<double*>p, <const double*>g, <double*>buf, n, c)
 
 
-cdef inline fg_status run_adam(bint f32, void *p, const void *g, void *m, void *v, void *vmax,
-                               size_t n, const fg_adam_coeffs *c) noexcept nogil:
+cdef inline fg_status run_adam(bint f32, void *p, void *out, const void *g, void *m, void *v,
+                               void *vmax, size_t n, const fg_adam_coeffs *c) noexcept nogil:
+    """In place (out == NULL) or from p into out; a non-finite result is not
+    an error here (the in-place kernel does not look either)."""
+    cdef fg_status st
+    if out == NULL:
+        if f32:
+            return fg_adam_step_f32(<float*>p, <const float*>g, <float*>m, <float*>v,
+                                    <float*>vmax, n, c)
+        return fg_adam_step_f64(<double*>p, <const double*>g, <double*>m, <double*>v,
+                                <double*>vmax, n, c)
     if f32:
-        return fg_adam_step_f32(<float*>p, <const float*>g, <float*>m, <float*>v,
-                                <float*>vmax, n, c)
-    return fg_adam_step_f64(<double*>p, <const double*>g, <double*>m, <double*>v,
-                            <double*>vmax, n, c)
+        st = fg_adam_step_out_f32(<const float*>p, <float*>out, <const float*>g, <float*>m,
+                                  <float*>v, <float*>vmax, n, c)
+    else:
+        st = fg_adam_step_out_f64(<const double*>p, <double*>out, <const double*>g,
+                                  <double*>m, <double*>v, <double*>vmax, n, c)
+    return FG_OK if st == FG_ERR_NONFINITE else st
 
 
 cdef inline fg_status run_rmsprop(bint f32, void *p, const void *g, void *s, void *b, void *ga,
@@ -138,15 +149,18 @@ def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momen
 def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double beta1=0.9,
               double beta2=0.999, double eps=1e-8, double weight_decay=0.0, *,
               bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False,
-              bint decoupled=False):
+              bint decoupled=False, out=None):
     """Adam update in place, torch.optim.Adam's rule (see ``fastgrad.Adam``).
 
     ``param``, ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``,
     ``max_exp_avg_sq`` are updated in place; ``grad`` is read. ``step`` is this
     update's number t >= 1 (used for bias correction). ``decoupled=True`` is
-    AdamW's weight decay.
+    AdamW's weight decay. With ``out`` (an array like ``param``, overlapping
+    none of the others) the new parameters go to ``out`` and ``param`` is only
+    read, bit for bit the same values: keep the previous iterate without a
+    copy.
     """
-    cdef cnp.ndarray p = float_array(param, "param", True)
+    cdef cnp.ndarray p = float_array(param, "param", out is None)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
     if overlaps(g, p):
         raise ValueError("grad overlaps param in memory; pass a copy")
@@ -155,6 +169,15 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double 
     cdef void *vmax = state_ptr(max_exp_avg_sq, "max_exp_avg_sq", p, amsgrad)
     if m == v and m != NULL:
         raise ValueError("exp_avg and exp_avg_sq must be different arrays")
+    cdef void *op = NULL
+    cdef cnp.ndarray o
+    if out is not None:
+        o = matching_array(out, "out", p, "param", True)
+        for other, name in ((p, "param"), (g, "grad"), (exp_avg, "exp_avg"),
+                            (exp_avg_sq, "exp_avg_sq"), (max_exp_avg_sq, "max_exp_avg_sq")):
+            if other is not None and overlaps(o, other):
+                raise ValueError(f"out overlaps {name} in memory")
+        op = cnp.PyArray_DATA(o)
     check_step(step); check_nonneg(lr, "lr"); check_beta(beta1, "beta1")
     check_beta(beta2, "beta2"); check_nonneg(eps, "eps")
     check_nonneg(weight_decay, "weight_decay")
@@ -168,21 +191,21 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double 
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = run_adam(f32, pp, gp, m, v, vmax, n, &c)
+                st = run_adam(f32, pp, op, gp, m, v, vmax, n, &c)
         else:
-            st = run_adam(f32, pp, gp, m, v, vmax, n, &c)
+            st = run_adam(f32, pp, op, gp, m, v, vmax, n, &c)
     if st != FG_OK:
         raise_status(st, "adam_step")
 
 
 def adamw_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double beta1=0.9,
                double beta2=0.999, double eps=1e-8, double weight_decay=1e-2, *,
-               bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False):
-    """AdamW update in place: ``adam_step`` with decoupled weight decay
-    ``p <- p * (1 - lr * weight_decay)`` (see ``fastgrad.AdamW``)."""
+               bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False, out=None):
+    """AdamW update in place (or into ``out``): ``adam_step`` with decoupled
+    weight decay ``p <- p * (1 - lr * weight_decay)`` (see ``fastgrad.AdamW``)."""
     adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
               amsgrad=amsgrad, max_exp_avg_sq=max_exp_avg_sq, maximize=maximize,
-              decoupled=True)
+              decoupled=True, out=out)
 
 
 def rmsprop_step(param, grad, square_avg, int64_t step, double lr, double alpha=0.99,

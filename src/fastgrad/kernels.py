@@ -11,7 +11,9 @@ own counter, starting at 1.
                    dampening=0, weight_decay=0, nesterov=False, maximize=False)``
 ``adam_step``      ``(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9,
                    beta2=0.999, eps=1e-8, weight_decay=0, *, amsgrad=False,
-                   max_exp_avg_sq=None, maximize=False, decoupled=False)``
+                   max_exp_avg_sq=None, maximize=False, decoupled=False,
+                   out=None)``; with ``out``, the new parameters go there
+                   and ``param`` is only read
 ``adamw_step``     ``adam_step`` with decoupled decay, ``weight_decay=1e-2``
 ``rmsprop_step``   ``(param, grad, square_avg, step, lr, alpha=0.99, eps=1e-8,
                    weight_decay=0, momentum=0, centered=False, *,
