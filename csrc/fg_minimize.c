@@ -169,29 +169,46 @@ static int grad_norm(const double *g, size_t n, double *norm)
 }
 
 /* Adam's bias-correction powers beta1^t, beta2^t (Adam, AdamW), kept as
- * running products in double-double (hi + lo, one exact product and two
- * fmas per factor and step) instead of torch's two pow() calls per step,
- * which cost about a quarter of an iteration at n = 100 (and more of a
- * small one). The product's relative error after t steps is about
- * t * 2^-104, far below half an ulp, so 1 - beta^t is correctly rounded
- * (1 - hi is exact while hi >= 1/2, then one rounding); pow itself is only
- * within 0.52 ulp, so the two differ in the last bit of a bias correction
- * now and then (a few percent of the steps for beta = 0.999), and
- * minimize's Adam equals the fastgrad.Adam class to rounding (1e-15
- * relative), not bit for bit. bc2's square root is sqrt() for the same
- * reason (torch takes pow(bc2, 0.5)). Once both powers are below 2^-60 and
- * lr is fixed, 1 - beta^t is exactly 1 and the coefficients are reused. */
+ * running products in double-double (hi + lo, Dekker's exact product per
+ * factor and step) instead of torch's two pow() calls per step, which cost
+ * about a quarter of an iteration at n = 100 (and more of a small one). The
+ * product's relative error after t steps is about t * 2^-104, so hi + lo
+ * rounds to the correctly rounded beta^t; 1 - beta^t is then formed as
+ * torch forms it, and bc2's square root with sqrt(). pow() is within 0.52
+ * ulp and pow(bc2, 0.5) is not always sqrt(bc2), so in rare steps a bias
+ * correction differs from torch's in its last bit: minimize's Adam equals
+ * the fastgrad.Adam class bit for bit over thousands of steps in the tests,
+ * but only to rounding in general (a last-bit difference can grow like any
+ * rounding difference: by the problem's conditioning). Once both powers are
+ * below 2^-60 and lr is fixed, 1 - beta^t is exactly 1 and the coefficients
+ * are reused. */
 typedef struct adam_powers {
     double h1, l1, h2, l2;   /* beta1^t = h1 + l1, beta2^t = h2 + l2 */
+    double b1h, b1l, b2h, b2l;   /* beta1, beta2 split in halves (dd_split) */
     int64_t t;               /* the step the powers are for */
     int frozen;              /* c is final (saturated powers, fixed lr) */
     fg_adam_coeffs c;        /* all fields but the per-step ones, from prepare */
 } adam_powers;
 
-static void dd_mul(double *hi, double *lo, double b)
+/* Veltkamp's split a = hi + lo into two 26-bit halves, so that products of
+ * halves are exact. Plain arithmetic rather than fma(): the driver is built
+ * for baseline x86-64, where fma() is a libm call (with -ffp-contract=off
+ * the compiler contracts nothing here either). */
+static void dd_split(double a, double *hi, double *lo)
 {
+    const double c = 134217729.0 * a;   /* 2^27 + 1 */
+    *hi = c - (c - a);
+    *lo = a - *hi;
+}
+
+/* (hi + lo) *= b, b = bh + bl split: Dekker's exact product hi*b = p + e,
+ * plus lo*b, renormalized. */
+static void dd_mul(double *hi, double *lo, double b, double bh, double bl)
+{
+    double ah, al;
+    dd_split(*hi, &ah, &al);
     const double p = *hi * b;
-    const double e = fma(*lo, b, fma(*hi, b, -p));   /* hi*b - p exactly, + lo*b */
+    const double e = (((ah * bh - p) + ah * bl) + al * bh) + al * bl + *lo * b;
     const double s = p + e;
     *lo = e - (s - p);
     *hi = s;
@@ -201,10 +218,12 @@ static void dd_mul(double *hi, double *lo, double b)
 static void adam_coeffs_for_step(adam_powers *pw, const fg_minimize_options *o, double lr)
 {
     if (pw->frozen) return;
-    dd_mul(&pw->h1, &pw->l1, o->beta1);
-    dd_mul(&pw->h2, &pw->l2, o->beta2);
+    dd_mul(&pw->h1, &pw->l1, o->beta1, pw->b1h, pw->b1l);
+    dd_mul(&pw->h2, &pw->l2, o->beta2, pw->b2h, pw->b2l);
     pw->t++;
-    const double bc1 = (1.0 - pw->h1) - pw->l1, bc2 = (1.0 - pw->h2) - pw->l2;
+    /* torch's 1 - beta^t with beta^t = hi + lo rounded once: the same bits as
+     * 1 - pow(beta, t) whenever pow rounds correctly */
+    const double bc1 = 1.0 - (pw->h1 + pw->l1), bc2 = 1.0 - (pw->h2 + pw->l2);
     pw->c.neg_step_size = -(lr / bc1);
     pw->c.bc2_sqrt = sqrt(bc2);
     pw->c.decay_factor = 1.0 - lr * o->weight_decay;
@@ -442,6 +461,8 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     adam_powers pw;
     memset(&pw, 0, sizeof pw);
     pw.h1 = pw.h2 = 1.0;   /* beta^0; the per-step fields are set each step */
+    dd_split(opt->beta1, &pw.b1h, &pw.b1l);
+    dd_split(opt->beta2, &pw.b2h, &pw.b2l);
     if (adam)
         fg_adam_prepare(&pw.c, opt->lr_fn ? 0.0 : opt->lr, opt->beta1, opt->beta2, opt->eps,
                         opt->weight_decay, opt->amsgrad, opt->maximize,

@@ -19,8 +19,8 @@
  * fg_adam_step_out_f64, ...), so minimize follows torch.optim's rules; their
  * per-step coefficients come from fg_*_prepare, except Adam's bias
  * corrections 1 - beta^t: running products instead of torch's pow() per
- * step (see fg_minimize.c), equal to rounding (1e-15 relative), where the
- * other methods match the optimizer classes bit for bit.
+ * step (see fg_minimize.c), which differ from pow's in the last bit in rare
+ * steps, where the other methods match the optimizer classes bit for bit.
  * Newton's update is described at FG_MIN_NEWTON below.
  */
 #ifndef FASTGRAD_MINIMIZE_H

@@ -232,10 +232,10 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     -----
     Gradient descent: ``x <- x - lr * grad f(x)`` (ascent: ``+``). Momentum,
     Nesterov, Adam, AdamW, RMSprop and Adagrad follow ``torch.optim`` (the
-    kernels of ``fastgrad.kernels``), bit for bit like the optimizer classes
-    except Adam's bias corrections ``1 - beta**t``: running products of beta
-    instead of a ``pow`` per step (cheaper; equal to rounding, about 1e-15
-    relative, and at least as accurate). Newton: ``x <- x - s (H + mu I)^{-1}
+    kernels of ``fastgrad.kernels``), bit for bit like the optimizer classes,
+    except that Adam's ``beta**t`` is a running product (cheaper than a
+    ``pow`` per step), which in rare steps differs from ``pow`` in the last
+    bit. Newton: ``x <- x - s (H + mu I)^{-1}
     grad f`` with ``mu = 0`` when the Hessian ``H`` is positive definite (else
     the smallest of ``newton_mu0 * max|H_ii| * 10^k`` that makes Cholesky
     succeed) and ``s = lr, lr/2, ...`` the first step that decreases f
