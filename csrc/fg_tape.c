@@ -68,6 +68,8 @@ struct fg_tape_ws {
     double **hc;           /* [n_slots] eps2 parts, size */
     double **hd;           /* [n_slots] eps1 eps2 parts, size*kk */
     double **adj;          /* [n_slots] reverse-mode adjoints, size (NULL: no tangent) */
+    double **fadj, **fadjt;    /* [n_slots] forward-over-reverse: adjoints (size) and
+                                  their tangents (size*kk), unshared (no aliases) */
     double *adj_buf;       /* all adjoints, contiguous; those the sweep must zero
                               come first, so one memset of adj_zero_total clears them */
     size_t adj_total, adj_zero_total;
@@ -425,13 +427,13 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
         const size_t sz = (size_t)t->slot_size[s], padded = fg_pad8(sz);
         if (t->slot_kind[s] == FG_SLOT_COMPUTED) vals += padded;
         if (t->slot_tan[s]) {
-            tans += padded * (2 * k + 1);
+            tans += padded * (3 * k + 2);   /* tan, hc, hd, fadj, fadjt */
             if (t->adj_alias[s] < 0) adj_total += padded;
         }
     }
     fg_tape_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return FG_ERR_NOMEM;
-    ws->val = calloc(5 * ns, sizeof(double *));
+    ws->val = calloc(7 * ns, sizeof(double *));
     ws->raw = malloc((vals + adj_total + tans + 8) * sizeof(double));
     if (!ws->val || !ws->raw) {
         fg_tape_ws_free(ws);
@@ -442,6 +444,8 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     ws->hc = ws->val + 2 * ns;
     ws->hd = ws->val + 3 * ns;
     ws->adj = ws->val + 4 * ns;
+    ws->fadj = ws->val + 5 * ns;
+    ws->fadjt = ws->val + 6 * ns;
     ws->tape = t;
     ws->k = k;
     ws->adj_buf = ws->buf + vals;
@@ -461,6 +465,8 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             ws->tan[s] = tp; tp += padded * k;
             ws->hc[s] = tp; tp += padded;
             ws->hd[s] = tp; tp += padded * k;
+            ws->fadj[s] = tp; tp += padded;
+            ws->fadjt[s] = tp; tp += padded * k;
             if (t->adj_alias[s] >= 0) continue;   /* shares its root's buffer, below */
             if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += padded; }
             else { ws->adj[s] = q_store; q_store += padded; }
@@ -880,6 +886,109 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
     }
 }
 
+/* Forward-over-reverse sweep after run_dual(kk): the adjoint sweep of
+ * run_adjoint, differentiated along the pass's kk tangent directions. FG[s]
+ * holds d f / d slot s, FT[s] (kk per element) its derivative along each
+ * direction; for x seeded with unit directions e_j, FT[0] holds the
+ * Hessian's columns j. Every buffer is zeroed and accumulated (none of
+ * run_adjoint's stores or aliases: this mode is not the hot path). */
+static void run_adjoint_dual(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
+{
+    double *const *V = ws->val;
+    double *const *T = ws->tan;
+    double *const *FG = ws->fadj;
+    double *const *FT = ws->fadjt;
+    const int64_t *index = t->index_pool;
+    for (size_t sl = 0; sl < t->n_slots; sl++)
+        if (FG[sl]) {
+            memset(FG[sl], 0, (size_t)t->slot_size[sl] * sizeof(double));
+            memset(FT[sl], 0, (size_t)(t->slot_size[sl] * kk) * sizeof(double));
+        }
+    FG[t->out_slot][0] = 1.0;
+    for (size_t s = t->n_instr; s-- > 0;) {
+        const fg_tape_instr *I = &t->instr[s];
+        const double *GO = FG[I->out], *TGO = FT[I->out];
+        if (!GO) continue;   /* no path from x (or a comparison) */
+        const double *O = V[I->out];
+        const int64_t n = I->n;
+        const double *A = I->a >= 0 ? V[I->a] + I->a_off : NULL;
+        const double *B = I->b >= 0 ? V[I->b] + I->b_off : NULL;
+        const double *TA = I->a >= 0 ? OPND(T, I->a, I->a_off, kk) : NULL;
+        const double *TB = I->b >= 0 ? OPND(T, I->b, I->b_off, kk) : NULL;
+        double *GA = I->a >= 0 ? OPND(FG, I->a, I->a_off, 1) : NULL;
+        double *GB = I->b >= 0 ? OPND(FG, I->b, I->b_off, 1) : NULL;
+        double *TGA = I->a >= 0 ? OPND(FT, I->a, I->a_off, kk) : NULL;
+        double *TGB = I->b >= 0 ? OPND(FT, I->b, I->b_off, kk) : NULL;
+        switch (I->code) {
+        case FG_TI_UNARY:
+            fg_elem_unary_adjdual(I->op, A, TA, O, GO, TGO, GA, TGA, n, kk);
+            break;
+        case FG_TI_BINARY:
+            fg_elem_binary_adjdual(I->op, A, TA, GA, TGA, I->sa, B, TB, GB, TGB, I->sb, O,
+                                   GO, TGO, n, kk);
+            break;
+        case FG_TI_WHERE: {   /* linear in a and b: the same selection */
+            const double *C = V[I->c] + I->c_off;
+            for (int64_t i = 0; i < n; i++) {
+                const int take_a = C[i * I->sc] != 0;
+                double *g = take_a ? GA : GB, *tg = take_a ? TGA : TGB;
+                const int64_t st = take_a ? I->sa : I->sb;
+                if (!g) continue;
+                g[i * st] += GO[i];
+                for (int64_t q = 0; q < kk; q++) tg[i * st * kk + q] += TGO[i * kk + q];
+            }
+            break;
+        }
+        case FG_TI_GATHER: {
+            const int64_t *idx = index + I->p0;
+            for (int64_t i = 0; i < n; i++) {
+                GA[idx[i]] += GO[i];
+                for (int64_t q = 0; q < kk; q++) TGA[idx[i] * kk + q] += TGO[i * kk + q];
+            }
+            break;
+        }
+        case FG_TI_SUM: {
+            const int64_t pre = I->p0, len = I->p1, post = I->p2;
+            for (int64_t u = 0; u < pre; u++)
+                for (int64_t j = 0; j < len; j++)
+                    for (int64_t w = 0; w < post; w++) {
+                        const int64_t ia = (u * len + j) * post + w, io = u * post + w;
+                        GA[ia] += I->scale * GO[io];
+                        for (int64_t q = 0; q < kk; q++)
+                            TGA[ia * kk + q] += I->scale * TGO[io * kk + q];
+                    }
+            break;
+        }
+        case FG_TI_MATMUL: {   /* C = A B: the product rule on GA = GO B^T, GB = A^T GO */
+            const int64_t M = I->p0, L = I->p1, P = I->p2;
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t l = 0; l < L; l++)
+                    for (int64_t j = 0; j < P; j++) {
+                        const double go = GO[i * P + j], a = A[i * L + l], b = B[l * P + j];
+                        const double *tgo = TGO + (i * P + j) * kk;
+                        if (GA) {
+                            double *tga = TGA + (i * L + l) * kk;
+                            GA[i * L + l] += go * b;
+                            for (int64_t q = 0; q < kk; q++) tga[q] += tgo[q] * b;
+                            if (TB)
+                                for (int64_t q = 0; q < kk; q++)
+                                    tga[q] += go * TB[(l * P + j) * kk + q];
+                        }
+                        if (GB) {
+                            double *tgb = TGB + (l * P + j) * kk;
+                            GB[l * P + j] += a * go;
+                            for (int64_t q = 0; q < kk; q++) tgb[q] += a * tgo[q];
+                            if (TA)
+                                for (int64_t q = 0; q < kk; q++)
+                                    tgb[q] += TA[(i * L + l) * kk + q] * go;
+                        }
+                    }
+            break;
+        }
+        }
+    }
+}
+
 /* ----------------------------------------------------------------- drivers */
 
 fg_status fg_tape_eval_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, double *value)
@@ -960,6 +1069,45 @@ fg_status fg_tape_hessian_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
             if (grad && col == n - 1) memcpy(grad + j0, ws->tan[o], (size_t)kk * sizeof(double));
         }
     }
+    if (value) *value = ws->val[o][0];
+    return FG_OK;
+}
+
+fg_status fg_tape_hessian_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
+                                      double *hess, double *value, double *grad)
+{
+    if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !hess)) return FG_ERR_ARG;
+    const int64_t n = (int64_t)t->n, k = (int64_t)ws->k;
+    const int32_t o = t->out_slot;
+    ws->val[0] = (double *)x;
+    double *tx = ws->tan[0];
+    if (!ws->tan[o]) {   /* piecewise constant f: zero derivatives */
+        run_value(t, ws->val);
+        memset(hess, 0, (size_t)(n * n) * sizeof(double));
+        if (grad) memset(grad, 0, (size_t)n * sizeof(double));
+        if (value) *value = ws->val[o][0];
+        return FG_OK;
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += k) {
+        const int64_t kk = n - j0 < k ? n - j0 : k;
+        memset(tx, 0, (size_t)(n * kk) * sizeof(double));
+        for (int64_t q = 0; q < kk; q++) tx[(j0 + q) * kk + q] = 1.0;
+        run_dual(t, ws, kk);
+        run_adjoint_dual(t, ws, kk);
+        const double *hcols = ws->fadjt[0];   /* [i * kk + q] = d2 f / dx_i dx_(j0+q) */
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t q = 0; q < kk; q++) hess[i * n + j0 + q] = hcols[i * kk + q];
+        if (grad && j0 == 0) memcpy(grad, ws->fadj[0], (size_t)n * sizeof(double));
+    }
+    /* Each column came from its own pass: symmetric to rounding only. The
+     * mean of the two triangles is exactly symmetric (what Cholesky and the
+     * hyper-dual mode give) and halves their difference. */
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++) {
+            const double m = 0.5 * (hess[i * n + j] + hess[j * n + i]);
+            hess[i * n + j] = m;
+            hess[j * n + i] = m;
+        }
     if (value) *value = ws->val[o][0];
     return FG_OK;
 }

@@ -275,6 +275,98 @@ static void fg_elem_binary_hyper(int op, const double *A, const double *TA, cons
     }
 }
 
+/* ------------------------------------------------ forward-over-reverse */
+
+/* The adjoint sweep differentiated along kk tangent directions (a dual pass
+ * ran first: TA, TB hold the operands' tangents, kk per element). With
+ * g = GO[i] and its tangent TGO (kk per element):
+ *   unary y = f(x):     GA += g f'             TGA += TGO f' + g f'' TA
+ *   binary y = f(a, b): GA += g f_a            TGA += TGO f_a + g (f_aa TA + f_ab TB)
+ *                       GB += g f_b            TGB += TGO f_b + g (f_ab TA + f_bb TB)
+ * A constant operand has no adjoint and no tangent, and its partials are
+ * never evaluated. Broadcast operands (stride 0) accumulate into their one
+ * element. GA may be GB (x * x): plain pointers. */
+static void fg_elem_unary_adjdual(int op, const double *A, const double *TA, const double *O,
+                                  const double *GO, const double *TGO, double *GA,
+                                  double *TGA, int64_t n, int64_t kk)
+{
+    switch (op) {
+#define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
+    case FG_OP_##NAME:                                                         \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            const double x = A[i], y = O[i];                                   \
+            (void)x; (void)y;                                                  \
+            const double d1_ = (D1), d2_ = (D2), g_ = GO[i];                   \
+            const double *ta_ = TA + i * kk, *tgo_ = TGO + i * kk;             \
+            double *tga_ = TGA + i * kk;                                       \
+            GA[i] += g_ * d1_;                                                 \
+            for (int64_t q = 0; q < kk; q++)                                   \
+                tga_[q] += tgo_[q] * d1_ + g_ * d2_ * ta_[q];                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_UNARY
+    default: break;
+    }
+}
+
+static void fg_elem_binary_adjdual(int op, const double *A, const double *TA, double *GA,
+                                   double *TGA, int64_t sa, const double *B, const double *TB,
+                                   double *GB, double *TGB, int64_t sb, const double *O,
+                                   const double *GO, const double *TGO, int64_t n, int64_t kk)
+{
+    const int64_t ska = sa * kk, skb = sb * kk;
+    switch (op) {
+#define FG_OP_BINARY(NAME, VAL, DA_, DB_, DAA_, DAB_, DBB_)                    \
+    case FG_OP_##NAME:                                                         \
+        if (GA && GB) {                                                        \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                     \
+                const double pa_ = (DA_), pb_ = (DB_);                         \
+                const double paa_ = (DAA_), pab_ = (DAB_), pbb_ = (DBB_);      \
+                const double g_ = GO[i];                                       \
+                const double *ta_ = TA + i * ska, *tb_ = TB + i * skb;         \
+                const double *tgo_ = TGO + i * kk;                             \
+                double *tga_ = TGA + i * ska, *tgb_ = TGB + i * skb;           \
+                GA[i * sa] += g_ * pa_;                                        \
+                GB[i * sb] += g_ * pb_;                                        \
+                for (int64_t q = 0; q < kk; q++) {                             \
+                    const double ta_q = ta_[q], tb_q = tb_[q], tgo_q = tgo_[q]; \
+                    tga_[q] += tgo_q * pa_ + g_ * (paa_ * ta_q + pab_ * tb_q); \
+                    tgb_[q] += tgo_q * pb_ + g_ * (pab_ * ta_q + pbb_ * tb_q); \
+                }                                                              \
+            }                                                                  \
+        } else if (GA) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                     \
+                const double pa_ = (DA_), paa_ = (DAA_), g_ = GO[i];           \
+                const double *ta_ = TA + i * ska, *tgo_ = TGO + i * kk;        \
+                double *tga_ = TGA + i * ska;                                  \
+                GA[i * sa] += g_ * pa_;                                        \
+                for (int64_t q = 0; q < kk; q++)                               \
+                    tga_[q] += tgo_[q] * pa_ + g_ * paa_ * ta_[q];             \
+            }                                                                  \
+        } else if (GB) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                const double a = A[i * sa], b = B[i * sb], y = O[i];           \
+                (void)a; (void)b; (void)y;                                     \
+                const double pb_ = (DB_), pbb_ = (DBB_), g_ = GO[i];           \
+                const double *tb_ = TB + i * skb, *tgo_ = TGO + i * kk;        \
+                double *tgb_ = TGB + i * skb;                                  \
+                GB[i * sb] += g_ * pb_;                                        \
+                for (int64_t q = 0; q < kk; q++)                               \
+                    tgb_[q] += tgo_[q] * pb_ + g_ * pbb_ * tb_[q];             \
+            }                                                                  \
+        }                                                                      \
+        break;
+#include "fg_ops.def"
+#undef FG_OP_BINARY
+    default: break;
+    }
+}
+
 /* -------------------------------------------------------------- adjoint */
 
 /* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass; with

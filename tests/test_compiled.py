@@ -49,8 +49,8 @@ def grad_difference_hessian(cf, x, rel=1e-5):
 
 
 def check_against_oracles(f, x, rtol_fd=1e-6, hess=True, chunk=None):
-    """Value vs NumPy, gradient vs five-point and reference, Hessian vs
-    reference and the difference of the gradient."""
+    """Value vs NumPy, gradient vs five-point and reference, Hessian (both
+    methods) vs reference and the difference of the gradient."""
     x = np.asarray(x, dtype=np.float64)
     cf = fastgrad.compile(f, x.shape, chunk=chunk)
     rf = ref.compile(f, x.shape)
@@ -70,11 +70,13 @@ def check_against_oracles(f, x, rtol_fd=1e-6, hess=True, chunk=None):
     assert vr == v
     np.testing.assert_allclose(gr, g, rtol=1e-13, atol=1e-14 * scale)
     if hess:
-        H = cf.hessian(x)
-        hs = max(1.0, np.abs(H).max())
-        np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-14 * hs)
-        np.testing.assert_allclose(H, rf.hessian(x), rtol=1e-11, atol=1e-12 * hs)
-        np.testing.assert_allclose(H, grad_difference_hessian(cf, x), rtol=1e-5, atol=1e-6 * hs)
+        for method in ("reverse", "hyperdual"):
+            H = cf.hessian(x, method=method)
+            hs = max(1.0, np.abs(H).max())
+            np.testing.assert_array_equal(H, H.T)
+            np.testing.assert_allclose(H, rf.hessian(x), rtol=1e-11, atol=1e-12 * hs)
+            np.testing.assert_allclose(H, grad_difference_hessian(cf, x), rtol=1e-5,
+                                       atol=1e-6 * hs)
     return cf
 
 
@@ -417,14 +419,41 @@ def test_matrix_shaped_input():
     np.testing.assert_allclose(cf.gradient(W), 2 * A.T @ (A @ W - np.eye(2)), rtol=1e-13)
 
 
+@pytest.mark.parametrize("method", ["hyperdual", "reverse"])
 @pytest.mark.parametrize("chunk", [1, 3, 8])
-def test_hessian_pass_also_gives_value_and_gradient(chunk):
+def test_hessian_pass_also_gives_value_and_gradient(chunk, method):
     f, p = make_mlp()
     cf = fastgrad.compile(f, p.shape, chunk=chunk)
-    value, grad, hess = cf._tape.hessian(p, True)
+    value, grad, hess = cf._tape.hessian(p, True, method == "reverse")
     assert value == pytest.approx(cf(p), rel=1e-15)
     np.testing.assert_allclose(grad, cf.gradient(p), rtol=1e-13, atol=1e-15)
-    np.testing.assert_array_equal(hess, cf.hessian(p))
+    np.testing.assert_array_equal(hess, cf.hessian(p, method=method))
+    np.testing.assert_array_equal(hess, hess.T)
+
+
+def test_hessian_methods():
+    """Forward-over-reverse and hyper-dual Hessians agree to a few ulps (the
+    op-table tests above hold "auto", reverse for n > 2, against the NumPy
+    reference and differences of gradients); auto picks hyper-dual at n <= 2
+    and reverse above; chunks of every size give the same matrix."""
+    f, p = make_mlp()
+    hs = {}
+    for chunk in (1, 4, p.size):
+        cf = fastgrad.compile(f, p.shape, chunk=chunk)
+        hs[chunk] = cf.hessian(p, method="reverse")
+        H = cf.hessian(p, method="hyperdual")
+        scale = np.abs(H).max()
+        np.testing.assert_allclose(hs[chunk], H, rtol=1e-12, atol=1e-14 * scale)
+        np.testing.assert_array_equal(cf.hessian(p), hs[chunk])   # auto: n > 2
+    for chunk in (1, 4):
+        np.testing.assert_allclose(hs[chunk], hs[p.size], rtol=1e-13, atol=1e-15 * scale)
+    small = fastgrad.compile(lambda x: x[0] ** 3 * np.exp(x[1]), 2)
+    x = np.array([0.5, -0.3])
+    np.testing.assert_array_equal(small.hessian(x), small.hessian(x, method="hyperdual"))
+    np.testing.assert_allclose(small.hessian(x, method="reverse"),
+                               small.hessian(x, method="hyperdual"), rtol=1e-15)
+    with pytest.raises(ValueError, match="method must be"):
+        small.hessian(x, method="dual")
 
 
 def test_jvp():
@@ -667,7 +696,8 @@ def test_embedding_exports():
     import fastgrad._tape as tape_module
     capi = tape_module.__pyx_capi__
     for name in ("tape_ws_create", "tape_ws_free", "tape_eval_f64", "tape_value_grad_f64",
-                 "tape_value_grad_reverse_f64", "tape_jvp_f64", "tape_hessian_f64"):
+                 "tape_value_grad_reverse_f64", "tape_jvp_f64", "tape_hessian_f64",
+                 "tape_hessian_reverse_f64"):
         assert name in capi
 
 

@@ -46,4 +46,7 @@ cdef extern from "fg_tape.h" nogil:
                               const double *v, double *value, double *jv)
     fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                   double *hess, double *value, double *grad)
+    fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws,
+                                          const double *x, double *hess, double *value,
+                                          double *grad)
 

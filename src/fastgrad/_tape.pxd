@@ -27,3 +27,5 @@ cdef int tape_value_grad_reverse_f64(void *tape, void *ws, const double *x, doub
 cdef int tape_jvp_f64(void *tape, void *ws, const double *x, const double *v, double *value,
                       double *jv) noexcept nogil
 cdef int tape_hessian_f64(void *tape, void *ws, const double *x, double *hess) noexcept nogil
+cdef int tape_hessian_reverse_f64(void *tape, void *ws, const double *x,
+                                  double *hess) noexcept nogil

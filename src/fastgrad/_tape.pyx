@@ -56,6 +56,10 @@ cdef int tape_jvp_f64(void *tape, void *ws, const double *x, const double *v, do
 cdef int tape_hessian_f64(void *tape, void *ws, const double *x, double *hess) noexcept nogil:
     return fg_tape_hessian_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, hess, NULL, NULL)
 
+cdef int tape_hessian_reverse_f64(void *tape, void *ws, const double *x,
+                                  double *hess) noexcept nogil:
+    return fg_tape_hessian_reverse_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, hess, NULL, NULL)
+
 
 # ------------------------------------------------------------- capsules --
 
@@ -71,6 +75,7 @@ ctypedef struct objective_ctx:
     fg_tape_ws *ws
     PyObject *owner
     bint reverse               # gradient by the adjoint sweep instead of dual passes
+    bint hess_reverse          # Hessian by forward-over-reverse instead of hyper-duals
 
 
 cdef double scalar_fn(const double *x, size_t n, void *ctx) noexcept nogil:
@@ -96,6 +101,8 @@ cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
     cdef objective_ctx *c = <objective_ctx*>ctx
     if n != c.cb.n:
         return FG_ERR_SHAPE
+    if c.hess_reverse:
+        return fg_tape_hessian_reverse_f64(c.tape, c.ws, x, hess, NULL, NULL)
     return fg_tape_hessian_f64(c.tape, c.ws, x, hess, NULL, NULL)
 
 cdef void free_scalar_capsule(object cap) noexcept:
@@ -309,9 +316,10 @@ cdef class Tape:
         _release(self, ws)
         return value, jv
 
-    def hessian(self, x, bint with_grad=False):
-        """The (n, n) Hessian by hyper-dual numbers (exact to rounding);
-        with_grad=True: (f(x), grad f(x), Hessian) from the same passes."""
+    def hessian(self, x, bint with_grad=False, bint reverse=False):
+        """The (n, n) Hessian by hyper-dual numbers (reverse=True: by
+        forward-over-reverse), exact to rounding; with_grad=True: (f(x),
+        grad f(x), Hessian) from the same passes."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
         cdef cnp.npy_intp dims[2]
@@ -325,7 +333,10 @@ cdef class Tape:
         cdef double value = 0.0
         cdef fg_tape_ws *ws = _acquire(self)
         with nogil:
-            fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
+            if reverse:
+                fg_tape_hessian_reverse_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
+            else:
+                fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
         _release(self, ws)
         if with_grad:
             return value, g, h
@@ -349,10 +360,10 @@ cdef class Tape:
         Py_INCREF(self)
         return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
 
-    def objective_capsule(self, bint reverse=False):
+    def objective_capsule(self, bint reverse=False, bint hess_reverse=False):
         """A fresh PyCapsule "fastgrad.objective_callback" (fg_objective_callback *):
         value_grad by dual numbers (reverse=True: by the adjoint sweep),
-        hessian by hyper-dual numbers."""
+        hessian by hyper-dual numbers (hess_reverse=True: forward-over-reverse)."""
         cdef objective_ctx *c = <objective_ctx*>malloc(sizeof(objective_ctx))
         if c == NULL:
             raise MemoryError()
@@ -362,6 +373,7 @@ cdef class Tape:
             raise MemoryError("cannot allocate a tape workspace")
         c.tape = <fg_tape*>self.ptr
         c.reverse = reverse
+        c.hess_reverse = hess_reverse
         c.cb.objective.value_grad = objective_value_grad
         c.cb.objective.hessian = objective_hessian
         c.cb.objective.ctx = c
@@ -419,7 +431,8 @@ def repeat_eval(Tape tape, x, size_t reps, str mode="value"):
     cdef double *gp = <double*>cnp.PyArray_DATA(g)
     cdef double value = 0.0
     cdef size_t r
-    cdef int m = {"value": 0, "grad": 1, "hessian": 2, "reverse": 3}[mode]
+    cdef int m = {"value": 0, "grad": 1, "hessian": 2, "reverse": 3,
+                  "hessian_reverse": 4}[mode]
     with nogil:
         for r in range(reps):
             if m == 0:
@@ -428,6 +441,8 @@ def repeat_eval(Tape tape, x, size_t reps, str mode="value"):
                 fg_tape_value_grad_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
             elif m == 3:
                 fg_tape_value_grad_reverse_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
+            elif m == 4:
+                fg_tape_hessian_reverse_f64(<fg_tape*>tape.ptr, ws, xp, gp, &value, NULL)
             else:
                 fg_tape_hessian_f64(<fg_tape*>tape.ptr, ws, xp, gp, &value, NULL)
     _release(tape, ws)
