@@ -1073,6 +1073,28 @@ fg_status fg_tape_hessian_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
     return FG_OK;
 }
 
+fg_status fg_tape_hvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, const double *v,
+                          double *hv, double *value, double *grad)
+{
+    if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !v || !hv)) return FG_ERR_ARG;
+    const size_t n = t->n;
+    const int32_t o = t->out_slot;
+    ws->val[0] = (double *)x;
+    if (!ws->tan[o]) {   /* piecewise constant f */
+        run_value(t, ws->val);
+        memset(hv, 0, n * sizeof(double));
+        if (grad) memset(grad, 0, n * sizeof(double));
+    } else {
+        memcpy(ws->tan[0], v, n * sizeof(double));
+        run_dual(t, ws, 1);
+        run_adjoint_dual(t, ws, 1);
+        memcpy(hv, ws->fadjt[0], n * sizeof(double));
+        if (grad) memcpy(grad, ws->fadj[0], n * sizeof(double));
+    }
+    if (value) *value = ws->val[o][0];
+    return FG_OK;
+}
+
 fg_status fg_tape_hessian_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
                                       double *hess, double *value, double *grad)
 {

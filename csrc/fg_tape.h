@@ -163,6 +163,13 @@ fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double 
 fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                       double *hess, double *value, double *grad);
 
+/* hv[0..n) = H(x) v, the Hessian times v without forming H: one dual pass
+ * carrying v, then the differentiated adjoint sweep (no n^2 work). Optionally *value = f(x) and grad[0..n) = grad f(x)
+ * from the same passes (each may be NULL). hv must not overlap x or v.
+ * Returns FG_OK or FG_ERR_ARG. */
+fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const double *v,
+                          double *hv, double *value, double *grad);
+
 #ifdef __cplusplus
 }
 #endif

@@ -77,6 +77,14 @@ def check_against_oracles(f, x, rtol_fd=1e-6, hess=True, chunk=None):
             np.testing.assert_allclose(H, rf.hessian(x), rtol=1e-11, atol=1e-12 * hs)
             np.testing.assert_allclose(H, grad_difference_hessian(cf, x), rtol=1e-5,
                                        atol=1e-6 * hs)
+        # H v without H: the same sweep with one direction
+        v = np.linspace(-1.0, 1.5, x.size).reshape(x.shape)
+        fv, gv, hv = cf._tape.hvp(x, v)
+        assert fv == cf(x)
+        np.testing.assert_allclose(gv, g, rtol=1e-13, atol=1e-14 * scale)
+        np.testing.assert_allclose(hv.ravel(), H @ v.ravel(), rtol=1e-12,
+                                   atol=1e-13 * hs * np.abs(v).sum())
+        np.testing.assert_array_equal(cf.hvp(x, v), hv)
     return cf
 
 
@@ -429,6 +437,22 @@ def test_hessian_pass_also_gives_value_and_gradient(chunk, method):
     np.testing.assert_allclose(grad, cf.gradient(p), rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(hess, cf.hessian(p, method=method))
     np.testing.assert_array_equal(hess, hess.T)
+
+
+def test_hvp_with_scipy_trust_region():
+    """cf.hvp as scipy's hessp: trust-ncg and Newton-CG on 50-D Rosenbrock
+    reach the minimum, and a product equals the explicit Hessian times p."""
+    so = pytest.importorskip("scipy.optimize", reason="scipy is a test extra")
+    cf = fastgrad.compile(rosenbrock, 50)
+    x0 = np.linspace(-1.0, 1.2, 50)
+    for method, opts in (("trust-ncg", dict(gtol=1e-10)), ("Newton-CG", dict(xtol=1e-12))):
+        res = so.minimize(cf, x0, jac=cf.gradient, hessp=cf.hvp, method=method, options=opts)
+        assert res.success, res.message
+        np.testing.assert_allclose(res.x, np.ones(50), rtol=1e-8)
+    p = np.cos(np.arange(50.0))
+    np.testing.assert_allclose(cf.hvp(x0, p), cf.hessian(x0) @ p, rtol=1e-12, atol=1e-9)
+    with pytest.raises(ValueError, match="v"):
+        cf.hvp(x0, p[:10])
 
 
 def test_hessian_methods():

@@ -46,6 +46,8 @@ cdef extern from "fg_tape.h" nogil:
                               const double *v, double *value, double *jv)
     fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                   double *hess, double *value, double *grad)
+    fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                              const double *v, double *hv, double *value, double *grad)
     fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws,
                                           const double *x, double *hess, double *value,
                                           double *grad)

@@ -29,3 +29,5 @@ cdef int tape_jvp_f64(void *tape, void *ws, const double *x, const double *v, do
 cdef int tape_hessian_f64(void *tape, void *ws, const double *x, double *hess) noexcept nogil
 cdef int tape_hessian_reverse_f64(void *tape, void *ws, const double *x,
                                   double *hess) noexcept nogil
+cdef int tape_hvp_f64(void *tape, void *ws, const double *x, const double *v,
+                      double *hv) noexcept nogil

@@ -60,6 +60,10 @@ cdef int tape_hessian_reverse_f64(void *tape, void *ws, const double *x,
                                   double *hess) noexcept nogil:
     return fg_tape_hessian_reverse_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, hess, NULL, NULL)
 
+cdef int tape_hvp_f64(void *tape, void *ws, const double *x, const double *v,
+                      double *hv) noexcept nogil:
+    return fg_tape_hvp_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, v, hv, NULL, NULL)
+
 
 # ------------------------------------------------------------- capsules --
 
@@ -315,6 +319,28 @@ cdef class Tape:
             fg_tape_jvp_f64(<fg_tape*>self.ptr, ws, xp, vp, &value, &jv)
         _release(self, ws)
         return value, jv
+
+    def hvp(self, x, v):
+        """(f(x), grad f(x), H(x) v) from one dual pass and one
+        differentiated adjoint sweep."""
+        cdef list keep = []
+        cdef const double *xp = _input(self, x, "x", keep)
+        cdef const double *vp = _input(self, v, "v", keep)
+        cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
+                                               cnp.NPY_DOUBLE, 0)
+        cdef cnp.ndarray hv = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
+                                                cnp.NPY_DOUBLE, 0)
+        cdef double *gp = <double*>cnp.PyArray_DATA(g)
+        cdef double *hvp = <double*>cnp.PyArray_DATA(hv)
+        cdef double value = 0.0
+        cdef fg_tape_ws *ws = _acquire(self)
+        if self._total >= FG_GIL_THRESHOLD:
+            with nogil:
+                fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
+        else:
+            fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
+        _release(self, ws)
+        return value, g, hv
 
     def hessian(self, x, bint with_grad=False, bint reverse=False):
         """The (n, n) Hessian by hyper-dual numbers (reverse=True: by
