@@ -185,7 +185,6 @@ static int grad_norm(const double *g, size_t n, double *norm)
 typedef struct adam_powers {
     double h1, l1, h2, l2;   /* beta1^t = h1 + l1, beta2^t = h2 + l2 */
     double b1h, b1l, b2h, b2l;   /* beta1, beta2 split in halves (dd_split) */
-    int64_t t;               /* the step the powers are for */
     int frozen;              /* c is final (saturated powers, fixed lr) */
     fg_adam_coeffs c;        /* all fields but the per-step ones, from prepare */
 } adam_powers;
@@ -220,7 +219,6 @@ static void adam_coeffs_for_step(adam_powers *pw, const fg_minimize_options *o, 
     if (pw->frozen) return;
     dd_mul(&pw->h1, &pw->l1, o->beta1, pw->b1h, pw->b1l);
     dd_mul(&pw->h2, &pw->l2, o->beta2, pw->b2h, pw->b2l);
-    pw->t++;
     /* torch's 1 - beta^t with beta^t = hi + lo rounded once: the same bits as
      * 1 - pow(beta, t) whenever pow rounds correctly */
     const double bc1 = 1.0 - (pw->h1 + pw->l1), bc2 = 1.0 - (pw->h2 + pw->l2);

@@ -69,7 +69,9 @@ struct fg_tape_ws {
     double **hd;           /* [n_slots] eps1 eps2 parts, size*kk */
     double **adj;          /* [n_slots] reverse-mode adjoints, size (NULL: no tangent) */
     double **fadj, **fadjt;    /* [n_slots] forward-over-reverse: adjoints (size) and
-                                  their tangents (size*kk), unshared (no aliases) */
+                                  their tangents (size*kk), unshared (no aliases);
+                                  allocated by the first Hessian call (for_buf) */
+    double *for_buf;
     double *adj_buf;       /* all adjoints, contiguous; those the sweep must zero
                               come first, so one memset of adj_zero_total clears them */
     size_t adj_total, adj_zero_total;
@@ -427,7 +429,7 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
         const size_t sz = (size_t)t->slot_size[s], padded = fg_pad8(sz);
         if (t->slot_kind[s] == FG_SLOT_COMPUTED) vals += padded;
         if (t->slot_tan[s]) {
-            tans += padded * (3 * k + 2);   /* tan, hc, hd, fadj, fadjt */
+            tans += padded * (2 * k + 1);   /* tan, hc, hd */
             if (t->adj_alias[s] < 0) adj_total += padded;
         }
     }
@@ -465,8 +467,6 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
             ws->tan[s] = tp; tp += padded * k;
             ws->hc[s] = tp; tp += padded;
             ws->hd[s] = tp; tp += padded * k;
-            ws->fadj[s] = tp; tp += padded;
-            ws->fadjt[s] = tp; tp += padded * k;
             if (t->adj_alias[s] >= 0) continue;   /* shares its root's buffer, below */
             if (t->adj_zero[s] && s != 0) { ws->adj[s] = q; q += padded; }
             else { ws->adj[s] = q_store; q_store += padded; }
@@ -489,6 +489,7 @@ void fg_tape_ws_free(fg_tape_ws *ws)
     if (!ws) return;
     free(ws->val);
     free(ws->raw);
+    free(ws->for_buf);
     free(ws);
 }
 
@@ -886,6 +887,27 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
     }
 }
 
+/* The forward-over-reverse buffers, allocated on a workspace's first
+ * Hessian (most workspaces never need them: k + 1 doubles per element).
+ * Returns FG_OK or FG_ERR_NOMEM. */
+static fg_status ensure_for_buffers(const fg_tape *t, fg_tape_ws *ws)
+{
+    if (ws->for_buf) return FG_OK;
+    size_t total = 0;
+    for (size_t s = 0; s < t->n_slots; s++)
+        if (t->slot_tan[s]) total += fg_pad8((size_t)t->slot_size[s]) * (ws->k + 1);
+    double *p = malloc((total ? total : 1) * sizeof(double));
+    if (!p) return FG_ERR_NOMEM;
+    ws->for_buf = p;
+    for (size_t s = 0; s < t->n_slots; s++) {
+        if (!t->slot_tan[s]) continue;
+        const size_t padded = fg_pad8((size_t)t->slot_size[s]);
+        ws->fadj[s] = p; p += padded;
+        ws->fadjt[s] = p; p += padded * ws->k;
+    }
+    return FG_OK;
+}
+
 /* Forward-over-reverse sweep after run_dual(kk): the adjoint sweep of
  * run_adjoint, differentiated along the pass's kk tangent directions. FG[s]
  * holds d f / d slot s, FT[s] (kk per element) its derivative along each
@@ -1077,6 +1099,7 @@ fg_status fg_tape_hvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, con
                           double *hv, double *value, double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !v || !hv)) return FG_ERR_ARG;
+    if (ensure_for_buffers(t, ws) != FG_OK) return FG_ERR_NOMEM;
     const size_t n = t->n;
     const int32_t o = t->out_slot;
     ws->val[0] = (double *)x;
@@ -1099,6 +1122,7 @@ fg_status fg_tape_hessian_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const do
                                       double *hess, double *value, double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !hess)) return FG_ERR_ARG;
+    if (ensure_for_buffers(t, ws) != FG_OK) return FG_ERR_NOMEM;
     const int64_t n = (int64_t)t->n, k = (int64_t)ws->k;
     const int32_t o = t->out_slot;
     ws->val[0] = (double *)x;

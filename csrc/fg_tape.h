@@ -159,14 +159,16 @@ fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double 
  * gradient's work, where the hyper-dual mode needs about n^2/(2k) passes:
  * 60x faster at n = 100. Exact to rounding; the result is the mean of the
  * computed matrix and its transpose (exactly symmetric). value and grad as
- * in fg_tape_hessian_f64. Returns FG_OK or FG_ERR_ARG. */
+ * in fg_tape_hessian_f64. The workspace's first call to this or
+ * fg_tape_hvp_f64 allocates its buffers for this mode (about k + 1 doubles
+ * per element). Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM. */
 fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                       double *hess, double *value, double *grad);
 
 /* hv[0..n) = H(x) v, the Hessian times v without forming H: one dual pass
  * carrying v, then the differentiated adjoint sweep (no n^2 work). Optionally *value = f(x) and grad[0..n) = grad f(x)
  * from the same passes (each may be NULL). hv must not overlap x or v.
- * Returns FG_OK or FG_ERR_ARG. */
+ * Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM (see above). */
 fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const double *v,
                           double *hv, double *value, double *grad);
 

@@ -333,13 +333,16 @@ cdef class Tape:
         cdef double *gp = <double*>cnp.PyArray_DATA(g)
         cdef double *hvp = <double*>cnp.PyArray_DATA(hv)
         cdef double value = 0.0
+        cdef fg_status st
         cdef fg_tape_ws *ws = _acquire(self)
         if self._total >= FG_GIL_THRESHOLD:
             with nogil:
-                fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
+                st = fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
         else:
-            fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
+            st = fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
         _release(self, ws)
+        if st != FG_OK:
+            raise_status(st, "hvp")
         return value, g, hv
 
     def hessian(self, x, bint with_grad=False, bint reverse=False):
@@ -357,13 +360,16 @@ cdef class Tape:
                                                cnp.NPY_DOUBLE, 0)
         cdef double *gp = <double*>cnp.PyArray_DATA(g) if with_grad else NULL
         cdef double value = 0.0
+        cdef fg_status st
         cdef fg_tape_ws *ws = _acquire(self)
         with nogil:
             if reverse:
-                fg_tape_hessian_reverse_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
+                st = fg_tape_hessian_reverse_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
             else:
-                fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
+                st = fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
         _release(self, ws)
+        if st != FG_OK:
+            raise_status(st, "hessian")
         if with_grad:
             return value, g, h
         return h
