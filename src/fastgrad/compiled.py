@@ -111,7 +111,7 @@ class _Tracer:
         self.instrs: list[tuple] = []
         self.index_parts: list[np.ndarray] = []
         self.index_len = 0
-        self._scalar_cache: dict[float, int] = {}
+        self._scalar_cache: dict[tuple[float, float] | tuple[str], int] = {}
         self._array_cache: dict[int, tuple[Any, int]] = {}
 
     # -- slots

@@ -250,7 +250,7 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
         res = _fd().fd_gradient(f, xp, method=method, step=step, args=args,
                                 vectorized=vectorized, full_output=full_output)
         v = _call(f, xp, args, vectorized)
-        value = np.asarray(v).reshape(())[()]
+        value: Any = np.asarray(v).reshape(())[()]
         return (value,) + tuple(res) if full_output else (value, res)
     _no_step(step)
     xp = _as_point(x)
@@ -262,6 +262,7 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
             g = np.empty(xp.size, _out_dtype(xp, v))
             value = v[()]
         g[start:start + k] = t
+    assert g is not None    # _dual_passes yields at least one pass
     g = g.reshape(xp.shape)
     if full_output:
         return value, g, np.zeros_like(g)
@@ -355,6 +356,7 @@ def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
         elif v.shape != shape:
             raise ValueError(f"f returned shapes {shape} and {v.shape} on different passes")
         J[..., start:start + k] = t
+    assert J is not None    # _dual_passes yields at least one pass
     J = J.reshape(shape + xp.shape)
     return (J, np.zeros_like(J)) if full_output else J
 

@@ -298,9 +298,10 @@ class DualArray:
         return _reshape(self, (-1,))
 
     def transpose(self, *axes) -> "DualArray":
+        spec: Any = axes    # a.transpose(1, 0), or one argument: None or a sequence of axes
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
-            axes = axes[0]
-        return _transpose(self, axes if axes else None)
+            spec = axes[0]
+        return _transpose(self, spec if spec else None)
 
     def squeeze(self, axis=None) -> "DualArray":
         return _squeeze(self, axis)

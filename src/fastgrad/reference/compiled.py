@@ -39,9 +39,9 @@ def _run(prog: Program, x: np.ndarray, order: int):
     """Evaluate the tape: values, and derivatives up to `order` (0, 1, 2)."""
     n = prog.n
     ns = len(prog.slot_size)
-    val = [None] * ns
-    jac = [None] * ns     # (size, n): d slot / d x
-    hes = [None] * ns     # (size, n, n)
+    val: list[np.ndarray | None] = [None] * ns
+    jac: list[np.ndarray | None] = [None] * ns     # (size, n): d slot / d x
+    hes: list[np.ndarray | None] = [None] * ns     # (size, n, n)
     val[0] = x.ravel().astype(np.float64)
     if order >= 1:
         jac[0] = np.eye(n)

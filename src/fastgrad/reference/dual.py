@@ -113,6 +113,7 @@ def _sq(x):
 
 
 # ---- the rules, each written from the textbook derivative ----
+# (cos, cosh and power are annotated: rules use them before mypy can infer them)
 negative = _unary(lambda x: -x, lambda x, y: -1.0)
 positive = _unary(lambda x: x, lambda x, y: 1.0)
 absolute = _unary(abs, lambda x, y: float(np.sign(primal(x))))
@@ -129,13 +130,13 @@ log2 = _unary(np.log2, lambda x, y: 1.0 / (_LN2 * x))
 log10 = _unary(np.log10, lambda x, y: 1.0 / (_LN10 * x))
 log1p = _unary(np.log1p, lambda x, y: 1.0 / (1.0 + x))
 sin = _unary(np.sin, lambda x, y: cos(x))
-cos = _unary(np.cos, lambda x, y: -sin(x))
+cos: Callable = _unary(np.cos, lambda x, y: -sin(x))
 tan = _unary(np.tan, lambda x, y: 1.0 / _sq(cos(x)))
 arcsin = _unary(np.arcsin, lambda x, y: 1.0 / sqrt(1.0 - x * x))
 arccos = _unary(np.arccos, lambda x, y: -1.0 / sqrt(1.0 - x * x))
 arctan = _unary(np.arctan, lambda x, y: 1.0 / (1.0 + x * x))
 sinh = _unary(np.sinh, lambda x, y: cosh(x))
-cosh = _unary(np.cosh, lambda x, y: sinh(x))
+cosh: Callable = _unary(np.cosh, lambda x, y: sinh(x))
 tanh = _unary(np.tanh, lambda x, y: 1.0 / _sq(cosh(x)))
 arcsinh = _unary(np.arcsinh, lambda x, y: 1.0 / sqrt(x * x + 1.0))
 arccosh = _unary(np.arccosh, lambda x, y: 1.0 / sqrt(x * x - 1.0))
@@ -145,9 +146,9 @@ add = _binary(lambda a, b: a + b, lambda a, b, y: 1.0, lambda a, b, y: 1.0)
 subtract = _binary(lambda a, b: a - b, lambda a, b, y: 1.0, lambda a, b, y: -1.0)
 multiply = _binary(lambda a, b: a * b, lambda a, b, y: b, lambda a, b, y: a)
 divide = _binary(lambda a, b: a / b, lambda a, b, y: 1.0 / b, lambda a, b, y: -a / (b * b))
-power = _binary(lambda a, b: np.power(a, b),
-                lambda a, b, y: b * power(a, b - 1.0),
-                lambda a, b, y: y * log(a))
+power: Callable = _binary(lambda a, b: np.power(a, b),
+                          lambda a, b, y: b * power(a, b - 1.0),
+                          lambda a, b, y: y * log(a))
 arctan2 = _binary(np.arctan2, lambda a, b, y: b / (a * a + b * b),
                   lambda a, b, y: -a / (a * a + b * b))
 hypot = _binary(np.hypot, lambda a, b, y: a / y, lambda a, b, y: b / y)

@@ -8,13 +8,13 @@ formula in NumPy (the torch.optim rules, without fused multiply-adds).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 
 __all__ = ["minimize"]
 
-_DEFAULTS = {
+_DEFAULTS: dict[str, dict[str, Any]] = {
     "gd": dict(lr=1e-3, weight_decay=0.0),
     "momentum": dict(lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0),
     "nesterov": dict(lr=1e-3, momentum=0.9, weight_decay=0.0),
@@ -49,7 +49,7 @@ class _FirstOrder:
 
     def __init__(self, method: str, h: dict, n: int, maximize: bool):
         self.method, self.h, self.sign = method, h, -1.0 if maximize else 1.0
-        self.buf = None                                  # momentum buffers
+        self.buf: np.ndarray | None = None               # momentum buffers
         self.m = np.zeros(n); self.v = np.zeros(n); self.vmax = np.zeros(n)
         self.gavg = np.zeros(n)
         self.acc = np.full(n, float(h.get("initial_accumulator_value", 0.0)))
@@ -165,7 +165,8 @@ def minimize(fun: Callable, x0: Any, *, method: str = "adam", jac: Any = None,
             f, g = fun(xs), fun.gradient(xs)
         return float(f), np.asarray(g, dtype=np.float64).reshape(-1)
 
-    hess = h.get("hess") or getattr(fun, "hessian", None)
+    # newton only; without hess= or fun.hessian it is None and the call fails, as before
+    hess = cast(Callable, h.get("hess") or getattr(fun, "hessian", None))
     f, g = value_grad(x)
     counts = [1, 0]  # nfev (== njev), nhev
     hist = [(x.copy(), f, float(np.linalg.norm(g)))]
@@ -193,6 +194,7 @@ def minimize(fun: Callable, x0: Any, *, method: str = "adam", jac: Any = None,
                 break
             x, f, g = out
         else:
+            assert opt is not None      # set for every method but newton
             xn = opt.step(x, g, step_lr, t)
             if not np.all(np.isfinite(xn)):
                 status = 2
