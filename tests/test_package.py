@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import fastgrad as fg
 
 
@@ -17,6 +19,19 @@ def test_get_include_has_public_headers():
 
 def test_py_typed_marker_ships():
     assert any(os.path.exists(os.path.join(p, "py.typed")) for p in fg.__path__)
+
+
+def test_type_hints_check_clean():
+    """The package ships py.typed, so its hints are a contract: mypy finds no
+    error in the sources (the compiled modules are described by .pyi stubs)."""
+    pytest.importorskip("mypy", reason="mypy is a test extra: pip install '.[test]'")
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src",
+                       "fastgrad")
+    if not os.path.isdir(src):
+        pytest.skip("no source tree next to the tests (an installed copy only)")
+    out = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", src],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
 
 
 def test_public_names():
