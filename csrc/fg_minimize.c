@@ -1,28 +1,19 @@
 /* fg_minimize.c: the minimize driver (see fg_minimize.h for the loop).
  *
  * Workspace layout (doubles), in this order:
- *   xb0[n], xb1[n]  first-order methods: with the caller's x, three iterate
- *              buffers that rotate (the accepted iterate, the trial the
- *              update writes, and a spare), so the divergence guard never
- *              copies x in a pass of its own. Adam and AdamW update out of
- *              place (accepted -> trial); the in-place kernels of the other
- *              methods run on a copy of the accepted iterate, made by the
- *              gradient-norm pass of the previous iteration (see below).
- *              Newton: xb0 is the previous iterate of the line search, xb1
- *              is absent.
+ *   xb[n]      first-order methods: the trial iterate the update writes from
+ *              the accepted one (the out-of-place kernels of fg_optim.h); the
+ *              two swap on acceptance, so the divergence guard never copies
+ *              x. Newton: the previous iterate of the line search.
  *   gbuf[n]    the gradient buffer the next evaluation writes; it swaps with
  *              the caller's grad array, so no gradient is ever copied
  *   state      the method's state: s0, s1, s2 of n each (first-order), or
  *              H[n*n], L[n*n], d[n] (Newton)
  *
  * Per first-order iteration the driver makes two passes over n doubles of
- * its own (three for the in-place kernels), all vectorized
- * (FG_VECTOR_CLONES builds them for AVX-512, AVX2 and baseline x86-64): the
- * update kernel (fg_optim.h) with a finiteness test of the trial x (a pass
- * of its own for the in-place kernels), and after the evaluation one
- * function that sums g_i^2 (which also tests g for NaN/inf) and, for the
- * in-place kernels, copies the trial x into the spare buffer for the next
- * update (all on L1-resident data).
+ * its own, vectorized (FG_VECTOR_CLONES builds them for AVX-512, AVX2 and
+ * baseline x86-64): the update kernel, which also tests the trial x for
+ * NaN/inf, and after the evaluation the sum of g_i^2 (which also tests g).
  */
 #include <math.h>
 #include <string.h>
@@ -60,9 +51,9 @@ size_t fg_minimize_workspace_size(size_t n, fg_minimize_method method)
 {
     int ok;
     size_t s = state_doubles(n, method, &ok);
-    const size_t extra = method == FG_MIN_NEWTON ? 2 : 3;   /* iterate + gradient buffers */
-    if (!ok || n > SIZE_MAX / 3 || s > SIZE_MAX - extra * n) return 0;
-    return s + extra * n;
+    /* an iterate buffer and a gradient buffer */
+    if (!ok || n > SIZE_MAX / 2 || s > SIZE_MAX - 2 * n) return 0;
+    return s + 2 * n;
 }
 
 fg_status fg_minimize_options_init(fg_minimize_options *opt, fg_minimize_method method)
@@ -120,19 +111,15 @@ static int all_finite(const double *x, size_t n)
  * combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). The lanes
  * are independent elementwise updates, so the loop vectorizes without
  * reassociation (one AVX-512 register, two AVX2, four SSE2), and every clone
- * computes the same sum bit for bit. With dst != NULL it also copies src to
- * dst (n doubles) in the same pass. */
+ * computes the same sum bit for bit. */
 FG_VECTOR_CLONES
-static double sum_squares(const double *FG_RESTRICT g, const double *FG_RESTRICT src,
-                          double *FG_RESTRICT dst, size_t n)
+static double sum_squares(const double *FG_RESTRICT g, size_t n)
 {
     double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
         for (size_t k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
     for (size_t k = 0; i + k < n; k++) acc[k] += g[i + k] * g[i + k];
-    if (dst)
-        for (size_t j = 0; j < n; j++) dst[j] = src[j];
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
@@ -165,7 +152,7 @@ static int norm_from_sum(double s, const double *g, size_t n, double *norm)
 
 static int grad_norm(const double *g, size_t n, double *norm)
 {
-    return norm_from_sum(sum_squares(g, NULL, NULL, n), g, n, norm);
+    return norm_from_sum(sum_squares(g, n), g, n, norm);
 }
 
 /* Adam's bias-correction powers beta1^t, beta2^t (Adam, AdamW), kept as
@@ -229,19 +216,18 @@ static void adam_coeffs_for_step(adam_powers *pw, const fg_minimize_options *o, 
     pw->frozen = !o->lr_fn && pw->h1 < 0x1p-60 && pw->h2 < 0x1p-60;
 }
 
-/* One first-order update from xin into xout (t >= 1 is the step number;
- * s0..s2 the method's state arrays). Adam and AdamW run the out-of-place
- * kernel (pw: the running powers); the other methods update xout in place,
- * which holds a copy of xin (made by the previous sum_squares pass). With
- * xout == NULL only the hyperparameters are checked (the prepare functions
- * judge them). Returns FG_OK, FG_ERR_NONFINITE when the new iterate is not
- * finite, or the prepare functions' FG_ERR_ARG. */
+/* One first-order update from xin into xout with the method's out-of-place
+ * kernel (t >= 1 is the step number; s0..s2 the method's state arrays; pw
+ * Adam's running powers). With xout == NULL only the hyperparameters are
+ * checked (the prepare functions judge them). Returns FG_OK,
+ * FG_ERR_NONFINITE when the new iterate is not finite, or the prepare
+ * functions' FG_ERR_ARG. */
 static fg_status first_order_step(const fg_minimize_options *o, double lr, int64_t t,
                                   const double *xin, double *xout, const double *g,
                                   double *s0, double *s1, double *s2, size_t n,
                                   adam_powers *pw)
 {
-    fg_status st = FG_OK;
+    fg_status st;
     switch (o->method) {
     case FG_MIN_GD:
     case FG_MIN_MOMENTUM:
@@ -255,8 +241,7 @@ static fg_status first_order_step(const fg_minimize_options *o, double lr, int64
          * masked loads, and a masked-off load from NULL still costs a
          * fault-suppression microcode assist per vector on AMD Zen (8x
          * slower Adam at n = 100 with max_exp_avg_sq = NULL). */
-        if (st == FG_OK && xout) st = fg_sgd_step_f64(xout, g, s0, n, &c);
-        break;
+        return st != FG_OK || !xout ? st : fg_sgd_step_out_f64(xin, xout, g, s0, n, &c);
     }
     case FG_MIN_ADAM:
     case FG_MIN_ADAMW: {
@@ -279,20 +264,17 @@ static fg_status first_order_step(const fg_minimize_options *o, double lr, int64
         fg_rmsprop_coeffs c;
         st = fg_rmsprop_prepare(&c, lr, o->alpha, o->eps, o->weight_decay, o->momentum,
                                 o->centered, o->maximize, t);
-        if (st == FG_OK && xout) st = fg_rmsprop_step_f64(xout, g, s0, s1, s2, n, &c);
-        break;
+        return st != FG_OK || !xout ? st
+                                    : fg_rmsprop_step_out_f64(xin, xout, g, s0, s1, s2, n, &c);
     }
     case FG_MIN_ADAGRAD: {
         fg_adagrad_coeffs c;
         st = fg_adagrad_prepare(&c, lr, o->lr_decay, o->eps, o->weight_decay, o->maximize, t);
-        if (st == FG_OK && xout) st = fg_adagrad_step_f64(xout, g, s0, n, &c);
-        break;
+        return st != FG_OK || !xout ? st : fg_adagrad_step_out_f64(xin, xout, g, s0, n, &c);
     }
     default:
         return FG_ERR_ARG;
     }
-    if (st == FG_OK && xout && !all_finite(xout, n)) st = FG_ERR_NONFINITE;
-    return st;
 }
 
 /* In-place Cholesky factorization A = L L^T of the lower triangle of the
@@ -430,11 +412,11 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     if (!all_finite(x, n)) return FG_ERR_NONFINITE;
 
     const int newton = opt->method == FG_MIN_NEWTON;
-    /* Iterate buffers: xacc the accepted iterate, xtry the buffer the next
-     * update runs on (a copy of xacc), xspare the third (first-order only). */
-    double *xacc = x, *xtry = work, *xspare = work + n;
+    /* Iterate buffers: xacc the accepted iterate, xtry the one the next
+     * update writes (first-order); they swap on acceptance. */
+    double *xacc = x, *xtry = work;
     double *xprev = work;   /* Newton: the line search's base point */
-    double *gnew = work + (newton ? 1 : 2) * n;
+    double *gnew = work + n;
     double *state = gnew + n;
     double *s0 = state, *s1 = state + n, *s2 = state + 2 * n;   /* first-order */
     double *hbuf = state, *lbuf = state + n * n, *dvec = state + 2 * n * n;  /* Newton */
@@ -442,7 +424,7 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
 
     memset(res, 0, sizeof *res);
     if (!newton) {
-        size_t ns = fg_minimize_workspace_size(n, opt->method) - 3 * n;
+        size_t ns = fg_minimize_workspace_size(n, opt->method) - 2 * n;
         if (ns) memset(state, 0, ns * sizeof *state);
         if (opt->method == FG_MIN_ADAGRAD)
             for (size_t i = 0; i < n; i++) s0[i] = opt->initial_accumulator_value;
@@ -456,20 +438,19 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     if (st != FG_OK) {
         res->objective_status = st;
         stop = FG_MIN_OBJECTIVE_ERROR;
-    } else if (!norm_from_sum(sum_squares(gcur, x, newton ? NULL : xtry, n), gcur, n, &gnorm)
+    } else if (!norm_from_sum(sum_squares(gcur, n), gcur, n, &gnorm)
                || !isfinite(f)) {
         stop = FG_MIN_DIVERGED;  /* x0 is finite but its value or gradient is not */
     } else {
         record(opt, res, x, n, f, gnorm);
     }
 
-    const int adam = opt->method == FG_MIN_ADAM || opt->method == FG_MIN_ADAMW;
     adam_powers pw;
     memset(&pw, 0, sizeof pw);
     pw.h1 = pw.h2 = 1.0;   /* beta^0; the per-step fields are set each step */
     dd_split(opt->beta1, &pw.b1h, &pw.b1l);
     dd_split(opt->beta2, &pw.b2h, &pw.b2l);
-    if (adam)
+    if (opt->method == FG_MIN_ADAM || opt->method == FG_MIN_ADAMW)
         fg_adam_prepare(&pw.c, opt->lr_fn ? 0.0 : opt->lr, opt->beta1, opt->beta2, opt->eps,
                         opt->weight_decay, opt->amsgrad, opt->maximize,
                         opt->method == FG_MIN_ADAMW, 1);   /* checked by check_options */
@@ -494,9 +475,8 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                                hbuf, lbuf, dvec, res);
             if (stop != FG_MIN_STOP_COUNT) break;
         } else {
-            /* The update writes xtry only (Adam reads xacc; the others
-             * update xtry, a copy of xacc, in place): on any failure below
-             * xacc is untouched, so nothing needs restoring. */
+            /* The update reads xacc and writes xtry only: on any failure
+             * below xacc is untouched, so nothing needs restoring. */
             st = first_order_step(opt, lr, t, xacc, xtry, gcur, s0, s1, s2, n, &pw);
             if (st == FG_ERR_NONFINITE) {
                 stop = FG_MIN_DIVERGED;
@@ -514,19 +494,16 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                 stop = FG_MIN_OBJECTIVE_ERROR;
                 break;
             }
-            /* one pass: ||g||^2 (and finiteness), and, for the in-place
-             * kernels, xtry -> xspare, the buffer of the next update */
-            if (!norm_from_sum(sum_squares(gnew, xtry, adam ? NULL : xspare, n), gnew, n,
-                               &gnew_norm)
+            /* ||g||^2, which also tests g for NaN/inf */
+            if (!norm_from_sum(sum_squares(gnew, n), gnew, n, &gnew_norm)
                 || !isfinite(fnew)) {
                 stop = FG_MIN_DIVERGED;
                 break;
             }
-            /* accept: rotate the iterate buffers (xacc, xtry, xspare) */
+            /* accept: swap the iterate buffers */
             double *old = xacc;
             xacc = xtry;
-            xtry = xspare;
-            xspare = old;
+            xtry = old;
         }
         /* accept: swap the gradient buffers instead of copying */
         double *tmp = gcur;

@@ -152,7 +152,7 @@ typedef struct fg_minimize_result {
 fg_status fg_minimize_options_init(fg_minimize_options *opt, fg_minimize_method method);
 
 /* Number of doubles of workspace fg_minimize_run_f64 needs for n unknowns:
- *   2n (iterate buffers; newton n) + n (a second gradient buffer) plus the
+ *   n (an iterate buffer) + n (a second gradient buffer) plus the
  *   state of the method: gd/momentum/nesterov n, adam/adamw 3n, rmsprop 3n,
  *   adagrad n, newton 2n^2 + n. (Unused option buffers, such as Adam's
  *   max_exp_avg_sq without amsgrad, are still sized: see fg_minimize.c.)

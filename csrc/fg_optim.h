@@ -16,6 +16,14 @@
  * increment (t = 1 on the first step), fma(a, b, c) = a*b + c rounded once.
  * Every kernel returns FG_OK or FG_ERR_ARG (a required pointer is NULL
  * while n > 0).
+ *
+ * Every kernel has an out-of-place twin, fg_<opt>_step_out_*(param,
+ * param_out, ...): the new parameters go to param_out (bit for bit what the
+ * in-place kernel writes), param is only read (it may not overlap param_out
+ * or the state), and the state is updated in place as usual. For drivers
+ * that keep the previous iterate (minimize's divergence guard) without
+ * copying it. The twins also return FG_ERR_NONFINITE when a new parameter is
+ * NaN or infinite (everything is still written), found in the same pass.
  */
 #ifndef FASTGRAD_OPTIM_H
 #define FASTGRAD_OPTIM_H
@@ -57,6 +65,11 @@ fg_status fg_sgd_step_f64(double *param, const double *grad, double *momentum_bu
                           size_t n, const fg_sgd_coeffs *c);
 fg_status fg_sgd_step_f32(float *param, const float *grad, float *momentum_buffer,
                           size_t n, const fg_sgd_coeffs *c);
+/* Out of place (see the top of file). */
+fg_status fg_sgd_step_out_f64(const double *param, double *param_out, const double *grad,
+                              double *momentum_buffer, size_t n, const fg_sgd_coeffs *c);
+fg_status fg_sgd_step_out_f32(const float *param, float *param_out, const float *grad,
+                              float *momentum_buffer, size_t n, const fg_sgd_coeffs *c);
 
 /* ---- Adam / AdamW (decoupled weight decay), AMSGrad -------------------
  *   g <- -g if maximize
@@ -100,12 +113,7 @@ fg_status fg_adam_step_f64(double *param, const double *grad, double *exp_avg,
 fg_status fg_adam_step_f32(float *param, const float *grad, float *exp_avg,
                            float *exp_avg_sq, float *max_exp_avg_sq, size_t n,
                            const fg_adam_coeffs *c);
-/* The same update out of place: param_out[i] = the new param[i]; param is
- * only read (it may not overlap param_out or the state). Moments are
- * updated in place as above. For drivers that keep the previous iterate
- * (minimize's divergence guard) without copying it. Returns FG_OK,
- * FG_ERR_NONFINITE when a new parameter is NaN or infinite (everything is
- * still written), or FG_ERR_ARG as fg_adam_step. */
+/* Out of place (see the top of file). */
 fg_status fg_adam_step_out_f64(const double *param, double *param_out, const double *grad,
                                double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq,
                                size_t n, const fg_adam_coeffs *c);
@@ -141,6 +149,13 @@ fg_status fg_rmsprop_step_f64(double *param, const double *grad, double *square_
 fg_status fg_rmsprop_step_f32(float *param, const float *grad, float *square_avg,
                               float *momentum_buffer, float *grad_avg, size_t n,
                               const fg_rmsprop_coeffs *c);
+/* Out of place (see the top of file). */
+fg_status fg_rmsprop_step_out_f64(const double *param, double *param_out, const double *grad,
+                                  double *square_avg, double *momentum_buffer,
+                                  double *grad_avg, size_t n, const fg_rmsprop_coeffs *c);
+fg_status fg_rmsprop_step_out_f32(const float *param, float *param_out, const float *grad,
+                                  float *square_avg, float *momentum_buffer, float *grad_avg,
+                                  size_t n, const fg_rmsprop_coeffs *c);
 
 /* ---- Adagrad: learning-rate decay, L2 weight decay --------------------
  *   g <- -g if maximize;  g <- fma(p, wd, g) if wd != 0
@@ -164,6 +179,11 @@ fg_status fg_adagrad_step_f64(double *param, const double *grad, double *state_s
                               size_t n, const fg_adagrad_coeffs *c);
 fg_status fg_adagrad_step_f32(float *param, const float *grad, float *state_sum,
                               size_t n, const fg_adagrad_coeffs *c);
+/* Out of place (see the top of file). */
+fg_status fg_adagrad_step_out_f64(const double *param, double *param_out, const double *grad,
+                                  double *state_sum, size_t n, const fg_adagrad_coeffs *c);
+fg_status fg_adagrad_step_out_f32(const float *param, float *param_out, const float *grad,
+                                  float *state_sum, size_t n, const fg_adagrad_coeffs *c);
 
 /* ---- Finite check --------------------------------------------------------
  * 1 if all n values are finite, else 0. Used by check_finite before any

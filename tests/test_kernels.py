@@ -123,33 +123,57 @@ def fresh():
     return np.ones(5), np.ones(5), np.zeros(5), np.zeros(5)
 
 
+def kernel_calls():
+    """(id, call) for every kernel and option pattern: call(param, grad, states,
+    t, out) makes one step with that kernel (states: 3 zeroed buffers)."""
+    for i, o in enumerate(sgd_options()):
+        o = dict(o)
+        lr = o.pop("lr")
+        yield f"sgd-{i}", lambda p, g, st, t, out, o=o, lr=lr: K.sgd_step(
+            p, g, st[0] if o["momentum"] else None, t, lr, **o, out=out)
+    for name, fn in (("adam", K.adam_step), ("adamw", K.adamw_step)):
+        for i, o in enumerate(adam_options()):
+            yield f"{name}-{i}", lambda p, g, st, t, out, o=o, fn=fn: fn(
+                p, g, st[0], st[1], t, o["lr"], *o["betas"], o["eps"], o["weight_decay"],
+                amsgrad=o["amsgrad"], max_exp_avg_sq=st[2] if o["amsgrad"] else None,
+                maximize=o["maximize"], out=out)
+    for i, o in enumerate(rmsprop_options()):
+        o = dict(o)
+        lr, maximize = o.pop("lr"), o.pop("maximize")
+        yield f"rmsprop-{i}", lambda p, g, st, t, out, o=o, lr=lr, mx=maximize: K.rmsprop_step(
+            p, g, st[0], t, lr, **o, maximize=mx,
+            momentum_buffer=st[1] if o["momentum"] else None,
+            grad_avg=st[2] if o["centered"] else None, out=out)
+    for i, o in enumerate(adagrad_options()):
+        yield f"adagrad-{i}", lambda p, g, st, t, out, o=o: K.adagrad_step(
+            p, g, st[0], t, o["lr"], o["lr_decay"],
+            o["weight_decay"], maximize=o["maximize"], out=out)
+
+
+KERNEL_CALLS = list(kernel_calls())
+
+
 @pytest.mark.parametrize("dtype", DT)
-@pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("o", list(adam_options()))
-@pytest.mark.parametrize("fast_fn", [K.adam_step, K.adamw_step])
-def test_adam_step_out_equals_in_place_bit_for_bit(fast_fn, o, n, dtype):
-    """out=: fg_adam_step_out_* writes the new parameters elsewhere, the same
-    values as the in-place kernel, and leaves param untouched."""
-    p, m, v, vmax = arrays(n, dtype, 4)
-    m[:] = 0
-    v[:] = 0
-    vmax[:] = 0
-    inplace = [p.copy(), m.copy(), v.copy(), vmax.copy()]
+@pytest.mark.parametrize("n", [0, 7, 1000])
+@pytest.mark.parametrize("call", [c for _, c in KERNEL_CALLS], ids=[i for i, _ in KERNEL_CALLS])
+def test_step_out_equals_in_place_bit_for_bit(call, n, dtype):
+    """out=: the *_step_out_* twins write the new parameters elsewhere, the
+    same values as the in-place kernel, update the state alike, and leave
+    param untouched."""
+    p = arrays(n, dtype, 1)[0]
+    states = [np.full(n, 0.25, dtype) for _ in range(3)]
+    inplace, inplace_states = p.copy(), [s.copy() for s in states]
     src = p.copy()
-    b1, b2 = o["betas"]
     for t in (1, 2, 3):
         g = arrays(n, dtype, 1, seed=t)[0]
-        kw = dict(amsgrad=o["amsgrad"], maximize=o["maximize"])
-        fast_fn(inplace[0], g, inplace[1], inplace[2], t, o["lr"], b1, b2, o["eps"],
-                o["weight_decay"], max_exp_avg_sq=inplace[3] if o["amsgrad"] else None, **kw)
+        call(inplace, g, inplace_states, t, None)
         out = np.full_like(src, np.nan)
         before = src.copy()
-        fast_fn(src, g, m, v, t, o["lr"], b1, b2, o["eps"], o["weight_decay"],
-                max_exp_avg_sq=vmax if o["amsgrad"] else None, out=out, **kw)
+        call(src, g, states, t, out)
         np.testing.assert_array_equal(src, before)           # param only read
-        np.testing.assert_array_equal(out, inplace[0])
+        np.testing.assert_array_equal(out, inplace)
         src = out
-    for a, b in zip((m, v, vmax), inplace[1:]):
+    for a, b in zip(states, inplace_states):
         np.testing.assert_array_equal(a, b)
 
 
@@ -175,6 +199,18 @@ def test_adam_step_out_checks_and_nonfinite():
     out = np.zeros(5)
     K.adam_step(p, g, m, v, 1, 0.1, out=out)
     assert np.isnan(out[2]) and np.isfinite(np.delete(out, 2)).all()
+    # the other kernels check out= the same way (one shared helper)
+    for call, word in [
+            (lambda p, g, s, o: K.sgd_step(p, g, s, 1, 0.1, momentum=0.9, out=o), "momentum_buffer"),
+            (lambda p, g, s, o: K.rmsprop_step(p, g, s, 1, 0.1, out=o), "square_avg"),
+            (lambda p, g, s, o: K.adagrad_step(p, g, s, 1, 0.1, out=o), "state_sum")]:
+        p, g, s, _ = fresh()
+        with pytest.raises(ValueError, match=f"out overlaps {word}"):
+            call(p, g, s, s)
+        with pytest.raises(ValueError, match="out overlaps param"):
+            call(p, g, s, p)
+        np.testing.assert_array_equal(p, 1.0)
+        np.testing.assert_array_equal(s, 0.0)
 
 
 @pytest.mark.parametrize("mutate, exc, word", [

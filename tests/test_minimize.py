@@ -481,9 +481,9 @@ def test_nogil_exports_for_embedders():
     names = set(_minimize.__pyx_capi__)
     assert {"minimize_run_f64", "minimize_options_init", "minimize_workspace_size",
             "minimize_stop_message"} <= names
-    # sizes documented in fg_minimize.h
-    assert _minimize.workspace_size(10, "gd") == 40
-    assert _minimize.workspace_size(10, "adam") == 60
+    # sizes documented in fg_minimize.h: n (iterate) + n (gradient) + state
+    assert _minimize.workspace_size(10, "gd") == 30
+    assert _minimize.workspace_size(10, "adam") == 50
     assert _minimize.workspace_size(10, "newton") == 2 * 100 + 10 + 20
 
 

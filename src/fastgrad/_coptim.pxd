@@ -36,6 +36,22 @@ cdef extern from "fg_optim.h" nogil:
     fg_status fg_adam_step_f32(float *param, const float *grad, float *exp_avg,
                                float *exp_avg_sq, float *max_exp_avg_sq, size_t n,
                                const fg_adam_coeffs *c)
+    fg_status fg_sgd_step_out_f64(const double *param, double *param_out, const double *grad,
+                                  double *momentum_buffer, size_t n, const fg_sgd_coeffs *c)
+    fg_status fg_sgd_step_out_f32(const float *param, float *param_out, const float *grad,
+                                  float *momentum_buffer, size_t n, const fg_sgd_coeffs *c)
+    fg_status fg_rmsprop_step_out_f64(const double *param, double *param_out,
+                                      const double *grad, double *square_avg,
+                                      double *momentum_buffer, double *grad_avg, size_t n,
+                                      const fg_rmsprop_coeffs *c)
+    fg_status fg_rmsprop_step_out_f32(const float *param, float *param_out, const float *grad,
+                                      float *square_avg, float *momentum_buffer,
+                                      float *grad_avg, size_t n, const fg_rmsprop_coeffs *c)
+    fg_status fg_adagrad_step_out_f64(const double *param, double *param_out,
+                                      const double *grad, double *state_sum, size_t n,
+                                      const fg_adagrad_coeffs *c)
+    fg_status fg_adagrad_step_out_f32(const float *param, float *param_out, const float *grad,
+                                      float *state_sum, size_t n, const fg_adagrad_coeffs *c)
     fg_status fg_adam_step_out_f64(const double *param, double *param_out, const double *grad,
                                    double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq,
                                    size_t n, const fg_adam_coeffs *c)

@@ -10,7 +10,8 @@ KIND_ADAGRAD: int
 
 def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, step: int,
              lr: float, momentum: float = ..., dampening: float = ..., weight_decay: float = ...,
-             nesterov: bool = ..., maximize: bool = ...) -> None: ...
+             nesterov: bool = ..., maximize: bool = ..., *,
+             out: np.ndarray | None = ...) -> None: ...
 def adam_step(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
               step: int, lr: float, beta1: float = ..., beta2: float = ..., eps: float = ...,
               weight_decay: float = ..., *, amsgrad: bool = ...,
@@ -25,10 +26,10 @@ def rmsprop_step(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, st
                  lr: float, alpha: float = ..., eps: float = ..., weight_decay: float = ...,
                  momentum: float = ..., centered: bool = ..., *,
                  momentum_buffer: np.ndarray | None = ..., grad_avg: np.ndarray | None = ...,
-                 maximize: bool = ...) -> None: ...
+                 maximize: bool = ..., out: np.ndarray | None = ...) -> None: ...
 def adagrad_step(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, step: int,
                  lr: float, lr_decay: float = ..., weight_decay: float = ..., eps: float = ...,
-                 *, maximize: bool = ...) -> None: ...
+                 *, maximize: bool = ..., out: np.ndarray | None = ...) -> None: ...
 
 class FusedOptimizer:
     _lr: float

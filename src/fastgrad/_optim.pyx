@@ -61,11 +61,36 @@ cdef inline void *state_ptr(object arr, str name, cnp.ndarray param, bint requir
     return cnp.PyArray_DATA(a)
 
 
+cdef inline void *out_ptr(object out, cnp.ndarray p, tuple others) except? NULL:
+    """Data pointer of ``out=`` (None: NULL, the update runs in place): an
+    array like param, writeable, overlapping none of the kernel's arrays
+    (``others``: (array or None, name) pairs, param's included)."""
+    if out is None:
+        return NULL
+    cdef cnp.ndarray o = matching_array(out, "out", p, "param", True)
+    for other, name in others:
+        if other is not None and overlaps(o, other):
+            raise ValueError(f"out overlaps {name} in memory")
+    return cnp.PyArray_DATA(o)
+
+
+# A non-finite result is not an error for these kernels: the out-of-place
+# twins report one (FG_ERR_NONFINITE), the in-place kernels do not look.
+cdef inline fg_status finite_or_not(fg_status st) noexcept nogil:
+    return FG_OK if st == FG_ERR_NONFINITE else st
+
+
 # One nogil call per kernel whatever the dtype, so each Python kernel below
 # has a single call site inside and outside `with nogil`.
 
-cdef inline fg_status run_sgd(bint f32, void *p, const void *g, void *buf, size_t n,
+cdef inline fg_status run_sgd(bint f32, void *p, void *out, const void *g, void *buf, size_t n,
                               const fg_sgd_coeffs *c) noexcept nogil:
+    if out != NULL:
+        if f32:
+            return finite_or_not(fg_sgd_step_out_f32(<const float*>p, <float*>out,
+                                                     <const float*>g, <float*>buf, n, c))
+        return finite_or_not(fg_sgd_step_out_f64(<const double*>p, <double*>out,
+                                                 <const double*>g, <double*>buf, n, c))
     if f32:
         return fg_sgd_step_f32(<float*>p, <const float*>g, <float*>buf, n, c)
     return fg_sgd_step_f64(<double*>p, <const double*>g, <double*>buf, n, c)
@@ -73,26 +98,31 @@ cdef inline fg_status run_sgd(bint f32, void *p, const void *g, void *buf, size_
 
 cdef inline fg_status run_adam(bint f32, void *p, void *out, const void *g, void *m, void *v,
                                void *vmax, size_t n, const fg_adam_coeffs *c) noexcept nogil:
-    """In place (out == NULL) or from p into out; a non-finite result is not
-    an error here (the in-place kernel does not look either)."""
-    cdef fg_status st
-    if out == NULL:
+    if out != NULL:
         if f32:
-            return fg_adam_step_f32(<float*>p, <const float*>g, <float*>m, <float*>v,
-                                    <float*>vmax, n, c)
-        return fg_adam_step_f64(<double*>p, <const double*>g, <double*>m, <double*>v,
-                                <double*>vmax, n, c)
+            return finite_or_not(fg_adam_step_out_f32(<const float*>p, <float*>out,
+                                                      <const float*>g, <float*>m, <float*>v,
+                                                      <float*>vmax, n, c))
+        return finite_or_not(fg_adam_step_out_f64(<const double*>p, <double*>out,
+                                                  <const double*>g, <double*>m, <double*>v,
+                                                  <double*>vmax, n, c))
     if f32:
-        st = fg_adam_step_out_f32(<const float*>p, <float*>out, <const float*>g, <float*>m,
-                                  <float*>v, <float*>vmax, n, c)
-    else:
-        st = fg_adam_step_out_f64(<const double*>p, <double*>out, <const double*>g,
-                                  <double*>m, <double*>v, <double*>vmax, n, c)
-    return FG_OK if st == FG_ERR_NONFINITE else st
+        return fg_adam_step_f32(<float*>p, <const float*>g, <float*>m, <float*>v,
+                                <float*>vmax, n, c)
+    return fg_adam_step_f64(<double*>p, <const double*>g, <double*>m, <double*>v,
+                            <double*>vmax, n, c)
 
 
-cdef inline fg_status run_rmsprop(bint f32, void *p, const void *g, void *s, void *b, void *ga,
-                                  size_t n, const fg_rmsprop_coeffs *c) noexcept nogil:
+cdef inline fg_status run_rmsprop(bint f32, void *p, void *out, const void *g, void *s, void *b,
+                                  void *ga, size_t n, const fg_rmsprop_coeffs *c) noexcept nogil:
+    if out != NULL:
+        if f32:
+            return finite_or_not(fg_rmsprop_step_out_f32(<const float*>p, <float*>out,
+                                                         <const float*>g, <float*>s, <float*>b,
+                                                         <float*>ga, n, c))
+        return finite_or_not(fg_rmsprop_step_out_f64(<const double*>p, <double*>out,
+                                                     <const double*>g, <double*>s,
+                                                     <double*>b, <double*>ga, n, c))
     if f32:
         return fg_rmsprop_step_f32(<float*>p, <const float*>g, <float*>s, <float*>b,
                                    <float*>ga, n, c)
@@ -100,8 +130,14 @@ cdef inline fg_status run_rmsprop(bint f32, void *p, const void *g, void *s, voi
                                <double*>ga, n, c)
 
 
-cdef inline fg_status run_adagrad(bint f32, void *p, const void *g, void *s, size_t n,
-                                  const fg_adagrad_coeffs *c) noexcept nogil:
+cdef inline fg_status run_adagrad(bint f32, void *p, void *out, const void *g, void *s,
+                                  size_t n, const fg_adagrad_coeffs *c) noexcept nogil:
+    if out != NULL:
+        if f32:
+            return finite_or_not(fg_adagrad_step_out_f32(<const float*>p, <float*>out,
+                                                         <const float*>g, <float*>s, n, c))
+        return finite_or_not(fg_adagrad_step_out_f64(<const double*>p, <double*>out,
+                                                     <const double*>g, <double*>s, n, c))
     if f32:
         return fg_adagrad_step_f32(<float*>p, <const float*>g, <float*>s, n, c)
     return fg_adagrad_step_f64(<double*>p, <const double*>g, <double*>s, n, c)
@@ -111,14 +147,17 @@ cdef inline fg_status run_adagrad(bint f32, void *p, const void *g, void *s, siz
 
 def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momentum=0.0,
              double dampening=0.0, double weight_decay=0.0, bint nesterov=False,
-             bint maximize=False):
+             bint maximize=False, *, out=None):
     """SGD update in place, torch.optim.SGD's rule (see ``fastgrad.SGD``).
 
     ``param`` (in/out), ``grad`` (in), ``momentum_buffer`` (in/out, or None when
     ``momentum == 0``): C-contiguous arrays of one shape and dtype. ``step`` is
     this update's number t >= 1; on step 1 the buffer is set to the gradient.
+    With ``out`` (an array like ``param``, overlapping none of the others) the
+    new parameters go to ``out`` and ``param`` is only read, bit for bit the
+    same values: keep the previous iterate without a copy.
     """
-    cdef cnp.ndarray p = float_array(param, "param", True)
+    cdef cnp.ndarray p = float_array(param, "param", out is None)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
     if overlaps(g, p):
         raise ValueError("grad overlaps param in memory; pass a copy")
@@ -129,6 +168,8 @@ def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momen
     if nesterov and (momentum <= 0.0 or dampening != 0.0):
         bad_hyper("nesterov", nesterov, "False unless momentum > 0 and dampening == 0")
     cdef void *buf = state_ptr(momentum_buffer, "momentum_buffer", p, momentum != 0.0)
+    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"),
+                                     (momentum_buffer, "momentum_buffer")))
     cdef fg_sgd_coeffs c
     cdef fg_status st = fg_sgd_prepare(&c, lr, momentum, dampening, weight_decay,
                                        nesterov, maximize, step)
@@ -139,9 +180,9 @@ def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momen
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = run_sgd(f32, pp, gp, buf, n, &c)
+                st = run_sgd(f32, pp, op, gp, buf, n, &c)
         else:
-            st = run_sgd(f32, pp, gp, buf, n, &c)
+            st = run_sgd(f32, pp, op, gp, buf, n, &c)
     if st != FG_OK:
         raise_status(st, "sgd_step")
 
@@ -155,10 +196,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double 
     ``param``, ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``,
     ``max_exp_avg_sq`` are updated in place; ``grad`` is read. ``step`` is this
     update's number t >= 1 (used for bias correction). ``decoupled=True`` is
-    AdamW's weight decay. With ``out`` (an array like ``param``, overlapping
-    none of the others) the new parameters go to ``out`` and ``param`` is only
-    read, bit for bit the same values: keep the previous iterate without a
-    copy.
+    AdamW's weight decay. ``out``: as in ``sgd_step``.
     """
     cdef cnp.ndarray p = float_array(param, "param", out is None)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
@@ -169,15 +207,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double 
     cdef void *vmax = state_ptr(max_exp_avg_sq, "max_exp_avg_sq", p, amsgrad)
     if m == v and m != NULL:
         raise ValueError("exp_avg and exp_avg_sq must be different arrays")
-    cdef void *op = NULL
-    cdef cnp.ndarray o
-    if out is not None:
-        o = matching_array(out, "out", p, "param", True)
-        for other, name in ((p, "param"), (g, "grad"), (exp_avg, "exp_avg"),
-                            (exp_avg_sq, "exp_avg_sq"), (max_exp_avg_sq, "max_exp_avg_sq")):
-            if other is not None and overlaps(o, other):
-                raise ValueError(f"out overlaps {name} in memory")
-        op = cnp.PyArray_DATA(o)
+    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"), (exp_avg, "exp_avg"),
+                                     (exp_avg_sq, "exp_avg_sq"),
+                                     (max_exp_avg_sq, "max_exp_avg_sq")))
     check_step(step); check_nonneg(lr, "lr"); check_beta(beta1, "beta1")
     check_beta(beta2, "beta2"); check_nonneg(eps, "eps")
     check_nonneg(weight_decay, "weight_decay")
@@ -211,13 +243,14 @@ def adamw_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double
 def rmsprop_step(param, grad, square_avg, int64_t step, double lr, double alpha=0.99,
                  double eps=1e-8, double weight_decay=0.0, double momentum=0.0,
                  bint centered=False, *, momentum_buffer=None, grad_avg=None,
-                 bint maximize=False):
+                 bint maximize=False, out=None):
     """RMSprop update in place, torch.optim.RMSprop's rule (see ``fastgrad.RMSprop``).
 
     ``square_avg`` (in/out) always; ``momentum_buffer`` (in/out) when
-    ``momentum > 0``; ``grad_avg`` (in/out) when ``centered``.
+    ``momentum > 0``; ``grad_avg`` (in/out) when ``centered``. ``out``: as in
+    ``sgd_step``.
     """
-    cdef cnp.ndarray p = float_array(param, "param", True)
+    cdef cnp.ndarray p = float_array(param, "param", out is None)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
     if overlaps(g, p):
         raise ValueError("grad overlaps param in memory; pass a copy")
@@ -226,6 +259,9 @@ def rmsprop_step(param, grad, square_avg, int64_t step, double lr, double alpha=
     cdef void *ga = state_ptr(grad_avg, "grad_avg", p, centered)
     if (b != NULL and (b == s or b == ga)) or (ga != NULL and ga == s):
         raise ValueError("square_avg, momentum_buffer and grad_avg must be different arrays")
+    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"), (square_avg, "square_avg"),
+                                     (momentum_buffer, "momentum_buffer"),
+                                     (grad_avg, "grad_avg")))
     check_step(step); check_nonneg(lr, "lr"); check_nonneg(alpha, "alpha")
     check_nonneg(eps, "eps"); check_nonneg(weight_decay, "weight_decay")
     check_nonneg(momentum, "momentum")
@@ -239,26 +275,28 @@ def rmsprop_step(param, grad, square_avg, int64_t step, double lr, double alpha=
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = run_rmsprop(f32, pp, gp, s, b, ga, n, &c)
+                st = run_rmsprop(f32, pp, op, gp, s, b, ga, n, &c)
         else:
-            st = run_rmsprop(f32, pp, gp, s, b, ga, n, &c)
+            st = run_rmsprop(f32, pp, op, gp, s, b, ga, n, &c)
     if st != FG_OK:
         raise_status(st, "rmsprop_step")
 
 
 def adagrad_step(param, grad, state_sum, int64_t step, double lr, double lr_decay=0.0,
-                 double weight_decay=0.0, double eps=1e-10, *, bint maximize=False):
+                 double weight_decay=0.0, double eps=1e-10, *, bint maximize=False,
+                 out=None):
     """Adagrad update in place, torch.optim.Adagrad's rule (see ``fastgrad.Adagrad``).
 
     ``state_sum`` (in/out) is the running sum of squared gradients; ``step`` is
     this update's number t >= 1 (the learning rate decays as
-    ``lr / (1 + (t - 1) * lr_decay)``).
+    ``lr / (1 + (t - 1) * lr_decay)``). ``out``: as in ``sgd_step``.
     """
-    cdef cnp.ndarray p = float_array(param, "param", True)
+    cdef cnp.ndarray p = float_array(param, "param", out is None)
     cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
     if overlaps(g, p):
         raise ValueError("grad overlaps param in memory; pass a copy")
     cdef void *s = state_ptr(state_sum, "state_sum", p, True)
+    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"), (state_sum, "state_sum")))
     check_step(step); check_nonneg(lr, "lr"); check_nonneg(lr_decay, "lr_decay")
     check_nonneg(weight_decay, "weight_decay"); check_nonneg(eps, "eps")
     cdef fg_adagrad_coeffs c
@@ -270,9 +308,9 @@ def adagrad_step(param, grad, state_sum, int64_t step, double lr, double lr_deca
     if st == FG_OK:
         if n >= FG_GIL_THRESHOLD:
             with nogil:
-                st = run_adagrad(f32, pp, gp, s, n, &c)
+                st = run_adagrad(f32, pp, op, gp, s, n, &c)
         else:
-            st = run_adagrad(f32, pp, gp, s, n, &c)
+            st = run_adagrad(f32, pp, op, gp, s, n, &c)
     if st != FG_OK:
         raise_status(st, "adagrad_step")
 

@@ -4,22 +4,25 @@ Each function updates ``param`` and the state buffers in place, with the
 same rule as the optimizer class of the same name, and checks its arguments
 (dtype, shape, layout, writeability, hyperparameters) before touching
 anything. ``step`` is the number t >= 1 of the update being made: keep your
-own counter, starting at 1.
+own counter, starting at 1. Every function also takes ``out=``: the new
+parameters then go to ``out`` (bit for bit the in-place result) and
+``param`` is only read, so the previous iterate survives without a copy.
 
 =================  ==========================================================
 ``sgd_step``       ``(param, grad, momentum_buffer, step, lr, momentum=0,
-                   dampening=0, weight_decay=0, nesterov=False, maximize=False)``
+                   dampening=0, weight_decay=0, nesterov=False, maximize=False,
+                   *, out=None)``
 ``adam_step``      ``(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9,
                    beta2=0.999, eps=1e-8, weight_decay=0, *, amsgrad=False,
                    max_exp_avg_sq=None, maximize=False, decoupled=False,
-                   out=None)``; with ``out``, the new parameters go there
-                   and ``param`` is only read
+                   out=None)``
 ``adamw_step``     ``adam_step`` with decoupled decay, ``weight_decay=1e-2``
 ``rmsprop_step``   ``(param, grad, square_avg, step, lr, alpha=0.99, eps=1e-8,
                    weight_decay=0, momentum=0, centered=False, *,
-                   momentum_buffer=None, grad_avg=None, maximize=False)``
+                   momentum_buffer=None, grad_avg=None, maximize=False,
+                   out=None)``
 ``adagrad_step``   ``(param, grad, state_sum, step, lr, lr_decay=0,
-                   weight_decay=0, eps=1e-10, *, maximize=False)``
+                   weight_decay=0, eps=1e-10, *, maximize=False, out=None)``
 =================  ==========================================================
 
 Example
