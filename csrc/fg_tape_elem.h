@@ -101,9 +101,9 @@ static inline void fg_elem_binary_value(int op, const double *FG_RESTRICT A, int
 
 /* ----------------------------------------------------------------- dual */
 
-static void fg_elem_unary_dual(int op, const double *FG_RESTRICT A, const double *FG_RESTRICT TA,
-                               double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
-                               int64_t kk)
+FG_INLINE void fg_elem_unary_dual_body(int op, const double *FG_RESTRICT A,
+                                       const double *FG_RESTRICT TA, double *FG_RESTRICT O,
+                                       double *FG_RESTRICT TO, int64_t n, int64_t kk)
 {
     switch (op) {
 #define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
@@ -124,10 +124,10 @@ static void fg_elem_unary_dual(int op, const double *FG_RESTRICT A, const double
     }
 }
 
-static void fg_elem_binary_dual(int op, const double *A, const double *TA, int64_t sa,
-                                const double *B, const double *TB, int64_t sb,
-                                double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
-                                int64_t kk)
+FG_INLINE void fg_elem_binary_dual_body(int op, const double *A, const double *TA, int64_t sa,
+                                        const double *B, const double *TB, int64_t sb,
+                                        double *FG_RESTRICT O, double *FG_RESTRICT TO,
+                                        int64_t n, int64_t kk)
 {
     const int64_t ska = sa * kk, skb = sb * kk;
     switch (op) {
@@ -169,6 +169,25 @@ static void fg_elem_binary_dual(int op, const double *A, const double *TA, int64
 #undef FG_OP_BINARY
     default: break;
     }
+}
+
+/* One direction (kk = 1: jvp, hvp) is common and, with kk a constant, the
+ * loops over elements vectorize; other widths take the general loops. */
+static void fg_elem_unary_dual(int op, const double *FG_RESTRICT A, const double *FG_RESTRICT TA,
+                               double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
+                               int64_t kk)
+{
+    if (kk == 1) fg_elem_unary_dual_body(op, A, TA, O, TO, n, 1);
+    else fg_elem_unary_dual_body(op, A, TA, O, TO, n, kk);
+}
+
+static void fg_elem_binary_dual(int op, const double *A, const double *TA, int64_t sa,
+                                const double *B, const double *TB, int64_t sb,
+                                double *FG_RESTRICT O, double *FG_RESTRICT TO, int64_t n,
+                                int64_t kk)
+{
+    if (kk == 1) fg_elem_binary_dual_body(op, A, TA, sa, B, TB, sb, O, TO, n, 1);
+    else fg_elem_binary_dual_body(op, A, TA, sa, B, TB, sb, O, TO, n, kk);
 }
 
 /* ----------------------------------------------------------- hyper-dual */
@@ -286,9 +305,10 @@ static void fg_elem_binary_hyper(int op, const double *A, const double *TA, cons
  * A constant operand has no adjoint and no tangent, and its partials are
  * never evaluated. Broadcast operands (stride 0) accumulate into their one
  * element. GA may be GB (x * x): plain pointers. */
-static void fg_elem_unary_adjdual(int op, const double *A, const double *TA, const double *O,
-                                  const double *GO, const double *TGO, double *GA,
-                                  double *TGA, int64_t n, int64_t kk)
+FG_INLINE void fg_elem_unary_adjdual_body(int op, const double *A, const double *TA,
+                                          const double *O, const double *GO,
+                                          const double *TGO, double *GA, double *TGA,
+                                          int64_t n, int64_t kk)
 {
     switch (op) {
 #define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
@@ -310,10 +330,12 @@ static void fg_elem_unary_adjdual(int op, const double *A, const double *TA, con
     }
 }
 
-static void fg_elem_binary_adjdual(int op, const double *A, const double *TA, double *GA,
-                                   double *TGA, int64_t sa, const double *B, const double *TB,
-                                   double *GB, double *TGB, int64_t sb, const double *O,
-                                   const double *GO, const double *TGO, int64_t n, int64_t kk)
+FG_INLINE void fg_elem_binary_adjdual_body(int op, const double *A, const double *TA,
+                                           double *GA, double *TGA, int64_t sa,
+                                           const double *B, const double *TB, double *GB,
+                                           double *TGB, int64_t sb, const double *O,
+                                           const double *GO, const double *TGO, int64_t n,
+                                           int64_t kk)
 {
     const int64_t ska = sa * kk, skb = sb * kk;
     switch (op) {
@@ -365,6 +387,27 @@ static void fg_elem_binary_adjdual(int op, const double *A, const double *TA, do
 #undef FG_OP_BINARY
     default: break;
     }
+}
+
+/* kk = 1 (hvp) specialized, as for the dual kernels above. */
+static void fg_elem_unary_adjdual(int op, const double *A, const double *TA, const double *O,
+                                  const double *GO, const double *TGO, double *GA,
+                                  double *TGA, int64_t n, int64_t kk)
+{
+    if (kk == 1) fg_elem_unary_adjdual_body(op, A, TA, O, GO, TGO, GA, TGA, n, 1);
+    else fg_elem_unary_adjdual_body(op, A, TA, O, GO, TGO, GA, TGA, n, kk);
+}
+
+static void fg_elem_binary_adjdual(int op, const double *A, const double *TA, double *GA,
+                                   double *TGA, int64_t sa, const double *B, const double *TB,
+                                   double *GB, double *TGB, int64_t sb, const double *O,
+                                   const double *GO, const double *TGO, int64_t n, int64_t kk)
+{
+    if (kk == 1)
+        fg_elem_binary_adjdual_body(op, A, TA, GA, TGA, sa, B, TB, GB, TGB, sb, O, GO, TGO, n, 1);
+    else
+        fg_elem_binary_adjdual_body(op, A, TA, GA, TGA, sa, B, TB, GB, TGB, sb, O, GO, TGO, n,
+                                    kk);
 }
 
 /* -------------------------------------------------------------- adjoint */
