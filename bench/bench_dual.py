@@ -10,13 +10,12 @@ Per size n (10, 100, 1000), one group compares:
   autograd / jax.jacfwd / torch.func.jacfwd  only where installed
 Inputs are built once per size, outside the timed part.
 """
-import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
 
 import fastgrad
+from fastgrad.reference import dual as ref
 
 SIZES = [10, 100, 1000]
 
@@ -59,18 +58,6 @@ def central_batch(f_rows, x):
     return (fv[:n] - fv[n:]) / (2 * h)
 
 
-def _reference():
-    try:
-        from fastgrad.reference import dual as ref
-        return ref
-    except ImportError:
-        # the reference package imports sibling twins that live on other
-        # branches until merged; load the module file alone.
-        path = pathlib.Path(fastgrad.__file__).parent / "reference" / "dual.py"
-        spec = importlib.util.spec_from_file_location("_bench_reference_dual", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
 
 
 @pytest.fixture(params=SIZES, ids=lambda n: f"n={n}")
@@ -93,7 +80,6 @@ def test_fastgrad_dual(benchmark, point):
 def test_reference_dual(benchmark, point):
     if point.size > 100:
         pytest.skip("the scalar-Python reference takes minutes at n = 1000")
-    ref = _reference()
     _group(benchmark, point, "reference dual")
     g = benchmark.pedantic(ref.dual_gradient, (rosen, point), rounds=3, iterations=1)
     np.testing.assert_allclose(g, rosen_grad(point), rtol=1e-12, atol=1e-10)

@@ -1,9 +1,7 @@
 """Tests of fastgrad.finite_diff: exact gradients, the reference twin, the
 three evaluation paths (vectorized, per point, C capsule), complex step,
 error estimates, step rules, Jacobians, JVPs, Hessians and bad input."""
-import importlib.util
 import math
-import os
 
 import numpy as np
 import pytest
@@ -13,15 +11,7 @@ import fastgrad
 from fastgrad import _fd
 from fastgrad.finite_diff import FD_METHODS, fd_gradient, fd_hessian, fd_jacobian, fd_jvp
 
-try:
-    from fastgrad.reference import finite_diff as ref
-except ModuleNotFoundError:
-    # Branch fd was cut before reference/optimizers.py landed on main, so the
-    # package __init__ cannot import yet here; load the twin by path.
-    _p = os.path.join(os.path.dirname(fastgrad.__file__), "reference", "finite_diff.py")
-    _spec = importlib.util.spec_from_file_location("fastgrad_reference_finite_diff", _p)
-    ref = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(ref)
+from fastgrad.reference import finite_diff as ref
 
 EPS = np.finfo(np.float64).eps
 REAL_METHODS = ("forward", "backward", "central", "five-point", "richardson")

@@ -5,9 +5,7 @@ duals (fastgrad.reference.dual), and properties (hypothesis). The
 finite-difference methods live in fastgrad.finite_diff; here only the
 dispatch to it is checked, with a stand-in module.
 """
-import importlib.util
 import math
-import pathlib
 import sys
 import types
 
@@ -23,21 +21,7 @@ from fastgrad import (DualArray, check_gradient, directional_derivative, dual, g
 from fastgrad.differentiate import FD_METHODS, METHODS, default_chunk_size
 
 
-def _load_reference():
-    try:
-        from fastgrad.reference import dual as ref
-        return ref
-    except ImportError:
-        # fastgrad/reference/__init__.py star-imports sibling twins that live on
-        # other branches until they are merged; load this module file alone.
-        path = pathlib.Path(fastgrad.__file__).parent / "reference" / "dual.py"
-        spec = importlib.util.spec_from_file_location("_fastgrad_reference_dual2", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-
-
-R = _load_reference()
+from fastgrad.reference import dual as R
 
 
 # ------------------------------------------------------------ hand values --
@@ -475,8 +459,8 @@ def test_dual_array_input_to_user_code_has_expected_api():
 # (written after merging the dual and finite-difference branches: the
 # front-end's finite-difference methods against the dual method and exact values)
 
-import fastgrad as fg  # noqa: E402
-import fastgrad.differentiate as _diff  # noqa: E402
+import fastgrad as fg
+import fastgrad.differentiate as _diff
 
 ALL_METHODS = _diff.METHODS
 TOL_BY_METHOD = {"dual": 1e-14, "complex": 1e-14, "richardson": 1e-9, "five-point": 1e-9,

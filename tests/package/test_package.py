@@ -27,13 +27,14 @@ def test_type_hints_check_clean():
     # justified: mypy is a test extra (CI installs it, so CI runs this check);
     # a bare `pip install fastgrad` plus pytest has no type checker to run
     pytest.importorskip("mypy", reason="mypy is a test extra: pip install '.[test]'")
-    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src",
-                       "fastgrad")
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir)
+    src = os.path.join(root, "src", "fastgrad")
     if not os.path.isdir(src):
         # justified: the check reads the sources; tests run against an installed
         # copy without the repository have none (CI runs from the clone)
         pytest.skip("no source tree next to the tests (an installed copy only)")
-    out = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", src],
+    out = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--config-file",
+                          os.path.join(root, "pyproject.toml"), src],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
 

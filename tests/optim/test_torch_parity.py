@@ -12,6 +12,7 @@ import pytest
 
 from optim_cases import CASES
 
+pytestmark = pytest.mark.oracle
 torch = pytest.importorskip("torch", reason="torch is not installed; it is an optional oracle "
                                             "(pip install torch==2.13.0)")
 torch.set_num_threads(1)

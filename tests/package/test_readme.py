@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+README = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "README.md")
 BLOCKS = re.findall(r"```python\n(.*?)```", open(README).read(), flags=re.S)
 
 

@@ -1,8 +1,6 @@
 """Tests of fastgrad.minimize: the C driver (csrc/fg_minimize.c) through its
 compiled path (built-in C objectives) and its Python-callable path, against
 the NumPy reference loop, scipy.optimize, closed forms and hand values."""
-import importlib.util
-import pathlib
 import sys
 import threading
 import time
@@ -17,23 +15,7 @@ from fastgrad._minimize import _test_objectives as T
 from fastgrad.minimize import DEFAULT_LR, METHODS, OptimizeResult
 
 
-def _load_reference():
-    """fastgrad.reference.minimize; loaded from its file when the reference
-    package cannot import yet (its __init__ also imports the optimizers twin,
-    which lands on another branch)."""
-    try:
-        from fastgrad.reference import minimize as ref_minimize
-        return ref_minimize
-    except ImportError:
-        import fastgrad
-        path = pathlib.Path(fastgrad.__file__).parent / "reference" / "minimize.py"
-        spec = importlib.util.spec_from_file_location("_fg_reference_minimize", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod.minimize
-
-
-ref_minimize = _load_reference()
+from fastgrad.reference import minimize as ref_minimize
 
 SEED = T.quadratic([3.0, 1.0])                        # 3x^2 + y^2
 CROSS = T.quadratic([[1.0, 0.5], [0.5, 1.0]])         # x^2 + y^2 + xy

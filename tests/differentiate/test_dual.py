@@ -5,7 +5,6 @@ reference duals (fastgrad.reference.dual: scalar Duals in object arrays), and
 hand values. Every elementwise rule is tested by looping over the op table
 fastgrad._ops.OPS, so a new row is tested the moment it is added.
 """
-import importlib.util
 import pathlib
 import threading
 
@@ -19,21 +18,7 @@ from fastgrad._ops import OP_CODES, OPS
 from fastgrad.dual import DUAL_FUNCTIONS
 
 
-def _load_reference():
-    try:
-        from fastgrad.reference import dual as ref
-        return ref
-    except ImportError:
-        # fastgrad/reference/__init__.py star-imports sibling twins that live on
-        # other branches until they are merged; load this module file alone.
-        path = pathlib.Path(fastgrad.__file__).parent / "reference" / "dual.py"
-        spec = importlib.util.spec_from_file_location("_fastgrad_reference_dual", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-
-
-R = _load_reference()
+from fastgrad.reference import dual as R
 UNARY = [name for name, kind, _ in OPS if kind == "unary"]
 BINARY = [name for name, kind, _ in OPS if kind == "binary"]
 COMPARE = [name for name, kind, _ in OPS if kind == "compare"]
