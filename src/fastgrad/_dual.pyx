@@ -11,16 +11,13 @@ the bottom are the nogil API for embedders (declared in _dual.pxd).
 """
 cimport numpy as cnp
 from fastgrad._cstatus cimport fg_status, FG_OK, FG_ERR_ARG, FG_ERR_UNSUPPORTED, fg_status_message
-from fastgrad._status cimport raise_status
+
 from fastgrad._cdual cimport *
-from fastgrad._arraycheck cimport float_array
+from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD, float_array
 
 cnp.import_array()
 
-# Below this many numbers touched, releasing and re-taking the GIL costs
-# more than the kernel itself.
 cdef enum:
-    FG_GIL_THRESHOLD = 2048
     FG_MAXDIMS = 64
 
 

@@ -13,9 +13,10 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport NAN
 from fastgrad._cstatus cimport (fg_status, FG_OK, FG_ERR_ARG, FG_ERR_CALLBACK,
                                FG_ERR_UNSUPPORTED, fg_status_message)
-from fastgrad._status cimport raise_status
+
 from fastgrad._cdual cimport fg_dual_unary_f64
 from fastgrad._cdual_grad cimport *
+from fastgrad._common cimport raise_status
 
 cnp.import_array()
 

@@ -16,8 +16,8 @@ from libc.math cimport log, NAN
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_IsValid
 from fastgrad._cstatus cimport *
 from fastgrad._cfd cimport *
-from fastgrad._status cimport raise_status
-from fastgrad._arraycheck cimport float_array
+
+from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD, float_array
 
 cnp.import_array()
 

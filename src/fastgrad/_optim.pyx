@@ -16,16 +16,10 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport isfinite
 from fastgrad._cstatus cimport *
 from fastgrad._coptim cimport *
-from fastgrad._status cimport raise_status
-from fastgrad._arraycheck cimport float_array, matching_array, overlaps
+
+from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD, float_array, matching_array, overlaps
 
 cnp.import_array()
-
-# Below this many elements in total, releasing and re-taking the GIL costs
-# more than the update itself.
-cdef enum:
-    FG_GIL_THRESHOLD = 2048
-
 
 cdef int bad_hyper(str name, object value, str rule) except -1:
     raise ValueError(f"{name} must be {rule}, got {value!r}")

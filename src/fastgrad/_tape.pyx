@@ -15,7 +15,8 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
-from fastgrad._status cimport raise_status
+from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD
+
 
 import numpy as np
 
@@ -23,7 +24,6 @@ cnp.import_array()
 
 cdef enum:
     FG_POOL = 8                # idle workspaces kept per tape
-    FG_GIL_THRESHOLD = 4096    # below this much work, keep the GIL (releasing costs more)
     FG_INSTR_COLS = 16
 
 
