@@ -65,9 +65,9 @@ class LineSearchResult:
 
     ``status``: ``"converged"`` (the conditions hold at ``step``),
     ``"best"`` (the search could not reach the conditions but ``step`` is the
-    best trial, with f below f0), ``"budget"`` (the evaluation budget ran
-    out; ``step`` is the best trial or 0), ``"failed"`` (no trial decreased
-    f: ``step`` is 0, ``payload`` None). ``nfev`` counts the calls of phi
+    best trial, with f at most f0), ``"budget"`` (the evaluation budget ran
+    out; ``step`` is the best trial or 0), ``"failed"`` (every trial had f
+    above f0 or not finite: ``step`` is 0, ``payload`` None). ``nfev`` counts the calls of phi
     that returned a value.
     """
 
@@ -195,7 +195,9 @@ def wolfe(phi: Phi, f0: float, g0: float, step: float, *, c1: float = 1e-4, c2: 
     nfev = 0
 
     def best_result(status: str) -> LineSearchResult:
-        if stx > 0.0 and fx < f0:
+        # A best step that only ties f0 (f flat to rounding) is still taken:
+        # the caller's relative-decrease test then stops the run there.
+        if stx > 0.0 and fx <= f0:
             return LineSearchResult(stx, fx, gx, best, nfev, status)
         return LineSearchResult(0.0, f0, g0, None, nfev,
                                 "budget" if status == "budget" else "failed")

@@ -17,8 +17,10 @@ Methods (Nocedal & Wright, *Numerical Optimization*, 2nd ed.; N&W below):
   beta = max(0, g+.(g+ - g) / g.g), a steepest-descent restart whenever the
   direction is not a descent direction.
 - ``newton-cg``: line-search Newton-CG (N&W Algorithm 7.1): truncated CG on
-  Hessian-vector products, forcing term min(0.5, sqrt|g|), steepest descent
-  on negative curvature, then Armijo backtracking from the unit step.
+  Hessian-vector products, forcing term min(0.5, sqrt|g|), on negative
+  curvature the CG iterate so far, or at the first CG step the steepest
+  descent scaled by |g|^2 / |g.Hg|; then Armijo backtracking from the unit
+  step.
 
 lbfgs, bfgs and cg use the strong-Wolfe search of
 :mod:`fastgrad.reference.linesearch` (c1 = 1e-4; c2 = 0.9, cg 0.4), first
@@ -375,16 +377,26 @@ class _QuasiNewtonStep:
         self.method = method
         self.prev_decrease: float | None = None   # cg: step * slope of the last search
 
-    def first_trial(self, d: np.ndarray, slope: float, step_max: float) -> float:
+    def first_trial(self, d: np.ndarray, slope: float, step_max: float) -> tuple[float, float]:
+        """(first trial step, largest step) of the search along d."""
         meth = self.method
         if isinstance(meth, _CG):
             if self.prev_decrease is None or meth.d is None:
                 a = 1.0 / float(np.linalg.norm(d))
             else:
                 a = self.prev_decrease / slope  # N&W 3.60: the last step's decrease
+        elif meth.has_curvature():
+            a = 1.0
+        elif meth.box is None:
+            a = 1.0 / float(np.linalg.norm(d))
         else:
-            a = 1.0 if meth.has_curvature() else 1.0 / float(np.linalg.norm(d))
-        return min(a, step_max)
+            # Bounded, no curvature yet: d leads to the Cauchy point P(x - g),
+            # the farthest point worth trying; a unit-length trial when some
+            # variable is unbounded (L-BFGS-B's rule)
+            step_max = 1.0
+            boxed = np.all(np.isfinite(meth.box[0]) & np.isfinite(meth.box[1]))
+            a = 1.0 if boxed else 1.0 / float(np.linalg.norm(d))
+        return min(a, step_max), step_max
 
     def __call__(self, ev: _Evaluator, x: np.ndarray, f: float, g: np.ndarray):
         meth = self.method
@@ -393,8 +405,8 @@ class _QuasiNewtonStep:
             slope = float(g @ d)
             res = LineSearchResult(0.0, f, slope, None, 0, "failed")
             if slope < 0.0 and step_max > 0.0:
-                res = wolfe(_line(ev, x, d, meth.box), f, slope,
-                            self.first_trial(d, slope, step_max), c2=meth.c2,
+                a0, step_max = self.first_trial(d, slope, step_max)
+                res = wolfe(_line(ev, x, d, meth.box), f, slope, a0, c2=meth.c2,
                             step_max=step_max)
             if _accepted(res):
                 break
@@ -425,8 +437,11 @@ class _NewtonCG:
         for j in range(self.cg_maxiter):
             Bp = ev.hvp(x, g, p)
             curv = p @ Bp
-            if curv <= 0.0:
-                return -g if j == 0 else z      # negative curvature
+            if curv <= 0.0:                     # no positive curvature along p
+                if j > 0:
+                    return z
+                # steepest descent, scaled by the curvature's magnitude when known
+                return -g if curv == 0.0 else (rr / -curv) * -g
             a = rr / curv
             z = z + a * p
             r = r + a * Bp
