@@ -429,10 +429,7 @@ def test_bad_inputs():
 
 def _newton_without_hessian():
     from fastgrad import _minimize
-    d = _minimize.defaults("newton")
-    d["beta1"], d["beta2"] = d.pop("betas")
-    _minimize.run(lambda x: (seed_f(x), seed_grad(x)), np.ones(2), "newton", d, 1e-8, 10,
-                  False, None, 1, False, False, None, None)
+    _minimize.run(lambda x: (seed_f(x), seed_grad(x)), np.ones(2), "newton", {})
 
 
 def test_defaults_and_result_type():
@@ -463,10 +460,13 @@ def test_nogil_exports_for_embedders():
     names = set(_minimize.__pyx_capi__)
     assert {"minimize_run_f64", "minimize_options_init", "minimize_workspace_size",
             "minimize_stop_message"} <= names
-    # sizes documented in fg_minimize.h: n (iterate) + n (gradient) + state
-    assert _minimize.workspace_size(10, "gd") == 30
-    assert _minimize.workspace_size(10, "adam") == 50
-    assert _minimize.workspace_size(10, "newton") == 2 * 100 + 10 + 20
+    # sizes documented in fg_minimize.c: a header, n (iterate) + n (gradient),
+    # the method's state (first-order: 5 scalars and its buffers), scratch
+    h = _minimize.HEADER_LEN
+    assert _minimize.workspace_size(10, "gd") == h + 20 + 5 + 10
+    assert _minimize.workspace_size(10, "adam") == h + 20 + 5 + 30
+    assert _minimize.workspace_size(10, "newton") == h + 20 + 2 * 100 + 10
+    assert _minimize.state_size(10, "newton") == h + 20
 
 
 def test_ctrl_c_stops_a_long_compiled_run():
