@@ -137,7 +137,7 @@ def test_compact_matrix_is_the_bfgs_matrix(seed):
     np.testing.assert_allclose(dense_b(S, Y, theta)[0], B, rtol=1e-9, atol=1e-9)
     # and the two-loop recursion applies its inverse
     g = np.random.default_rng(seed).normal(size=n)
-    np.testing.assert_allclose(qn._two_loop(g, S, Y), -np.linalg.solve(B, g), rtol=1e-9)
+    np.testing.assert_allclose(qn._two_loop(g, S, Y, theta), -np.linalg.solve(B, g), rtol=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -47,25 +47,15 @@ from typing import Any, Callable
 import numpy as np
 
 from fastgrad.reference.linesearch import LineSearchResult, armijo, wolfe
-from fastgrad.reference.minimize import _Result
+from fastgrad.reference.minimize import _MESSAGES, _Result
 
 __all__ = ["minimize_lbfgs", "minimize_bfgs", "minimize_cg", "minimize_newton_cg",
-           "QUASI_NEWTON", "QN_MESSAGES", "parse_bounds"]
+           "QUASI_NEWTON", "parse_bounds"]
 
 _EPS = np.finfo(np.float64).eps
 #: Largest line-search step (scipy's L-BFGS-B bound on the step).
 _STEP_MAX = 1e10
 
-QN_MESSAGES = {
-    0: "converged: the gradient norm is at most tol",
-    1: "maximum number of iterations reached before the gradient norm fell to tol",
-    2: "diverged: a non-finite value or gradient appeared; x is the last finite iterate",
-    3: "stopped by the callback",
-    5: "line search failed: no step along the search direction decreased f; "
-       "x is the best point found",
-    7: "converged: the relative decrease of f is at most ftol",
-    8: "maximum number of function evaluations (maxfun) reached",
-}
 
 
 def parse_bounds(bounds: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -167,17 +157,18 @@ def _accepted(res: LineSearchResult) -> bool:
 
 # ------------------------------------------------------------------ L-BFGS --
 
-def _two_loop(g: np.ndarray, S: list, Y: list) -> np.ndarray:
-    """-H g by the two-loop recursion, H0 = (s.y / y.y) I of the newest pair."""
+def _two_loop(g: np.ndarray, S: list, Y: list, theta: float) -> np.ndarray:
+    """-H g by the two-loop recursion, H0 = I / theta (theta = y.y / s.y of
+    the newest pair)."""
     q = g.copy()
     alphas = []
     for s, y in zip(reversed(S), reversed(Y)):
-        a = (s @ q) / (y @ s)
+        a = (s @ q) / (s @ y)
         alphas.append(a)
         q -= a * y
-    r = q * ((S[-1] @ Y[-1]) / (Y[-1] @ Y[-1])) if S else q
+    r = q / theta
     for s, y, a in zip(S, Y, reversed(alphas)):
-        b = (y @ r) / (y @ s)
+        b = (y @ r) / (s @ y)
         r += (a - b) * s
     return -r
 
@@ -284,7 +275,7 @@ class _LBFGS:
 
     def direction(self, x: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
         if self.box is None:
-            return _two_loop(g, self.S, self.Y), _STEP_MAX
+            return _two_loop(g, self.S, self.Y, self.theta), _STEP_MAX
         lo, hi = self.box
         if self.S:
             W, K = _compact(self.S, self.Y, self.theta)
@@ -419,14 +410,18 @@ class _QuasiNewtonStep:
         if isinstance(meth, _CG):
             meth.d, meth.g = d, g
             self.prev_decrease = res.step * slope
-        return (xn, res.value, gn), (8 if res.status == "budget" else None)
+        # with the budget spent the best trial is still taken; the loop's
+        # maxfun test stops the run before the next step
+        return (xn, res.value, gn), None
 
 
 class _NewtonCG:
     """Line-search Newton-CG (N&W Algorithm 7.1) with Armijo backtracking."""
 
-    def __init__(self, n: int, options: dict):
-        self.cg_maxiter = int(options.get("cg_maxiter") or 20 * n)
+    def __init__(self, n: int, options: dict, line_search: str):
+        self.cg_maxiter = 20 * n
+        self.lr = float(options.get("lr") or 1.0)
+        self.line_search = line_search
 
     def direction(self, ev: _Evaluator, x: np.ndarray, g: np.ndarray) -> np.ndarray:
         gnorm = float(np.linalg.norm(g))
@@ -437,6 +432,8 @@ class _NewtonCG:
         for j in range(self.cg_maxiter):
             Bp = ev.hvp(x, g, p)
             curv = p @ Bp
+            if not math.isfinite(curv):
+                return -g if j == 0 else z      # a non-finite product: no curvature known
             if curv <= 0.0:                     # no positive curvature along p
                 if j > 0:
                     return z
@@ -454,8 +451,12 @@ class _NewtonCG:
 
     def __call__(self, ev, x, f, g):
         d = self.direction(ev, x, g)
-        res = armijo(_line(ev, x, d, None), f, float(g @ d), 1.0)
-        if res.status == "converged":
+        slope = float(g @ d)
+        if self.line_search == "wolfe":
+            res = wolfe(_line(ev, x, d, None), f, slope, self.lr)
+        else:
+            res = armijo(_line(ev, x, d, None), f, slope, self.lr)
+        if _accepted(res):
             xn, gn = res.payload
             return (xn, res.value, gn), None
         return None, 8 if res.status == "budget" else 5
@@ -469,7 +470,8 @@ def _projected_norm(x: np.ndarray, g: np.ndarray, box) -> float:
 
 def _run(method: str, fun: Callable, x0: Any, *, jac: Any, tol: float, ftol: float,
          maxiter: int, maxfun: int | None, maximize: bool, callback: Callable | None,
-         callback_every: int, record: bool, bounds: Any, options: dict) -> _Result:
+         callback_every: int, record: bool, bounds: Any, line_search: str | None,
+         options: dict) -> _Result:
     shape = np.shape(x0)
     x = np.array(x0, dtype=np.float64).reshape(-1)
     n = x.size
@@ -483,7 +485,9 @@ def _run(method: str, fun: Callable, x0: Any, *, jac: Any, tol: float, ftol: flo
                     maxfun if maxfun is not None else 2**63 - 1)
     step: Any
     if method == "newton-cg":
-        step = _NewtonCG(n, options)
+        step = _NewtonCG(n, options, line_search or "armijo")
+    elif line_search not in (None, "wolfe"):
+        raise ValueError(f"line_search={line_search!r} is not available for method={method!r}")
     else:
         step = _QuasiNewtonStep({"lbfgs": _LBFGS, "bfgs": _BFGS, "cg": _CG}[method](
             n, options, box))
@@ -516,9 +520,10 @@ def _run(method: str, fun: Callable, x0: Any, *, jac: Any, tol: float, ftol: flo
             inter = _Result(x=x.reshape(shape).copy(), fun=sign * fs,
                             jac=(sign * g).reshape(shape), grad_norm=gnorm, nit=t)
             try:
-                if callback(inter) is True:
-                    status = 3
+                stop = callback(inter)
             except StopIteration:
+                stop = True
+            if stop is True or (isinstance(stop, np.bool_) and stop):
                 status = 3
         if (status is None and method != "newton-cg"
                 and f_old - fs <= ftol * max(abs(f_old), abs(fs), 1.0)):
@@ -526,7 +531,7 @@ def _run(method: str, fun: Callable, x0: Any, *, jac: Any, tol: float, ftol: flo
     res = _Result(x=x.reshape(shape), fun=sign * fs, jac=(sign * g).reshape(shape),
                   grad_norm=gnorm, nit=len(hist) - 1, nfev=ev.nfev, njev=ev.nfev,
                   nhev=ev.nhev, success=status in (0, 7), status=status,
-                  message=QN_MESSAGES[status], method=method)
+                  message=_MESSAGES[status], method=method)
     if record:
         res["history"] = dict(x=np.array([h[0] for h in hist]).reshape((-1,) + shape),
                               fun=np.array([h[1] for h in hist]),
@@ -539,11 +544,12 @@ def _entry(method: str) -> Callable[..., _Result]:
             tol: float = 1e-8, ftol: float = 2.2e-9, maxiter: int = 10_000,
             maxfun: int | None = None, maximize: bool = False,
             callback: Callable | None = None, callback_every: int = 1, record: bool = False,
-            progress: bool = False, bounds: Any = None, **options: Any) -> _Result:
+            progress: bool = False, bounds: Any = None, line_search: str | None = None,
+            **options: Any) -> _Result:
         return _run(method, fun, x0, jac=jac, tol=tol, ftol=ftol, maxiter=maxiter,
                     maxfun=maxfun, maximize=maximize, callback=callback,
                     callback_every=callback_every, record=record, bounds=bounds,
-                    options=dict(options))
+                    line_search=line_search, options=dict(options))
     run.__name__ = run.__qualname__ = "minimize_" + method.replace("-", "_")
     run.__doc__ = (f"Reference ``minimize(fun, x0, method={method!r}, ...)``: same keywords "
                    "and result fields as ``fastgrad.minimize`` (``gradient`` and "
