@@ -213,6 +213,22 @@ def quartic_bowl(n: int) -> Problem:
     return Problem(f"quartic_bowl{n}", np.zeros(n), f, grad, 0.0, np.ones(n), hessp=hessp)
 
 
+def kkt_residual(p: Problem, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
+    """|x - P(x - grad f(x))|_2: zero at a KKT point of the box."""
+    return float(np.linalg.norm(np.clip(x - p.grad(x), lo, hi) - x))
+
+
+def random_box(p: Problem, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A box around a point near the minimizer (or x0) that cuts the
+    minimizer off in some coordinates; some sides unbounded."""
+    centre = (p.xmin if p.xmin is not None else p.x0) + rng.uniform(-0.5, 0.5, p.n)
+    lo = centre - rng.uniform(0.0, 1.0, p.n)
+    hi = centre + rng.uniform(0.0, 1.0, p.n)
+    lo[rng.random(p.n) < 0.15] = -np.inf
+    hi[rng.random(p.n) < 0.15] = np.inf
+    return lo, hi
+
+
 def problem_set() -> list[Problem]:
     """The MGH-style set of the quasi-Newton tests."""
     return [rosenbrock(2), rosenbrock(10), rosenbrock(100), beale(), extended_powell(4),

@@ -93,16 +93,14 @@ class _Evaluator:
 
     ``__call__`` returns None once ``maxfun`` evaluations are spent."""
 
-    def __init__(self, fun: Callable, jac: Any, hessp: Any, shape: tuple, sign: float,
+    def __init__(self, fun: Any, jac: Any, hessp: Any, shape: tuple, sign: float,
                  maxfun: int):
         self.fun, self.jac, self.hessp, self.shape = fun, jac, hessp, shape
         self.sign, self.maxfun = sign, maxfun
         self.nfev = self.nhev = 0
 
-    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray] | None:
-        if self.nfev >= self.maxfun:
-            return None
-        self.nfev += 1
+    def _value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """sign * (f, g) at x, uncounted."""
         xs = x.reshape(self.shape)
         if self.jac is True:
             f, g = self.fun(xs)
@@ -110,8 +108,13 @@ class _Evaluator:
             f, g = self.fun(xs), self.jac(xs)
         else:
             f, g = self.fun(xs), self.fun.gradient(xs)
-        g = np.asarray(g, dtype=np.float64).reshape(-1)
-        return self.sign * float(f), self.sign * g
+        return self.sign * float(f), self.sign * np.asarray(g, dtype=np.float64).reshape(-1)
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray] | None:
+        if self.nfev >= self.maxfun:
+            return None
+        self.nfev += 1
+        return self._value_grad(x)
 
     def hvp(self, x: np.ndarray, g: np.ndarray, v: np.ndarray) -> np.ndarray:
         """sign * H(x) v: ``hessp(x, v)``, ``fun.hvp(x, v)`` of a compiled
@@ -125,14 +128,7 @@ class _Evaluator:
             hv = self.fun.hvp(xs, vs)
         else:
             h = math.sqrt(_EPS) * max(1.0, float(np.linalg.norm(x))) / float(np.linalg.norm(v))
-            xh = (x + h * v).reshape(self.shape)
-            if self.jac is True:
-                gh = self.fun(xh)[1]
-            elif callable(self.jac):
-                gh = self.jac(xh)
-            else:
-                gh = self.fun.gradient(xh)
-            return (self.sign * np.asarray(gh, dtype=np.float64).reshape(-1) - g) / h
+            return (self._value_grad(x + h * v)[1] - g) / h
         return self.sign * np.asarray(hv, dtype=np.float64).reshape(-1)
 
 
@@ -182,6 +178,19 @@ def _compact(S: list, Y: list, theta: float) -> tuple[np.ndarray, np.ndarray]:
     L = np.tril(SY, -1)
     K = np.block([[-np.diag(np.diag(SY)), L.T], [L, theta * (Sm.T @ Sm)]])
     return np.hstack([Ym, theta * Sm]), K
+
+
+def _schur_definite(S: list, Y: list, theta: float) -> bool:
+    """Whether theta S^T S + L D^-1 L^T, K's Schur complement (through which
+    the C code applies M = K^-1), is numerically positive definite."""
+    Sm, Ym = np.array(S).T, np.array(Y).T
+    SY = Sm.T @ Ym
+    L = np.tril(SY, -1)
+    try:
+        np.linalg.cholesky(theta * (Sm.T @ Sm) + L @ np.diag(1 / np.diag(SY)) @ L.T)
+    except np.linalg.LinAlgError:
+        return False
+    return True
 
 
 def _cauchy_point(x, g, lo, hi, theta, W, M):
@@ -241,7 +250,10 @@ def _subspace_min(x, g, lo, hi, xc, c, free, theta, W, K, M):
     # B_F^-1 = I/theta + Wf (K - Wf^T Wf / theta)^-1 Wf^T / theta^2 (Sherman-Morrison-Woodbury)
     du = -r / theta
     if W.shape[1]:
-        du -= Wf @ np.linalg.solve(K - Wf.T @ Wf / theta, Wf.T @ r) / theta ** 2
+        try:
+            du -= Wf @ np.linalg.solve(K - Wf.T @ Wf / theta, Wf.T @ r) / theta ** 2
+        except np.linalg.LinAlgError:
+            pass                                # singular: the steepest-descent part only
     xbar[free] = np.clip(xc[free] + du, lo[free], hi[free])
     if (xbar - x) @ g > 0.0:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -277,6 +289,8 @@ class _LBFGS:
         if self.box is None:
             return _two_loop(g, self.S, self.Y, self.theta), _STEP_MAX
         lo, hi = self.box
+        if self.S and not _schur_definite(self.S, self.Y, self.theta):
+            self.forget()                       # rounding broke definiteness: start afresh
         if self.S:
             W, K = _compact(self.S, self.Y, self.theta)
             M = np.linalg.inv(K)
@@ -489,8 +503,10 @@ def _run(method: str, fun: Callable, x0: Any, *, jac: Any, tol: float, ftol: flo
     elif line_search not in (None, "wolfe"):
         raise ValueError(f"line_search={line_search!r} is not available for method={method!r}")
     else:
-        step = _QuasiNewtonStep({"lbfgs": _LBFGS, "bfgs": _BFGS, "cg": _CG}[method](
-            n, options, box))
+        meth: _LBFGS | _BFGS | _CG = (_LBFGS(n, options, box) if method == "lbfgs" else
+                                      _BFGS(n, options, box) if method == "bfgs" else
+                                      _CG(n, options, box))
+        step = _QuasiNewtonStep(meth)
     first = ev(x)
     assert first is not None
     fs, g = first
