@@ -11,11 +11,11 @@ import scipy.optimize as so
 
 import fastgrad as fg
 from fastgrad import schedules
-from fastgrad._minimize import _test_objectives as T
 from fastgrad.minimize import DEFAULT_LR, METHODS, OptimizeResult
-
-
 from fastgrad.reference import minimize as ref_minimize
+from support.build import load
+
+T = load("testing_minimize")   # the C test objectives (test-only extension)
 
 SEED = T.quadratic([3.0, 1.0])                        # 3x^2 + y^2
 CROSS = T.quadratic([[1.0, 0.5], [0.5, 1.0]])         # x^2 + y^2 + xy

@@ -1,22 +1,16 @@
-/* The minimize driver's C API, checked from C (built by test_minimize_c_api.py,
- * also under AddressSanitizer and UBSan): the sized options struct, the
- * method table, argument errors that write nothing, warm starts (a split run
- * equals the whole one bit for bit; a tampered state is refused), maxfun,
- * the poll by elapsed time. Prints one line per check: "<name> ok" or
- * "<name> FAIL <why>". */
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* The minimize driver from C: the sized options struct, the method table,
+ * argument errors that write nothing, warm starts (a split run equals the
+ * whole one bit for bit; a tampered state is refused), maxfun, objective
+ * errors, the poll by elapsed time. */
 #include <time.h>
+#include "check.h"
 #include "fastgrad.h"
 
-static int failures = 0;
-
+/* check(name, condition, why): CHECK with a message on failure */
 static void check(const char *name, int ok, const char *why)
 {
-    printf("%s %s%s%s\n", name, ok ? "ok" : "FAIL", ok ? "" : " ", ok ? "" : why);
-    failures += !ok;
+    if (!ok) fprintf(stderr, "%s: %s\n", name, why);
+    CHECK(ok);
 }
 
 /* f = sum_i (i + 1) (x_i - 1)^2 + x_0 x_1 */
@@ -239,5 +233,5 @@ int main(void)
     check("poll_by_time", polls >= 3 && polls <= 40, why);
     free(work);
     free(big);
-    return failures != 0;
+    return TEST_EXIT();
 }
