@@ -191,7 +191,16 @@ cdef inline cnp.ndarray copy_vector(const double *p, size_t n, object shape):
 
 
 cdef inline int fill_vector(double *out, object value, size_t n, str what) except -1:
-    cdef cnp.ndarray a = _validate.input_array(what, value, dtype=np.float64)
+    """out[0..n) <- value: a float64 array taken as is (the common case, no
+    Python-level call), anything else through _validate.input_array (which
+    refuses bools, strings and objects, naming `what`)."""
+    cdef cnp.ndarray a
+    if (cnp.PyArray_CheckExact(value) and cnp.PyArray_TYPE(<cnp.ndarray>value) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>value)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>value)):
+        a = <cnp.ndarray>value
+    else:
+        a = _validate.input_array(what, value, dtype=np.float64)
     if <size_t>cnp.PyArray_SIZE(a) != n:
         raise ValueError(f"{what} has {cnp.PyArray_SIZE(a)} values, expected {n}")
     if n:
