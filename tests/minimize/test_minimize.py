@@ -13,6 +13,7 @@ import fastgrad as fg
 from fastgrad import schedules
 from fastgrad.minimize import DEFAULT_LR, METHODS, OptimizeResult
 from fastgrad.reference import minimize as ref_minimize
+from method_cases import REF_OPTIONS
 from support.build import load
 
 T = load("testing_minimize")   # the C test objectives (test-only extension)
@@ -289,16 +290,6 @@ def test_matrix_shaped_x0_keeps_its_shape():
 
 # ----------------------------------- the three paths agree (oracles) --
 
-REF_OPTIONS = {
-    "gd": dict(lr=2e-3),
-    "momentum": dict(lr=1e-3, dampening=0.1, weight_decay=0.01),
-    "nesterov": dict(lr=1e-3, momentum=0.8),
-    "adam": dict(lr=1e-2, amsgrad=True, weight_decay=0.01),
-    "adamw": dict(lr=1e-2),
-    "rmsprop": dict(lr=1e-3, centered=True, momentum=0.5, weight_decay=0.01),
-    "adagrad": dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
-    "newton": dict(),
-}
 
 
 @pytest.mark.parametrize("method", list(METHODS))
@@ -716,7 +707,7 @@ def test_compiled_objective_size_mismatch_and_maximize():
 def test_long_adam_runs_equal_the_optimizer_class(cls, kw, maximize):
     """minimize keeps Adam's bias-correction powers beta^t as double-double
     running products and freezes the coefficients once 1 - beta^t is exactly
-    1 (see fg_minimize.c); fastgrad.Adam / AdamW call pow() every step, as
+    1 (see fg_min_first_order.c); fastgrad.Adam / AdamW call pow() every step, as
     torch does. The products round to the same beta^t as pow except in rare
     steps, so over 1,000 steps, across the saturation points, these runs
     equal a hand loop with the class bit for bit."""

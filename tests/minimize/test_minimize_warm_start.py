@@ -9,6 +9,7 @@ import pytest
 import fastgrad as fg
 from fastgrad import schedules
 from fastgrad.minimize import METHODS
+from method_cases import REF_OPTIONS
 
 
 def rosen_np(x):
@@ -19,16 +20,7 @@ CF = fg.compile(rosen_np, 4)
 X0 = np.array([-1.2, 1.0, 0.3, -0.5])
 
 # per method: options for a run that has not converged after the split
-CASES = {
-    "gd": dict(lr=1e-3),
-    "momentum": dict(lr=1e-3, dampening=0.1, weight_decay=0.01),
-    "nesterov": dict(lr=1e-3, momentum=0.8),
-    "adam": dict(lr=1e-2, amsgrad=True, weight_decay=0.01),
-    "adamw": dict(lr=1e-2),
-    "rmsprop": dict(lr=1e-3, centered=True, momentum=0.5),
-    "adagrad": dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
-    "newton": dict(tol=1e-12),
-}
+CASES = dict(REF_OPTIONS, newton=dict(tol=1e-12))
 VARIANTS = {
     "gd-armijo": ("gd", dict(line_search="armijo", lr=1e-4)),
     "adam-schedule": ("adam", dict(lr=schedules.inverse_time(1e-2, decay=0.01))),
