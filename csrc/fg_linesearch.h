@@ -40,10 +40,12 @@ typedef enum fg_ls_status {
 
 typedef struct fg_ls_trial {
     double alpha;   /* in: the step */
+    int want_slope; /* in: whether slope and lin_end are needed */
     double f;       /* out: phi(alpha) */
-    double slope;   /* out: phi'(alpha), when the search wants it */
     double lin;     /* out: the model change g0 . (x(alpha) - x0) */
-    int want_slope; /* in: whether slope is needed */
+    double slope;   /* out (want_slope): phi'(alpha) */
+    double lin_end; /* out (want_slope): g(x(alpha)) . (x(alpha) - x0), alpha * phi'(alpha)
+                       on a line */
 } fg_ls_trial;
 
 typedef fg_ls_eval (*fg_ls_phi_fn)(void *ctx, fg_ls_trial *t);
@@ -51,9 +53,19 @@ typedef fg_ls_eval (*fg_ls_phi_fn)(void *ctx, fg_ls_trial *t);
 /* Armijo backtracking:
  *     alpha <- alpha0
  *     repeat at most max_evals times:
- *         phi(alpha) finite and phi(alpha) <= f0 + c1 * alpha * slope0
- *             (with use_lin: f0 + c1 * lin, for projected paths): accept
+ *         accept phi(alpha) (finite) if
+ *             phi(alpha) <= f0 + c1 * alpha * slope0
+ *                 (with use_lin: f0 + c1 * lin, for projected paths), or,
+ *             when approx_eps > 0, Hager and Zhang's approximate form
+ *                 phi(alpha) <= f0 + approx_eps * |f0|  and
+ *                 lin_end <= (2 c1 - 1) * lin
  *         alpha <- alpha * shrink
+ * The approximate form tests the slope where the decrease c1 * lin is
+ * below the rounding of f (near a minimum the exact test compares values
+ * equal to rounding and the steps collapse); on a quadratic with c1 = 1/2
+ * the two forms accept the same steps (W. W. Hager and H. Zhang, "A new
+ * conjugate gradient method with guaranteed descent and an efficient line
+ * search", SIAM J. Optim. 16, 2005, eq. 4.3).
  * Preconditions: slope0 < 0 (or lin <= 0 along the path), 0 < c1 < 1,
  * 0 < shrink < 1, alpha0 > 0, max_evals >= 1. *out is the last trial.
  * Returns FG_LS_OK, FG_LS_FAILED after max_evals rejected trials, or
@@ -62,6 +74,7 @@ typedef struct fg_ls_armijo_params {
     double c1, alpha0, shrink;
     int max_evals;
     int use_lin;
+    double approx_eps;
 } fg_ls_armijo_params;
 
 fg_ls_status fg_ls_armijo(fg_ls_phi_fn phi, void *ctx, double f0, double slope0,

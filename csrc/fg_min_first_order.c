@@ -40,6 +40,8 @@ enum { ADAM_H1 = 0, ADAM_L1 = 1, ADAM_H2 = 2, ADAM_L2 = 3, ADAM_PREPARED = 4 };
  * the steps settle near the local 1/L; each iteration starts from twice the
  * last accepted step, so the step can grow again where f is flatter. */
 static const double GD_ARMIJO_C1 = 0.5, GD_GROW = 2.0, GD_SHRINK = 0.5;
+/* Hager and Zhang's epsilon for the approximate test (fg_linesearch.h) */
+static const double GD_APPROX_EPS = 1e-6;
 enum { GD_MAX_EVALS = 64 };
 
 static size_t buffers(fg_minimize_method m)
@@ -269,6 +271,11 @@ static fg_ls_eval gd_phi(void *ctx, fg_ls_trial *t)
     fg_ls_eval e = fg_min_value_grad(r, r->xt, &r->ft, r->gt, &r->gtnorm);
     t->f = r->sign * r->ft;
     t->lin = r->sign * lin;
+    if (e == FG_LS_EVAL_OK && t->want_slope) {
+        double end = 0.0;
+        for (size_t i = 0; i < r->n; i++) end += r->gt[i] * (r->xt[i] - r->x[i]);
+        t->lin_end = r->sign * end;
+    }
     return e;
 }
 
@@ -276,7 +283,8 @@ static fg_minimize_stop gd_step(fg_min_run *r)
 {
     if (r->opt->line_search != FG_MIN_LS_ARMIJO) return fo_step(r);
     double *step = &r->state[GD_STEP];
-    const fg_ls_armijo_params p = {GD_ARMIJO_C1, GD_GROW * *step, GD_SHRINK, GD_MAX_EVALS, 1};
+    const fg_ls_armijo_params p = {GD_ARMIJO_C1, GD_GROW * *step, GD_SHRINK, GD_MAX_EVALS, 1,
+                                   GD_APPROX_EPS};
     fg_ls_trial t;
     fg_ls_status ls = fg_ls_armijo(gd_phi, r, r->sign * r->f, 0.0, &p, &t);
     if (ls != FG_LS_OK) return fg_min_ls_stop(ls);

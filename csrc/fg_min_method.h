@@ -65,10 +65,11 @@ typedef struct fg_min_method {
     /* The method's own checks of the options (the loop has checked the
      * common ones): FG_OK or FG_ERR_ARG. */
     fg_status (*check)(const fg_minimize_options *o);
-    /* warm == 0: set up the state for a fresh run (r->x is x0; f and g are
-     * not yet evaluated). warm == 1: the state is a carried one: validate it
+    /* warm == 0: set up the state for a fresh run (f and g are not yet
+     * evaluated). warm == 1: the state is a carried one: validate it
      * (FG_ERR_ARG if this method with these options could not have written
-     * it) and rebuild the cache. */
+     * it) and rebuild the cache. Called before anything else is written,
+     * and before x and g hold the carried iterate. */
     fg_status (*init)(fg_min_run *r, int warm);
     fg_minimize_stop (*step)(fg_min_run *r);
 } fg_min_method;

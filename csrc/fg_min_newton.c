@@ -118,7 +118,7 @@ static fg_minimize_stop newton_step(fg_min_run *r)
         e = newton_phi(r, &t);
         return e == FG_LS_EVAL_OK ? FG_MIN_STOP_COUNT : fg_min_eval_stop(e);
     }
-    const fg_ls_armijo_params p = {NEWTON_ARMIJO_C1, r->lr, 0.5, NEWTON_MAX_EVALS, 0};
+    const fg_ls_armijo_params p = {NEWTON_ARMIJO_C1, r->lr, 0.5, NEWTON_MAX_EVALS, 0, 0.0};
     fg_ls_status ls = fg_ls_armijo(newton_phi, r, sign * r->f, slope, &p, &t);
     return ls == FG_LS_OK ? FG_MIN_STOP_COUNT : fg_min_ls_stop(ls);
 }

@@ -422,6 +422,8 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     r.gt = gs;
     r.state = gs + n;
     r.scratch = work + carried;
+    st = m->init(&r, o.warm_start);
+    if (st != FG_OK) return st;   /* only a carried state can be refused */
     int64_t nit = 0;
     if (o.warm_start) {
         nit = (int64_t)hdr[H_NIT];
@@ -434,8 +436,6 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
             memcpy(grad, gs, n * sizeof *grad);
         }
     }
-    st = m->init(&r, o.warm_start);
-    if (st != FG_OK) return st;   /* only a carried state can be refused */
 
     memset(res, 0, sizeof *res);
     r.maxfev = r.nfev > INT64_MAX - o.maxfun ? INT64_MAX : r.nfev + o.maxfun;

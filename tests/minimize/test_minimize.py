@@ -11,11 +11,12 @@ import scipy.optimize as so
 
 import fastgrad as fg
 from fastgrad import schedules
-from fastgrad._minimize import _test_objectives as T
 from fastgrad.minimize import DEFAULT_LR, METHODS, OptimizeResult
-
-
 from fastgrad.reference import minimize as ref_minimize
+from method_cases import REF_OPTIONS
+from support.build import load
+
+T = load("testing_minimize")   # the C test objectives (test-only extension)
 
 SEED = T.quadratic([3.0, 1.0])                        # 3x^2 + y^2
 CROSS = T.quadratic([[1.0, 0.5], [0.5, 1.0]])         # x^2 + y^2 + xy
@@ -294,16 +295,6 @@ def test_matrix_shaped_x0_keeps_its_shape():
 
 # ----------------------------------- the three paths agree (oracles) --
 
-REF_OPTIONS = {
-    "gd": dict(lr=2e-3),
-    "momentum": dict(lr=1e-3, dampening=0.1, weight_decay=0.01),
-    "nesterov": dict(lr=1e-3, momentum=0.8),
-    "adam": dict(lr=1e-2, amsgrad=True, weight_decay=0.01),
-    "adamw": dict(lr=1e-2),
-    "rmsprop": dict(lr=1e-3, centered=True, momentum=0.5, weight_decay=0.01),
-    "adagrad": dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
-    "newton": dict(),
-}
 # Their twins agree to the last bit over whole runs. The quasi-Newton
 # family's agree to rounding (their dot products sum in another order than
 # NumPy's, and the line searches' interpolation amplifies the difference
@@ -728,7 +719,7 @@ def test_compiled_objective_size_mismatch_and_maximize():
 def test_long_adam_runs_equal_the_optimizer_class(cls, kw, maximize):
     """minimize keeps Adam's bias-correction powers beta^t as double-double
     running products and freezes the coefficients once 1 - beta^t is exactly
-    1 (see fg_minimize.c); fastgrad.Adam / AdamW call pow() every step, as
+    1 (see fg_min_first_order.c); fastgrad.Adam / AdamW call pow() every step, as
     torch does. The products round to the same beta^t as pow except in rare
     steps, so over 1,000 steps, across the saturation points, these runs
     equal a hand loop with the class bit for bit."""

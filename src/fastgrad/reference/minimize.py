@@ -91,17 +91,22 @@ def _finite(*arrays) -> bool:
 
 
 def _armijo(phi: Callable, f0: float, slope0: float, c1: float, alpha0: float, shrink: float,
-            max_evals: int) -> tuple[float, Any]:
+            max_evals: int, approx_eps: float = 0.0) -> tuple[float, Any]:
     """Backtracking: the first alpha = alpha0 * shrink^k whose phi(alpha) =
-    (signed f, lin, payload) is finite and has f <= f0 + c1 * alpha * slope0
-    (or, when phi gives lin, f <= f0 + c1 * lin). Raises _Stop(5) if none."""
+    (signed f, lin, lin_end, payload) is finite and has f <= f0 + c1 *
+    alpha * slope0 (or, when phi gives lin, f <= f0 + c1 * lin), or with
+    approx_eps > 0 Hager and Zhang's approximate form f <= f0 + approx_eps *
+    |f0| and lin_end <= (2 c1 - 1) lin. Raises _Stop(5) if none."""
     alpha = alpha0
     for _ in range(max_evals):
         trial = phi(alpha)
         if trial is not None:
-            f, lin, payload = trial
+            f, lin, lin_end, payload = trial
             bound = f0 + c1 * lin if lin is not None else f0 + c1 * alpha * slope0
             if f <= bound:
+                return alpha, payload
+            if approx_eps > 0 and f <= f0 + approx_eps * abs(f0) and \
+                    lin_end <= (2 * c1 - 1) * lin:
                 return alpha, payload
         alpha *= shrink
     raise _Stop(5)
@@ -175,19 +180,20 @@ def _newton_step(obj: _Objective, x, f, g, lr, mu0, sign, line_search):
         if not _finite(xt):
             return None
         ft, gt = obj.value_grad(xt)
-        return (sign * ft, None, (xt, ft, gt)) if _finite(ft, gt) else None
+        return (sign * ft, None, None, (xt, ft, gt)) if _finite(ft, gt) else None
 
     if line_search == "none":
         out = phi(lr)
         if out is None:
             raise _Stop(2)
-        return out[2]
+        return out[3]
     return _armijo(phi, sign * f, slope, 1e-4, lr, 0.5, 61)[1]
 
 
 def _gd_armijo_step(obj: _Objective, x, f, g, step, sign, box):
     """Projected gradient descent whose step starts at twice the last one and
-    halves until f(x+) <= f(x) + g.(x+ - x) / 2 (signed for maximizing)."""
+    halves until f(x+) <= f(x) + g.(x+ - x) / 2 (signed for maximizing), or
+    the approximate form of that test near the minimum."""
     def phi(alpha):
         xt = x - sign * alpha * g
         if box is not None:
@@ -196,10 +202,11 @@ def _gd_armijo_step(obj: _Objective, x, f, g, step, sign, box):
             return None
         lin = sign * (g @ (xt - x))
         ft, gt = obj.value_grad(xt)
-        return (sign * ft, lin, (xt, ft, gt)) if _finite(ft, gt) else None
+        if not _finite(ft, gt):
+            return None
+        return sign * ft, lin, sign * (gt @ (xt - x)), (xt, ft, gt)
 
-    alpha, out = _armijo(phi, sign * f, 0.0, 0.5, 2.0 * step, 0.5, 64)
-    return alpha, out
+    return _armijo(phi, sign * f, 0.0, 0.5, 2.0 * step, 0.5, 64, approx_eps=1e-6)
 
 
 def _tol_norm(x, g, sign, box) -> float:
