@@ -49,36 +49,29 @@ def info(benchmark, res, nit=None):
 
 # ---------------------------------------------------------- Rosenbrock --
 
+ROSENBROCK_RUNS = {
+    # compile included: trace, validate, plan the workspace, then the run
+    "fastgrad-compile+lbfgs": lambda n, x0: fg.minimize(fg.compile(rosen_np, n), x0,
+                                                        method="lbfgs"),
+    "fastgrad-lbfgs-compiled-once": None,     # the tape compiled outside the timing
+    "fastgrad-lbfgs-python-objective": lambda n, x0: fg.minimize(
+        so.rosen, x0, jac=so.rosen_der, method="lbfgs"),
+    "scipy-L-BFGS-B": lambda n, x0: so.minimize(so.rosen, x0, jac=so.rosen_der,
+                                                method="L-BFGS-B"),
+}
+
+
+@pytest.mark.parametrize("how", list(ROSENBROCK_RUNS))
 @pytest.mark.parametrize("n", [2, 10, 100])
-def test_rosenbrock_compile_and_lbfgs(benchmark, n):
+def test_rosenbrock(benchmark, n, how):
     benchmark.group = f"lbfgs-rosenbrock-{n}d"
     x0 = x0_for(n)
-    res = benchmark(lambda: fg.minimize(fg.compile(rosen_np, n), x0, method="lbfgs"))
-    assert res.success
-    info(benchmark, res)
-
-
-@pytest.mark.parametrize("n", [2, 10, 100])
-def test_rosenbrock_lbfgs_compiled_once(benchmark, n):
-    benchmark.group = f"lbfgs-rosenbrock-{n}d"
-    cf = fg.compile(rosen_np, n)
-    res = benchmark(fg.minimize, cf, x0_for(n), method="lbfgs")
-    assert res.success
-    info(benchmark, res)
-
-
-@pytest.mark.parametrize("n", [2, 10, 100])
-def test_rosenbrock_lbfgs_python_objective(benchmark, n):
-    benchmark.group = f"lbfgs-rosenbrock-{n}d"
-    res = benchmark(fg.minimize, so.rosen, x0_for(n), jac=so.rosen_der, method="lbfgs")
-    assert res.success
-    info(benchmark, res)
-
-
-@pytest.mark.parametrize("n", [2, 10, 100])
-def test_rosenbrock_scipy_lbfgsb(benchmark, n):
-    benchmark.group = f"lbfgs-rosenbrock-{n}d"
-    res = benchmark(so.minimize, so.rosen, x0_for(n), jac=so.rosen_der, method="L-BFGS-B")
+    run = ROSENBROCK_RUNS[how]
+    if run is None:
+        cf = fg.compile(rosen_np, n)
+        res = benchmark(fg.minimize, cf, x0, method="lbfgs")
+    else:
+        res = benchmark(run, n, x0)
     assert res.success
     info(benchmark, res)
 

@@ -337,6 +337,22 @@ cdef double POLL_SECONDS = 0.05
 
 # ------------------------------------------------------------- the run --
 
+cdef void *capsule_payload(object owner, str getter, const char *name, list keep) except NULL:
+    """The pointer of owner.<getter>(), a PyCapsule named `name` (kept alive
+    in `keep`)."""
+    capsule = getattr(owner, getter)()
+    if not PyCapsule_IsValid(capsule, name):
+        raise TypeError(f"{getter}() must return a PyCapsule named {name.decode()!r}")
+    keep.append(capsule)
+    return PyCapsule_GetPointer(capsule, name)
+
+
+cdef int check_size(size_t got, size_t n) except -1:
+    if got != n:
+        raise ValueError(f"x0 has {n} elements but the compiled objective takes {got}")
+    return 0
+
+
 cdef fg_objective objective_of(object objective, _Run state, size_t n, object hess,
                                list keep) except *:
     """The fg_objective for a compiled objective (its capsule, kept alive in
@@ -344,14 +360,9 @@ cdef fg_objective objective_of(object objective, _Run state, size_t n, object he
     cdef fg_objective obj
     cdef fg_objective_callback *cb
     if hasattr(objective, "_fg_objective_capsule"):
-        capsule = objective._fg_objective_capsule()
-        if not PyCapsule_IsValid(capsule, FG_OBJECTIVE_CAPSULE_NAME):
-            raise TypeError(f"_fg_objective_capsule() must return a PyCapsule named "
-                            f"{OBJECTIVE_CAPSULE_NAME!r}")
-        cb = <fg_objective_callback*>PyCapsule_GetPointer(capsule, FG_OBJECTIVE_CAPSULE_NAME)
-        if cb.n != n:
-            raise ValueError(f"x0 has {n} elements but the compiled objective takes {cb.n}")
-        keep.append(capsule)
+        cb = <fg_objective_callback*>capsule_payload(
+            objective, "_fg_objective_capsule", FG_OBJECTIVE_CAPSULE_NAME, keep)
+        check_size(cb.n, n)
         return cb.objective
     state.value_grad = objective
     state.hess = hess
@@ -407,14 +418,9 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, object hes
     cdef fg_hvp_callback *hcb
     if METHOD_TABLE[method]["uses_hvp"]:
         if hasattr(objective, "_fg_hvp_capsule"):
-            capsule = objective._fg_hvp_capsule()
-            if not PyCapsule_IsValid(capsule, FG_HVP_CAPSULE_NAME):
-                raise TypeError(f"_fg_hvp_capsule() must return a PyCapsule named "
-                                f"{FG_HVP_CAPSULE_NAME.decode()!r}")
-            hcb = <fg_hvp_callback*>PyCapsule_GetPointer(capsule, FG_HVP_CAPSULE_NAME)
-            if hcb.n != n:
-                raise ValueError(f"x0 has {n} elements but the compiled objective takes {hcb.n}")
-            keep.append(capsule)
+            hcb = <fg_hvp_callback*>capsule_payload(objective, "_fg_hvp_capsule",
+                                                    FG_HVP_CAPSULE_NAME, keep)
+            check_size(hcb.n, n)
             o.hvp = hcb.fn
             o.hvp_ctx = hcb.ctx
         elif hessp is not None:

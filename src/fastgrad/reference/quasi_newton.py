@@ -47,7 +47,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fastgrad.reference.linesearch import LineSearchResult, armijo, wolfe
-from fastgrad.reference.minimize import _MESSAGES, _Result
+from fastgrad.reference.minimize import _MESSAGES, _Objective, _Result
 
 __all__ = ["minimize_lbfgs", "minimize_bfgs", "minimize_cg", "minimize_newton_cg",
            "QUASI_NEWTON", "parse_bounds"]
@@ -88,33 +88,20 @@ def parse_bounds(bounds: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     return lo, hi
 
 
-class _Evaluator:
-    """Counted evaluations of sign * f and its gradient (sign = -1 maximizes).
-
-    ``__call__`` returns None once ``maxfun`` evaluations are spent."""
+class _Evaluator(_Objective):
+    """Counted evaluations of sign * f and its gradient (sign = -1 maximizes);
+    ``__call__`` returns None once ``maxfev`` evaluations are spent."""
 
     def __init__(self, fun: Any, jac: Any, hessp: Any, shape: tuple, sign: float,
-                 maxfun: int):
-        self.fun, self.jac, self.hessp, self.shape = fun, jac, hessp, shape
-        self.sign, self.maxfun = sign, maxfun
-        self.nfev = self.nhev = 0
-
-    def _value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """sign * (f, g) at x, uncounted."""
-        xs = x.reshape(self.shape)
-        if self.jac is True:
-            f, g = self.fun(xs)
-        elif callable(self.jac):
-            f, g = self.fun(xs), self.jac(xs)
-        else:
-            f, g = self.fun(xs), self.fun.gradient(xs)
-        return self.sign * float(f), self.sign * np.asarray(g, dtype=np.float64).reshape(-1)
+                 maxfev: int):
+        super().__init__(fun, jac, None, shape, maxfev)
+        self.hessp, self.sign = hessp, sign
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray] | None:
-        if self.nfev >= self.maxfun:
+        if self.nfev >= self.maxfev:
             return None
-        self.nfev += 1
-        return self._value_grad(x)
+        f, g = self.value_grad(x)
+        return self.sign * f, self.sign * g
 
     def hvp(self, x: np.ndarray, g: np.ndarray, v: np.ndarray) -> np.ndarray:
         """sign * H(x) v: ``hessp(x, v)``, ``fun.hvp(x, v)`` of a compiled
@@ -128,7 +115,7 @@ class _Evaluator:
             hv = self.fun.hvp(xs, vs)
         else:
             h = math.sqrt(_EPS) * max(1.0, float(np.linalg.norm(x))) / float(np.linalg.norm(v))
-            return (self._value_grad(x + h * v)[1] - g) / h
+            return (self.sign * self.evaluate(x + h * v)[1] - g) / h
         return self.sign * np.asarray(hv, dtype=np.float64).reshape(-1)
 
 
@@ -521,7 +508,7 @@ def _run(method: str, fun: Callable, x0: Any, *, jac: Any, tol: float, ftol: flo
         if t >= maxiter:
             status = 1
             break
-        if ev.nfev >= ev.maxfun:
+        if ev.nfev >= ev.maxfev:
             status = 8
             break
         t += 1
