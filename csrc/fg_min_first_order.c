@@ -113,13 +113,12 @@ static void dd_split(double a, double *hi, double *lo)
     *lo = a - *hi;
 }
 
-/* (hi + lo) *= b: Dekker's exact product hi*b = p + e, plus lo*b,
- * renormalized. */
-static void dd_mul(double *hi, double *lo, double b)
+/* (hi + lo) *= b, b = bh + bl split: Dekker's exact product hi*b = p + e,
+ * plus lo*b, renormalized. */
+static void dd_mul(double *hi, double *lo, double b, double bh, double bl)
 {
-    double ah, al, bh, bl;
+    double ah, al;
     dd_split(*hi, &ah, &al);
-    dd_split(b, &bh, &bl);
     const double p = *hi * b;
     const double e = (((ah * bh - p) + ah * bl) + al * bh) + al * bl + *lo * b;
     const double s = p + e;
@@ -151,9 +150,9 @@ static void adam_advance(fg_min_run *r, double lr)
     double *s = r->state;
     const fg_minimize_options *o = r->opt;
     if (adam_frozen(s, o)) return;
-    dd_mul(&s[ADAM_H1], &s[ADAM_L1], o->beta1);
-    dd_mul(&s[ADAM_H2], &s[ADAM_L2], o->beta2);
-    adam_coeffs_from_powers(&r->cache.adam, s, o, lr);
+    dd_mul(&s[ADAM_H1], &s[ADAM_L1], o->beta1, r->cache.adam.b1h, r->cache.adam.b1l);
+    dd_mul(&s[ADAM_H2], &s[ADAM_L2], o->beta2, r->cache.adam.b2h, r->cache.adam.b2l);
+    adam_coeffs_from_powers(&r->cache.adam.c, s, o, lr);
 }
 
 /* ---- init and step ------------------------------------------------------ */
@@ -184,11 +183,13 @@ static fg_status fo_init(fg_min_run *r, int warm)
     }
     if (o->method == FG_MIN_ADAM || o->method == FG_MIN_ADAMW) {
         /* the fields that do not change from step to step (checked by fo_check) */
-        fg_adam_prepare(&r->cache.adam, o->lr_fn ? 0.0 : o->lr, o->beta1, o->beta2, o->eps,
+        fg_adam_prepare(&r->cache.adam.c, o->lr_fn ? 0.0 : o->lr, o->beta1, o->beta2, o->eps,
                         o->weight_decay, o->amsgrad, o->maximize,
                         o->method == FG_MIN_ADAMW, 1);
+        dd_split(o->beta1, &r->cache.adam.b1h, &r->cache.adam.b1l);
+        dd_split(o->beta2, &r->cache.adam.b2h, &r->cache.adam.b2l);
         if (s[ADAM_PREPARED] != 0.0 || adam_frozen(s, o))
-            adam_coeffs_from_powers(&r->cache.adam, s, o, o->lr);
+            adam_coeffs_from_powers(&r->cache.adam.c, s, o, o->lr);
     }
     return FG_OK;
 }
@@ -229,7 +230,7 @@ static fg_minimize_stop fo_step(fg_min_run *r)
     case FG_MIN_ADAMW: {
         double *ps = r->state;
         if (ps[ADAM_PREPARED] == 0.0) adam_advance(r, lr);
-        st = fg_adam_step_out_f64(r->x, r->xt, r->g, s0, s1, s2, n, &r->cache.adam);
+        st = fg_adam_step_out_f64(r->x, r->xt, r->g, s0, s1, s2, n, &r->cache.adam.c);
         /* With a fixed lr, the next step's coefficients (a chain of
          * dependent scalar operations, ~60 cycles) are computed now, where
          * they overlap the objective evaluation that follows instead of

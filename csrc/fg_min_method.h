@@ -31,7 +31,10 @@
 /* Values a method derives from its state and the options, rebuilt by init
  * (fresh or warm) and never carried. */
 typedef union fg_min_cache {
-    fg_adam_coeffs adam;
+    struct {
+        fg_adam_coeffs c;
+        double b1h, b1l, b2h, b2l;   /* beta1, beta2 split for exact products */
+    } adam;
     double d[32];
 } fg_min_cache;
 
@@ -84,9 +87,18 @@ extern const fg_min_method fg_min_gd, fg_min_momentum, fg_min_nesterov, fg_min_a
 int fg_min_all_finite(const double *x, size_t n);
 /* sum of g_i^2, the same bits on every instruction set. */
 double fg_min_sum_squares(const double *g, size_t n);
+/* The rare cases of fg_min_norm_from_sum: s not finite, or 0 for n > 0. */
+int fg_min_norm_slow(double s, const double *g, size_t n, double *norm);
 /* *norm = ||g||_2 from s = fg_min_sum_squares(g); 1 if every g_i is
  * finite, else 0 (*norm is then not finite). */
-int fg_min_norm_from_sum(double s, const double *g, size_t n, double *norm);
+FG_INLINE int fg_min_norm_from_sum(double s, const double *g, size_t n, double *norm)
+{
+    if (FG_LIKELY(isfinite(s) && (s > 0.0 || n == 0))) {
+        *norm = sqrt(s);
+        return 1;
+    }
+    return fg_min_norm_slow(s, g, n, norm);
+}
 /* Clamp x into [lower, upper] in place. */
 void fg_min_project(double *x, const double *lower, const double *upper, size_t n);
 

@@ -160,15 +160,12 @@ double fg_min_sum_squares(const double *FG_RESTRICT g, size_t n)
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/* A NaN or inf in g makes s non-finite, so the common case costs nothing
- * more. Only when s overflows (or underflows to 0) is it recomputed scaled
- * by max |g_i|, so a finite gradient never reports an infinite norm. */
-int fg_min_norm_from_sum(double s, const double *g, size_t n, double *norm)
+/* A NaN or inf in g makes s non-finite, so the common case (inline in
+ * fg_min_method.h) costs nothing more. Only when s overflows (or underflows
+ * to 0) is it recomputed scaled by max |g_i|, so a finite gradient never
+ * reports an infinite norm. */
+int fg_min_norm_slow(double s, const double *g, size_t n, double *norm)
 {
-    if (FG_LIKELY(isfinite(s) && (s > 0.0 || n == 0))) {
-        *norm = sqrt(s);
-        return 1;
-    }
     if (!fg_min_all_finite(g, n)) {
         *norm = s;
         return 0;
