@@ -24,7 +24,7 @@ raises ``TypeError`` instead of silently confusing the perturbations.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -406,12 +406,12 @@ def _prod(a: DualArray, ax: int) -> DualArray:
     # Product rule: d prod = sum_i (prod_{j != i} v_j) t_i, with the
     # "others" product from exclusive left and right running products (exact
     # with zeros, no division).
-    v = np.moveaxis(a.value, ax, -1)
+    v: Any = np.moveaxis(a.value, ax, -1)
     ones = np.ones(v.shape[:-1] + (1,), v.dtype)
     left = np.concatenate([ones, np.cumprod(v[..., :-1], axis=-1)], axis=-1)
     right = np.concatenate([np.cumprod(v[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
     others = np.moveaxis(left * right, -1, ax)
-    y = _as0d(np.prod(a.value, axis=ax))
+    y = _as0d(np.prod(v, axis=-1))
     t = np.sum(others[..., None] * a.tangent, axis=ax)
     return _new(_contig(y), _contig(t), a._tag, a._hyper)
 
@@ -497,7 +497,7 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
 
 def _elementwise_rows() -> dict:
     """Row name -> the function computing it on duals and constants."""
-    table = {}
+    table: dict[str, Callable[..., Any]] = {}
     for name, code in OP_CODES.items():
         kind = rules.OP_KIND[name]
         uf = getattr(np, name, None)

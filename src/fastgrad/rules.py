@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fastgrad._ops import OPS
+from fastgrad._ops import OP_CODES, OPS
 
 __all__ = ["Backend", "ArrayMethods", "FUNCTIONS", "ufunc_row", "backend_of",
            "apply_ufunc", "hook_scipy"]
@@ -52,6 +52,11 @@ OP_KIND = {name: kind for name, kind, _ in OPS}
 # Predicates on values only: their derivative is zero wherever it exists.
 VALUE_UFUNCS = frozenset((np.isfinite, np.isnan, np.isinf, np.signbit, np.logical_not,
                           np.logical_and, np.logical_or, np.logical_xor))
+
+
+def op_code(name: str) -> int:
+    """The op code of the row named ``name``."""
+    return OP_CODES[name]
 
 
 def ufunc_row(ufunc: Any) -> tuple[str, str] | None:
@@ -424,11 +429,11 @@ def _einsum_one(B: Backend, x: Any, sub: str, keep: str) -> tuple[Any, str]:
         raise ValueError(f"einsum: operand has {len(shape)} dimensions, subscripts '{sub}'")
     letters = "".join(dict.fromkeys(sub))
     if letters != sub:
-        size = {}
+        size: dict[str, int] = {}
         for c, d in zip(sub, shape):
             if size.setdefault(c, d) != d:
                 raise ValueError(f"einsum: dimensions of '{c}' differ")
-        grids = np.meshgrid(*[np.arange(size[c]) for c in letters], indexing="ij")
+        grids = np.indices(tuple(size[c] for c in letters))
         idx = np.ravel_multi_index(tuple(grids[letters.index(c)] for c in sub), shape)
         x = B.gather(x, idx) if B.is_var(x) else B.const(x).ravel()[idx]
         sub = letters
