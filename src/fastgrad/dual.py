@@ -487,6 +487,10 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
     m = lead.tangent.shape[-1]
     xv, xt = _parts(x, lead)
     yv, yt = _parts(y, lead)
+    if xt is None and type(x) in (float, int):    # weak Python scalars, as in NumPy
+        xv = np.asarray(xv, lead.dtype)
+    if yt is None and type(y) in (float, int):
+        yv = np.asarray(yv, lead.dtype)
     dtype = _result_dtype(xv, yv)
     v = np.where(cond, xv, yv).astype(dtype, copy=False)
     zero = np.zeros(m, dtype)

@@ -190,12 +190,18 @@ def _one_axis(axis: Any, ndim: int) -> int:
     return a % ndim
 
 
-def _axes(axis: Any, ndim: int) -> tuple:
-    """axis (None, int or tuple) as sorted distinct non-negative ints."""
+def _axes(axis: Any, ndim: int, scalar_axis: bool = True) -> tuple:
+    """axis (None, int or tuple) as sorted distinct non-negative ints. A 0-d
+    array takes axis 0 or -1 too where NumPy's reduction does
+    (``scalar_axis``: sum, prod, max, min, but not mean, var, std)."""
     if axis is None:
         return tuple(range(ndim))
     if not isinstance(axis, (tuple, list)):
         axis = (axis,)
+    if ndim == 0 and scalar_axis:
+        for a in axis:
+            _one_axis(a, 1)
+        return ()
     out = sorted({_one_axis(a, ndim) for a in axis})
     if len(out) != len(axis):
         raise ValueError("duplicate value in 'axis'")
@@ -296,7 +302,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     _float_dtype(B, dtype, "mean")
     _plain_kwargs(B, kwargs, "mean")
     shape = _shape(a)
-    axes = _axes(axis, len(shape))
+    axes = _axes(axis, len(shape), scalar_axis=False)
     s = _reduce_axes(B, "sum", a, axes, bool(keepdims))
     return B.ufunc("divide", s, math.prod(shape[i] for i in axes))
 
@@ -307,7 +313,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
     _float_dtype(B, dtype, "var")
     _plain_kwargs(B, kwargs, "var")
     shape = _shape(a)
-    axes = _axes(axis, len(shape))
+    axes = _axes(axis, len(shape), scalar_axis=False)
     d = B.ufunc("subtract", a, mean(a, axes, keepdims=True))
     s = _reduce_axes(B, "sum", B.ufunc("square", d), axes, bool(keepdims))
     return B.ufunc("divide", s, max(math.prod(shape[i] for i in axes) - ddof, 0))
@@ -321,7 +327,9 @@ def cumsum(a, axis=None, dtype=None, out=None):
     B = backend_of(a)
     _no_out(B, out, "cumsum")
     _float_dtype(B, dtype, "cumsum")
-    if axis is None:
+    if axis is None or _ndim(a) == 0:
+        if axis is not None:
+            _one_axis(axis, 1)
         return B.cumsum(B.reshape(a, (-1,)), 0)
     return B.cumsum(a, _one_axis(axis, _ndim(a)))
 
@@ -345,8 +353,13 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     B = backend_of(a, b)
     if return_sign:
         raise B.unsupported("scipy.special.logsumexp with return_sign=True")
-    axes = _axes(axis, _ndim(a))
-    m = _reduce_axes(B, "max", a, axes, True) if _shape(a) else a
+    shape = _shape(a)
+    axes = _axes(axis, len(shape))
+    if any(shape[i] == 0 for i in axes):   # an empty sum: log 0
+        kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
+        return B.constant_like(a, np.full(kept if keepdims else tuple(
+            d for i, d in enumerate(shape) if i not in axes), -math.inf))
+    m = _reduce_axes(B, "max", a, axes, True) if shape else a
     m = B.where(B.ufunc("less", B.ufunc("absolute", m), math.inf), m, 0.0)
     e = B.ufunc("exp", B.ufunc("subtract", a, m))
     if b is not None:
@@ -375,8 +388,18 @@ def dot(a, b, out=None):
         return B.ufunc("multiply", a, b)
     if na <= 2 and nb <= 2:
         return B.matmul(a, b)
-    raise B.unsupported("numpy.dot of arrays with more than 2 dimensions "
-                        "(use numpy.matmul or numpy.einsum)")
+    # dot(a, b)[i..., j..., k] = sum_l a[i..., l] b[j..., l, k]
+    sa, sb = _shape(a), _shape(b)
+    inner_b = sb[-2] if nb >= 2 else sb[0]
+    if sa[-1] != inner_b:
+        raise ValueError(f"shapes {sa} and {sb} not aligned: {sa[-1]} (dim {na - 1}) != "
+                         f"{inner_b} (dim {max(nb - 2, 0)})")
+    a2 = _reshape_operand(B, a, (-1, sa[-1]))
+    if nb >= 2:
+        perm = [nb - 2] + [i for i in range(nb) if i != nb - 2]
+        b = transpose(b, perm) if B.is_var(b) else np.transpose(B.const(b), perm)
+    b2 = _reshape_operand(B, b, (inner_b, -1))
+    return B.reshape(B.matmul(a2, b2), sa[:-1] + sb[:-2] + sb[-1:] if nb >= 2 else sa[:-1])
 
 
 def inner(a, b):
