@@ -21,12 +21,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fastgrad._ops import OP_CODES, OPS
+from fastgrad._tape import (SLOT_COMPUTED, SLOT_CONST, SLOT_INPUT, TI_BINARY, TI_GATHER,
+                            TI_MATMUL, TI_SUM, TI_UNARY, TI_WHERE)
+from fastgrad.program import Program
 
 __all__ = ["compile", "CompiledFunction", "TracedArray", "Program", "TraceError", "trace"]
-
-# Instruction codes and slot kinds of csrc/fg_tape.h.
-TI_UNARY, TI_BINARY, TI_WHERE, TI_GATHER, TI_SUM, TI_MATMUL = 1, 2, 3, 4, 5, 6
-SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = 0, 1, 2
 
 OP_KIND = {name: kind for name, kind, _ in OPS}
 """ufunc name -> "unary" / "binary" / "compare", from the op table."""
@@ -47,58 +46,6 @@ def _unsupported(what: str, hint: str = "") -> TraceError:
     return TraceError(msg + (f": {hint}" if hint else ""))
 
 
-# ------------------------------------------------------------------ program --
-
-class Program:
-    """The recorded tape: plain arrays shared by the C VM and the reference.
-
-    Attributes
-    ----------
-    shape : tuple of int
-        Shape of the input x (slot 0).
-    slot_size, slot_kind : list of int
-        Element count and kind (input / constant / computed) of every slot.
-    consts : dict of int -> ndarray
-        Flat float64 data of each constant slot.
-    instrs : list of tuple
-        ``(code, op, out, a, b, c, a_off, b_off, c_off, sa, sb, sc, n, p0, p1,
-        p2, scale)`` per instruction, fields as in ``fg_tape_instr``; for
-        gathers, ``p0`` is an offset into ``index_pool``.
-    index_pool : ndarray of int64
-        Concatenated gather indices.
-    """
-
-    def __init__(self, shape, slot_size, slot_kind, consts, instrs, index_pool):
-        self.shape = tuple(shape)
-        self.slot_size = list(slot_size)
-        self.slot_kind = list(slot_kind)
-        self.consts = consts
-        self.instrs = list(instrs)
-        self.index_pool = np.asarray(index_pool, dtype=np.int64)
-
-    @property
-    def n(self) -> int:
-        return self.slot_size[0]
-
-    def arrays(self):
-        """The flat arrays ``fastgrad._tape.Tape`` takes."""
-        offs = np.zeros(len(self.slot_size), dtype=np.int64)
-        parts, pos = [], 0
-        for s, data in self.consts.items():
-            offs[s] = pos
-            parts.append(data)
-            pos += data.size
-        pool = np.concatenate(parts) if parts else np.zeros(0)
-        instr = np.array([row[:16] for row in self.instrs], dtype=np.int64).reshape(-1, 16)
-        scale = np.array([row[16] for row in self.instrs], dtype=np.float64)
-        return (np.asarray(self.slot_size, np.int64), np.asarray(self.slot_kind, np.int32),
-                offs, pool, self.index_pool, instr, scale)
-
-    def __repr__(self) -> str:
-        return (f"Program(shape={self.shape}, {len(self.instrs)} instructions, "
-                f"{len(self.slot_size)} slots)")
-
-
 class _Tracer:
     """Records instructions while f runs on a TracedArray."""
 
@@ -108,7 +55,7 @@ class _Tracer:
         self.slot_size = [n]
         self.slot_kind = [SLOT_INPUT]
         self.consts: dict[int, np.ndarray] = {}
-        self.instrs: list[tuple] = []
+        self.instrs: list[dict] = []
         self.index_parts: list[np.ndarray] = []
         self.index_len = 0
         self._scalar_cache: dict[tuple[float, float] | tuple[str], int] = {}
@@ -150,8 +97,11 @@ class _Tracer:
              sc=1, p=(0, 0, 0), scale=1.0) -> "TracedArray":
         n = math.prod(out_shape)
         out = self.new_slot(n)
-        self.instrs.append((code, op, out, a[0], b[0], c[0], a[1], b[1], c[1], sa, sb, sc, n,
-                            p[0], p[1], p[2], float(scale)))
+        # An operand the code does not read has slot -1, offset 0, stride 0.
+        self.instrs.append(dict(code=code, op=op, out=out, a=a[0], b=b[0], c=c[0], a_off=a[1],
+                                b_off=b[1], c_off=c[1], sa=sa if a[0] >= 0 else 0,
+                                sb=sb if b[0] >= 0 else 0, sc=sc if c[0] >= 0 else 0, n=n,
+                                p0=p[0], p1=p[1], p2=p[2], scale=float(scale)))
         return TracedArray(self, out, 0, tuple(out_shape), tan)
 
     # -- operands
@@ -179,7 +129,7 @@ class _Tracer:
         if out.size != 1:
             raise ValueError(f"f must return a scalar, got an array of shape {out.shape}")
         last = self.instrs[-1] if self.instrs else None
-        if last is None or last[2] != out._slot or out._off != 0:
+        if last is None or last["out"] != out._slot or out._off != 0:
             # The result is a view (x[0]) or an earlier value: copy it out.
             out = self.emit(TI_SUM, (), out._tan, a=(out._slot, out._off), p=(1, 1, 1))
         return self._prune(out._slot)
@@ -189,9 +139,9 @@ class _Tracer:
         live = {0, out_slot}
         keep = []
         for ins in reversed(self.instrs):
-            if ins[2] in live:
+            if ins["out"] in live:
                 keep.append(ins)
-                live.update(s for s in ins[3:6] if s >= 0)
+                live.update(ins[s] for s in "abc" if ins[s] >= 0)
         keep.reverse()
         order = sorted(live)
         new = {s: i for i, s in enumerate(order)}
@@ -199,11 +149,11 @@ class _Tracer:
                       else np.zeros(0, np.int64))
         instrs = []
         for ins in keep:
-            row = list(ins)
-            for j in (2, 3, 4, 5):
+            row = dict(ins)
+            for j in ("out", "a", "b", "c"):
                 if row[j] >= 0:
                     row[j] = new[row[j]]
-            instrs.append(tuple(row))
+            instrs.append(row)
         return Program(self.shape, [self.slot_size[s] for s in order],
                        [self.slot_kind[s] for s in order],
                        {new[s]: d for s, d in self.consts.items() if s in live},
