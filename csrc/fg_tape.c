@@ -58,6 +58,7 @@ struct fg_tape {
                                   writes once, see plan_adjoint_stores */
     int32_t out_slot;
     size_t total;          /* sum of slot sizes */
+    size_t prod_len;       /* the longest PROD axis: its scratch, per workspace */
 };
 
 struct fg_tape_ws {
@@ -72,6 +73,7 @@ struct fg_tape_ws {
                                   their tangents (size*kk), unshared (no aliases);
                                   allocated by the first Hessian call (for_buf) */
     double *for_buf;
+    double *scratch;       /* (prod_len + 1) * (k + 1) doubles (PROD's partials) */
     double *adj_buf;       /* all adjoints, contiguous; those the sweep must zero
                               come first, so one memset of adj_zero_total clears them */
     size_t adj_total, adj_zero_total;
@@ -96,7 +98,8 @@ static int64_t operand_extent(const fg_tape_instr *I, int which)
     case FG_TI_WHERE:
         return which == 0 ? (I->sa ? I->n : 1) : which == 1 ? (I->sb ? I->n : 1)
                                                           : (I->sc ? I->n : 1);
-    case FG_TI_SUM: return I->p0 * I->p1 * I->p2;
+    case FG_TI_SUM: case FG_TI_MAX: case FG_TI_MIN: case FG_TI_PROD: case FG_TI_CUMSUM:
+        return I->p0 * I->p1 * I->p2;
     case FG_TI_MATMUL: return which == 0 ? I->p0 * I->p1 : I->p1 * I->p2;
     default: return 0;
     }
@@ -140,7 +143,8 @@ static fg_status validate(const fg_tape_spec *s, unsigned char *tan)
             break;
         }
         /* Shape parameters stay far from int64 overflow in extent products. */
-        if ((I->code == FG_TI_SUM || I->code == FG_TI_MATMUL)
+        if ((I->code == FG_TI_SUM || I->code == FG_TI_MATMUL || I->code == FG_TI_MAX
+             || I->code == FG_TI_MIN || I->code == FG_TI_PROD || I->code == FG_TI_CUMSUM)
             && (double)I->p0 * (double)I->p1 * (double)I->p2 > FG_TAPE_MAX_PRODUCT) {
             st = FG_ERR_SHAPE;
             break;
@@ -185,6 +189,19 @@ static fg_status validate(const fg_tape_spec *s, unsigned char *tan)
         }
         case FG_TI_SUM:
             if (I->p0 < 0 || I->p1 < 0 || I->p2 < 0 || I->p0 * I->p2 != I->n) {
+                st = FG_ERR_SHAPE;
+                break;
+            }
+            st = check_operand(s, written, I->a, I->a_off, operand_extent(I, 0));
+            if (st == FG_OK) tan[I->out] = tan[I->a];
+            break;
+        case FG_TI_MAX:
+        case FG_TI_MIN:
+        case FG_TI_PROD:
+        case FG_TI_CUMSUM:
+            if (I->p0 < 0 || I->p1 < 0 || I->p2 < 0
+                || (I->code == FG_TI_CUMSUM ? I->p0 * I->p1 * I->p2 : I->p0 * I->p2) != I->n
+                || ((I->code == FG_TI_MAX || I->code == FG_TI_MIN) && I->p1 < 1)) {
                 st = FG_ERR_SHAPE;
                 break;
             }
@@ -380,6 +397,9 @@ fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
     FG_DUP(t->instr, spec->instr, spec->n_instr, fg_tape_instr);
     t->out_slot = spec->instr[spec->n_instr - 1].out;
     for (size_t i = 0; i < t->n_slots; i++) t->total += (size_t)t->slot_size[i];
+    for (size_t j = 0; j < t->n_instr; j++)
+        if (t->instr[j].code == FG_TI_PROD && (size_t)t->instr[j].p1 > t->prod_len)
+            t->prod_len = (size_t)t->instr[j].p1;
     if (plan_adjoint_aliases(t) != FG_OK || plan_adjoint_stores(t) != FG_OK) goto nomem;
     *out = t;
     return FG_OK;
@@ -406,6 +426,43 @@ void fg_tape_free(fg_tape *t)
     free(t->adj_alias);
     free(t->adj_skip);
     free(t);
+}
+
+static const fg_tape_name code_table[] = {
+#define FG_TAPE_NAME_ROW_(name, value) {#name, value},
+    FG_TAPE_CODES(FG_TAPE_NAME_ROW_)
+};
+static const fg_tape_name slot_kind_table[] = {
+    FG_TAPE_SLOT_KINDS(FG_TAPE_NAME_ROW_)
+#undef FG_TAPE_NAME_ROW_
+};
+
+#define FG_TAPE_KIND_(type) ((type)0.5 != 0 ? 'f' : 'i')
+static const fg_tape_field instr_fields[] = {
+#define FG_TAPE_FIELD_ROW_(type, name)                                         \
+    {#name, offsetof(fg_tape_instr, name), sizeof(type), FG_TAPE_KIND_(type)},
+    FG_TAPE_INSTR_FIELDS(FG_TAPE_FIELD_ROW_)
+#undef FG_TAPE_FIELD_ROW_
+};
+#undef FG_TAPE_KIND_
+
+const fg_tape_field *fg_tape_instr_fields(size_t *count, size_t *record_size)
+{
+    if (count) *count = sizeof instr_fields / sizeof instr_fields[0];
+    if (record_size) *record_size = sizeof(fg_tape_instr);
+    return instr_fields;
+}
+
+const fg_tape_name *fg_tape_code_table(size_t *count)
+{
+    if (count) *count = sizeof code_table / sizeof code_table[0];
+    return code_table;
+}
+
+const fg_tape_name *fg_tape_slot_kind_table(size_t *count)
+{
+    if (count) *count = sizeof slot_kind_table / sizeof slot_kind_table[0];
+    return slot_kind_table;
 }
 
 size_t fg_tape_input_size(const fg_tape *t) { return t ? t->n : 0; }
@@ -437,7 +494,8 @@ fg_status fg_tape_ws_create(const fg_tape *t, size_t k, fg_tape_ws **out)
     if (!ws) return FG_ERR_NOMEM;
     ws->val = calloc(7 * ns, sizeof(double *));
     ws->raw = malloc((vals + adj_total + tans + 8) * sizeof(double));
-    if (!ws->val || !ws->raw) {
+    ws->scratch = malloc((t->prod_len + 1) * (k + 1) * sizeof(double));
+    if (!ws->val || !ws->raw || !ws->scratch) {
         fg_tape_ws_free(ws);
         return FG_ERR_NOMEM;
     }
@@ -490,6 +548,7 @@ void fg_tape_ws_free(fg_tape_ws *ws)
     free(ws->val);
     free(ws->raw);
     free(ws->for_buf);
+    free(ws->scratch);
     free(ws);
 }
 
@@ -613,6 +672,237 @@ static void where_blocks(const double *c, int64_t sc, const double *a, int64_t s
     }
 }
 
+/* -------------------------------------------- reductions along one axis --
+ * MAX, MIN, PROD and CUMSUM view their operand as (pre, len, post): element
+ * (u, j, w) at (u*len + j)*post + w. Tangent and adjoint-tangent blocks are
+ * `width` doubles per element. */
+
+/* A zero tangent or adjoint times an infinite or NaN partial contributes
+ * exactly 0, the dual numbers' rule (so that, e.g., the partial inf of one
+ * factor does not turn the other directions' zero tangents into NaN). */
+#define FG_TAPE_NS(p, t) (((p) == 0 || (t) == 0) ? 0.0 : (p) * (t))
+
+/* The j in [0, len) that numpy.argmax (is_min = 0) or numpy.argmin picks
+ * among a[j*post]: the first NaN if there is one, else the first extremum.
+ * len >= 1. */
+static int64_t extremum_at(const double *a, int64_t len, int64_t post, int is_min)
+{
+    double best = a[0];
+    int64_t at = 0;
+    if (best != best) return 0;
+    for (int64_t j = 1; j < len; j++) {
+        const double v = a[j * post];
+        if (v != v) return j;
+        if (is_min ? v < best : v > best) {
+            best = v;
+            at = j;
+        }
+    }
+    return at;
+}
+
+/* dst(u, w) = src(u, j*, w) with j* chosen on the values A: one selection,
+ * applied alike to values (src = A, width 1) and to each tangent component
+ * (src NULL: a constant's tangent, zeros). */
+static void extremum_forward(const double *A, const double *src, double *dst, int64_t pre,
+                             int64_t len, int64_t post, int64_t width, int is_min)
+{
+    for (int64_t u = 0; u < pre; u++)
+        for (int64_t w = 0; w < post; w++) {
+            const int64_t j = extremum_at(A + u * len * post + w, len, post, is_min);
+            double *d = dst + (u * post + w) * width;
+            if (src) memcpy(d, src + ((u * len + j) * post + w) * width,
+                            (size_t)width * sizeof(double));
+            else memset(d, 0, (size_t)width * sizeof(double));
+        }
+}
+
+/* The transpose of extremum_forward: gsrc(u, j*, w) += gdst(u, w). */
+static void extremum_adjoint(const double *A, const double *gdst, double *gsrc, int64_t pre,
+                             int64_t len, int64_t post, int64_t width, int is_min)
+{
+    for (int64_t u = 0; u < pre; u++)
+        for (int64_t w = 0; w < post; w++) {
+            const int64_t j = extremum_at(A + u * len * post + w, len, post, is_min);
+            const double *g = gdst + (u * post + w) * width;
+            double *s = gsrc + ((u * len + j) * post + w) * width;
+            for (int64_t q = 0; q < width; q++) s[q] += g[q];
+        }
+}
+
+/* dst(u, j, w) = sum_{i <= j} src(u, i, w): linear, the same map for values
+ * and every tangent component. */
+static void cumsum_forward(const double *FG_RESTRICT src, double *FG_RESTRICT dst, int64_t pre,
+                           int64_t len, int64_t post, int64_t width)
+{
+    const int64_t row = post * width;
+    if (len == 0) return;
+    for (int64_t u = 0; u < pre; u++) {
+        const double *s = src + u * len * row;
+        double *d = dst + u * len * row;
+        for (int64_t w = 0; w < row; w++) d[w] = s[w];
+        for (int64_t j = 1; j < len; j++)
+            for (int64_t w = 0; w < row; w++) d[j * row + w] = d[(j - 1) * row + w] + s[j * row + w];
+    }
+}
+
+/* The transpose of cumsum_forward: gsrc(u, j, w) += sum_{i >= j} gdst(u, i, w). */
+static void cumsum_adjoint(const double *FG_RESTRICT gdst, double *FG_RESTRICT gsrc, int64_t pre,
+                           int64_t len, int64_t post, int64_t width)
+{
+    const int64_t row = post * width;
+    for (int64_t u = 0; u < pre; u++)
+        for (int64_t w = 0; w < row; w++) {
+            const double *g = gdst + u * len * row + w;
+            double *s = gsrc + u * len * row + w;
+            double acc = 0.0;
+            for (int64_t j = len; j-- > 0;) {
+                acc += g[j * row];
+                s[j * row] += acc;
+            }
+        }
+}
+
+/* out(u, w) = prod_j a(u, j, w), multiplied in order of j (every mode forms
+ * its value this way, so all modes return the same value bit for bit). */
+static void prod_value(const double *FG_RESTRICT A, double *FG_RESTRICT O, int64_t pre,
+                       int64_t len, int64_t post)
+{
+    for (int64_t u = 0; u < pre; u++) {
+        double *o = O + u * post;
+        const double *a = A + u * len * post;
+        for (int64_t w = 0; w < post; w++) o[w] = 1.0;
+        for (int64_t j = 0; j < len; j++)
+            for (int64_t w = 0; w < post; w++) o[w] *= a[j * post + w];
+    }
+}
+
+/* others[j] = prod_{i != j} a[i*post] for one column: the exclusive suffix
+ * product times the exclusive prefix product (no division, exact at zeros). */
+static void prod_others(const double *a, int64_t len, int64_t post, double *others)
+{
+    double r = 1.0, l = 1.0;
+    for (int64_t j = len; j-- > 0;) {
+        others[j] = r;
+        r *= a[j * post];
+    }
+    for (int64_t j = 0; j < len; j++) {
+        others[j] *= l;
+        l *= a[j * post];
+    }
+}
+
+/* Dual mode: TO(u, w) = sum_j others_j TA(u, j, w); scratch holds len doubles. */
+static void prod_dual(const double *A, const double *TA, double *O, double *TO, int64_t pre,
+                      int64_t len, int64_t post, int64_t kk, double *scratch)
+{
+    prod_value(A, O, pre, len, post);
+    for (int64_t u = 0; u < pre; u++)
+        for (int64_t w = 0; w < post; w++) {
+            prod_others(A + u * len * post + w, len, post, scratch);
+            double *to = TO + (u * post + w) * kk;
+            for (int64_t q = 0; q < kk; q++) to[q] = 0.0;
+            for (int64_t j = 0; j < len; j++) {
+                const double p = scratch[j];
+                const double *ta = TA + ((u * len + j) * post + w) * kk;
+                for (int64_t q = 0; q < kk; q++) to[q] += FG_TAPE_NS(p, ta[q]);
+            }
+        }
+}
+
+/* Hyper-dual mode: the running product times each factor by the hyper-dual
+ * product rule, (p + pt e1 + pc e2 + pd e1e2)(a + ta e1 + ca e2 + da e1e2)
+ * = pa + (pt a + p ta) e1 + (pc a + p ca) e2 + (pd a + p da + pt ca + pc ta) e1e2,
+ * which carries the second partials (products of all factors but two)
+ * without forming them or dividing. */
+static void prod_hyper(const double *A, const double *TA, const double *CA, const double *DA,
+                       double *O, double *TO, double *CO, double *DO, int64_t pre, int64_t len,
+                       int64_t post, int64_t kk)
+{
+    prod_value(A, O, pre, len, post);
+    for (int64_t u = 0; u < pre; u++)
+        for (int64_t w = 0; w < post; w++) {
+            const int64_t ow = u * post + w;
+            double *pt = TO + ow * kk, *pd = DO + ow * kk;
+            double p = 1.0, pc = 0.0;
+            for (int64_t q = 0; q < kk; q++) pt[q] = pd[q] = 0.0;
+            for (int64_t j = 0; j < len; j++) {
+                const int64_t e = (u * len + j) * post + w;
+                const double a = A[e], ca = CA[e];
+                const double *ta = TA + e * kk, *da = DA + e * kk;
+                for (int64_t q = 0; q < kk; q++) {
+                    pd[q] = FG_TAPE_NS(pd[q], a) + FG_TAPE_NS(p, da[q])
+                            + FG_TAPE_NS(pt[q], ca) + FG_TAPE_NS(pc, ta[q]);
+                    pt[q] = FG_TAPE_NS(pt[q], a) + FG_TAPE_NS(p, ta[q]);
+                }
+                pc = FG_TAPE_NS(pc, a) + FG_TAPE_NS(p, ca);
+                p *= a;
+            }
+            CO[ow] = pc;
+        }
+}
+
+/* Reverse mode: GA(u, j, w) += GO(u, w) others_j; scratch holds len doubles. */
+static void prod_adjoint(const double *A, const double *GO, double *GA, int64_t pre,
+                         int64_t len, int64_t post, double *scratch)
+{
+    for (int64_t u = 0; u < pre; u++)
+        for (int64_t w = 0; w < post; w++) {
+            const double g = GO[u * post + w];
+            prod_others(A + u * len * post + w, len, post, scratch);
+            for (int64_t j = 0; j < len; j++)
+                GA[(u * len + j) * post + w] += FG_TAPE_NS(g, scratch[j]);
+        }
+}
+
+/* Forward-over-reverse: prod_adjoint differentiated along kk directions,
+ *   GA_j += g o_j,   TGA_j += tg o_j + g t(o_j),
+ * with o_j = L_j R_j (exclusive prefix and suffix products) and its tangent
+ * t(o_j) = t(L_j) R_j + L_j t(R_j). The suffix and its tangents are stored
+ * in scratch, the prefix runs forward: (len + 1) * (kk + 1) doubles. */
+static void prod_adjoint_dual(const double *A, const double *TA, const double *GO,
+                              const double *TGO, double *GA, double *TGA, int64_t pre,
+                              int64_t len, int64_t post, int64_t kk, double *scratch)
+{
+    double *R = scratch, *RT = scratch + len, *LT = RT + len * kk;
+    for (int64_t u = 0; u < pre; u++)
+        for (int64_t w = 0; w < post; w++) {
+            const int64_t ow = u * post + w, e0 = u * len * post + w;
+            const double g = GO[ow];
+            const double *tg = TGO + ow * kk;
+            /* R_j = prod_{i > j} a_i and its tangent, from the end */
+            for (int64_t j = len; j-- > 0;) {
+                double *rt = RT + j * kk;
+                if (j == len - 1) {
+                    R[j] = 1.0;
+                    for (int64_t q = 0; q < kk; q++) rt[q] = 0.0;
+                    continue;
+                }
+                const int64_t e1 = e0 + (j + 1) * post;
+                const double *rt1 = rt + kk, *ta1 = TA + e1 * kk;
+                for (int64_t q = 0; q < kk; q++)
+                    rt[q] = FG_TAPE_NS(rt1[q], A[e1]) + FG_TAPE_NS(R[j + 1], ta1[q]);
+                R[j] = R[j + 1] * A[e1];
+            }
+            /* L_j = prod_{i < j} a_i and its tangent, running forward */
+            double l = 1.0;
+            for (int64_t q = 0; q < kk; q++) LT[q] = 0.0;
+            for (int64_t j = 0; j < len; j++) {
+                const int64_t e = e0 + j * post;
+                const double o = l * R[j];
+                const double *rt = RT + j * kk, *ta = TA + e * kk;
+                double *tga = TGA + e * kk;
+                GA[e] += FG_TAPE_NS(g, o);
+                for (int64_t q = 0; q < kk; q++) {
+                    const double to = FG_TAPE_NS(LT[q], R[j]) + FG_TAPE_NS(l, rt[q]);
+                    tga[q] += FG_TAPE_NS(tg[q], o) + FG_TAPE_NS(g, to);
+                    LT[q] = FG_TAPE_NS(LT[q], A[e]) + FG_TAPE_NS(l, ta[q]);
+                }
+                l *= A[e];
+            }
+        }
+}
+
 /* ------------------------------------------------------- elementwise kernels */
 
 #include "fg_tape_elem.h"
@@ -649,6 +939,18 @@ static void run_value(const fg_tape *t, double *const *V)
         case FG_TI_MATMUL:
             memset(O, 0, (size_t)n * sizeof(double));
             mm_left(V[I->a] + I->a_off, V[I->b] + I->b_off, O, I->p0, I->p1, I->p2);
+            break;
+        case FG_TI_MAX:
+        case FG_TI_MIN: {
+            const double *A = V[I->a] + I->a_off;
+            extremum_forward(A, A, O, I->p0, I->p1, I->p2, 1, I->code == FG_TI_MIN);
+            break;
+        }
+        case FG_TI_PROD:
+            prod_value(V[I->a] + I->a_off, O, I->p0, I->p1, I->p2);
+            break;
+        case FG_TI_CUMSUM:
+            cumsum_forward(V[I->a] + I->a_off, O, I->p0, I->p1, I->p2, 1);
             break;
         }
     }
@@ -699,6 +1001,19 @@ static void run_dual(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
                 if (TA) mm_right(TA, B, TO, I->p0, I->p1, I->p2, kk);
                 if (TB) mm_left(A, TB, TO, I->p0, I->p1, I->p2 * kk);
             }
+            break;
+        case FG_TI_MAX:
+        case FG_TI_MIN:
+            extremum_forward(A, A, O, I->p0, I->p1, I->p2, 1, I->code == FG_TI_MIN);
+            if (TO) extremum_forward(A, TA, TO, I->p0, I->p1, I->p2, kk, I->code == FG_TI_MIN);
+            break;
+        case FG_TI_PROD:
+            if (TO) prod_dual(A, TA, O, TO, I->p0, I->p1, I->p2, kk, ws->scratch);
+            else prod_value(A, O, I->p0, I->p1, I->p2);
+            break;
+        case FG_TI_CUMSUM:
+            cumsum_forward(A, O, I->p0, I->p1, I->p2, 1);
+            if (TO) cumsum_forward(TA, TO, I->p0, I->p1, I->p2, kk);
             break;
         }
     }
@@ -795,6 +1110,29 @@ static void run_hyper(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
             }
             break;
         }
+        case FG_TI_MAX:
+        case FG_TI_MIN: {
+            const int is_min = I->code == FG_TI_MIN;
+            extremum_forward(A, A, O, I->p0, I->p1, I->p2, 1, is_min);
+            if (TO) {
+                extremum_forward(A, TA, TO, I->p0, I->p1, I->p2, kk, is_min);
+                extremum_forward(A, CA, CO, I->p0, I->p1, I->p2, 1, is_min);
+                extremum_forward(A, DA, DO, I->p0, I->p1, I->p2, kk, is_min);
+            }
+            break;
+        }
+        case FG_TI_PROD:
+            if (TO) prod_hyper(A, TA, CA, DA, O, TO, CO, DO, I->p0, I->p1, I->p2, kk);
+            else prod_value(A, O, I->p0, I->p1, I->p2);
+            break;
+        case FG_TI_CUMSUM:
+            cumsum_forward(A, O, I->p0, I->p1, I->p2, 1);
+            if (TO) {
+                cumsum_forward(TA, TO, I->p0, I->p1, I->p2, kk);
+                cumsum_forward(CA, CO, I->p0, I->p1, I->p2, 1);
+                cumsum_forward(DA, DO, I->p0, I->p1, I->p2, kk);
+            }
+            break;
         }
     }
 }
@@ -883,6 +1221,16 @@ static void run_adjoint(const fg_tape *t, fg_tape_ws *ws)
                     }
             break;
         }
+        case FG_TI_MAX:
+        case FG_TI_MIN:
+            extremum_adjoint(A, GO, GA, I->p0, I->p1, I->p2, 1, I->code == FG_TI_MIN);
+            break;
+        case FG_TI_PROD:
+            prod_adjoint(A, GO, GA, I->p0, I->p1, I->p2, ws->scratch);
+            break;
+        case FG_TI_CUMSUM:
+            cumsum_adjoint(GO, GA, I->p0, I->p1, I->p2, 1);
+            break;
         }
     }
 }
@@ -1007,6 +1355,18 @@ static void run_adjoint_dual(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
                     }
             break;
         }
+        case FG_TI_MAX:
+        case FG_TI_MIN:
+            extremum_adjoint(A, GO, GA, I->p0, I->p1, I->p2, 1, I->code == FG_TI_MIN);
+            extremum_adjoint(A, TGO, TGA, I->p0, I->p1, I->p2, kk, I->code == FG_TI_MIN);
+            break;
+        case FG_TI_PROD:
+            prod_adjoint_dual(A, TA, GO, TGO, GA, TGA, I->p0, I->p1, I->p2, kk, ws->scratch);
+            break;
+        case FG_TI_CUMSUM:
+            cumsum_adjoint(GO, GA, I->p0, I->p1, I->p2, 1);
+            cumsum_adjoint(TGO, TGA, I->p0, I->p1, I->p2, kk);
+            break;
         }
     }
 }

@@ -38,36 +38,101 @@
 extern "C" {
 #endif
 
-/* Instruction codes beyond the elementwise table. */
+/* Instruction codes beyond the elementwise table, one row each: X(NAME, code).
+ * The enum (FG_TI_<NAME>), fg_tape_code_table and Python's view of it
+ * (fastgrad._tape.CODES) are generated from these rows. Codes are explicit
+ * and only ever appended: pickled tapes store them.
+ *
+ *   UNARY   out[i] = op(a[i])                                  n = out size
+ *   BINARY  out[i] = op(a[i*sa], b[i*sb])                      sa, sb in {0, 1}
+ *   WHERE   out[i] = c[i*sc] != 0 ? a[i*sa] : b[i*sb]
+ *   GATHER  out[i] = a[index[p0 + i]]   (slicing, broadcasting, transposes;
+ *           p0 is an offset into the index pool)
+ *   MATMUL  out[i*P + j] = sum_l a[i*L + l] * b[l*P + j],  (M, L, P) = (p0, p1, p2)
+ * The reductions along one axis view operand a as (pre, len, post) =
+ * (p0, p1, p2), element (u, j, w) at a[(u*len + j)*post + w]:
+ *   SUM     out[u*post + w] = scale * sum_j a(u, j, w)
+ *   MAX     out[u*post + w] = a(u, j*, w), j* the first maximal j or the
+ *           first NaN (numpy.argmax's choice); len >= 1. Every derivative
+ *           goes to element j* alone.
+ *   MIN     the same with the first minimal j (numpy.argmin)
+ *   PROD    out[u*post + w] = prod_j a(u, j, w); the partials are the
+ *           products of the other factors, formed without division (exact
+ *           at zeros)
+ *   CUMSUM  out[(u*len + j)*post + w] = sum_{i <= j} a(u, i, w)
+ */
+#define FG_TAPE_CODES(X)                                                       \
+    X(UNARY, 1) X(BINARY, 2) X(WHERE, 3) X(GATHER, 4) X(SUM, 5) X(MATMUL, 6)   \
+    X(MAX, 7) X(MIN, 8) X(PROD, 9) X(CUMSUM, 10)
+
 typedef enum fg_tape_code {
-    FG_TI_UNARY = 1,   /* out[i] = op(a[i])                       n = out size   */
-    FG_TI_BINARY = 2,  /* out[i] = op(a[i*sa], b[i*sb])  sa, sb in {0, 1}      */
-    FG_TI_WHERE = 3,   /* out[i] = c[i*sc] != 0 ? a[i*sa] : b[i*sb]            */
-    FG_TI_GATHER = 4,  /* out[i] = a[index[p0 + i]]  (slicing, broadcasting,
-                          transposes; p0 is an offset into the index pool)     */
-    FG_TI_SUM = 5,     /* out[u*post + w] = scale * sum_j a[(u*len + j)*post + w]
-                          with (pre, len, post) = (p0, p1, p2)                  */
-    FG_TI_MATMUL = 6   /* out[i*P + j] = sum_l a[i*L + l] * b[l*P + j]
-                          with (M, L, P) = (p0, p1, p2)                         */
+#define FG_TAPE_ENUM_ROW_(name, value) FG_TI_##name = value,
+    FG_TAPE_CODES(FG_TAPE_ENUM_ROW_)
+#undef FG_TAPE_ENUM_ROW_
 } fg_tape_code;
 
+/* Slot kinds, one row each: X(NAME, value) gives FG_SLOT_<NAME>.
+ *   INPUT     slot 0 only: x
+ *   CONST     read-only data in the constant pool
+ *   COMPUTED  written by exactly one instruction */
+#define FG_TAPE_SLOT_KINDS(X) X(INPUT, 0) X(CONST, 1) X(COMPUTED, 2)
+
 typedef enum fg_tape_slot_kind {
-    FG_SLOT_INPUT = 0,     /* slot 0 only: x */
-    FG_SLOT_CONST = 1,     /* read-only data in the constant pool */
-    FG_SLOT_COMPUTED = 2   /* written by one instruction */
+#define FG_TAPE_ENUM_ROW_(name, value) FG_SLOT_##name = value,
+    FG_TAPE_SLOT_KINDS(FG_TAPE_ENUM_ROW_)
+#undef FG_TAPE_ENUM_ROW_
 } fg_tape_slot_kind;
 
+/* A row of a name table (codes, slot kinds), for bindings. */
+typedef struct fg_tape_name {
+    const char *name;
+    int32_t value;
+} fg_tape_name;
+
+/* The instruction codes by name (FG_TAPE_CODES); *count (if not NULL)
+ * receives the number of rows. A static table, never NULL. */
+const fg_tape_name *fg_tape_code_table(size_t *count);
+/* The slot kinds by name (FG_TAPE_SLOT_KINDS), as fg_tape_code_table. */
+const fg_tape_name *fg_tape_slot_kind_table(size_t *count);
+
+/* The instruction record, one row per field: X(type, name). The struct, the
+ * field table fg_tape_instr_fields and Python's structured dtype
+ * (fastgrad._tape.INSTR_DTYPE) are generated from these rows.
+ *   code          fg_tape_code
+ *   op            fg_op_code (UNARY, BINARY), else 0
+ *   out           the output slot: computed, written by this instruction only
+ *   a, b, c       operand slots, -1 when the code has no such operand
+ *   a_off, ...    element offsets into the operand slots (0 when unused)
+ *   sa, sb, sc    element strides, 0 (broadcast one element) or 1 (BINARY,
+ *                 WHERE; else 0)
+ *   n             output element count, equal to the out slot's size
+ *   p0, p1, p2    code-specific parameters (see FG_TAPE_CODES), else 0
+ *   scale         SUM's factor (1 for sum, 1/len for mean), else 1 */
+#define FG_TAPE_INSTR_FIELDS(X)                                                \
+    X(int32_t, code) X(int32_t, op) X(int32_t, out)                            \
+    X(int32_t, a) X(int32_t, b) X(int32_t, c)                                  \
+    X(int64_t, a_off) X(int64_t, b_off) X(int64_t, c_off)                      \
+    X(int32_t, sa) X(int32_t, sb) X(int32_t, sc)                               \
+    X(int64_t, n) X(int64_t, p0) X(int64_t, p1) X(int64_t, p2)                 \
+    X(double, scale)
+
 typedef struct fg_tape_instr {
-    int32_t code;          /* fg_tape_code */
-    int32_t op;            /* fg_op_code for UNARY / BINARY */
-    int32_t out;           /* output slot (computed, written by this instruction only) */
-    int32_t a, b, c;       /* operand slots, -1 when unused */
-    int64_t a_off, b_off, c_off;   /* element offsets into the operand slots */
-    int32_t sa, sb, sc;    /* element strides (0: broadcast a scalar, 1: full) */
-    int64_t n;             /* output element count (must equal the out slot size) */
-    int64_t p0, p1, p2;    /* code-specific parameters (see fg_tape_code) */
-    double scale;          /* SUM's factor (1 for sum, 1/len for mean) */
+#define FG_TAPE_FIELD_ROW_(type, name) type name;
+    FG_TAPE_INSTR_FIELDS(FG_TAPE_FIELD_ROW_)
+#undef FG_TAPE_FIELD_ROW_
 } fg_tape_instr;
+
+/* One field of fg_tape_instr: its name, byte offset, size in bytes and
+ * kind ('i' signed integer, 'f' floating point). */
+typedef struct fg_tape_field {
+    const char *name;
+    size_t offset, size;
+    char kind;
+} fg_tape_field;
+
+/* The fields of fg_tape_instr in declaration order; *count receives their
+ * number and *record_size sizeof(fg_tape_instr) (either may be NULL). */
+const fg_tape_field *fg_tape_instr_fields(size_t *count, size_t *record_size);
 
 /* Everything fg_tape_create needs. All arrays are read, then copied. */
 typedef struct fg_tape_spec {

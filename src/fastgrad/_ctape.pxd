@@ -7,12 +7,18 @@ from fastgrad._cstatus cimport fg_status
 from fastgrad._cobjective cimport *
 
 cdef extern from "fg_tape.h" nogil:
+    ctypedef struct fg_tape_name:
+        const char *name
+        int32_t value
+    const fg_tape_name *fg_tape_code_table(size_t *count)
+    const fg_tape_name *fg_tape_slot_kind_table(size_t *count)
     ctypedef struct fg_tape_instr:
-        int32_t code, op, out, a, b, c
-        int64_t a_off, b_off, c_off
-        int32_t sa, sb, sc
-        int64_t n, p0, p1, p2
-        double scale
+        pass                       # its layout reaches Python as INSTR_DTYPE
+    ctypedef struct fg_tape_field:
+        const char *name
+        size_t offset, size
+        char kind
+    const fg_tape_field *fg_tape_instr_fields(size_t *count, size_t *record_size)
     ctypedef struct fg_tape_spec:
         size_t n_slots
         const int64_t *slot_size

@@ -18,13 +18,42 @@ from fastgrad._ctape cimport *
 from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD
 
 
+import math
+
 import numpy as np
 
 cnp.import_array()
 
 cdef enum:
     FG_POOL = 8                # idle workspaces kept per tape
-    FG_INSTR_COLS = 16
+
+
+# ------------------------------------------------- the tape's name tables --
+
+cdef dict _names(const fg_tape_name *(*table)(size_t *) noexcept nogil):
+    cdef size_t count = 0
+    cdef const fg_tape_name *rows = table(&count)
+    return {rows[i].name.decode(): rows[i].value for i in range(count)}
+
+CODES = _names(fg_tape_code_table)
+"""Instruction code by name ("UNARY", ..., "CUMSUM"), from csrc/fg_tape.h."""
+SLOT_KINDS = _names(fg_tape_slot_kind_table)
+"""Slot kind by name ("INPUT", "CONST", "COMPUTED"), from csrc/fg_tape.h."""
+globals().update({f"TI_{name}": code for name, code in CODES.items()})
+globals().update({f"SLOT_{name}": kind for name, kind in SLOT_KINDS.items()})
+
+
+cdef object _instr_dtype():
+    cdef size_t count = 0, size = 0
+    cdef const fg_tape_field *f = fg_tape_instr_fields(&count, &size)
+    return np.dtype({"names": [f[i].name.decode() for i in range(count)],
+                     "formats": [f"={chr(f[i].kind)}{f[i].size}" for i in range(count)],
+                     "offsets": [f[i].offset for i in range(count)],
+                     "itemsize": size})
+
+INSTR_DTYPE = _instr_dtype()
+"""The C struct fg_tape_instr as a NumPy structured dtype (field names,
+offsets and types from csrc/fg_tape.h): an array of it is the C array."""
 
 
 # ------------------------------------------------------ embedding exports --
@@ -192,66 +221,75 @@ cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
     return g
 
 
+cdef cnp.ndarray _int_array(object values, object dtype, str name):
+    """A 1-D C-contiguous array of `dtype` from integers that fit it (never
+    truncated or wrapped)."""
+    cdef cnp.ndarray a = np.asarray(values)
+    if a.ndim != 1 or (a.dtype.kind not in "iu" and a.size):
+        raise TypeError(f"invalid tape: {name} must be a 1-D array of integers, "
+                        f"got {a.dtype} of shape {(<object>a).shape}")
+    if a.size:
+        info = np.iinfo(dtype)
+        if int(a.min()) < info.min or int(a.max()) > info.max:
+            raise ValueError(f"invalid tape: {name} holds values outside {np.dtype(dtype)}")
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
 cdef class Tape:
-    """A validated tape in C plus a pool of workspaces (private; see compiled.py).
+    """A validated tape in C plus a pool of workspaces (private; see
+    fastgrad.program).
 
     Tape(slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-    scale, shape, chunk): int64/int32/float64 arrays as built by the tracer;
-    ``instr`` is (n_instr, 16) int64 with the fg_tape_instr integer fields in
-    declaration order, ``scale`` the SUM factors.
+    shape, chunk): the arrays of ``Program.arrays()``; ``instr`` is a 1-D
+    array of INSTR_DTYPE, handed to C as it is.
     """
 
     def __cinit__(self, slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-                  scale, shape, size_t chunk):
-        cdef cnp.ndarray[int64_t, ndim=1, mode="c"] ss = np.ascontiguousarray(slot_size, np.int64)
-        cdef cnp.ndarray[int32_t, ndim=1, mode="c"] sk = np.ascontiguousarray(slot_kind, np.int32)
-        cdef cnp.ndarray[int64_t, ndim=1, mode="c"] so = np.ascontiguousarray(slot_const_off, np.int64)
-        cdef cnp.ndarray[double, ndim=1, mode="c"] cp = np.ascontiguousarray(const_pool, np.float64)
-        cdef cnp.ndarray[int64_t, ndim=1, mode="c"] ip = np.ascontiguousarray(index_pool, np.int64)
-        cdef cnp.ndarray[int64_t, ndim=2, mode="c"] ins = np.ascontiguousarray(instr, np.int64).reshape(-1, FG_INSTR_COLS)
-        cdef cnp.ndarray[double, ndim=1, mode="c"] sc = np.ascontiguousarray(scale, np.float64)
-        cdef Py_ssize_t m = ins.shape[0], j
-        if sk.shape[0] != ss.shape[0] or so.shape[0] != ss.shape[0] or sc.shape[0] != m:
-            raise ValueError("tape arrays disagree in length")
-        shape = tuple(int(d) for d in shape)
-        if len(shape) > 8:
-            raise ValueError("x may have at most 8 dimensions")
+                  shape, size_t chunk):
+        cdef cnp.ndarray ss = _int_array(slot_size, np.int64, "slot_size")
+        cdef cnp.ndarray sk = _int_array(slot_kind, np.int32, "slot_kind")
+        cdef cnp.ndarray so = _int_array(slot_const_off, np.int64, "slot_const_off")
+        cdef cnp.ndarray ip = _int_array(index_pool, np.int64, "index_pool")
+        cdef cnp.ndarray cp = np.asarray(const_pool)
+        if cp.ndim != 1 or cp.dtype.kind not in "iuf":
+            raise TypeError("invalid tape: const_pool must be a 1-D array of real numbers")
+        cp = np.ascontiguousarray(cp, dtype=np.float64)
+        if (not isinstance(instr, np.ndarray) or instr.dtype != INSTR_DTYPE
+                or instr.ndim != 1):
+            raise TypeError("invalid tape: instr must be a 1-D array of INSTR_DTYPE")
+        cdef cnp.ndarray ins = np.ascontiguousarray(instr)
+        if sk.shape[0] != ss.shape[0] or so.shape[0] != ss.shape[0]:
+            raise ValueError("invalid tape: slot arrays disagree in length")
+        try:
+            shape = tuple(int(d) for d in shape)
+        except TypeError:
+            raise TypeError(f"shape must be a tuple of ints, got {shape!r}") from None
+        if len(shape) > 8 or any(d < 0 for d in shape):
+            raise ValueError(f"shape must have at most 8 non-negative lengths, got {shape}")
+        cdef Py_ssize_t j
         self.shape = shape
         self._ndim = len(shape)
         for j in range(self._ndim):
             self._shape[j] = shape[j]
-        cdef fg_tape_instr *code = <fg_tape_instr*>malloc(max(m, 1) * sizeof(fg_tape_instr))
-        if code == NULL:
-            raise MemoryError()
-        for j in range(m):
-            code[j].code = <int32_t>ins[j, 0]; code[j].op = <int32_t>ins[j, 1]
-            code[j].out = <int32_t>ins[j, 2]; code[j].a = <int32_t>ins[j, 3]
-            code[j].b = <int32_t>ins[j, 4]; code[j].c = <int32_t>ins[j, 5]
-            code[j].a_off = ins[j, 6]; code[j].b_off = ins[j, 7]; code[j].c_off = ins[j, 8]
-            code[j].sa = <int32_t>ins[j, 9]; code[j].sb = <int32_t>ins[j, 10]
-            code[j].sc = <int32_t>ins[j, 11]; code[j].n = ins[j, 12]
-            code[j].p0 = ins[j, 13]; code[j].p1 = ins[j, 14]; code[j].p2 = ins[j, 15]
-            code[j].scale = sc[j]
         cdef fg_tape_spec spec
         spec.n_slots = ss.shape[0]
-        spec.slot_size = &ss[0] if ss.shape[0] else NULL
-        spec.slot_kind = &sk[0] if sk.shape[0] else NULL
-        spec.slot_const_off = &so[0] if so.shape[0] else NULL
-        spec.const_pool = &cp[0] if cp.shape[0] else NULL
+        spec.slot_size = <const int64_t*>cnp.PyArray_DATA(ss)
+        spec.slot_kind = <const int32_t*>cnp.PyArray_DATA(sk)
+        spec.slot_const_off = <const int64_t*>cnp.PyArray_DATA(so)
+        spec.const_pool = <const double*>cnp.PyArray_DATA(cp)
         spec.n_const = cp.shape[0]
-        spec.index_pool = &ip[0] if ip.shape[0] else NULL
+        spec.index_pool = <const int64_t*>cnp.PyArray_DATA(ip)
         spec.n_index = ip.shape[0]
-        spec.instr = code
-        spec.n_instr = m
+        spec.instr = <const fg_tape_instr*>cnp.PyArray_DATA(ins)
+        spec.n_instr = ins.shape[0]
         cdef fg_tape *t = NULL
         cdef fg_status st = fg_tape_create(&spec, &t)
-        free(code)
         if st != FG_OK:
             raise_status(st, "invalid tape")
         self.ptr = t
         self._n = fg_tape_input_size(t)
-        if self._n != int(np.prod(shape, dtype=np.int64)):
-            raise ValueError("tape input size disagrees with shape")
+        if self._n != math.prod(shape):
+            raise ValueError("invalid tape: its input size disagrees with shape")
         self._k = min(max(chunk, 1), self._n)
         self._total = fg_tape_total_size(t)
         self._npool = 0

@@ -10,74 +10,17 @@ released for large work.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from fastgrad import _validate
+from fastgrad.program import Program
 from fastgrad.trace import TracedArray, TraceError, normalize_shape, record
 
 __all__ = ["compile", "CompiledFunction", "TracedArray", "Program", "TraceError", "trace"]
 
-# Instruction codes and slot kinds of csrc/fg_tape.h.
-TI_UNARY, TI_BINARY, TI_WHERE, TI_GATHER, TI_SUM, TI_MATMUL = 1, 2, 3, 4, 5, 6
-SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = 0, 1, 2
-
 FD_METHODS = ("forward", "backward", "central", "five-point", "richardson")
-_INSTR_FIELDS = ("code", "op", "out", "a", "b", "c", "a_off", "b_off", "c_off", "sa", "sb",
-                 "sc", "n", "p0", "p1", "p2", "scale")
-
-
-# ------------------------------------------------------------------ program --
-
-class Program:
-    """The recorded tape: plain arrays shared by the C VM and the reference.
-
-    Attributes
-    ----------
-    shape : tuple of int
-        Shape of the input x (slot 0).
-    slot_size, slot_kind : list of int
-        Element count and kind (input / constant / computed) of every slot.
-    consts : dict of int -> ndarray
-        Flat float64 data of each constant slot.
-    instrs : list of tuple
-        ``(code, op, out, a, b, c, a_off, b_off, c_off, sa, sb, sc, n, p0, p1,
-        p2, scale)`` per instruction, fields as in ``fg_tape_instr``; for
-        gathers, ``p0`` is an offset into ``index_pool``.
-    index_pool : ndarray of int64
-        Concatenated gather indices.
-    """
-
-    def __init__(self, shape, slot_size, slot_kind, consts, instrs, index_pool):
-        self.shape = tuple(shape)
-        self.slot_size = list(slot_size)
-        self.slot_kind = list(slot_kind)
-        self.consts = consts
-        self.instrs = list(instrs)
-        self.index_pool = np.asarray(index_pool, dtype=np.int64)
-
-    @property
-    def n(self) -> int:
-        return self.slot_size[0]
-
-    def arrays(self):
-        """The flat arrays ``fastgrad._tape.Tape`` takes."""
-        offs = np.zeros(len(self.slot_size), dtype=np.int64)
-        parts, pos = [], 0
-        for s, data in self.consts.items():
-            offs[s] = pos
-            parts.append(data)
-            pos += data.size
-        pool = np.concatenate(parts) if parts else np.zeros(0)
-        instr = np.array([row[:16] for row in self.instrs], dtype=np.int64).reshape(-1, 16)
-        scale = np.array([row[16] for row in self.instrs], dtype=np.float64)
-        return (np.asarray(self.slot_size, np.int64), np.asarray(self.slot_kind, np.int32),
-                offs, pool, self.index_pool, instr, scale)
-
-    def __repr__(self) -> str:
-        return (f"Program(shape={self.shape}, {len(self.instrs)} instructions, "
-                f"{len(self.slot_size)} slots)")
 
 
 # ------------------------------------------------------------------ compile --
@@ -99,9 +42,7 @@ def trace(f: Callable, shape, args: Sequence = ()) -> Program:
     Program
         The recorded, dead-code-free tape.
     """
-    shape, sizes, kinds, consts, instrs, index_pool = record(f, shape, args)
-    rows = [tuple(ins[k] for k in _INSTR_FIELDS) for ins in instrs]
-    return Program(shape, sizes, kinds, consts, rows, index_pool)
+    return Program(*record(f, shape, args))
 
 
 class CompiledFunction:

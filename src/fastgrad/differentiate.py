@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fastgrad import _dual_grad, _validate, rules
+from fastgrad import _dual_grad, _validate, methods
 from fastgrad.dual import DualArray, hyper_seed, mixed_tags_error, seed
 
 __all__ = [
@@ -85,7 +85,7 @@ def _check_method(method: Any) -> bool:
 def _check_f(f: Any) -> None:
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
-    rules.hook_scipy()
+    methods.hook_scipy()
 
 
 def _check_args(args: Any) -> tuple:

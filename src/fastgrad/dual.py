@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fastgrad import _dual as _cdual
-from fastgrad import rules
+from fastgrad import methods, rules
 from fastgrad._ops import OP_CODES
 
 __all__ = ["DualArray", "dual", "DUAL_FUNCTIONS", "seed", "hyper_seed", "mixed_tags_error"]
@@ -61,7 +61,7 @@ def mixed_tags_error() -> TypeError:
         "fastgrad.hessian for second derivatives, or a finite-difference method")
 
 
-class DualArray(rules.ArrayMethods):
+class DualArray(methods.ArrayMethods):
     """An array of dual numbers: a value and k tangent components per element.
 
     Parameters
@@ -159,7 +159,7 @@ class DualArray(rules.ArrayMethods):
         raise TypeError("a DualArray cannot become a plain ndarray (np.asarray, np.array, "
                         "float() drop the derivative): build arrays of duals with np.stack "
                         "or np.concatenate instead of np.array([...]), remove the "
-                        "conversion from f, or " + _FD_HINT)
+                        "conversion from f, or " + _FD_HINT + methods.conversion_hint())
 
     def __setitem__(self, index, item) -> None:
         if isinstance(index, DualArray):
@@ -184,7 +184,7 @@ class DualArray(rules.ArrayMethods):
 
     # --------------------------------------------------- NumPy protocols --
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return rules.apply_ufunc(_BACKEND, ufunc, method, inputs, kwargs)
+        return methods.apply_ufunc(_BACKEND, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         for t in types:   # NumPy's protocol: defer to unknown array types

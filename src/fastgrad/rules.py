@@ -22,15 +22,14 @@ Rules at points where a function is not differentiable:
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fastgrad._ops import OP_CODES, OPS
 
-__all__ = ["Backend", "ArrayMethods", "FUNCTIONS", "ufunc_row", "backend_of",
-           "apply_ufunc", "hook_scipy"]
+__all__ = ["Backend", "FUNCTIONS", "OP_KIND", "VALUE_UFUNCS", "backend_of", "elementwise",
+           "op_code", "ufunc_row"]
 
 _NoValue: Any = np._NoValue
 
@@ -208,12 +207,12 @@ def _axes(axis: Any, ndim: int, scalar_axis: bool = True) -> tuple:
     return tuple(out)
 
 
-def _no_out(B: Backend, out: Any, name: str) -> None:
+def check_no_out(B: Backend, out: Any, name: str) -> None:
     if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
         raise B.unsupported(f"numpy.{name} with out= (results are new arrays)")
 
 
-def _float_dtype(B: Backend, dtype: Any, name: str) -> None:
+def check_float_dtype(B: Backend, dtype: Any, name: str) -> None:
     if dtype is not None and np.dtype(dtype).kind != "f":
         raise B.unsupported(f"numpy.{name} with a non-float dtype (it drops the derivative)")
 
@@ -270,8 +269,8 @@ def _reduce_axes(B: Backend, kind: str, a: Any, axes: tuple, keepdims: bool) -> 
 def _reduction(kind: str, name: str) -> Callable:
     def rule(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
         B = backend_of(a)
-        _no_out(B, out, name)
-        _float_dtype(B, dtype, name)
+        check_no_out(B, out, name)
+        check_float_dtype(B, dtype, name)
         _plain_kwargs(B, kwargs, name)
         return _reduce_axes(B, kind, a, _axes(axis, _ndim(a)), bool(keepdims))
     rule.__name__ = name
@@ -285,7 +284,7 @@ prod = _reduction("prod", "prod")
 def _extremum(kind: str, name: str) -> Callable:
     def rule(a, axis=None, out=None, keepdims=False, **kwargs):
         B = backend_of(a)
-        _no_out(B, out, name)
+        check_no_out(B, out, name)
         _plain_kwargs(B, kwargs, name)
         return _reduce_axes(B, kind, a, _axes(axis, _ndim(a)), bool(keepdims))
     rule.__name__ = name
@@ -298,8 +297,8 @@ min_ = _extremum("min", "min")
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     B = backend_of(a)
-    _no_out(B, out, "mean")
-    _float_dtype(B, dtype, "mean")
+    check_no_out(B, out, "mean")
+    check_float_dtype(B, dtype, "mean")
     _plain_kwargs(B, kwargs, "mean")
     shape = _shape(a)
     axes = _axes(axis, len(shape), scalar_axis=False)
@@ -309,8 +308,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
     B = backend_of(a)
-    _no_out(B, out, "var")
-    _float_dtype(B, dtype, "var")
+    check_no_out(B, out, "var")
+    check_float_dtype(B, dtype, "var")
     _plain_kwargs(B, kwargs, "var")
     shape = _shape(a)
     axes = _axes(axis, len(shape), scalar_axis=False)
@@ -325,8 +324,8 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
 
 def cumsum(a, axis=None, dtype=None, out=None):
     B = backend_of(a)
-    _no_out(B, out, "cumsum")
-    _float_dtype(B, dtype, "cumsum")
+    check_no_out(B, out, "cumsum")
+    check_float_dtype(B, dtype, "cumsum")
     if axis is None or _ndim(a) == 0:
         if axis is not None:
             _one_axis(axis, 1)
@@ -373,7 +372,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 # ---------------------------------------------------------------- products --
 def matmul(a, b, out=None, **kwargs):
     B = backend_of(a, b)
-    _no_out(B, out, "matmul")
+    check_no_out(B, out, "matmul")
     _plain_kwargs(B, kwargs, "matmul")
     if _ndim(a) == 0 or _ndim(b) == 0:
         raise ValueError("matmul: input operand does not have enough dimensions")
@@ -382,24 +381,14 @@ def matmul(a, b, out=None, **kwargs):
 
 def dot(a, b, out=None):
     B = backend_of(a, b)
-    _no_out(B, out, "dot")
+    check_no_out(B, out, "dot")
     na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return B.ufunc("multiply", a, b)
     if na <= 2 and nb <= 2:
         return B.matmul(a, b)
-    # dot(a, b)[i..., j..., k] = sum_l a[i..., l] b[j..., l, k]
-    sa, sb = _shape(a), _shape(b)
-    inner_b = sb[-2] if nb >= 2 else sb[0]
-    if sa[-1] != inner_b:
-        raise ValueError(f"shapes {sa} and {sb} not aligned: {sa[-1]} (dim {na - 1}) != "
-                         f"{inner_b} (dim {max(nb - 2, 0)})")
-    a2 = _reshape_operand(B, a, (-1, sa[-1]))
-    if nb >= 2:
-        perm = [nb - 2] + [i for i in range(nb) if i != nb - 2]
-        b = transpose(b, perm) if B.is_var(b) else np.transpose(B.const(b), perm)
-    b2 = _reshape_operand(B, b, (inner_b, -1))
-    return B.reshape(B.matmul(a2, b2), sa[:-1] + sb[:-2] + sb[-1:] if nb >= 2 else sa[:-1])
+    raise B.unsupported("numpy.dot of arrays with more than 2 dimensions "
+                        "(use numpy.matmul or numpy.einsum)")
 
 
 def inner(a, b):
@@ -424,7 +413,7 @@ def vdot(a, b):
 
 def outer(a, b, out=None):
     B = backend_of(a, b)
-    _no_out(B, out, "outer")
+    check_no_out(B, out, "outer")
     return B.ufunc("multiply", _reshape_operand(B, a, (-1, 1)), _reshape_operand(B, b, (1, -1)))
 
 
@@ -480,7 +469,7 @@ def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
     """The contractions ``einsum`` spells, reduced to diagonals, sums,
     transposes and one (batched) matrix product per pair of operands."""
     B = backend_of(*operands)
-    _no_out(B, out, "einsum")
+    check_no_out(B, out, "einsum")
     if kwargs:
         raise B.unsupported(f"numpy.einsum with {sorted(kwargs)}")
     if not isinstance(subscripts, str):
@@ -609,14 +598,14 @@ def _diag(v, k=0):
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     B = backend_of(a)
-    _no_out(B, out, "trace")
+    check_no_out(B, out, "trace")
     d = _index_rule(np.diagonal)(a, offset, axis1, axis2)
     return _reduce_axes(B, "sum", d, (_ndim(d) - 1,), False)
 
 
 def take(a, indices, axis=None, out=None, mode="raise"):
     B = backend_of(a)
-    _no_out(B, out, "take")
+    check_no_out(B, out, "take")
     if mode != "raise" or B.is_var(indices):
         raise B.unsupported("numpy.take with mode= or a differentiable index")
     if axis is None:
@@ -642,7 +631,7 @@ def broadcast_to(a, shape, subok=False):
 def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     xs = list(arrays)
     B = backend_of(*xs)
-    _no_out(B, out, "concatenate")
+    check_no_out(B, out, "concatenate")
     if axis is None:
         xs, axis = [_reshape_operand(B, x, (-1,)) for x in xs], 0
     if any(_ndim(x) == 0 for x in xs):
@@ -653,7 +642,7 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     xs = list(arrays)
     B = backend_of(*xs)
-    _no_out(B, out, "stack")
+    check_no_out(B, out, "stack")
     if not xs:
         raise ValueError("need at least one array to stack")
     shapes = {_shape(x) for x in xs}
@@ -685,7 +674,7 @@ def where(condition, x=_NoValue, y=_NoValue):
 
 def clip(a, a_min=_NoValue, a_max=_NoValue, out=None, *, min=None, max=None, **kwargs):
     B = backend_of(a)
-    _no_out(B, out, "clip")
+    check_no_out(B, out, "clip")
     if kwargs:
         raise B.unsupported(f"numpy.clip with {sorted(kwargs)}")
     lo = min if a_min is _NoValue or a_min is None else a_min
@@ -739,233 +728,3 @@ FUNCTIONS.update({f: _index_rule(f) for f in (
     np.moveaxis, np.swapaxes)})
 FUNCTIONS.update({f: _filled_rule(f) for f in (np.triu, np.tril)})
 """NumPy function -> rule: every function both array types support."""
-
-
-def apply_ufunc(B: Backend, ufunc: Any, method: str, inputs: Sequence, kwargs: dict) -> Any:
-    """``__array_ufunc__`` for both array types: an op-table row, matmul, or
-    a value-only predicate."""
-    name = getattr(ufunc, "__name__", str(ufunc))
-    if method != "__call__":
-        raise B.unsupported(f"numpy.{name}.{method}")
-    if kwargs:
-        _no_out(B, kwargs.pop("out", None), name)
-        _float_dtype(B, kwargs.pop("dtype", None), name)
-        if kwargs.pop("where", True) is not True:
-            raise B.unsupported(f"numpy.{name} with where=")
-        kwargs.pop("casting", None)
-        if kwargs:
-            raise B.unsupported(f"numpy.{name} with {sorted(kwargs)}")
-    row = _UFUNC_ROWS.get(ufunc)
-    if row is not None:
-        return elementwise(B, row[0], *inputs)
-    if ufunc is np.matmul:
-        return matmul(*inputs)
-    if ufunc in VALUE_UFUNCS:
-        return B.predicate(ufunc, *inputs)
-    raise B.unsupported(f"numpy.{name}")
-
-
-# ---------------------------------------------------------- array methods --
-def _operator(name: str, reflected: bool) -> Callable:
-    if reflected:
-        def op(self, other):
-            return self._fg_backend.ufunc(name, other, self)
-    elif name == "power":
-        def op(self, other):
-            return elementwise(self._fg_backend, name, self, other)
-    else:
-        def op(self, other):
-            return self._fg_backend.ufunc(name, self, other)
-    return op
-
-
-class ArrayMethods:
-    """The ndarray methods and operators, from the rules above. A class
-    that mixes this in sets ``_fg_backend`` and ``shape``."""
-
-    __slots__ = ()
-    _fg_backend: Backend
-    shape: tuple
-
-    __add__ = _operator("add", False)
-    __radd__ = _operator("add", True)
-    __sub__ = _operator("subtract", False)
-    __rsub__ = _operator("subtract", True)
-    __mul__ = _operator("multiply", False)
-    __rmul__ = _operator("multiply", True)
-    __truediv__ = _operator("divide", False)
-    __rtruediv__ = _operator("divide", True)
-    __pow__ = _operator("power", False)
-    __rpow__ = _operator("power", True)
-    __lt__ = _operator("less", False)
-    __le__ = _operator("less_equal", False)
-    __gt__ = _operator("greater", False)
-    __ge__ = _operator("greater_equal", False)
-    __eq__ = _operator("equal", False)   # type: ignore[assignment]
-    __ne__ = _operator("not_equal", False)   # type: ignore[assignment]
-
-    def __neg__(self):
-        return self._fg_backend.ufunc("negative", self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return self._fg_backend.ufunc("absolute", self)
-
-    def __matmul__(self, other):
-        return matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return matmul(other, self)
-
-    def __floordiv__(self, other):
-        raise self._fg_backend.unsupported("floor division (//, numpy.floor_divide): it has "
-                                           "no row in the op table")
-
-    __rfloordiv__ = __floordiv__
-
-    def __mod__(self, other):
-        raise self._fg_backend.unsupported("the modulo operator (%, numpy.remainder): it has "
-                                           "no row in the op table")
-
-    __rmod__ = __mod__
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of unsized object")
-        return self.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def __getitem__(self, key):
-        if _has_var(key):
-            raise self._fg_backend.unsupported("indexing with a traced index or a DualArray "
-                                               "(indices must be constants)")
-        return self._fg_backend.getitem(self, key)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def T(self):
-        return transpose(self)
-
-    def reshape(self, *shape, order="C"):
-        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-            shape = tuple(shape[0])
-        return reshape(self, shape, order=order)
-
-    def ravel(self, order="C"):
-        return ravel(self, order)
-
-    def flatten(self, order="C"):
-        return self._fg_backend.copy(ravel(self, order))
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
-            axes = axes[0]
-        return transpose(self, axes or None)
-
-    def squeeze(self, axis=None):
-        return squeeze(self, axis)
-
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        return sum_(self, axis, dtype, out, keepdims, **kwargs)
-
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        return mean(self, axis, dtype, out, keepdims, **kwargs)
-
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        return prod(self, axis, dtype, out, keepdims, **kwargs)
-
-    def max(self, axis=None, out=None, keepdims=False, **kwargs):
-        return max_(self, axis, out, keepdims, **kwargs)
-
-    def min(self, axis=None, out=None, keepdims=False, **kwargs):
-        return min_(self, axis, out, keepdims, **kwargs)
-
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return var(self, axis, dtype, out, ddof, keepdims)
-
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return std(self, axis, dtype, out, ddof, keepdims)
-
-    def cumsum(self, axis=None, dtype=None, out=None):
-        return cumsum(self, axis, dtype, out)
-
-    def dot(self, other, out=None):
-        return dot(self, other, out)
-
-    def clip(self, min=None, max=None, out=None):
-        return clip(self, min, max, out)
-
-    def take(self, indices, axis=None, out=None, mode="raise"):
-        return take(self, indices, axis, out, mode)
-
-    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-        return trace(self, offset, axis1, axis2, dtype, out)
-
-    def diagonal(self, offset=0, axis1=0, axis2=1):
-        return FUNCTIONS[np.diagonal](self, offset, axis1, axis2)
-
-    def swapaxes(self, axis1, axis2):
-        return FUNCTIONS[np.swapaxes](self, axis1, axis2)
-
-    def repeat(self, repeats, axis=None):
-        return FUNCTIONS[np.repeat](self, repeats, axis)
-
-
-def _has_var(key: Any) -> bool:
-    if hasattr(key, "_fg_backend"):
-        return True
-    return isinstance(key, tuple) and any(hasattr(k, "_fg_backend") for k in key)
-
-
-# ----------------------------------------------------------- scipy.special --
-_SCIPY_RULES = {"logsumexp": logsumexp}
-
-
-def _scipy_wrapper(original: Callable, rule: Callable) -> Callable:
-    def wrapper(*args, **kwargs):
-        if any(hasattr(v, "_fg_backend") for v in args) or \
-                any(hasattr(v, "_fg_backend") for v in kwargs.values()):
-            return rule(*args, **kwargs)
-        return original(*args, **kwargs)
-    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
-        setattr(wrapper, attr, getattr(original, attr, None))
-    wrapper.__wrapped__ = original   # type: ignore[attr-defined]
-    wrapper._fg_rule = rule          # type: ignore[attr-defined]
-    return wrapper
-
-
-def hook_scipy() -> None:
-    """Let ``scipy.special.logsumexp`` accept fastgrad's arrays.
-
-    SciPy's function converts its argument with ``numpy.asarray`` (no
-    dispatch protocol reaches the array), so the function itself is
-    wrapped: for any other argument the wrapper calls SciPy's function
-    unchanged. Nothing is imported: the wrapper is installed only once
-    ``scipy.special`` is (this runs at fastgrad's import and at the start
-    of each differentiation and trace). A name bound with ``from
-    scipy.special import logsumexp`` before that keeps SciPy's own
-    function.
-    """
-    special = sys.modules.get("scipy.special")
-    if special is None:
-        return
-    for name, rule in _SCIPY_RULES.items():
-        current = getattr(special, name, None)
-        if current is None or getattr(current, "_fg_rule", None) is rule:
-            continue
-        setattr(special, name, _scipy_wrapper(current, rule))
-
-
-hook_scipy()

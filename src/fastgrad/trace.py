@@ -22,24 +22,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fastgrad import _tape, _validate, rules
+from fastgrad import _tape, _validate, methods, rules
 
 __all__ = ["TracedArray", "TraceError", "record", "normalize_shape"]
 
 
-def _codes() -> dict:
-    codes = getattr(_tape, "CODES", None)
-    if codes is not None:
-        return dict(codes)
-    # The compiled module of this build names no codes: the six of its
-    # fg_tape.h, which predate the exported table.
-    return {"UNARY": 1, "BINARY": 2, "WHERE": 3, "GATHER": 4, "SUM": 5, "MATMUL": 6}
-
-
-CODES = _codes()
-"""Instruction code by name, as the tape module defines them."""
-_SLOT_KINDS = getattr(_tape, "SLOT_KINDS", {"INPUT": 0, "CONST": 1, "COMPUTED": 2})
-SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = (_SLOT_KINDS[k] for k in ("INPUT", "CONST", "COMPUTED"))
+CODES = _tape.CODES
+"""Instruction code by name, as csrc/fg_tape.h defines them."""
+SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = (_tape.SLOT_KINDS[k] for k in ("INPUT", "CONST",
+                                                                       "COMPUTED"))
 
 
 class TraceError(TypeError):
@@ -49,14 +40,6 @@ class TraceError(TypeError):
 def _unsupported(what: str, hint: str = "") -> TraceError:
     msg = f"fastgrad.compile cannot trace {what}"
     return TraceError(msg + (f": {hint}" if hint else ""))
-
-
-def _code(name: str) -> int:
-    code = CODES.get(name)
-    if code is None:
-        raise _unsupported(f"{name.lower()} (the tape instruction {name})",
-                           "this build's tape does not have it")
-    return code
 
 
 class _Tracer:
@@ -115,8 +98,10 @@ class _Tracer:
         if n == 0:
             return np.zeros(out_shape)
         out = self.new_slot(n)
-        self.instrs.append(dict(code=_code(code), op=op, out=out, a=a[0], b=b[0], c=c[0],
-                                a_off=a[1], b_off=b[1], c_off=c[1], sa=sa, sb=sb, sc=sc, n=n,
+        # An operand the code does not read has slot -1, offset 0, stride 0.
+        self.instrs.append(dict(code=CODES[code], op=op, out=out, a=a[0], b=b[0], c=c[0],
+                                a_off=a[1], b_off=b[1], c_off=c[1], sa=sa if a[0] >= 0 else 0,
+                                sb=sb if b[0] >= 0 else 0, sc=sc if c[0] >= 0 else 0, n=n,
                                 p0=p[0], p1=p[1], p2=p[2], scale=float(scale)))
         return TracedArray(self, out, 0, tuple(out_shape), tan)
 
@@ -186,7 +171,7 @@ def _const(v: Any) -> np.ndarray:
     return a.astype(np.float64, copy=False)
 
 
-class TracedArray(rules.ArrayMethods):
+class TracedArray(methods.ArrayMethods):
     """A symbolic float64 array standing for a value computed from x.
 
     Supports what ``fastgrad.rules.FUNCTIONS`` lists, the elementwise ufuncs
@@ -239,7 +224,7 @@ class TracedArray(rules.ArrayMethods):
         raise _unsupported("conversion of a traced value to a NumPy array (np.asarray, "
                            "np.array, math functions)",
                            "use NumPy operations on it directly, and np.stack([...]) "
-                           "instead of np.array([...])")
+                           "instead of np.array([...])" + methods.conversion_hint())
 
     def item(self, *args):
         raise _unsupported("item() of a traced value")
@@ -262,7 +247,7 @@ class TracedArray(rules.ArrayMethods):
 
     # -- NumPy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return rules.apply_ufunc(_BACKEND, ufunc, method, inputs, kwargs)
+        return methods.apply_ufunc(_BACKEND, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         handler = rules.FUNCTIONS.get(func)
@@ -446,7 +431,7 @@ def record(f: Callable, shape: Any, args: Sequence = ()) -> tuple:
     """Call f once on a TracedArray of ``shape`` and return the recorded
     program's fields (see :meth:`_Tracer.finish`)."""
     shape = normalize_shape(shape)
-    rules.hook_scipy()
+    methods.hook_scipy()
     tr = _Tracer(shape)
     x = TracedArray(tr, 0, 0, shape, True)
     return tr.finish(f(x, *args))

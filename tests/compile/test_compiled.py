@@ -736,23 +736,23 @@ def test_reference_matches_c_on_program():
 # ------------------------------------------------- C-side validation --
 
 def corrupt(program, row, field, value):
-    """The program's flat arrays with one instruction field replaced."""
+    """The program with one instruction field replaced."""
     from fastgrad.compiled import Program
-    instrs = [list(r) for r in program.instrs]
+    instrs = program.instrs.copy()
     instrs[row][field] = value
     return Program(program.shape, program.slot_size, program.slot_kind, program.consts,
-                   [tuple(r) for r in instrs], program.index_pool)
+                   instrs, program.index_pool)
 
 
 @pytest.mark.parametrize("row, field, value, what", [
-    (0, 3, 99, "operand slot out of range"),
-    (0, 6, 5, "operand offset past the end of its slot"),
-    (1, 3, 7, "reads a slot before it is written"),
-    (0, 2, 0, "writes the input slot"),
-    (0, 0, 42, "unknown instruction code"),
-    (0, 1, 999, "unknown op code"),
-    (-1, 12, 2, "output size disagrees with its slot"),
-    (1, 9, 2, "stride other than 0 or 1"),
+    (0, "a", 99, "operand slot out of range"),
+    (0, "a_off", 5, "operand offset past the end of its slot"),
+    (1, "a", 7, "reads a slot before it is written"),
+    (0, "out", 0, "writes the input slot"),
+    (0, "code", 42, "unknown instruction code"),
+    (0, "op", 999, "unknown op code"),
+    (-1, "n", 2, "output size disagrees with its slot"),
+    (1, "sa", 2, "stride other than 0 or 1"),
 ])
 def test_tape_validation_rejects_malformed_programs(row, field, value, what):
     from fastgrad._tape import Tape
@@ -766,7 +766,7 @@ def test_tape_validation_rejects_bad_gather_index():
     from fastgrad._tape import Tape
     cf = fastgrad.compile(lambda x: np.sum(x[[2, 0]] ** 2), 3)
     prog = cf.program
-    assert prog.instrs[0][0] == 4           # the gather
+    assert prog.instrs[0]["code"] == fastgrad._tape.CODES["GATHER"]
     prog.index_pool = np.array([2, 3])       # 3 is outside x
     with pytest.raises(ValueError, match="invalid tape"):
         Tape(*prog.arrays(), prog.shape, 4)

@@ -10,18 +10,21 @@ so the tests can hold the two against each other.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fastgrad._ops import OPS, op_partials, op_second
-from fastgrad.compiled import (FD_METHODS, TI_BINARY, TI_GATHER, TI_MATMUL, TI_SUM,
-                               TI_UNARY, TI_WHERE, Program, trace)
+from fastgrad._tape import CODES
+from fastgrad.compiled import FD_METHODS, Program, trace
 
 __all__ = ["compile", "CompiledFunction"]
 
 _NAME = [name for name, _, _ in OPS]
 _KIND = [kind for _, kind, _ in OPS]
+TI_UNARY, TI_BINARY, TI_WHERE, TI_GATHER, TI_SUM, TI_MATMUL = (
+    CODES[k] for k in ("UNARY", "BINARY", "WHERE", "GATHER", "SUM", "MATMUL"))
+TI_MAX, TI_MIN, TI_PROD, TI_CUMSUM = (CODES[k] for k in ("MAX", "MIN", "PROD", "CUMSUM"))
 
 
 def _table(fn, name, a, b):
@@ -35,13 +38,48 @@ def _outer(t1, t2):
     return t1[:, :, None] * t2[:, None, :]
 
 
+def _ns(p, t):
+    """p * t where a zero factor gives exactly 0, even against inf or NaN
+    (the NaN-safe product of derivatives that every exact mode follows)."""
+    p, t = np.broadcast_arrays(p, t)
+    with np.errstate(invalid="ignore"):
+        return np.where((p == 0) | (t == 0), 0.0, p * t)
+
+
+def _others(v):
+    """others[..., j] = prod_{i != j} v[..., i] along the last axis, from
+    exclusive prefix and suffix products (no division: exact at zeros)."""
+    ones = np.ones(v.shape[:-1] + (1,))
+    with np.errstate(invalid="ignore", over="ignore"):   # inf * 0 is NaN, as it should be
+        left = np.concatenate([ones, np.cumprod(v[..., :-1], axis=-1)], axis=-1)
+        right = np.concatenate([np.cumprod(v[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+        return left * right
+
+
+def _others2(v):
+    """others2[..., i, j] = prod_{k != i, j} v[..., k] for i != j, 0 on the
+    diagonal: the second partials of a product (by deleting both factors)."""
+    m = v.shape[-1]
+    out = np.zeros(v.shape + (m,))
+    for i in range(m):
+        for j in range(m):
+            if i != j:
+                out[..., i, j] = np.prod(np.delete(v, [i, j], axis=-1), axis=-1)
+    return out
+
+
+def _axis_parts(arr, off, p0, p1, p2, n_extra):
+    """The operand of an axis reduction, (pre, len, post) + the derivative axes."""
+    return arr[off:off + p0 * p1 * p2].reshape((p0, p1, p2) + n_extra)
+
+
 def _run(prog: Program, x: np.ndarray, order: int):
     """Evaluate the tape: values, and derivatives up to `order` (0, 1, 2)."""
     n = prog.n
     ns = len(prog.slot_size)
-    val: list[np.ndarray | None] = [None] * ns
-    jac: list[np.ndarray | None] = [None] * ns     # (size, n): d slot / d x
-    hes: list[np.ndarray | None] = [None] * ns     # (size, n, n)
+    val: list[Any] = [None] * ns     # values; None: not computed yet
+    jac: list[Any] = [None] * ns     # (size, n): d slot / d x; None: no dependence on x
+    hes: list[Any] = [None] * ns     # (size, n, n)
     val[0] = x.ravel().astype(np.float64)
     if order >= 1:
         jac[0] = np.eye(n)
@@ -58,8 +96,11 @@ def _run(prog: Program, x: np.ndarray, order: int):
             return np.broadcast_to(part[:1], (count,) + part.shape[1:]) if stride == 0 else part
         return pick(val[slot]), pick(jac[slot]), pick(hes[slot])
 
-    for (code, op, out, a, b, c, a_off, b_off, c_off, sa, sb, sc, m, p0, p1, p2,
-         scale) in prog.instrs:
+    for rec in prog.instrs:
+        code, op, out, a, b, c, a_off, b_off, c_off, sa, sb, sc, m, p0, p1, p2 = (
+            int(rec[f]) for f in ("code", "op", "out", "a", "b", "c", "a_off", "b_off",
+                                  "c_off", "sa", "sb", "sc", "n", "p0", "p1", "p2"))
+        scale = float(rec["scale"])
         if code == TI_UNARY:
             va, ja, ha = operand(a, a_off, m, 1, m)
             name = _NAME[op]
@@ -152,9 +193,40 @@ def _run(prog: Program, x: np.ndarray, order: int):
                         h += np.einsum("ilq,ljr->ijqr", ja, jb)
                         h += np.einsum("ilr,ljq->ijqr", ja, jb)
                     hes[out] = h.reshape(-1, n, n)
-        else:  # pragma: no cover - the tracer emits only the codes above
+        elif code in (TI_MAX, TI_MIN):
+            v = _axis_parts(val[a], a_off, p0, p1, p2, ())
+            pick = (np.argmin if code == TI_MIN else np.argmax)(v, axis=1)   # first NaN, else
+            sel = (np.arange(p0)[:, None], pick, np.arange(p2)[None, :])      # first extremum
+            val[out] = v[sel].ravel()
+            if jac[a] is not None:
+                jac[out] = _axis_parts(jac[a], a_off, p0, p1, p2, (n,))[sel].reshape(-1, n)
+            if hes[a] is not None:
+                hes[out] = _axis_parts(hes[a], a_off, p0, p1, p2, (n, n))[sel].reshape(-1, n, n)
+        elif code == TI_PROD:
+            v = _axis_parts(val[a], a_off, p0, p1, p2, ())
+            with np.errstate(invalid="ignore", over="ignore"):
+                val[out] = np.prod(v, axis=1).ravel()
+            vl = np.moveaxis(v, 1, -1)                                  # (pre, post, len)
+            if jac[a] is not None:
+                ja = np.moveaxis(_axis_parts(jac[a], a_off, p0, p1, p2, (n,)), 1, -2)
+                jac[out] = _ns(_others(vl)[..., None], ja).sum(axis=-2).reshape(-1, n)
+                if order >= 2:
+                    ha = np.moveaxis(_axis_parts(hes[a], a_off, p0, p1, p2, (n, n)), 1, -3)
+                    h = _ns(_others(vl)[..., None, None], ha).sum(axis=-3)
+                    cross = ja[..., :, None, :, None] * ja[..., None, :, None, :]
+                    h += _ns(_others2(vl)[..., None, None], cross).sum(axis=(-4, -3))
+                    hes[out] = h.reshape(-1, n, n)
+        elif code == TI_CUMSUM:
+            val[out] = np.cumsum(_axis_parts(val[a], a_off, p0, p1, p2, ()), axis=1).ravel()
+            if jac[a] is not None:
+                jac[out] = np.cumsum(_axis_parts(jac[a], a_off, p0, p1, p2, (n,)),
+                                     axis=1).reshape(-1, n)
+            if hes[a] is not None:
+                hes[out] = np.cumsum(_axis_parts(hes[a], a_off, p0, p1, p2, (n, n)),
+                                     axis=1).reshape(-1, n, n)
+        else:  # pragma: no cover - Tape validation refuses any other code
             raise ValueError(f"unknown instruction code {code}")
-    o = prog.instrs[-1][2]
+    o = int(prog.instrs[-1]["out"])
     g = jac[o][0] if jac[o] is not None else np.zeros(n)
     h = hes[o][0] if hes[o] is not None else np.zeros((n, n))
     return float(val[o][0]), g, h
