@@ -115,7 +115,7 @@ def _as_point(x: Any, name: str = "x") -> np.ndarray:
 
 def _chunk(n: int, chunk_size: Any) -> int:
     if chunk_size is None:
-        return default_chunk_size(n)
+        return int(_dual_grad.default_chunk(n))
     try:
         k = _validate.integer("chunk_size", chunk_size, low=1)
     except TypeError as exc:
@@ -172,7 +172,7 @@ def _seed(x: np.ndarray, start: int, k: int, tag: int) -> DualArray:
     t = np.zeros(x.size * k, x.dtype)
     # ones at (start + j, j): flat offsets start*k + j*(k + 1)
     t[start * k:start * k + k * (k + 1):k + 1] = 1.0
-    return seed(x, t.reshape(x.shape + (k,)), tag)
+    return seed(x, t.reshape(x.shape + (k,)), tag, False)
 
 
 def _dual_passes(f, x, args, vectorized, chunk_size):
@@ -240,8 +240,10 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
     """
     _check_f(f)
     args = _check_args(args)
-    vectorized = _validate.flag("vectorized", vectorized)
-    full_output = _validate.flag("full_output", full_output)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
+    if full_output is not False:
+        full_output = _validate.flag("full_output", full_output)
     if not _check_method(method):
         xp = _as_point(x)
         res = _fd().fd_gradient(f, xp, method=method, step=step, args=args,
@@ -299,7 +301,8 @@ def gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     """
     _check_f(f)
     args = _check_args(args)
-    vectorized = _validate.flag("vectorized", vectorized)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
     if not _check_method(method):
         return _fd().fd_gradient(f, _as_point(x), method=method, step=step, args=args,
                                  vectorized=vectorized, full_output=full_output)
@@ -341,8 +344,10 @@ def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     """
     _check_f(f)
     args = _check_args(args)
-    vectorized = _validate.flag("vectorized", vectorized)
-    full_output = _validate.flag("full_output", full_output)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
+    if full_output is not False:
+        full_output = _validate.flag("full_output", full_output)
     if not _check_method(method):
         return _fd().fd_jacobian(f, _as_point(x), method=method, step=step, args=args,
                                  vectorized=vectorized, full_output=full_output)
@@ -401,7 +406,8 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
     """
     _check_f(f)
     args = _check_args(args)
-    vectorized = _validate.flag("vectorized", vectorized)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
     if not _check_method(method):
         if chunk_size is not None:
             raise ValueError('chunk_size is a setting of method="dual"')
@@ -462,7 +468,8 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
     """
     _check_f(f)
     args = _check_args(args)
-    vectorized = _validate.flag("vectorized", vectorized)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
     xp = _as_point(x)
     vp = _as_point(v, "v")
     if vp.shape != xp.shape:
@@ -472,7 +479,7 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
     _no_step(step)
     tag = next(_TAGS)
     t = np.ascontiguousarray(vp.astype(xp.dtype)[..., None])
-    out = _call(f, seed(xp, t, tag), args, vectorized)
+    out = _call(f, seed(xp, t, tag, False), args, vectorized)
     val, tan = _split(out, tag, 1)
     return val, np.asarray(tan[..., 0], order="C")   # 0-d stays 0-d for scalar f
 
@@ -610,7 +617,8 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
     """
     _check_f(f)
     args = _check_args(args)
-    vectorized = _validate.flag("vectorized", vectorized)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
     is_dual = _check_method(method)
     xp = _as_point(x)
     if tol is None:

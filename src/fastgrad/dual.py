@@ -543,11 +543,7 @@ class _DualBackend(rules.Backend):
         return ufunc(*[_value_of(x) for x in xs])
 
     def getitem(self, a: DualArray, key: Any) -> DualArray:
-        v = a.value[key]
-        t = a.tangent[_tangent_index(key)]
-        if type(v) is not np.ndarray:
-            v = np.asarray(v)
-        return _new(_contig(v), _contig(t), a._tag, a._hyper)
+        return _getitem(a, key)
 
     def gather(self, a: DualArray, idx: np.ndarray) -> DualArray:
         m = a.tangent.shape[-1]
@@ -598,8 +594,22 @@ class _DualBackend(rules.Backend):
         return a.copy()
 
 
+def _getitem(a: DualArray, key: Any) -> DualArray:
+    if isinstance(key, DualArray) or (type(key) is tuple and
+                                      any(isinstance(k, DualArray) for k in key)):
+        raise TypeError("a DualArray cannot be used as an index")
+    v = a.value[key]
+    t = a.tangent[_tangent_index(key)]
+    if type(v) is not np.ndarray:
+        v = np.asarray(v)
+    return _new(_contig(v), _contig(t), a._tag, a._hyper)
+
+
 _BACKEND = _DualBackend()
 DualArray._fg_backend = _BACKEND
+# The hot paths of ordinary NumPy code, without the shared dispatch layer.
+methods.fast_operators(DualArray, _BACKEND.rows)
+DualArray.__getitem__ = _getitem   # type: ignore[method-assign,assignment]
 
 DUAL_FUNCTIONS = frozenset(rules.FUNCTIONS)
 """The NumPy functions (``__array_function__``) a DualArray supports."""
@@ -656,13 +666,11 @@ def dual(x: Any, directions: Any = None, *, tag: int = 0) -> DualArray:
     return DualArray(v, t, tag=tag)
 
 
-def seed(x: np.ndarray, tangent: np.ndarray, tag: int) -> DualArray:
-    """A DualArray at x with the given tangent, without checks or copies.
-
-    For the differentiation drivers: x and tangent are C-contiguous float
-    arrays of one dtype with ``tangent.shape == x.shape + (k,)``.
-    """
-    return _new(x, tangent, tag, False)
+seed = _new
+"""``seed(x, tangent, tag, hyper)``: a DualArray at x with the given tangent,
+without checks or copies. For the differentiation drivers: x and tangent are
+C-contiguous float arrays of one dtype with ``tangent.shape == x.shape +
+(k,)``; ``hyper`` marks a packed hyper-dual tangent."""
 
 
 def hyper_seed(x: np.ndarray, cols: np.ndarray, row: int, tag: int) -> DualArray:

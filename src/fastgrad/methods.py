@@ -17,7 +17,7 @@ from fastgrad.rules import (FUNCTIONS, VALUE_UFUNCS, Backend, check_float_dtype,
                             dot, elementwise, logsumexp, matmul, max_, mean, min_, prod, ravel,
                             reshape, squeeze, std, sum_, take, trace, transpose, ufunc_row, var)
 
-__all__ = ["ArrayMethods", "apply_ufunc", "hook_scipy", "conversion_hint"]
+__all__ = ["ArrayMethods", "apply_ufunc", "hook_scipy", "conversion_hint", "fast_operators"]
 
 
 def apply_ufunc(B: Backend, ufunc: Any, method: str, inputs: Sequence, kwargs: dict) -> Any:
@@ -55,7 +55,20 @@ def _operator(name: str, reflected: bool) -> Callable:
     else:
         def op(self, other):
             return self._fg_backend.ufunc(name, self, other)
+    op._fg_row = (name, reflected)   # type: ignore[attr-defined]  # for fast_operators
     return op
+
+
+def fast_operators(cls: type, rows: dict) -> None:
+    """Give cls its own binary operators from ``rows`` (row name -> function
+    of (a, b)), skipping the backend dispatch of the shared ones. Powers keep
+    the shared operator (its cheaper rows for constant exponents)."""
+    for meth, fn in vars(ArrayMethods).items():
+        row = getattr(fn, "_fg_row", None)
+        if row is None or row[0] == "power" or row[0] not in rows:
+            continue
+        f = rows[row[0]]
+        setattr(cls, meth, (lambda f: lambda self, other: f(other, self))(f) if row[1] else f)
 
 
 class ArrayMethods:

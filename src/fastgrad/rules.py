@@ -148,12 +148,11 @@ def elementwise(B: Backend, name: str, *xs: Any) -> Any:
     0.5, -1 or 1 uses the cheaper row NumPy also uses for it (same values:
     ``x**0.5`` is ``sqrt(x)`` in NumPy, -0 and -inf included)."""
     if name == "power" and len(xs) == 2:
-        a, b = xs
-        tb = type(b)
-        if (tb is float or tb is int) and B.is_var(a):
-            row = _POWER_ROWS.get(float(b))
+        tb = type(xs[1])
+        if (tb is int or tb is float) and isinstance(xs[0], B.array_type):
+            row = _POWER_ROWS.get(xs[1])
             if row is not None:
-                return B.ufunc(row, a)
+                return B.ufunc(row, xs[0])
     return B.ufunc(name, *xs)
 
 
@@ -268,7 +267,10 @@ def _reduce_axes(B: Backend, kind: str, a: Any, axes: tuple, keepdims: bool) -> 
 
 def _reduction(kind: str, name: str) -> Callable:
     def rule(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        B = backend_of(a)
+        B = a._fg_backend
+        if axis is None and out is None and dtype is None and not keepdims and not kwargs \
+                and a.shape and (kind == "sum" or 0 not in a.shape):   # the common case
+            return B.reduce(kind, a if len(a.shape) == 1 else B.reshape(a, (-1,)), 0)
         check_no_out(B, out, name)
         check_float_dtype(B, dtype, name)
         _plain_kwargs(B, kwargs, name)
