@@ -3,7 +3,7 @@
 ``compile(f, shape)`` calls ``f`` one time with a symbolic array
 (:class:`fastgrad.trace.TracedArray`); each operation on it is recorded as
 instructions of a linear tape (:class:`Program`), by the same NumPy rules
-(``fastgrad.rules``) that DualArray uses. The C VM in ``csrc/fg_tape.c``
+(``fastgrad.rules``) that DualArray uses. The C VM (``fastgrad._tape``)
 then evaluates the tape in value, dual (gradient, Jacobian-vector product)
 and hyper-dual (Hessian) mode over preallocated workspaces, with the GIL
 released for large work.

@@ -623,8 +623,7 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
     xp = _as_point(x)
     if tol is None:
         tol = 1e-6 if (is_dual or method == "complex") else 1e-4
-    if not (isinstance(tol, (int, float, np.floating)) and tol >= 0):
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    tol = _validate.real("tol", tol, low=0.0, finite=False)
     if callable(grad):
         g = grad(np.array(xp), *args)
     else:
@@ -643,8 +642,8 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
     if atol is None:
         scale = max(np.max(np.abs(g), initial=0.0), np.max(np.abs(r), initial=0.0))
         atol = 1e-3 * scale if np.isfinite(scale) and scale > 0 else np.finfo(float).tiny
-    elif not atol >= 0:
-        raise ValueError(f"atol must be >= 0, got {atol!r}")
+    else:
+        atol = _validate.real("atol", atol, low=0.0, finite=False)
     denom = np.maximum(np.maximum(np.abs(g), np.abs(r)), max(atol, np.finfo(float).tiny))
     with np.errstate(invalid="ignore"):
         err = np.where(diff == 0, 0.0, diff / denom)

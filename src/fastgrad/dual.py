@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fastgrad import _dual as _cdual
-from fastgrad import methods, rules
+from fastgrad import _validate, methods, rules
 from fastgrad._ops import OP_CODES
 
 __all__ = ["DualArray", "dual", "DUAL_FUNCTIONS", "seed", "hyper_seed", "mixed_tags_error"]
@@ -113,7 +113,7 @@ class DualArray(methods.ArrayMethods):
                              f"got {t.shape}")
         self.value = np.asarray(v, dtype=dtype, order="C")
         self.tangent = np.asarray(t, dtype=dtype, order="C")
-        self._tag = int(tag)
+        self._tag = _validate.integer("tag", tag)
         self._hyper = False
 
     # ------------------------------------------------------------ basics --
@@ -651,6 +651,7 @@ def dual(x: Any, directions: Any = None, *, tag: int = 0) -> DualArray:
     if isinstance(x, DualArray) or isinstance(directions, DualArray):
         raise TypeError("nested DualArray is not supported; use fastgrad.hessian for second "
                         "derivatives")
+    tag = _validate.integer("tag", tag)
     v = _as_real_array(x, "x")
     if v.dtype != _F32:
         v = v.astype(_F64)

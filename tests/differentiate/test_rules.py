@@ -360,3 +360,17 @@ def test_compile_raises_where_numpy_raises_and_agrees_elsewhere(name):
         assert err is None, (name, a.shape, err)
         with np.errstate(all="ignore"):
             np.testing.assert_allclose(cf(a), expect, rtol=1e-12, atol=1e-13, equal_nan=True)
+
+
+@pytest.mark.parametrize("kwargs", [{"tol": "1e-6"}, {"tol": True}, {"atol": "0"}])
+def test_check_gradient_refuses_tolerances_that_are_not_numbers(kwargs):
+    with pytest.raises(TypeError, match=next(iter(kwargs))):
+        fastgrad.check_gradient(np.sum, np.ones(2), np.ones(2), **kwargs)
+
+
+@pytest.mark.parametrize("tag", ["1", 1.0, True])
+def test_dual_tag_must_be_an_integer(tag):
+    with pytest.raises(TypeError, match="tag"):
+        dual(np.ones(2), tag=tag)
+    with pytest.raises(TypeError, match="tag"):
+        fastgrad.DualArray(np.ones(2), np.ones((2, 1)), tag=tag)

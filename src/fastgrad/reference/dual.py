@@ -1,7 +1,7 @@
 """Reference dual numbers: scalar, pure Python, every rule written by hand.
 
 The oracle for ``fastgrad.dual`` and ``fastgrad.differentiate``. It shares
-nothing with the C table (``csrc/fg_ops.def``): a :class:`Dual` is one scalar
+nothing with the C op table (``fastgrad._ops``): a :class:`Dual` is one scalar
 ``v + e*eps`` with a single direction, functions of arrays run on NumPy
 object arrays of Duals (NumPy calls the scalar methods: ``np.sin`` on an object
 array calls ``Dual.sin``), and duals nest (the value and the tangent may be
