@@ -265,36 +265,32 @@ def _reduce_axes(B: Backend, kind: str, a: Any, axes: tuple, keepdims: bool) -> 
     return r
 
 
-def _reduction(kind: str, name: str) -> Callable:
-    def rule(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        B = a._fg_backend
-        if axis is None and out is None and dtype is None and not keepdims and not kwargs \
-                and a.shape and (kind == "sum" or 0 not in a.shape):   # the common case
-            return B.reduce(kind, a if len(a.shape) == 1 else B.reshape(a, (-1,)), 0)
-        check_no_out(B, out, name)
-        check_float_dtype(B, dtype, name)
-        _plain_kwargs(B, kwargs, name)
-        return _reduce_axes(B, kind, a, _axes(axis, _ndim(a)), bool(keepdims))
-    rule.__name__ = name
-    return rule
+def _reduce_call(kind: str, name: str, a: Any, axis: Any, dtype: Any, out: Any,
+                 keepdims: Any, kwargs: dict) -> Any:
+    B = a._fg_backend
+    if axis is None and out is None and dtype is None and not keepdims and not kwargs \
+            and a.shape and (kind == "sum" or 0 not in a.shape):   # the common case first
+        return B.reduce(kind, a if len(a.shape) == 1 else B.reshape(a, (-1,)), 0)
+    check_no_out(B, out, name)
+    check_float_dtype(B, dtype, name)
+    _plain_kwargs(B, kwargs, name)
+    return _reduce_axes(B, kind, a, _axes(axis, _ndim(a)), bool(keepdims))
 
 
-sum_ = _reduction("sum", "sum")
-prod = _reduction("prod", "prod")
+def sum_(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+    return _reduce_call("sum", "sum", a, axis, dtype, out, keepdims, kwargs)
 
 
-def _extremum(kind: str, name: str) -> Callable:
-    def rule(a, axis=None, out=None, keepdims=False, **kwargs):
-        B = backend_of(a)
-        check_no_out(B, out, name)
-        _plain_kwargs(B, kwargs, name)
-        return _reduce_axes(B, kind, a, _axes(axis, _ndim(a)), bool(keepdims))
-    rule.__name__ = name
-    return rule
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+    return _reduce_call("prod", "prod", a, axis, dtype, out, keepdims, kwargs)
 
 
-max_ = _extremum("max", "max")
-min_ = _extremum("min", "min")
+def max_(a, axis=None, out=None, keepdims=False, **kwargs):
+    return _reduce_call("max", "max", a, axis, None, out, keepdims, kwargs)
+
+
+def min_(a, axis=None, out=None, keepdims=False, **kwargs):
+    return _reduce_call("min", "min", a, axis, None, out, keepdims, kwargs)
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
