@@ -293,24 +293,25 @@ def min_(a, axis=None, out=None, keepdims=False, **kwargs):
     return _reduce_call("min", "min", a, axis, None, out, keepdims, kwargs)
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+def _moment_axes(name: str, a: Any, axis: Any, dtype: Any, out: Any,
+                 kwargs: dict) -> tuple[Backend, tuple, tuple]:
+    """The checks of mean/var/std: (backend, shape, reduced axes)."""
     B = backend_of(a)
-    check_no_out(B, out, "mean")
-    check_float_dtype(B, dtype, "mean")
-    _plain_kwargs(B, kwargs, "mean")
+    check_no_out(B, out, name)
+    check_float_dtype(B, dtype, name)
+    _plain_kwargs(B, kwargs, name)
     shape = _shape(a)
-    axes = _axes(axis, len(shape), scalar_axis=False)
+    return B, shape, _axes(axis, len(shape), scalar_axis=False)
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+    B, shape, axes = _moment_axes("mean", a, axis, dtype, out, kwargs)
     s = _reduce_axes(B, "sum", a, axes, bool(keepdims))
     return B.ufunc("divide", s, math.prod(shape[i] for i in axes))
 
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
-    B = backend_of(a)
-    check_no_out(B, out, "var")
-    check_float_dtype(B, dtype, "var")
-    _plain_kwargs(B, kwargs, "var")
-    shape = _shape(a)
-    axes = _axes(axis, len(shape), scalar_axis=False)
+    B, shape, axes = _moment_axes("var", a, axis, dtype, out, kwargs)
     d = B.ufunc("subtract", a, mean(a, axes, keepdims=True))
     s = _reduce_axes(B, "sum", B.ufunc("square", d), axes, bool(keepdims))
     return B.ufunc("divide", s, max(math.prod(shape[i] for i in axes) - ddof, 0))
