@@ -504,9 +504,7 @@ def _elementwise_rows() -> dict:
     table: dict[str, Callable[..., Any]] = {}
     for name, code in OP_CODES.items():
         kind = rules.OP_KIND[name]
-        uf = getattr(np, name, None)
-        if uf is None:
-            continue
+        uf = rules.row_function(name)
         if kind == "unary":
             table[name] = (lambda c, u: lambda x: _unary(c, x) if isinstance(x, DualArray)
                            else u(_const_value(x)))(code, uf)

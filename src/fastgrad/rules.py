@@ -63,6 +63,12 @@ def ufunc_row(ufunc: Any) -> tuple[str, str] | None:
     return _UFUNC_ROWS.get(ufunc)
 
 
+def row_function(name: str) -> Callable:
+    """The function the row ``name`` stands for (constants are folded with
+    it)."""
+    return getattr(np, name)
+
+
 # ----------------------------------------------------------------- backend --
 class Backend:
     """The primitives one array type implements; every rule is built on them.

@@ -6,6 +6,8 @@ hand values. Every elementwise rule is tested by looping over the op table
 fastgrad._ops.OPS, so a new row is tested the moment it is added.
 """
 import pathlib
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -16,9 +18,8 @@ from fastgrad import DualArray, dual, gradient, hessian, jacobian
 from fastgrad import _dual as cdual
 from fastgrad._ops import OP_CODES, OPS
 from fastgrad.dual import DUAL_FUNCTIONS
-
-
 from fastgrad.reference import dual as R
+
 UNARY = [name for name, kind, _ in OPS if kind == "unary"]
 BINARY = [name for name, kind, _ in OPS if kind == "binary"]
 COMPARE = [name for name, kind, _ in OPS if kind == "compare"]
@@ -511,8 +512,6 @@ def run():
 
 def test_cython_consumer_calls_the_kernels_nogil(tmp_path):
     # An embedder cimports the cdef API of fastgrad._dual (no header, no link).
-    import subprocess
-    import sys
     pytest.importorskip("Cython", reason="building a consumer needs Cython")
     pytest.importorskip("setuptools", reason="building a consumer needs setuptools")
     src = CONSUMER_PYX.replace("SIN", str(OP_CODES["sin"])).replace(
