@@ -8,8 +8,8 @@
  * slot plus an element offset, so contiguous slices (x[1:], x[:-1]) and
  * reshapes cost nothing. The last instruction writes the scalar output.
  *
- * fg_tape_create validates the whole program once (slot bounds, extents,
- * shapes, gather indices, write-before-read) and copies it, so the
+ * fg_tape_create validates the whole program once (every field of every
+ * slot and instruction, see fg_tape_check) and copies it, so the
  * evaluation loops check nothing. A tape is immutable after creation and
  * may be shared by any number of threads; each thread evaluates it with its
  * own workspace (fg_tape_ws), which holds every slot's values and tangents.
@@ -134,12 +134,14 @@ typedef struct fg_tape_field {
  * number and *record_size sizeof(fg_tape_instr) (either may be NULL). */
 const fg_tape_field *fg_tape_instr_fields(size_t *count, size_t *record_size);
 
-/* Everything fg_tape_create needs. All arrays are read, then copied. */
+/* Everything fg_tape_create needs. All arrays are read, then copied; an
+ * array may be NULL when its count is 0 (slot_const_off: when no slot is
+ * constant, all offsets are then 0). */
 typedef struct fg_tape_spec {
     size_t n_slots;
     const int64_t *slot_size;      /* [n_slots] element counts; slot_size[0] = n (input) */
     const int32_t *slot_kind;      /* [n_slots] fg_tape_slot_kind */
-    const int64_t *slot_const_off; /* [n_slots] offset into const_pool (CONST slots) */
+    const int64_t *slot_const_off; /* [n_slots] offset into const_pool (CONST slots), else 0 */
     const double *const_pool;
     size_t n_const;
     const int64_t *index_pool;     /* gather indices */
@@ -148,41 +150,57 @@ typedef struct fg_tape_spec {
     size_t n_instr;
 } fg_tape_spec;
 
+/* Where a spec is invalid: the instruction and slot concerned (-1: none)
+ * and a static description. */
+typedef struct fg_tape_problem {
+    int64_t instr;
+    int64_t slot;
+    const char *what;
+} fg_tape_problem;
+
 typedef struct fg_tape fg_tape;
 typedef struct fg_tape_ws fg_tape_ws;
 
-/* Validate spec and build an immutable tape in *out (free with fg_tape_free).
- * Checks: slot 0 is the only INPUT slot; every operand is an existing slot and
- * [off, off + extent) lies inside it; computed slots are written exactly once
- * and read only after; sizes agree with each code's shape parameters; gather
- * indices lie in the operand; there is at least one instruction and the last
- * one writes a single element that depends on x.
+/* Validate spec, field by field, without building anything: the checks of
+ * fg_tape_create, with the first problem found described in *where (may be
+ * NULL). Slot 0 is the one INPUT slot (n >= 1 elements); every other slot
+ * is CONST (inside the constant pool) or COMPUTED; every instruction has a
+ * known code, an op of its kind, its parameters and n consistent, each
+ * operand it reads an existing slot written before, with [off, off +
+ * extent) inside it (overflow-safe), every field it does not read at its
+ * unused value (see fg_tape_instr), gather indices inside their operand;
+ * each computed slot is written once; the last instruction writes one
+ * element; and a workspace fits in the address space.
  * Returns FG_OK, FG_ERR_ARG (malformed program), FG_ERR_SHAPE (sizes that
- * disagree), FG_ERR_UNSUPPORTED (unknown code or op), FG_ERR_NOMEM. */
+ * disagree or cannot exist), FG_ERR_UNSUPPORTED (unknown code or op),
+ * FG_ERR_NOMEM. */
+fg_status fg_tape_check(const fg_tape_spec *spec, fg_tape_problem *where);
+
+/* Validate spec (fg_tape_check) and build an immutable tape in *out (free
+ * with fg_tape_free). Returns as fg_tape_check. */
 fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out);
 /* Free a tape from fg_tape_create (NULL is allowed). */
 void fg_tape_free(fg_tape *tape);
 
 /* Length n of the input x. */
 size_t fg_tape_input_size(const fg_tape *tape);
-/* Number of instructions. */
-size_t fg_tape_instr_count(const fg_tape *tape);
 /* Sum of all slot sizes: the number of values one pass computes. */
 size_t fg_tape_total_size(const fg_tape *tape);
 
 /* A workspace for one thread: values, k tangent directions and hyper-dual
  * parts of every computed slot, allocated once here (k >= 1; k > n is
- * clamped to n). Returns FG_OK, FG_ERR_ARG, FG_ERR_NOMEM. */
+ * clamped to n). Returns FG_OK, FG_ERR_ARG, FG_ERR_NOMEM (also when its
+ * size overflows). */
 fg_status fg_tape_ws_create(const fg_tape *tape, size_t k, fg_tape_ws **out);
 /* Free a workspace from fg_tape_ws_create (NULL is allowed). */
 void fg_tape_ws_free(fg_tape_ws *ws);
-/* The number of tangent directions per pass the workspace was sized for. */
-size_t fg_tape_ws_chunk(const fg_tape_ws *ws);
 
 /* Evaluation entry points. Preconditions for all of them: ws was created
  * for this tape and serves one call at a time; x (and v) hold n doubles;
  * the outputs (grad, hess) do not overlap the inputs. Non-finite values
- * propagate as IEEE arithmetic makes them (nothing is turned finite).
+ * propagate as IEEE arithmetic makes them (nothing is turned finite), and
+ * derivatives follow the dual numbers' NaN-safe rule: a zero tangent or
+ * adjoint times an infinite or NaN partial contributes exactly 0.
  *
  * *value = f(x). Returns FG_OK or FG_ERR_ARG (NULL pointer, foreign ws). */
 fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
@@ -193,6 +211,14 @@ fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
  * value may be NULL. Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                  double *value, double *grad);
+
+/* The part grad[j0..j1) of fg_tape_value_grad_f64 (0 <= j0 <= j1 <= n), for
+ * callers that split the O(n) passes (to check for interrupts in between):
+ * passes of k directions starting at j0, so any split whose parts start at
+ * multiples of k gives the same numbers. value (may be NULL) is f(x).
+ * Returns FG_OK or FG_ERR_ARG. */
+fg_status fg_tape_value_grad_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                      size_t j0, size_t j1, double *value, double *grad);
 
 /* The same gradient by reverse mode: one value pass, then one adjoint sweep
  * backwards over the tape (adj_operand += adj_out * partial, partials from
@@ -213,7 +239,7 @@ fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
  * k unit directions e_i per pass; only rows i <= j are computed (about
  * n^2 / (2k) passes) and mirrored. Optionally *value = f(x) and
  * grad[0..n) = grad f(x) (from the eps1 parts; each may be NULL).
- * Returns FG_OK or FG_ERR_ARG. */
+ * Returns FG_OK, FG_ERR_ARG (also when n * n overflows). */
 fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                               double *hess, double *value, double *grad);
 
@@ -221,18 +247,30 @@ fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double 
  * dual pass carrying e_j, then the adjoint sweep differentiated along them
  * (adjoint tangents from the deriv2 / d_aa / d_ab / d_bb columns): the
  * columns of d(grad f)/dx. About n/k passes of (1 + k) times a reverse
- * gradient's work, where the hyper-dual mode needs about n^2/(2k) passes:
- * 60x faster at n = 100. Exact to rounding; the result is the mean of the
- * computed matrix and its transpose (exactly symmetric). value and grad as
- * in fg_tape_hessian_f64. The workspace's first call to this or
- * fg_tape_hvp_f64 allocates its buffers for this mode (about k + 1 doubles
- * per element). Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM. */
+ * gradient's work, where the hyper-dual mode needs about n^2/(2k) passes.
+ * Exact to rounding; the result is the mean of the computed matrix and its
+ * transpose (exactly symmetric). value and grad as in fg_tape_hessian_f64.
+ * The workspace's first call to this or fg_tape_hvp_f64 allocates its
+ * buffers for this mode (about k + 1 doubles per element).
+ * Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM. */
 fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                       double *hess, double *value, double *grad);
 
+/* Columns [j0, j1) of fg_tape_hessian_f64 (reverse = 0) or
+ * fg_tape_hessian_reverse_f64 (reverse = 1), for callers that split the
+ * work (to check for interrupts in between). Call it with consecutive
+ * ranges covering [0, n) in order: the call whose range ends at n finishes
+ * the matrix (the reverse mode's mean with the transpose) and writes value
+ * and grad (each may be NULL). Parts that start at multiples of k give the
+ * numbers of one whole call. Returns as the whole calls. */
+fg_status fg_tape_hessian_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                   size_t j0, size_t j1, int reverse, double *hess,
+                                   double *value, double *grad);
+
 /* hv[0..n) = H(x) v, the Hessian times v without forming H: one dual pass
- * carrying v, then the differentiated adjoint sweep (no n^2 work). Optionally *value = f(x) and grad[0..n) = grad f(x)
- * from the same passes (each may be NULL). hv must not overlap x or v.
+ * carrying v, then the differentiated adjoint sweep (no n^2 work).
+ * Optionally *value = f(x) and grad[0..n) = grad f(x) from the same passes
+ * (each may be NULL). hv must not overlap x or v.
  * Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM (see above). */
 fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const double *v,
                           double *hv, double *value, double *grad);

@@ -1,13 +1,20 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Bindings of csrc/fg_tape.{h,c}: the expression-tape VM behind compile().
+# cython: freethreading_compatible = True
+"""Bindings of csrc/fg_tape*.{h,c}: the expression-tape VM behind compile().
 
-Layers: compiled.py traces f into plain arrays (slots, instructions, pools);
-Tape hands them to fg_tape_create, which validates once and copies; each
-call then checks x cheaply (PyArray_DATA after type/shape checks), borrows a
-workspace from a small pool (taken and returned under the GIL, so threads
-never share one), and runs C with the GIL released when the work is large.
+Layers: the tracer records f as a Program (fastgrad.program: plain arrays
+whose instruction layout, codes and slot kinds come from this module, read
+from C); Tape hands them to fg_tape_create, which validates every field
+once and copies; each call then checks x cheaply (PyArray_DATA after
+type/order/shape checks), borrows a workspace from a small pool (under a
+per-tape lock, so threads never share one), and runs C with the GIL released
+when the work is large, long calls in parts with a Ctrl-C check between.
+Inputs: x, v (read only). Outputs: new arrays.
 """
+cimport cython
 cimport numpy as cnp
+from cpython.exc cimport PyErr_CheckSignals
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
@@ -155,47 +162,110 @@ cdef void free_objective_capsule(object cap) noexcept:
 
 # ----------------------------------------------------------------- Tape --
 
-# -- workspaces: pop/push happen with the GIL held, so two threads never
-#    get the same workspace; the C work itself may then run without it.
+# -- workspaces: pop and push happen under the tape's lock (the GIL, or a
+#    per-object lock without it), so two threads never get the same
+#    workspace; the C work itself may then run without the GIL.
 cdef inline fg_tape_ws *_acquire(Tape self) except NULL:
     cdef fg_tape_ws *ws = NULL
-    if self._npool > 0:
-        self._npool -= 1
-        return <fg_tape_ws*>self._pool[self._npool]
-    if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &ws) != FG_OK:
+    with cython.critical_section(self):
+        if self._npool > 0:
+            self._npool -= 1
+            ws = <fg_tape_ws*>self._pool[self._npool]
+    if ws == NULL and fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &ws) != FG_OK:
         raise MemoryError("cannot allocate a tape workspace")
     return ws
 
 cdef inline void _release(Tape self, fg_tape_ws *ws) noexcept:
-    if self._npool < FG_POOL:
-        self._pool[self._npool] = ws
-        self._npool += 1
-    else:
-        fg_tape_ws_free(ws)
+    with cython.critical_section(self):
+        if self._npool < FG_POOL:
+            self._pool[self._npool] = ws
+            self._npool += 1
+            ws = NULL
+    fg_tape_ws_free(ws)
 
 cdef inline const double *_input(Tape self, object x, str name, list keep) except NULL:
-    """Data pointer of x (float64, C-contiguous, the traced shape); a
-    converted copy (kept alive in `keep`) for other real array-likes."""
+    """Data pointer of x (float64 in native byte order, C-contiguous, the
+    traced shape); a converted copy (kept alive in `keep`) for any other
+    array-like of real numbers."""
     cdef cnp.ndarray a
     cdef int j
     if cnp.PyArray_Check(x):
         a = <cnp.ndarray>x
-        if (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_IS_C_CONTIGUOUS(a)
-                and cnp.PyArray_NDIM(a) == self._ndim):
+        if (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_ISNOTSWAPPED(a)
+                and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_NDIM(a) == self._ndim):
             for j in range(self._ndim):
                 if cnp.PyArray_DIM(a, j) != self._shape[j]:
                     break
             else:
                 return <const double*>cnp.PyArray_DATA(a)
     a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
+    if a.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
     if (<object>a).shape != self.shape:
         raise ValueError(f"{name} has shape {(<object>a).shape}, but the function was "
                          f"compiled for shape {self.shape}")
-    a = np.ascontiguousarray(a, dtype=np.float64)
+    a = np.ascontiguousarray(a, dtype=np.float64)   # native order: float64 is '=f8'
     keep.append(a)
     return <const double*>cnp.PyArray_DATA(a)
+
+
+# -- long calls in parts: the O(n) dual passes of a gradient and the
+#    O(n) / O(n^2) passes of a Hessian run in ranges of columns, sized so
+#    that each takes about FG_PART_SECONDS, with a check for signals
+#    (Ctrl-C) between them. Parts start at multiples of the chunk k, so the
+#    numbers are those of one whole call.
+cdef double FG_PART_SECONDS = 0.05
+cdef double FG_PART_WORK = 1 << 20    # below this (slot elements times
+                                      # directions), one call, no timing
+
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
+
+cdef enum Part:
+    PART_GRAD = 0              # fg_tape_value_grad_part_f64
+    PART_HESS_HYPER = 1        # fg_tape_hessian_part_f64, hyper-dual
+    PART_HESS_REVERSE = 2      # fg_tape_hessian_part_f64, forward-over-reverse
+
+cdef inline fg_status _part(Tape self, fg_tape_ws *ws, Part what, const double *xp, size_t j0,
+                            size_t j1, double *out, double *value, double *grad) noexcept nogil:
+    if what == PART_GRAD:
+        return fg_tape_value_grad_part_f64(<fg_tape*>self.ptr, ws, xp, j0, j1, value, out)
+    return fg_tape_hessian_part_f64(<fg_tape*>self.ptr, ws, xp, j0, j1,
+                                    what == PART_HESS_REVERSE, out, value, grad)
+
+cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp, double *out,
+                   double *value, double *grad) except -1:
+    """Run `what` over all n columns; the fg_status (>= 0), or -1 with
+    KeyboardInterrupt raised."""
+    cdef size_t n = self._n, k = self._k, j = 0, j1, step
+    cdef fg_status st
+    cdef double t0, dt
+    # passes of the whole call (the hyper-dual Hessian's grow with the column)
+    cdef double passes = <double>n / k if what == PART_GRAD else (
+        <double>n * n / (2.0 * k) if what == PART_HESS_HYPER else 3.0 * n)
+    cdef double work = passes * self._total * k
+    if work < FG_PART_WORK:
+        if work < FG_GIL_THRESHOLD:
+            return _part(self, ws, what, xp, 0, n, out, value, grad)
+        with nogil:
+            st = _part(self, ws, what, xp, 0, n, out, value, grad)
+        return st
+    step = k
+    while True:
+        j1 = min(n, j + step)
+        t0 = _now()
+        with nogil:
+            st = _part(self, ws, what, xp, j, j1, out, value, grad)
+        dt = _now() - t0
+        if st != FG_OK or j1 == n:
+            return st
+        PyErr_CheckSignals()   # raises KeyboardInterrupt (or the handler's error)
+        # the next part: about FG_PART_SECONDS, growing at most fourfold
+        step = <size_t>min(4.0 * step, step * FG_PART_SECONDS / max(dt, 1e-7))
+        step = max(k, step // k * k)
+        j = j1
 
 
 cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
@@ -206,18 +276,16 @@ cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
                                            cnp.NPY_DOUBLE, 0)
     cdef double *gp = <double*>cnp.PyArray_DATA(g)
     cdef fg_tape_ws *ws = _acquire(self)
-    if reverse:
-        if self._total >= FG_GIL_THRESHOLD:
+    try:
+        if not reverse:
+            _in_parts(self, ws, PART_GRAD, xp, gp, value, NULL)
+        elif self._total >= FG_GIL_THRESHOLD:
             with nogil:
                 fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
         else:
             fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
-    elif self._total * self._n >= FG_GIL_THRESHOLD:
-        with nogil:
-            fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
-    else:
-        fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
-    _release(self, ws)
+    finally:
+        _release(self, ws)
     return g
 
 
@@ -235,13 +303,29 @@ cdef cnp.ndarray _int_array(object values, object dtype, str name):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+cdef str _problem(const fg_tape_spec *spec, fg_status st):
+    """Where fg_tape_create found the spec invalid, in words."""
+    cdef fg_tape_problem where
+    if fg_tape_check(spec, &where) == FG_OK:
+        return fg_status_message(st).decode()
+    text = where.what.decode()
+    if where.instr >= 0:
+        code = int((<const int32_t*>&spec.instr[where.instr])[0])
+        name = next((k for k, v in CODES.items() if v == code), str(code))
+        text = f"instruction {where.instr} ({name}): {text}"
+    if where.slot >= 0:
+        text += f" (slot {where.slot})"
+    return text
+
+
 cdef class Tape:
     """A validated tape in C plus a pool of workspaces (private; see
     fastgrad.program).
 
     Tape(slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
     shape, chunk): the arrays of ``Program.arrays()``; ``instr`` is a 1-D
-    array of INSTR_DTYPE, handed to C as it is.
+    array of INSTR_DTYPE, handed to C as it is. Any invalid field raises
+    ValueError (TypeError for arrays of the wrong kind) before C reads it.
     """
 
     def __cinit__(self, slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
@@ -284,8 +368,10 @@ cdef class Tape:
         spec.n_instr = ins.shape[0]
         cdef fg_tape *t = NULL
         cdef fg_status st = fg_tape_create(&spec, &t)
+        if st == FG_ERR_NOMEM:
+            raise MemoryError("cannot allocate the tape")
         if st != FG_OK:
-            raise_status(st, "invalid tape")
+            raise ValueError(f"invalid tape: {_problem(&spec, st)}")
         self.ptr = t
         self._n = fg_tape_input_size(t)
         if self._n != math.prod(shape):
@@ -312,10 +398,6 @@ cdef class Tape:
     def chunk(self):
         """Tangent directions carried per dual pass."""
         return self._k
-
-    @property
-    def instr_count(self):
-        return fg_tape_instr_count(<fg_tape*>self.ptr)
 
     def eval(self, x):
         """f(x) as a float."""
@@ -386,7 +468,7 @@ cdef class Tape:
     def hessian(self, x, bint with_grad=False, bint reverse=False):
         """The (n, n) Hessian by hyper-dual numbers (reverse=True: by
         forward-over-reverse), exact to rounding; with_grad=True: (f(x),
-        grad f(x), Hessian) from the same passes."""
+        grad f(x), Hessian) from the same passes. Interruptible (Ctrl-C)."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
         cdef cnp.npy_intp dims[2]
@@ -400,12 +482,11 @@ cdef class Tape:
         cdef double value = 0.0
         cdef fg_status st
         cdef fg_tape_ws *ws = _acquire(self)
-        with nogil:
-            if reverse:
-                st = fg_tape_hessian_reverse_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
-            else:
-                st = fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
-        _release(self, ws)
+        try:
+            st = <fg_status>_in_parts(self, ws, PART_HESS_REVERSE if reverse
+                                      else PART_HESS_HYPER, xp, hp, &value, gp)
+        finally:
+            _release(self, ws)
         if st != FG_OK:
             raise_status(st, "hessian")
         if with_grad:
