@@ -18,6 +18,7 @@ each instruction's value there too and keep it beside the slot.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,6 +28,8 @@ from fastgrad import _tape, _validate, methods, rules
 __all__ = ["TracedArray", "TraceError", "record", "normalize_shape"]
 
 
+_INSTR_DTYPE = _tape.INSTR_DTYPE
+_RECORD = operator.itemgetter(*_INSTR_DTYPE.names)   # an instruction's fields in C order
 CODES = _tape.CODES
 """Instruction code by name, as csrc/fg_tape.h defines them."""
 SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = (_tape.SLOT_KINDS[k] for k in ("INPUT", "CONST",
@@ -150,13 +153,15 @@ class _Tracer:
         new = {s: i for i, s in enumerate(order)}
         index_pool = (np.concatenate(self.index_parts) if self.index_parts
                       else np.zeros(0, np.int64))
-        instrs = []
+        rows = []
         for ins in keep:
             row = dict(ins)
             for j in ("out", "a", "b", "c"):
                 if row[j] >= 0:
                     row[j] = new[row[j]]
-            instrs.append(row)
+            rows.append(_RECORD(row))
+        # The C record as a NumPy array, in one conversion.
+        instrs = np.array(rows, dtype=_INSTR_DTYPE)
         return (self.shape, [self.slot_size[s] for s in order],
                 [self.slot_kind[s] for s in order],
                 {new[s]: d for s, d in self.consts.items() if s in live}, instrs, index_pool)
