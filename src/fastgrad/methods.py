@@ -123,6 +123,13 @@ class ArrayMethods:
 
     __rmod__ = __mod__
 
+    def __getattr__(self, name: str) -> Any:
+        # Called only for attributes the class lacks: an ndarray method
+        # without a rule is an unsupported operation, not a missing attribute.
+        if not name.startswith("_") and hasattr(np.ndarray, name):
+            raise type(self)._fg_backend.unsupported(f"ndarray.{name}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of unsized object")

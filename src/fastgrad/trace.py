@@ -29,7 +29,7 @@ __all__ = ["TracedArray", "TraceError", "record", "normalize_shape"]
 
 
 _INSTR_DTYPE = _tape.INSTR_DTYPE
-_RECORD = operator.itemgetter(*_INSTR_DTYPE.names)   # an instruction's fields in C order
+_RECORD = operator.itemgetter(*(_INSTR_DTYPE.names or ()))   # the fields in C order
 CODES = _tape.CODES
 """Instruction code by name, as csrc/fg_tape.h defines them."""
 SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = (_tape.SLOT_KINDS[k] for k in ("INPUT", "CONST",

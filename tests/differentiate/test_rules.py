@@ -224,6 +224,13 @@ def test_traced_methods_are_traced_or_raise_trace_error():
     np.testing.assert_array_equal(cf.gradient(np.array([1.0, 5.0, 2.0])), [1.0, 1.0, 0.0])
     with pytest.raises(TraceError, match="argsort"):
         fastgrad.compile(lambda x: np.sum(x[np.argsort(x)]), 3)
+    for method in ("argmax", "sort", "cumprod", "any", "nonzero"):
+        with pytest.raises(TraceError, match=f"ndarray.{method}"):
+            fastgrad.compile(lambda x: getattr(x, method)(), 3)
+        with pytest.raises(TypeError, match=f"ndarray.{method}.*central"):
+            gradient(lambda x: getattr(x, method)(), np.ones(3))
+    with pytest.raises(AttributeError, match="no_such"):
+        fastgrad.compile(lambda x: x.no_such, 3)
 
 
 @pytest.mark.parametrize("shape", [(2.5,), "12", 2.0, True, (2, True), None, [1.5, 2]])
