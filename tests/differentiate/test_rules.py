@@ -381,3 +381,10 @@ def test_dual_tag_must_be_an_integer(tag):
         dual(np.ones(2), tag=tag)
     with pytest.raises(TypeError, match="tag"):
         fastgrad.DualArray(np.ones(2), np.ones((2, 1)), tag=tag)
+
+
+def test_compiled_reexports_the_tracer():
+    assert fastgrad.compiled.TracedArray is fastgrad.trace.TracedArray
+    assert fastgrad.compiled.TraceError is fastgrad.trace.TraceError
+    assert issubclass(TraceError, TypeError)
+    assert not hasattr(fastgrad.compiled, "DEFAULT_CHUNK")
