@@ -13,9 +13,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fastgrad.rules import (FUNCTIONS, VALUE_UFUNCS, Backend, check_float_dtype, check_no_out, clip, cumsum,
-                            dot, elementwise, logsumexp, matmul, max_, mean, min_, prod, ravel,
-                            reshape, squeeze, std, sum_, take, trace, transpose, ufunc_row, var)
+from fastgrad.rules import (FUNCTIONS, POWER_ROWS, VALUE_UFUNCS, Backend, check_float_dtype,
+                            check_no_out, clip, cumsum, dot, elementwise, logsumexp, matmul, max_,
+                            mean, min_, prod, ravel, reshape, squeeze, std, sum_, take, trace,
+                            transpose, ufunc_row, var)
 
 __all__ = ["ArrayMethods", "apply_ufunc", "hook_scipy", "conversion_hint", "fast_operators"]
 
@@ -61,14 +62,30 @@ def _operator(name: str, reflected: bool) -> Callable:
 
 def fast_operators(cls: type, rows: dict) -> None:
     """Give cls its own binary operators from ``rows`` (row name -> function
-    of (a, b)), skipping the backend dispatch of the shared ones. Powers keep
-    the shared operator (its cheaper rows for constant exponents)."""
+    of its operands), skipping the backend dispatch of the shared ones."""
     for meth, fn in vars(ArrayMethods).items():
         row = getattr(fn, "_fg_row", None)
-        if row is None or row[0] == "power" or row[0] not in rows:
+        if row is None or row[0] not in rows:
             continue
         f = rows[row[0]]
-        setattr(cls, meth, (lambda f: lambda self, other: f(other, self))(f) if row[1] else f)
+        if row[1]:
+            setattr(cls, meth, (lambda f: lambda self, other: f(other, self))(f))
+        elif row[0] == "power":
+            setattr(cls, meth, _fast_power(rows))
+        else:
+            setattr(cls, meth, f)
+
+
+def _fast_power(rows: dict) -> Callable:
+    power = rows["power"]
+    special = {e: rows[name] for e, name in POWER_ROWS.items()}
+
+    def pow_(self, other):
+        t = type(other)
+        if (t is int or t is float) and other in special:
+            return special[other](self)
+        return power(self, other)
+    return pow_
 
 
 class ArrayMethods:

@@ -146,7 +146,8 @@ class Backend:
         raise self.unsupported(f"numpy.{ufunc.__name__}")
 
 
-_POWER_ROWS = {2.0: "square", 0.5: "sqrt", -1.0: "reciprocal", 1.0: "positive"}
+POWER_ROWS = {2.0: "square", 0.5: "sqrt", -1.0: "reciprocal", 1.0: "positive"}
+"""Constant exponent -> the row that computes that power (as NumPy does)."""
 
 
 def elementwise(B: Backend, name: str, *xs: Any) -> Any:
@@ -156,7 +157,7 @@ def elementwise(B: Backend, name: str, *xs: Any) -> Any:
     if name == "power" and len(xs) == 2:
         tb = type(xs[1])
         if (tb is int or tb is float) and isinstance(xs[0], B.array_type):
-            row = _POWER_ROWS.get(xs[1])
+            row = POWER_ROWS.get(xs[1])
             if row is not None:
                 return B.ufunc(row, xs[0])
     return B.ufunc(name, *xs)
