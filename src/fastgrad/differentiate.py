@@ -88,6 +88,14 @@ def _check_f(f: Any) -> None:
     methods.hook_scipy()
 
 
+def _check_call(f: Any, args: Any, vectorized: Any) -> tuple[tuple, bool]:
+    """The checks every entry point makes: f, args and the vectorized flag."""
+    _check_f(f)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
+    return _check_args(args), vectorized
+
+
 def _check_args(args: Any) -> tuple:
     if not isinstance(args, tuple):
         raise TypeError(f"args must be a tuple, got {type(args).__name__}")
@@ -238,10 +246,7 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
     >>> value_and_gradient(lambda x: x[0]**2 + x[1]**2 + x[0]*x[1], [1.0, 3.0])
     (np.float64(13.0), array([5., 7.]))
     """
-    _check_f(f)
-    args = _check_args(args)
-    if vectorized is not False:
-        vectorized = _validate.flag("vectorized", vectorized)
+    args, vectorized = _check_call(f, args, vectorized)
     if full_output is not False:
         full_output = _validate.flag("full_output", full_output)
     if not _check_method(method):
@@ -299,10 +304,7 @@ def gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     >>> gradient(lambda x: x[0]**2 * x[1] + x[1] * x[2]**3, [1.0, 2.0, -1.0])
     array([4., 0., 6.])
     """
-    _check_f(f)
-    args = _check_args(args)
-    if vectorized is not False:
-        vectorized = _validate.flag("vectorized", vectorized)
+    args, vectorized = _check_call(f, args, vectorized)
     if not _check_method(method):
         return _fd().fd_gradient(f, _as_point(x), method=method, step=step, args=args,
                                  vectorized=vectorized, full_output=full_output)
@@ -342,10 +344,7 @@ def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     array([[2., 0.],
            [1., 0.]])
     """
-    _check_f(f)
-    args = _check_args(args)
-    if vectorized is not False:
-        vectorized = _validate.flag("vectorized", vectorized)
+    args, vectorized = _check_call(f, args, vectorized)
     if full_output is not False:
         full_output = _validate.flag("full_output", full_output)
     if not _check_method(method):
@@ -404,10 +403,7 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
     array([[0., 2.],
            [2., 1.]])
     """
-    _check_f(f)
-    args = _check_args(args)
-    if vectorized is not False:
-        vectorized = _validate.flag("vectorized", vectorized)
+    args, vectorized = _check_call(f, args, vectorized)
     if not _check_method(method):
         if chunk_size is not None:
             raise ValueError('chunk_size is a setting of method="dual"')
@@ -466,10 +462,7 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
     >>> jvp(lambda x: x ** 2, [1.0, 2.0], [1.0, 1.0])
     (array([1., 4.]), array([2., 4.]))
     """
-    _check_f(f)
-    args = _check_args(args)
-    if vectorized is not False:
-        vectorized = _validate.flag("vectorized", vectorized)
+    args, vectorized = _check_call(f, args, vectorized)
     xp = _as_point(x)
     vp = _as_point(v, "v")
     if vp.shape != xp.shape:
@@ -615,10 +608,7 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
     >>> check_gradient(f, lambda x: 3 * x, [1.0, 2.0]).bad
     [(1,)]
     """
-    _check_f(f)
-    args = _check_args(args)
-    if vectorized is not False:
-        vectorized = _validate.flag("vectorized", vectorized)
+    args, vectorized = _check_call(f, args, vectorized)
     is_dual = _check_method(method)
     xp = _as_point(x)
     if tol is None:
