@@ -436,6 +436,9 @@ def record(f: Callable, shape: Any, args: Sequence = ()) -> tuple:
     """Call f once on a TracedArray of ``shape`` and return the recorded
     program's fields (see :meth:`_Tracer.finish`)."""
     shape = normalize_shape(shape)
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(f"args must be a tuple of extra arguments for f, got "
+                        f"{type(args).__name__}")
     methods.hook_scipy()
     tr = _Tracer(shape)
     x = TracedArray(tr, 0, 0, shape, True)

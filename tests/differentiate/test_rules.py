@@ -242,6 +242,11 @@ def test_compile_refuses_a_shape_that_is_not_integers(shape):
             fastgrad.compile(shape=shape)
 
 
+def test_compile_refuses_args_that_are_not_a_tuple():
+    with pytest.raises(TypeError, match="args"):
+        fastgrad.compile(lambda x, a: np.sum(x) * a, 3, args=2.0)
+
+
 @pytest.mark.parametrize("chunk", [2.0, "4", True])
 def test_compile_refuses_a_chunk_that_is_not_an_integer(chunk):
     with pytest.raises(TypeError, match="chunk"):
