@@ -500,20 +500,21 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
 
 
 def _elementwise_rows() -> dict:
-    """Row name -> the function computing it on duals and constants."""
+    """Row name -> the function computing it on duals and constants (a row's
+    own function, looked up when constants alone meet, folds those)."""
     table: dict[str, Callable[..., Any]] = {}
     for name, code in OP_CODES.items():
         kind = rules.OP_KIND[name]
-        uf = rules.row_function(name)
         if kind == "unary":
-            table[name] = (lambda c, u: lambda x: _unary(c, x) if isinstance(x, DualArray)
-                           else u(_const_value(x)))(code, uf)
+            table[name] = (lambda c, n: lambda x: _unary(c, x) if isinstance(x, DualArray)
+                           else rules.row_function(n)(_const_value(x)))(code, name)
         elif kind == "binary":
-            table[name] = (lambda c, u: lambda a, b: _binary(c, a, b)
+            table[name] = (lambda c, n: lambda a, b: _binary(c, a, b)
                            if isinstance(a, DualArray) or isinstance(b, DualArray)
-                           else u(_const_value(a), _const_value(b)))(code, uf)
+                           else rules.row_function(n)(_const_value(a), _const_value(b)))(code, name)
         else:
-            table[name] = (lambda u: lambda a, b: u(_value_of(a), _value_of(b)))(uf)
+            table[name] = (lambda n: lambda a, b: rules.row_function(n)(
+                _value_of(a), _value_of(b)))(name)
     return table
 
 
