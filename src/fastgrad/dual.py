@@ -34,11 +34,7 @@ from fastgrad._ops import OP_CODES
 
 __all__ = ["DualArray", "dual", "DUAL_FUNCTIONS", "seed", "hyper_seed", "mixed_tags_error"]
 
-_UNARY, _BINARY, _COMPARE = 0, 1, 2
-_KINDS = {"unary": _UNARY, "binary": _BINARY, "compare": _COMPARE}
-
-_ADD, _SUB, _MUL, _DIV = OP_CODES["add"], OP_CODES["subtract"], OP_CODES["multiply"], OP_CODES["divide"]
-_SQUARE = OP_CODES["square"]
+_MUL = OP_CODES["multiply"]
 
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
@@ -192,7 +188,8 @@ class DualArray(methods.ArrayMethods):
                 return NotImplemented
         impl = rules.FUNCTIONS.get(func)
         if impl is None:
-            name = getattr(func, "__module__", "numpy") + "." + getattr(func, "__name__", str(func))
+            name = (getattr(func, "__module__", "numpy") + "."
+                    + getattr(func, "__name__", str(func)))
             raise _unsupported(name.replace("numpy._core.", "numpy.").replace(
                 "numpy.core.", "numpy."))
         return impl(*args, **kwargs)
@@ -511,7 +508,8 @@ def _elementwise_rows() -> dict:
         elif kind == "binary":
             table[name] = (lambda c, n: lambda a, b: _binary(c, a, b)
                            if isinstance(a, DualArray) or isinstance(b, DualArray)
-                           else rules.row_function(n)(_const_value(a), _const_value(b)))(code, name)
+                           else rules.row_function(n)(_const_value(a), _const_value(b))
+                           )(code, name)
         else:
             table[name] = (lambda n: lambda a, b: rules.row_function(n)(
                 _value_of(a), _value_of(b)))(name)
