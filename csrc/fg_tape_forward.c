@@ -20,7 +20,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #endif
-#include "fg_tape_elem.h"
+#include "fg_elem.h"
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif

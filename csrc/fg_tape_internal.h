@@ -12,7 +12,7 @@
  *   fg_tape_forward.c  the value, dual and hyper-dual passes (one pass body,
  *                      specialized per mode) and their entry points
  *   fg_tape_reverse.c  the adjoint and forward-over-reverse sweeps and theirs
- * The elementwise rules come from fg_tape_elem.h (generated from fg_ops.def).
+ * The elementwise rules come from fg_elem.h (generated from fg_ops.def).
  */
 #ifndef FASTGRAD_TAPE_INTERNAL_H
 #define FASTGRAD_TAPE_INTERNAL_H

@@ -21,7 +21,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #endif
-#include "fg_tape_elem.h"   /* see fg_tape_forward.c */
+#include "fg_elem.h"   /* see fg_tape_forward.c */
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif

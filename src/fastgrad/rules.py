@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fastgrad._ops import OP_CODES, OPS
+from fastgrad._ops import OP_CODES, OPS, row_of, ufunc_of
 
 __all__ = ["Backend", "FUNCTIONS", "OP_KIND", "VALUE_UFUNCS", "backend_of", "elementwise",
            "op_code", "ufunc_row"]
@@ -35,15 +35,8 @@ _NoValue: Any = np._NoValue
 
 
 # ----------------------------------------------------------- op table rows --
-# ufunc -> (row name, kind) from the op table. Rows are keyed by NumPy ufunc
-# name; this is the one place that maps a ufunc object to a row.
-_UFUNC_ROWS: dict = {}
-for _name, _kind, _arity in OPS:
-    _uf = getattr(np, _name, None)
-    if isinstance(_uf, np.ufunc):
-        _UFUNC_ROWS[_uf] = (_name, _kind)
-_UFUNC_ROWS[np.float_power] = ("power", "binary")
-del _name, _kind, _arity, _uf
+# ufuncs that compute another row's function under a different name.
+_ALIASES = {np.float_power: np.power}
 
 OP_KIND = {name: kind for name, kind, _ in OPS}
 """Row name -> "unary" / "binary" / "compare"."""
@@ -59,14 +52,17 @@ def op_code(name: str) -> int:
 
 
 def ufunc_row(ufunc: Any) -> tuple[str, str] | None:
-    """(row name, kind) of the op-table row of a ufunc, or None."""
-    return _UFUNC_ROWS.get(ufunc)
+    """(row name, kind) of the op-table row bound to a ufunc (by its
+    (module, function) binding: ``numpy.exp``, ``scipy.special.erf``), or
+    None."""
+    row = row_of(_ALIASES.get(ufunc, ufunc))
+    return None if row is None else (row.name, row.kind)
 
 
 def row_function(name: str) -> Callable:
-    """The function the row ``name`` stands for (constants are folded with
+    """The function the row ``name`` is bound to (constants are folded with
     it)."""
-    return getattr(np, name)
+    return ufunc_of(name)
 
 
 # ----------------------------------------------------------------- backend --
