@@ -393,3 +393,17 @@ def test_compiled_reexports_the_tracer():
     assert fastgrad.compiled.TraceError is fastgrad.trace.TraceError
     assert issubclass(TraceError, TypeError)
     assert not hasattr(fastgrad.compiled, "DEFAULT_CHUNK")
+
+
+def test_ufuncs_map_to_rows_by_binding():
+    x = np.array([0.3, -0.7, 1.1])
+    f = lambda z: np.sum(scipy.special.erf(z) * scipy.special.erfc(z))   # noqa: E731
+    g = gradient(f, x)
+    cf = fastgrad.compile(f, 3)
+    np.testing.assert_allclose(cf.gradient(x), g, rtol=1e-14)
+    np.testing.assert_allclose(g, central_jacobian(f, x), rtol=1e-7)
+    # a SciPy ufunc named like a NumPy row is not that row
+    with pytest.raises(TypeError, match="expm1"):
+        gradient(lambda z: np.sum(scipy.special.expm1(z)), x)
+    with pytest.raises(TraceError, match="expm1"):
+        fastgrad.compile(lambda z: np.sum(scipy.special.expm1(z)), 3)
