@@ -467,26 +467,14 @@ def _arrange(B: Backend, x: Any, sub: str, order: str) -> Any:
     return transpose(x, perm) if B.is_var(x) else np.transpose(B.const(x), perm)
 
 
-def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
-    """The contractions ``einsum`` spells, reduced to diagonals, sums,
-    transposes and one (batched) matrix product per pair of operands."""
-    B = backend_of(*operands)
-    check_no_out(B, out, "einsum")
-    if kwargs:
-        raise B.unsupported(f"numpy.einsum with {sorted(kwargs)}")
-    if not isinstance(subscripts, str):
-        raise B.unsupported("numpy.einsum in the interleaved (operand, sublist) form")
-    in_list, outs = _einsum_parse(subscripts, len(operands))
-    if len(operands) > 2:
-        raise B.unsupported("numpy.einsum of more than two operands (contract them in pairs)")
-    if len(operands) == 1:
-        x, sub = _einsum_one(B, operands[0], in_list[0], outs)
-        return B.einsum_value(_arrange(B, x, sub, outs), subscripts, operands)
-    sa, sb = in_list
-    a, sa = _einsum_one(B, operands[0], sa, outs + sb)
-    b, sb = _einsum_one(B, operands[1], sb, outs + sa)
-    batch = "".join(c for c in sa if c in sb and c in outs)
-    contract = "".join(c for c in sa if c in sb and c not in outs)
+def _einsum_pair(B: Backend, a: Any, sa: str, b: Any, sb: str, keep: str) -> tuple[Any, str]:
+    """Two operands contracted: the letters in both and in ``keep`` are a
+    batch, those in both only are summed by one (batched) matrix product.
+    Returns the result and its letters (batch, then a's, then b's)."""
+    a, sa = _einsum_one(B, a, sa, keep + sb)
+    b, sb = _einsum_one(B, b, sb, keep + sa)
+    batch = "".join(c for c in sa if c in sb and c in keep)
+    contract = "".join(c for c in sa if c in sb and c not in keep)
     left = "".join(c for c in sa if c not in sb)
     right = "".join(c for c in sb if c not in sa)
     dim = dict(zip(sa, _shape(a)))
@@ -498,8 +486,26 @@ def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
     a = _reshape_operand(B, a, ((nb,) if batch else ()) + (size(left), size(contract)))
     b = _reshape_operand(B, b, ((nb,) if batch else ()) + (size(contract), size(right)))
     r = B.matmul(a, b)
-    r = B.reshape(r, tuple(dim[c] for c in batch + left + right))
-    return B.einsum_value(_arrange(B, r, batch + left + right, outs), subscripts, operands)
+    shape = tuple(dim[c] for c in batch + left + right)
+    return _reshape_operand(B, r, shape), batch + left + right
+
+
+def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
+    """The contractions ``einsum`` spells, reduced to diagonals, sums,
+    transposes and one (batched) matrix product per pair of operands, from
+    the left."""
+    B = backend_of(*operands)
+    check_no_out(B, out, "einsum")
+    if kwargs:
+        raise B.unsupported(f"numpy.einsum with {sorted(kwargs)}")
+    if not isinstance(subscripts, str):
+        raise B.unsupported("numpy.einsum in the interleaved (operand, sublist) form")
+    in_list, outs = _einsum_parse(subscripts, len(operands))
+    x, sx = operands[0], in_list[0]
+    for i in range(1, len(operands)):
+        x, sx = _einsum_pair(B, x, sx, operands[i], in_list[i], outs + "".join(in_list[i + 1:]))
+    x, sx = _einsum_one(B, x, sx, outs)
+    return B.einsum_value(_arrange(B, x, sx, outs), subscripts, operands)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):

@@ -75,7 +75,11 @@ CASES = {
         np.einsum("bij,bjk->bik", x[:12].reshape(2, 2, 3), x[:12].reshape(2, 3, 2)).ravel(),
         np.einsum("ii", x[:4].reshape(2, 2)).reshape(1), np.einsum("ij->ji", x[:6].reshape(2, 3)
                                                                    ).ravel(),
-        np.einsum("ij,jk", M23, x[:6].reshape(3, 2)).ravel()]), (12,)),
+        np.einsum("ij,jk", M23, x[:6].reshape(3, 2)).ravel(),
+        np.einsum("i,ij,j->", x[:2], x[2:8].reshape(2, 3), x[9:12]).reshape(1),
+        np.einsum("ij,jk,kl->il", x[:4].reshape(2, 2), M23, x[:6].reshape(3, 2)).ravel(),
+        np.einsum("ij,jk,kl->il", M23.T, M23, x[:6].reshape(3, 2)).ravel()]),
+        (12,)),
     "norm": (lambda x: np.stack([np.linalg.norm(x), np.linalg.norm(x[0], 1)])
              + np.linalg.norm(x, axis=1).sum(), (2, 3)),
     "norm_inf": (lambda x: np.linalg.norm(x, np.inf) + x, (3,)),
