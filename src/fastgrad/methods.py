@@ -24,6 +24,10 @@ __all__ = ["ArrayMethods", "apply_ufunc", "hook_scipy", "conversion_hint", "fast
 def apply_ufunc(B: Backend, ufunc: Any, method: str, inputs: Sequence, kwargs: dict) -> Any:
     """``__array_ufunc__`` for both array types: an op-table row, matmul, or
     a value-only predicate."""
+    if not kwargs and method == "__call__":   # the common call first
+        row = ufunc_row(ufunc)
+        if row is not None:
+            return elementwise(B, row[0], *inputs)
     name = getattr(ufunc, "__name__", str(ufunc))
     if method != "__call__":
         raise B.unsupported(f"numpy.{name}.{method}")
@@ -177,6 +181,8 @@ class ArrayMethods:
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
+        if order == "C" and all(type(d) is int for d in shape):
+            return self._fg_backend.reshape(self, shape)
         return reshape(self, shape, order=order)
 
     def ravel(self, order="C"):
