@@ -19,6 +19,7 @@ from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
@@ -268,6 +269,26 @@ cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp, doubl
         j = j1
 
 
+cdef int _touch_in_parts(double *p, size_t count) except -1:
+    """Write zeros over a large new output in parts, with a Ctrl-C check
+    between them: its first touch (the OS mapping its pages, seconds for a
+    gigabyte) is then interruptible too, not hidden in the first part."""
+    cdef size_t i = 0, step = 1 << 18, end
+    cdef double t0, dt
+    if count * sizeof(double) < (64 << 20):
+        return 0
+    while i < count:
+        end = min(count, i + step)
+        t0 = _now()
+        with nogil:
+            memset(p + i, 0, (end - i) * sizeof(double))
+        dt = _now() - t0
+        PyErr_CheckSignals()
+        step = <size_t>min(4.0 * step, step * FG_PART_SECONDS / max(dt, 1e-7))
+        i = end
+    return 0
+
+
 cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
     """The gradient array (new, x's shape); *value = f(x)."""
     cdef list keep = []
@@ -483,6 +504,7 @@ cdef class Tape:
         cdef fg_status st
         cdef fg_tape_ws *ws = _acquire(self)
         try:
+            _touch_in_parts(hp, self._n * self._n)
             st = <fg_status>_in_parts(self, ws, PART_HESS_REVERSE if reverse
                                       else PART_HESS_HYPER, xp, hp, &value, gp)
         finally:

@@ -107,10 +107,10 @@ def _run(prog: Program, x: np.ndarray, order: int):
             val[out] = getattr(np, name)(va)
             if order >= 1 and ja is not None:
                 _, da, _ = _table(op_partials, name, va, 0.0)
-                jac[out] = da[:, None] * ja
+                jac[out] = _ns(da[:, None], ja)
                 if order >= 2:
                     daa, _, _ = _table(op_second, name, va, 0.0)
-                    hes[out] = da[:, None, None] * ha + daa[:, None, None] * _outer(ja, ja)
+                    hes[out] = _ns(da[:, None, None], ha) + _ns(daa[:, None, None], _outer(ja, ja))
         elif code == TI_BINARY:
             va, ja, ha = operand(a, a_off, m if sa else 1, sa, m)
             vb, jb, hb = operand(b, b_off, m if sb else 1, sb, m)
@@ -123,19 +123,21 @@ def _run(prog: Program, x: np.ndarray, order: int):
                 _, da, db = _table(op_partials, name, va, vb)
                 j = np.zeros((m, n))
                 if ja is not None:
-                    j = j + da[:, None] * ja
+                    j = j + _ns(da[:, None], ja)
                 if jb is not None:
-                    j = j + db[:, None] * jb
+                    j = j + _ns(db[:, None], jb)
                 jac[out] = j
                 if order >= 2:
                     daa, dab, dbb = _table(op_second, name, va, vb)
                     h = np.zeros((m, n, n))
                     if ja is not None:
-                        h = h + da[:, None, None] * ha + daa[:, None, None] * _outer(ja, ja)
+                        h = h + _ns(da[:, None, None], ha) + _ns(daa[:, None, None],
+                                                                 _outer(ja, ja))
                     if jb is not None:
-                        h = h + db[:, None, None] * hb + dbb[:, None, None] * _outer(jb, jb)
+                        h = h + _ns(db[:, None, None], hb) + _ns(dbb[:, None, None],
+                                                                 _outer(jb, jb))
                     if ja is not None and jb is not None:
-                        h = h + dab[:, None, None] * (_outer(ja, jb) + _outer(jb, ja))
+                        h = h + _ns(dab[:, None, None], _outer(ja, jb) + _outer(jb, ja))
                     hes[out] = h
         elif code == TI_WHERE:
             vc, _, _ = operand(c, c_off, m if sc else 1, sc, m)
@@ -162,11 +164,11 @@ def _run(prog: Program, x: np.ndarray, order: int):
             ext = p0 * p1 * p2
             val[out] = val[a][a_off:a_off + ext].reshape(p0, p1, p2).sum(axis=1).ravel() * scale
             if jac[a] is not None:
-                jac[out] = (jac[a][a_off:a_off + ext].reshape(p0, p1, p2, n).sum(axis=1)
-                            .reshape(-1, n) * scale)
+                jac[out] = _ns(scale, jac[a][a_off:a_off + ext].reshape(p0, p1, p2, n)
+                               .sum(axis=1).reshape(-1, n))
             if hes[a] is not None:
-                hes[out] = (hes[a][a_off:a_off + ext].reshape(p0, p1, p2, n, n).sum(axis=1)
-                            .reshape(-1, n, n) * scale)
+                hes[out] = _ns(scale, hes[a][a_off:a_off + ext].reshape(p0, p1, p2, n, n)
+                               .sum(axis=1).reshape(-1, n, n))
         elif code == TI_MATMUL:
             M, L, P = p0, p1, p2
             A = val[a][a_off:a_off + M * L].reshape(M, L)
@@ -176,19 +178,19 @@ def _run(prog: Program, x: np.ndarray, order: int):
             jb = None if jac[b] is None else jac[b][b_off:b_off + L * P].reshape(L, P, n)
             if ja is not None or jb is not None:
                 j = np.zeros((M, P, n))
-                if ja is not None:
-                    j += np.einsum("ilq,lj->ijq", ja, B)
-                if jb is not None:
-                    j += np.einsum("il,ljq->ijq", A, jb)
+                if ja is not None:                 # sum_l ja[i, l] B[l, j]
+                    j += _ns(ja[:, :, None, :], B[None, :, :, None]).sum(axis=1)
+                if jb is not None:                 # sum_l A[i, l] jb[l, j]
+                    j += _ns(A[:, :, None, None], jb[None, :, :, :]).sum(axis=1)
                 jac[out] = j.reshape(-1, n)
                 if order >= 2:
                     h = np.zeros((M, P, n, n))
                     if ja is not None:
                         ha = hes[a][a_off:a_off + M * L].reshape(M, L, n, n)
-                        h += np.einsum("ilqr,lj->ijqr", ha, B)
+                        h += _ns(ha[:, :, None], B[None, :, :, None, None]).sum(axis=1)
                     if jb is not None:
                         hb = hes[b][b_off:b_off + L * P].reshape(L, P, n, n)
-                        h += np.einsum("il,ljqr->ijqr", A, hb)
+                        h += _ns(A[:, :, None, None, None], hb[None]).sum(axis=1)
                     if ja is not None and jb is not None:
                         h += np.einsum("ilq,ljr->ijqr", ja, jb)
                         h += np.einsum("ilr,ljq->ijqr", ja, jb)
