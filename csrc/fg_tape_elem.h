@@ -1,5 +1,5 @@
 /* fg_tape_elem.h: the tape VM's elementwise kernels, generated from
- * fg_ops.def (private; included once by fg_tape.c).
+ * fg_ops.def (private; included by fg_tape_forward.c and fg_tape_reverse.c).
  *
  * Dual and hyper-dual: one function per (arity, mode) that switches on the
  * op code once and runs a tight loop whose body is the table row's
@@ -15,7 +15,7 @@
 #ifndef FASTGRAD_TAPE_ELEM_H
 #define FASTGRAD_TAPE_ELEM_H
 
-/* FG_ELEM_HOT (fg_tape.c): built per ISA and kept out of line. */
+/* FG_ELEM_HOT (fg_tape_internal.h): built per ISA and kept out of line. */
 
 /* ---------------------------------------------------------------- value */
 
@@ -414,7 +414,7 @@ static void fg_elem_binary_adjdual(int op, const double *A, const double *TA, do
 
 /* Reverse mode: GA[i] += GO[i] * dy/dx with x, y from the value pass; with
  * za (this is the sweep's first write into a whole slot, see
- * plan_adjoint_stores in fg_tape.c) GA[i] = 0 + GO[i] * dy/dx instead, so
+ * plan_adjoint_stores in fg_tape_plan.c) GA[i] = 0 + GO[i] * dy/dx instead, so
  * that GA need not be zeroed first. The select is loop-invariant. */
 #define FG_OP_UNARY(NAME, VAL, D1, D2)                                         \
     FG_ELEM_HOT static void fg_uadj_##NAME(const double *FG_RESTRICT A,        \
