@@ -25,10 +25,10 @@
 /* The elementwise and sum kernels are the hot loops of compiled minimize
  * runs. Each is kept out of line, so that its loops get registers of their
  * own instead of sharing a large driver's, and is built for AVX2 and
- * baseline x86-64 (one ifunc dispatch per instruction). An AVX-512 clone
- * measured no faster on these short loops (n ~ 100: longer vector
- * epilogues) and slower at n = 2. -ffp-contract=off and no reassociation
- * keep all clones bit-identical. */
+ * baseline x86-64 (one ifunc dispatch per instruction). No AVX-512 clone:
+ * on these short loops its longer vector epilogues cost more than its
+ * width gains. -ffp-contract=off and no reassociation keep all clones
+ * bit-identical. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(FG_NO_CLONES)
 #define FG_ELEM_HOT __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))

@@ -17,7 +17,7 @@
 /* ------------------------------------------------------------------ SUM */
 
 /* sum_j a[j] with 8 interleaved partial sums: no serial chain of dependent
- * adds (4x faster for short vectors) and a smaller rounding error than one
+ * adds (they overlap in the pipeline) and a smaller rounding error than one
  * running sum, in the spirit of NumPy's pairwise summation. */
 FG_INLINE double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
 {

@@ -19,6 +19,7 @@ from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
@@ -268,6 +269,26 @@ cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp, doubl
         j = j1
 
 
+cdef int _touch_in_parts(double *p, size_t count) except -1:
+    """Write zeros over a large new output in parts, with a Ctrl-C check
+    between them: its first touch (the OS mapping its pages, seconds for a
+    gigabyte) is then interruptible too, not hidden in the first part."""
+    cdef size_t i = 0, step = 1 << 18, end
+    cdef double t0, dt
+    if count * sizeof(double) < (64 << 20):
+        return 0
+    while i < count:
+        end = min(count, i + step)
+        t0 = _now()
+        with nogil:
+            memset(p + i, 0, (end - i) * sizeof(double))
+        dt = _now() - t0
+        PyErr_CheckSignals()
+        step = <size_t>min(4.0 * step, step * FG_PART_SECONDS / max(dt, 1e-7))
+        i = end
+    return 0
+
+
 cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
     """The gradient array (new, x's shape); *value = f(x)."""
     cdef list keep = []
@@ -483,6 +504,7 @@ cdef class Tape:
         cdef fg_status st
         cdef fg_tape_ws *ws = _acquire(self)
         try:
+            _touch_in_parts(hp, self._n * self._n)
             st = <fg_status>_in_parts(self, ws, PART_HESS_REVERSE if reverse
                                       else PART_HESS_HYPER, xp, hp, &value, gp)
         finally:
@@ -532,69 +554,3 @@ cdef class Tape:
         c.owner = <PyObject*>self
         Py_INCREF(self)
         return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
-
-
-# ------------------------------------------------ test helpers (capsules) --
-
-def call_scalar_capsule(capsule, x):
-    """Evaluate a "fastgrad.scalar_callback" capsule at x (float64 vector),
-    without the GIL, the way the finite-difference driver does."""
-    cdef fg_scalar_callback *cb = <fg_scalar_callback*>PyCapsule_GetPointer(
-        capsule, FG_SCALAR_CAPSULE_NAME)
-    cdef cnp.ndarray a = np.ascontiguousarray(x, dtype=np.float64)
-    cdef double value
-    with nogil:
-        value = cb.fn(<const double*>cnp.PyArray_DATA(a), cnp.PyArray_SIZE(a), cb.ctx)
-    return value
-
-
-def call_objective_capsule(capsule, x):
-    """(value, grad, hessian) from a "fastgrad.objective_callback" capsule,
-    called without the GIL, the way the minimize driver does."""
-    cdef fg_objective_callback *cb = <fg_objective_callback*>PyCapsule_GetPointer(
-        capsule, FG_OBJECTIVE_CAPSULE_NAME)
-    cdef cnp.ndarray a = np.ascontiguousarray(x, dtype=np.float64).ravel()
-    cdef size_t n = cnp.PyArray_SIZE(a)
-    cdef cnp.ndarray g = np.empty(n)
-    cdef cnp.ndarray h = np.empty((n, n))
-    cdef double value
-    cdef fg_status st1, st2
-    with nogil:
-        st1 = cb.objective.value_grad(<const double*>cnp.PyArray_DATA(a), n, &value,
-                                      <double*>cnp.PyArray_DATA(g), cb.objective.ctx)
-        st2 = cb.objective.hessian(<const double*>cnp.PyArray_DATA(a), n,
-                                   <double*>cnp.PyArray_DATA(h), cb.objective.ctx)
-    if st1 != FG_OK:
-        raise_status(st1, "value_grad")
-    if st2 != FG_OK:
-        raise_status(st2, "hessian")
-    return value, g, h
-
-
-def repeat_eval(Tape tape, x, size_t reps, str mode="value"):
-    """Run reps evaluations of the tape at x in one nogil C loop (benchmarks:
-    the C cost per call without Python's call overhead). mode: "value",
-    "grad" (dual), "reverse" or "hessian". Returns the last value."""
-    cdef list keep = []
-    cdef const double *xp = _input(tape, x, "x", keep)
-    cdef fg_tape_ws *ws = _acquire(tape)
-    cdef cnp.ndarray g = np.empty(tape._n * tape._n)
-    cdef double *gp = <double*>cnp.PyArray_DATA(g)
-    cdef double value = 0.0
-    cdef size_t r
-    cdef int m = {"value": 0, "grad": 1, "hessian": 2, "reverse": 3,
-                  "hessian_reverse": 4}[mode]
-    with nogil:
-        for r in range(reps):
-            if m == 0:
-                fg_tape_eval_f64(<fg_tape*>tape.ptr, ws, xp, &value)
-            elif m == 1:
-                fg_tape_value_grad_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
-            elif m == 3:
-                fg_tape_value_grad_reverse_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
-            elif m == 4:
-                fg_tape_hessian_reverse_f64(<fg_tape*>tape.ptr, ws, xp, gp, &value, NULL)
-            else:
-                fg_tape_hessian_f64(<fg_tape*>tape.ptr, ws, xp, gp, &value, NULL)
-    _release(tape, ws)
-    return value

@@ -3,10 +3,11 @@
 ``compile(f, shape)`` calls ``f`` one time with a symbolic array
 (:class:`fastgrad.trace.TracedArray`); each operation on it is recorded as
 instructions of a linear tape (:class:`Program`), by the same NumPy rules
-(``fastgrad.rules``) that DualArray uses. The C VM (``fastgrad._tape``)
-then evaluates the tape in value, dual (gradient, Jacobian-vector product)
-and hyper-dual (Hessian) mode over preallocated workspaces, with the GIL
-released for large work.
+(``fastgrad.rules``) that DualArray uses. The C VM (bound in
+``fastgrad._tape``) then evaluates the tape in value, dual (gradient,
+Jacobian-vector product), reverse, hyper-dual and forward-over-reverse
+(Hessian) mode over preallocated workspaces, with the GIL released for
+large work.
 """
 from __future__ import annotations
 
@@ -191,10 +192,9 @@ class CompiledFunction:
         forming H.
 
         One dual pass with tangent v, then the adjoint sweep differentiated
-        along it: d/dt grad f(x + t v) at t = 0, a cost that does not grow
-        with n beyond the passes' own length (n-D Rosenbrock, n = 100:
-        1.7 us, against 0.4 us for the reverse gradient and 90 us to form H
-        and multiply). For Newton-CG and trust-region solvers
+        along it: d/dt grad f(x + t v) at t = 0, a few times the cost of a
+        reverse gradient whatever n (forming H costs about n / chunk such
+        sweeps). For Newton-CG and trust-region solvers
         (``scipy.optimize.minimize(..., hessp=cf.hvp)``).
 
         Parameters
@@ -233,10 +233,10 @@ class CompiledFunction:
         (f'(a) d + f''(a) b c) eps1 eps2; with b = e_i, c = e_j, d = 0 the
         eps1 eps2 part is H[i, j]. About n^2/(2k) passes.
 
-        ``"auto"`` (default): reverse for n > 2 (n-D Rosenbrock: 3.4x
-        faster at n = 10, 32x at n = 100, 93x at n = 300), hyper-dual below,
-        where the two cost the same. Both are exact to rounding and agree to
-        a few ulps.
+        ``"auto"`` (default): reverse for n > 2, whose passes grow like n
+        where the hyper-dual ones grow like n^2; hyper-dual below, where the
+        two cost the same. Both are exact to rounding and agree to a few
+        ulps. A long Hessian runs in parts: Ctrl-C interrupts it.
 
         Parameters
         ----------
@@ -273,8 +273,7 @@ class CompiledFunction:
 
         value_grad: dual numbers ("dual"), the adjoint sweep ("reverse"), or
         "auto" (default): reverse, whose cost does not grow with n, except
-        for n <= 2 where one dual pass costs the same (measured: n = 2 dual
-        79 ns, reverse 77 ns; n = 8 dual 180 ns, reverse 100 ns).
+        for n <= 2 where one dual pass costs the same.
         hessian: as ``hessian(x, method="auto")``. Each capsule owns its
         workspace.
         """

@@ -11,6 +11,7 @@ built from it.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -27,29 +28,34 @@ _DEFAULTS = {"a": -1, "b": -1, "c": -1, "scale": 1.0}
 
 
 def _column(name: str, values: Any, dtype: np.dtype) -> np.ndarray:
-    """One field of every row, checked by kind and range (never truncated)."""
-    try:
-        col = np.asarray(values)
-    except Exception as exc:   # ragged or odd objects
-        raise TypeError(f"{name}: {exc}") from None
-    if col.dtype == object and all(isinstance(v, int) and not isinstance(v, bool)
-                                   for v in col.ravel()):
-        raise ValueError(f"{name} holds integers outside the range of {dtype}")
-    if dtype.kind == "f":
-        ok = col.dtype.kind in "iuf"
+    """One field of every row (a list of Python or NumPy scalars, or an
+    array), checked by kind and range: never truncated, wrapped or rounded."""
+    if isinstance(values, list):
+        if dtype.kind == "f":
+            bad = [v for v in values if isinstance(v, (bool, np.bool_))
+                   or not isinstance(v, numbers.Real)]
+        else:
+            bad = [v for v in values if isinstance(v, (bool, np.bool_))
+                   or not isinstance(v, numbers.Integral)]
+        if bad:
+            kind = "real numbers" if dtype.kind == "f" else "integers"
+            raise TypeError(f"{name} must hold {kind}, got {bad[0]!r}")
+        if dtype.kind == "f":
+            return np.array([float(v) for v in values], dtype=dtype)
+        ints: Any = [int(v) for v in values]
+        lo, hi = (min(ints), max(ints)) if ints else (0, 0)
     else:
-        ok = col.dtype.kind in "iu" or (col.size == 0 and col.dtype.kind == "f")
-    if col.ndim != 1 or not ok:
-        raise TypeError(f"{name} must hold "
-                        f"{'real numbers' if dtype.kind == 'f' else 'integers'}, "
-                        f"got {col.dtype} of shape {col.shape}")
-    if dtype.kind != "f" and col.size:
-        info = np.iinfo(dtype)
-        lo, hi = int(col.min()), int(col.max())
-        if lo < info.min or hi > info.max:
-            raise ValueError(f"{name} holds {lo if lo < info.min else hi}, "
-                             f"outside the range of {dtype}")
-    return col.astype(dtype)
+        col = np.asarray(values)
+        if col.ndim != 1 or (col.dtype.kind not in "iu" and col.size):
+            raise TypeError(f"{name} must be a 1-D array of integers, got {col.dtype} "
+                            f"of shape {col.shape}")
+        ints = col
+        lo, hi = (int(col.min()), int(col.max())) if col.size else (0, 0)
+    info = np.iinfo(dtype)
+    if lo < info.min or hi > info.max:
+        raise ValueError(f"{name} holds {lo if lo < info.min else hi}, outside the range "
+                         f"of {dtype}")
+    return np.asarray(ints, dtype=dtype)
 
 
 def instructions(rows: Any) -> np.ndarray:
@@ -139,8 +145,9 @@ class Program:
                 raise TypeError(f"constant slot {s} must hold real numbers, got {arr.dtype}")
             self.consts[int(s)] = np.ascontiguousarray(arr, dtype=np.float64).ravel()
         self.instrs = instructions(instrs)
-        self.index_pool = _column("index_pool", np.asarray(index_pool).ravel(),
-                                  np.dtype(np.int64))
+        pool = np.asarray(index_pool)
+        self.index_pool = _column("index_pool", pool.ravel() if pool.size else
+                                  np.zeros(0, np.int64), np.dtype(np.int64))
 
     @property
     def n(self) -> int:

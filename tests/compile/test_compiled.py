@@ -14,11 +14,13 @@ import sympy as sp
 import fastgrad
 from fastgrad import CompiledFunction
 from fastgrad._ops import OPS, ufunc_of
-from fastgrad._tape import call_objective_capsule, call_scalar_capsule
+from support.build import load
 from fastgrad.compiled import TraceError
 from fastgrad.reference import compiled as ref
 
 RNG_SEED = 20261122
+TT = load("testing_tape")   # capsule calls (test-only extension)
+call_scalar_capsule, call_objective_capsule = TT.call_scalar_capsule, TT.call_objective_capsule
 
 
 def five_point_grad(f, x, rel=1e-3):
@@ -855,6 +857,8 @@ def test_random_programs_against_reference(seed):
     np.testing.assert_allclose(g, rf.gradient(x), rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(cf.gradient(x, method="reverse"), g, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(cf.hessian(x), rf.hessian(x), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(cf.gradient(x, method="reverse"), rf.gradient(x, method="reverse"),
+                               rtol=1e-11, atol=1e-11)
 
 
 # =====================================================================
@@ -956,7 +960,7 @@ def test_named_function_tape_vs_dualarray(name):
 
 # The reverse sweep stores (instead of adding to a zeroed buffer) on the first
 # write into an adjoint that covers a contiguous range of the slot, the rest
-# being zeroed first (fg_tape.c, plan_adjoint_stores). Stale adjoints of an earlier call must never leak
+# being zeroed first (fg_tape_plan.c, plan_adjoint_stores). Stale adjoints of an earlier call must never leak
 # into the next one: repeated calls on the same workspace equal a fresh tape's
 # first call bit for bit, and the dual-mode gradient to rounding.
 STORE_CASES = {
@@ -978,7 +982,7 @@ STORE_CASES = {
     "final_mean_of_input": (lambda x: np.mean(x), 3),
     "matmul_where": (lambda x: np.sum(np.where(x > 0.1, x, -x) @ np.arange(12.0).reshape(4, 3))
                      + np.sum(np.maximum(x, 0.3) ** 3), 4),
-    # adjoint aliases (fg_tape.c, plan_adjoint_aliases): a single-use operand
+    # adjoint aliases (fg_tape_plan.c, plan_adjoint_aliases): a single-use operand
     # of + (either side) or - (left side) shares the result's adjoint buffer,
     # also along chains; a reused, offset, broadcast or right-of-minus
     # operand, and x itself, keep their own
@@ -1001,6 +1005,8 @@ def test_reverse_sweep_repeated_calls_do_not_leak(name):
         g = cf.gradient(x, method="reverse")
         fresh = fastgrad.compile(f, n).gradient(x, method="reverse")
         np.testing.assert_array_equal(g, fresh)
+        np.testing.assert_allclose(g, ref.CompiledFunction(cf.program).gradient(x, "reverse"),
+                                   rtol=1e-13, atol=1e-13)
         np.testing.assert_allclose(g, cf.gradient(x), rtol=1e-13, atol=1e-13)
         np.testing.assert_allclose(g, fastgrad.gradient(f, x), rtol=1e-13, atol=1e-13)
     # the objective capsule keeps one workspace for a whole minimize run
