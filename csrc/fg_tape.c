@@ -1,6 +1,6 @@
 /* fg_tape.c: validation and the three evaluation modes of the tape VM
  * (see fg_tape.h). The elementwise cases of every mode are generated from
- * fg_ops.def by the X-macros in fg_tape_elem.h; this file holds the
+ * fg_ops.def by the one kernel generator (fg_elem.h); this file holds the
  * structural instructions (where, gather, sum, matmul) and the drivers. */
 #include <math.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "fg_ops.h"
 #include "fg_tape.h"
 
-/* The value and adjoint kernels (fg_tape_elem.h) and the sums are the hot
+/* The value and adjoint kernels (fg_elem.h) and the sums are the hot
  * loops of compiled minimize runs: each op's kernel is kept out of line, so
  * that its loops are register-allocated on their own (flattened into one
  * driver, as before, the loops reloaded their pointers from the stack and
@@ -615,7 +615,7 @@ static void where_blocks(const double *c, int64_t sc, const double *a, int64_t s
 
 /* ------------------------------------------------------- elementwise kernels */
 
-#include "fg_tape_elem.h"
+#include "fg_elem.h"
 
 /* ------------------------------------------------------------------ passes */
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fastgrad._ops import OP_CODES, OPS
+from fastgrad._ops import OP_CODES, OPS, row_of, ufunc_of
 
 __all__ = ["compile", "CompiledFunction", "TracedArray", "Program", "TraceError", "trace"]
 
@@ -32,7 +32,7 @@ OP_KIND = {name: kind for name, kind, _ in OPS}
 """ufunc name -> "unary" / "binary" / "compare", from the op table."""
 
 # ufuncs that are another row of the table under a different name.
-_UFUNC_ALIASES = {"float_power": "power"}
+_UFUNC_ALIASES = {np.float_power: np.power}
 
 FD_METHODS = ("forward", "backward", "central", "five-point", "richardson")
 DEFAULT_CHUNK = 8
@@ -406,14 +406,13 @@ class TracedArray:
             raise _unsupported(f"numpy.{name} with keyword arguments {sorted(extra)}")
         if name == "matmul":
             return _matmul(*inputs)
-        name = _UFUNC_ALIASES.get(name, name)
-        kind = OP_KIND.get(name)
-        if kind is None:
+        row = row_of(_UFUNC_ALIASES.get(ufunc, ufunc))   # by binding: numpy.exp, scipy.special.erf
+        if row is None:
             raise _unsupported(f"numpy.{name}",
                                "it has no row in the op table fg_ops.def (fastgrad._ops.OPS)")
-        if kind == "unary":
-            return _unary(name, *inputs)
-        return _binary(name, *inputs)
+        if row.kind == "unary":
+            return _unary(row.name, *inputs)
+        return _binary(row.name, *inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         handler = _FUNCTIONS.get(func)
@@ -446,7 +445,7 @@ def _tracer_of(*vs):
 def _unary(name: str, a):
     a = _operand(a)
     if not isinstance(a, TracedArray):
-        return getattr(np, name)(a)
+        return ufunc_of(name)(a)
     return a._tr.emit(TI_UNARY, a.shape, a._tan, op=OP_CODES[name], a=(a._slot, a._off))
 
 
@@ -454,7 +453,7 @@ def _binary(name: str, a, b):
     a, b = _operand(a), _operand(b)
     tr = _tracer_of(a, b)
     if tr is None:
-        return getattr(np, name)(a, b).astype(np.float64)
+        return ufunc_of(name)(a, b).astype(np.float64)
     if name == "power" and not isinstance(b, TracedArray) and b.size == 1:
         # Cheaper, equally exact rows for common constant exponents.
         e = float(b.ravel()[0])

@@ -28,20 +28,12 @@ from typing import Any
 import numpy as np
 
 from fastgrad import _dual as _cdual
-from fastgrad._ops import OPS, OP_CODES
+from fastgrad._ops import OP_CODES, row_of
 
 __all__ = ["DualArray", "dual", "DUAL_FUNCTIONS"]
 
 _UNARY, _BINARY, _COMPARE = 0, 1, 2
 _KINDS = {"unary": _UNARY, "binary": _BINARY, "compare": _COMPARE}
-
-# ufunc -> (op code, kind), built once from the table (no hand-kept list).
-_UFUNCS: dict = {}
-for _name, _kind, _arity in OPS:
-    _uf = getattr(np, _name, None)
-    if isinstance(_uf, np.ufunc):
-        _UFUNCS[_uf] = (OP_CODES[_name], _KINDS[_kind])
-del _name, _kind, _arity, _uf
 
 _ADD, _SUB, _MUL, _DIV = OP_CODES["add"], OP_CODES["subtract"], OP_CODES["multiply"], OP_CODES["divide"]
 _POW, _NEG, _ABS, _SQUARE = OP_CODES["power"], OP_CODES["negative"], OP_CODES["absolute"], OP_CODES["square"]
@@ -355,9 +347,9 @@ class DualArray:
             if kwargs.get("where", True) is not True:
                 raise TypeError(f"numpy.{ufunc.__name__} with where= is not supported on "
                                 "DualArray")
-        entry = _UFUNCS.get(ufunc)
-        if entry is not None:
-            code, kind = entry
+        row = row_of(ufunc)   # the op table row bound to this ufunc (numpy.exp, scipy.special.erf)
+        if row is not None:
+            code, kind = row.code, _KINDS[row.kind]
             if kind == _UNARY:
                 return _unary(code, inputs[0])
             if kind == _BINARY:
