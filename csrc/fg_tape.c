@@ -9,24 +9,6 @@
 #include "fg_ops.h"
 #include "fg_tape.h"
 
-/* The value and adjoint kernels (fg_elem.h) and the sums are the hot
- * loops of compiled minimize runs: each op's kernel is kept out of line, so
- * that its loops are register-allocated on their own (flattened into one
- * driver, as before, the loops reloaded their pointers from the stack and
- * spilled a vector on every iteration), and built for AVX2 and baseline
- * x86-64 (one ifunc dispatch per instruction). An AVX-512 clone measured no
- * faster on these short loops (n ~ 100: longer vector epilogues) and was
- * slower at n = 2. -ffp-contract=off and no reassociation keep all clones
- * bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(FG_NO_CLONES)
-#define FG_ELEM_HOT __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
-#elif defined(__GNUC__)
-#define FG_ELEM_HOT __attribute__((noinline))
-#else
-#define FG_ELEM_HOT
-#endif
-
 struct fg_tape {
     size_t n;              /* input length */
     size_t n_slots, n_instr;
