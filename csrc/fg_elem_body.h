@@ -13,8 +13,7 @@
  *
  * The row expressions see x (unary) or a, b (binary) and y; every other
  * local name starts with fg_ so that none captures a name of an expression.
- * FG_ELEM_HOT (fg_elem.c) builds the value and adjoint kernels, the hot
- * passes of compiled minimize runs, per ISA and out of line.
+ * Every kernel is FG_ELEM_HOT (fg_config.h): out of line and built per ISA.
  */
 
 #define FG_E_CAT_(a, b, c) a##_##b##_##c
@@ -24,6 +23,7 @@
 #define FG_E_CAT2_(a, b) a##_##b
 #define FG_E_CAT2(a, b) FG_E_CAT2_(a, b)
 #define FG_E_FNTYPE(mode) FG_E_CAT2(fg_elem_##mode##_fn, FG_SFX)
+#define FG_E_KERNEL FG_ELEM_HOT static void
 
 /* ha + hb over the operands that are present (HA, HB literal flags), with
  * no "+ 0.0" that would turn a -0.0 into +0.0. */
@@ -67,17 +67,18 @@
     else { FG_E_DUAL2_LOOP(HA, HB, fg_k, VAL, DA, DB) }
 
 #define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
-    FG_ELEM_HOT static void FG_E_FN(dual1, NAME)(const FG_T *fg_A, const FG_T *fg_TA, FG_T *fg_O, \
-                                     FG_T *fg_TO, int64_t fg_n, int64_t fg_k)       \
+    FG_E_KERNEL FG_E_FN(dual1, NAME)(const FG_T *fg_A, const FG_T *fg_TA,           \
+                                     FG_T *fg_O, FG_T *fg_TO, int64_t fg_n,         \
+                                     int64_t fg_k)                                  \
     {                                                                               \
         if (fg_k == 1) { FG_E_DUAL1_LOOP(1, VAL, D1) }                              \
         else { FG_E_DUAL1_LOOP(fg_k, VAL, D1) }                                     \
     }
 #define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    FG_ELEM_HOT static void FG_E_FN(dual2, NAME)(const FG_T *fg_A, const FG_T *fg_TA,    \
-                                                 int64_t fg_sa,                  \
-                                     const FG_T *fg_B, const FG_T *fg_TB, int64_t fg_sb, \
-                                     FG_T *fg_O, FG_T *fg_TO, int64_t fg_n, int64_t fg_k) \
+    FG_E_KERNEL FG_E_FN(dual2, NAME)(const FG_T *fg_A, const FG_T *fg_TA,           \
+                                     int64_t fg_sa, const FG_T *fg_B,               \
+                                     const FG_T *fg_TB, int64_t fg_sb, FG_T *fg_O,  \
+                                     FG_T *fg_TO, int64_t fg_n, int64_t fg_k)       \
     {                                                                               \
         if (fg_TA && fg_TB) { FG_E_DUAL2_PATTERN(1, 1, VAL, DA, DB) }               \
         else if (fg_TA) { FG_E_DUAL2_PATTERN(1, 0, VAL, DA, DB) }                   \
@@ -95,10 +96,11 @@
 /* ------------------------------------------------------------ hyper-dual */
 
 #define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
-    FG_ELEM_HOT static void FG_E_FN(hyper1, NAME)(const FG_T *fg_A, const FG_T *fg_TA, \
-                                      const FG_T *fg_CA, const FG_T *fg_DA, FG_T *fg_O, \
-                                      FG_T *fg_TO, FG_T *fg_CO, FG_T *fg_DO, int64_t fg_n, \
-                                      int64_t fg_k, int64_t fg_pt, int64_t fg_pc)   \
+    FG_E_KERNEL FG_E_FN(hyper1, NAME)(const FG_T *fg_A, const FG_T *fg_TA,          \
+                                      const FG_T *fg_CA, const FG_T *fg_DA,         \
+                                      FG_T *fg_O, FG_T *fg_TO, FG_T *fg_CO,         \
+                                      FG_T *fg_DO, int64_t fg_n, int64_t fg_k,      \
+                                      int64_t fg_pt, int64_t fg_pc)                 \
     {                                                                               \
         for (int64_t fg_i = 0; fg_i < fg_n; fg_i++) {                               \
             const double x = (double)fg_A[fg_i];                                    \
@@ -158,13 +160,14 @@
     }
 
 #define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    FG_ELEM_HOT static void FG_E_FN(hyper2, NAME)(const FG_T *fg_A, const FG_T *fg_TA, \
-                                      const FG_T *fg_CA, const FG_T *fg_DA, int64_t fg_sa, \
-                                      const FG_T *fg_B, const FG_T *fg_TB,          \
-                                      const FG_T *fg_CB, const FG_T *fg_DB, int64_t fg_sb, \
-                                      FG_T *fg_O, FG_T *fg_TO, FG_T *fg_CO, FG_T *fg_DO, \
-                                      int64_t fg_n, int64_t fg_k, int64_t fg_pt,    \
-                                      int64_t fg_pc)                                \
+    FG_E_KERNEL FG_E_FN(hyper2, NAME)(const FG_T *fg_A, const FG_T *fg_TA,          \
+                                      const FG_T *fg_CA, const FG_T *fg_DA,         \
+                                      int64_t fg_sa, const FG_T *fg_B,              \
+                                      const FG_T *fg_TB, const FG_T *fg_CB,         \
+                                      const FG_T *fg_DB, int64_t fg_sb,             \
+                                      FG_T *fg_O, FG_T *fg_TO, FG_T *fg_CO,         \
+                                      FG_T *fg_DO, int64_t fg_n, int64_t fg_k,      \
+                                      int64_t fg_pt, int64_t fg_pc)                 \
     {                                                                               \
         if (fg_TA && fg_TB) { FG_E_HYPER2_LOOP(1, 1, VAL, DA, DB, DAA, DAB, DBB) }  \
         else if (fg_TA) { FG_E_HYPER2_LOOP(1, 0, VAL, DA, DB, DAA, DAB, DBB) }      \
@@ -213,8 +216,8 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
 /* ----------------------------------------------------------------- value */
 
 #define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
-    FG_ELEM_HOT static void FG_E_FN(value1, NAME)(const double *FG_RESTRICT fg_A,   \
-                                                  double *FG_RESTRICT fg_O, int64_t fg_n) \
+    FG_E_KERNEL FG_E_FN(value1, NAME)(const double *FG_RESTRICT fg_A,               \
+                                      double *FG_RESTRICT fg_O, int64_t fg_n)       \
     {                                                                               \
         for (int64_t fg_i = 0; fg_i < fg_n; fg_i++) {                               \
             const double x = fg_A[fg_i];                                            \
@@ -229,11 +232,11 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
         fg_O[fg_i] = (EXPR);                                                        \
     }
 #define FG_E_VALUE2(NAME, EXPR)                                                     \
-    FG_ELEM_HOT static void FG_E_FN(value2, NAME)(const double *FG_RESTRICT fg_A,   \
-                                                  int64_t fg_sa,                    \
-                                                  const double *FG_RESTRICT fg_B,   \
-                                                  int64_t fg_sb,                    \
-                                                  double *FG_RESTRICT fg_O, int64_t fg_n) \
+    FG_E_KERNEL FG_E_FN(value2, NAME)(const double *FG_RESTRICT fg_A,               \
+                                      int64_t fg_sa,                                \
+                                      const double *FG_RESTRICT fg_B,               \
+                                      int64_t fg_sb, double *FG_RESTRICT fg_O,      \
+                                      int64_t fg_n)                                 \
     {                                                                               \
         if (fg_sa && fg_sb) { FG_E_VALUE2_LOOP(1, 1, EXPR) }                        \
         else if (fg_sb) { FG_E_VALUE2_LOOP(0, 1, EXPR) }                            \
@@ -251,11 +254,11 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
 /* --------------------------------------------------------------- adjoint */
 
 #define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
-    FG_ELEM_HOT static void FG_E_FN(adjoint1, NAME)(const double *FG_RESTRICT fg_A, \
-                                                    const double *FG_RESTRICT fg_O, \
-                                                    const double *FG_RESTRICT fg_GO, \
-                                                    double *FG_RESTRICT fg_GA,      \
-                                                    int64_t fg_n, int fg_za)        \
+    FG_E_KERNEL FG_E_FN(adjoint1, NAME)(const double *FG_RESTRICT fg_A,             \
+                                        const double *FG_RESTRICT fg_O,             \
+                                        const double *FG_RESTRICT fg_GO,            \
+                                        double *FG_RESTRICT fg_GA, int64_t fg_n,    \
+                                        int fg_za)                                  \
     {                                                                               \
         for (int64_t fg_i = 0; fg_i < fg_n; fg_i++) {                               \
             const double x = fg_A[fg_i], y = fg_O[fg_i];                            \
@@ -286,12 +289,12 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
     }
 
 #define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    FG_ELEM_HOT static void FG_E_FN(adjoint2, NAME)(const double *fg_A, double *fg_GA, \
-                                                    int64_t fg_sa, const double *fg_B, \
-                                                    double *fg_GB, int64_t fg_sb,   \
-                                                    const double *FG_RESTRICT fg_O, \
-                                                    const double *FG_RESTRICT fg_GO, \
-                                                    int64_t fg_n, int fg_za, int fg_zb) \
+    FG_E_KERNEL FG_E_FN(adjoint2, NAME)(const double *fg_A, double *fg_GA,          \
+                                        int64_t fg_sa, const double *fg_B,          \
+                                        double *fg_GB, int64_t fg_sb,               \
+                                        const double *FG_RESTRICT fg_O,             \
+                                        const double *FG_RESTRICT fg_GO,            \
+                                        int64_t fg_n, int fg_za, int fg_zb)         \
     {                                                                               \
         if (fg_n <= 0) return;                                                      \
         const double fg_a0 = fg_A[0], fg_b0 = fg_B[0];                              \
@@ -328,10 +331,11 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
     }
 
 #define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
-    FG_ELEM_HOT static void FG_E_FN(adjdual1, NAME)(const double *fg_A, const double *fg_TA, \
+    FG_E_KERNEL FG_E_FN(adjdual1, NAME)(const double *fg_A, const double *fg_TA,    \
                                         const double *fg_O, const double *fg_GO,    \
                                         const double *fg_TGO, double *fg_GA,        \
-                                        double *fg_TGA, int64_t fg_n, int64_t fg_k) \
+                                        double *fg_TGA, int64_t fg_n,               \
+                                        int64_t fg_k)                               \
     {                                                                               \
         if (fg_k == 1) { FG_E_ADJDUAL1_LOOP(1, D1, D2) }                            \
         else { FG_E_ADJDUAL1_LOOP(fg_k, D1, D2) }                                   \
@@ -372,12 +376,14 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
     else { FG_E_ADJDUAL2_LOOP(HA, HB, fg_k, DA, DB, DAA, DAB, DBB) }
 
 #define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    FG_ELEM_HOT static void FG_E_FN(adjdual2, NAME)(const double *fg_A, const double *fg_TA, \
-                                        double *fg_GA, double *fg_TGA, int64_t fg_sa, \
-                                        const double *fg_B, const double *fg_TB,    \
-                                        double *fg_GB, double *fg_TGB, int64_t fg_sb, \
+    FG_E_KERNEL FG_E_FN(adjdual2, NAME)(const double *fg_A, const double *fg_TA,    \
+                                        double *fg_GA, double *fg_TGA,              \
+                                        int64_t fg_sa, const double *fg_B,          \
+                                        const double *fg_TB, double *fg_GB,         \
+                                        double *fg_TGB, int64_t fg_sb,              \
                                         const double *fg_O, const double *fg_GO,    \
-                                        const double *fg_TGO, int64_t fg_n, int64_t fg_k) \
+                                        const double *fg_TGO, int64_t fg_n,         \
+                                        int64_t fg_k)                               \
     {                                                                               \
         if (fg_GA && fg_GB) { FG_E_ADJDUAL2_PATTERN(1, 1, DA, DB, DAA, DAB, DBB) }  \
         else if (fg_GA) { FG_E_ADJDUAL2_PATTERN(1, 0, DA, DB, DAA, DAB, DBB) }      \
@@ -439,6 +445,7 @@ const fg_elem_adjdual2_fn fg_elem_adjdual2[FG_OP_COUNT] = {
 #undef FG_E_HYPER2_LOOP
 #undef FG_E_ADD
 #undef FG_E_FNTYPE
+#undef FG_E_KERNEL
 #undef FG_E_CAT2
 #undef FG_E_CAT2_
 #undef FG_E_TABLE
