@@ -31,7 +31,7 @@ def test_demo_writes_pngs(tmp_path, capsys):
 
 
 def test_demo_results_are_the_minima():
-    rows = demo.run_all(maxiter=20_000)
+    rows = demo.run_all()   # each run with its own iteration limit
     for r in rows:
         prob = next(p for p in demo.PROBLEMS if p["name"] == r["problem"])
         np.testing.assert_allclose(r["result"].x, prob["minimum"], atol=1e-5)
