@@ -19,13 +19,16 @@ Methods (Nocedal & Wright, *Numerical Optimization*, 2nd ed.; N&W below):
 - ``newton-cg``: line-search Newton-CG (N&W Algorithm 7.1): truncated CG on
   Hessian-vector products, forcing term min(0.5, sqrt|g|), on negative
   curvature the CG iterate so far, or at the first CG step the steepest
-  descent scaled by |g|^2 / |g.Hg|; then Armijo backtracking from the unit
-  step.
+  descent scaled by |g|^2 / |g.Hg|; then Armijo backtracking from ``lr``
+  (1; or the strong-Wolfe search with ``line_search="wolfe"``). Hessian-
+  vector products: ``hessp``, a compiled function's ``hvp``, else a forward
+  difference of the gradient (counted in nhev only).
 
 lbfgs, bfgs and cg use the strong-Wolfe search of
 :mod:`fastgrad.reference.linesearch` (c1 = 1e-4; c2 = 0.9, cg 0.4), first
 trial 1 (the quasi-Newton step), or 1/|d| when there is no curvature
-information yet; cg's first trial is the previous step's decrease
+information yet (with bounds at most 1, and 1 when every variable has both
+bounds); cg's first trial repeats the previous step's decrease
 (N&W 3.60). A trial with a non-finite value or gradient shrinks the step
 and never becomes the iterate. When the search finds no decrease, the
 quasi-Newton methods drop their curvature information and retry along the
@@ -36,8 +39,10 @@ The loop: evaluate x0; before each step stop on ``grad_norm <= tol``
 (the projected gradient with bounds), ``maxiter`` steps or ``maxfun``
 evaluations; after each step of lbfgs, bfgs and cg stop on a relative
 decrease ``(f_k - f_k+1) / max(|f_k|, |f_k+1|, 1) <= ftol``. ``maxfun``
-is never exceeded: a search that runs out takes its best trial and the
-run stops (status 8).
+is never exceeded: a search that runs out takes its best trial (when it
+does not increase f), and the run stops (status 8) before the next step.
+The C loop's structure, step for step; dot products sum in NumPy's order,
+so the two agree to rounding.
 """
 from __future__ import annotations
 
