@@ -14,17 +14,6 @@
 #include "fg_ops.h"
 #include "fg_tape_internal.h"
 
-/* Each pass file uses a subset of the elementwise kernels; they are static,
- * so every file gets its own copies of the ones it calls. */
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#include "fg_tape_elem.h"
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
 enum { PASS_VALUE = 1, PASS_DUAL = 2, PASS_HYPER = 4 };   /* components carried */
 
 FG_INLINE void forward_pass(const fg_tape *t, fg_tape_ws *ws, const int ncomp, const int64_t kk)

@@ -12,7 +12,7 @@
  *   fg_tape_forward.c  the value, dual and hyper-dual passes (one pass body,
  *                      specialized per mode) and their entry points
  *   fg_tape_reverse.c  the adjoint and forward-over-reverse sweeps and theirs
- * The elementwise rules come from fg_tape_elem.h (generated from fg_ops.def).
+ * The elementwise rules come from fg_elem.h (generated from fg_ops.def).
  */
 #ifndef FASTGRAD_TAPE_INTERNAL_H
 #define FASTGRAD_TAPE_INTERNAL_H
@@ -20,27 +20,11 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "fg_config.h"
+#include "fg_elem.h"
 #include "fg_tape.h"
 
-/* The elementwise and sum kernels are the hot loops of compiled minimize
- * runs. Each is kept out of line, so that its loops get registers of their
- * own instead of sharing a large driver's, and is built for AVX2 and
- * baseline x86-64 (one ifunc dispatch per instruction). No AVX-512 clone:
- * on these short loops its longer vector epilogues cost more than its
- * width gains. -ffp-contract=off and no reassociation keep all clones
- * bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(FG_NO_CLONES)
-#define FG_ELEM_HOT __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
-#elif defined(__GNUC__)
-#define FG_ELEM_HOT __attribute__((noinline))
-#else
-#define FG_ELEM_HOT
-#endif
-
-/* A zero tangent or adjoint times an infinite or NaN partial contributes
- * exactly 0: the dual numbers' NaN-safe product, for the structural rules. */
-#define FG_TAPE_NS(p, t) (((p) == 0 || (t) == 0) ? 0.0 : (p) * (t))
+/* FG_ELEM_HOT (fg_config.h) builds the hot loops per ISA; FG_NS (fg_elem.h)
+ * is the one NaN-safe product, used by the structural rules too. */
 
 struct fg_tape {
     size_t n;                  /* input length */

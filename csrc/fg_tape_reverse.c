@@ -17,15 +17,6 @@
 #include "fg_ops.h"
 #include "fg_tape_internal.h"
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#include "fg_tape_elem.h"   /* see fg_tape_forward.c */
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
 FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, const int dual, const int64_t kk)
 {
     double *const *V = ws->val;

@@ -8,7 +8,7 @@
  * each derivative component (tangent blocks of width kk, eps2 parts,
  * adjoints, adjoint tangents). MATMUL and PROD are not linear: they have
  * one rule per mode. Derivative products follow the NaN-safe rule
- * (FG_TAPE_NS); the matrix products take the plain loops when every factor
+ * (FG_NS); the matrix products take the plain loops when every factor
  * is finite, where the two agree. */
 #include <math.h>
 #include <string.h>
@@ -38,7 +38,7 @@ FG_ELEM_HOT static void sum_rows(const double *FG_RESTRICT a, double *FG_RESTRIC
 {
     for (int64_t u = 0; u < pre; u++) {
         const double s = sum_contiguous(a + u * len, len);
-        out[u] = ns ? FG_TAPE_NS(scale, s) : scale * s;
+        out[u] = ns ? FG_NS(scale, s) : scale * s;
     }
 }
 
@@ -62,7 +62,7 @@ static void sum_forward(const double *FG_RESTRICT a, double *FG_RESTRICT out, in
             for (int64_t w = 0; w < row; w++) o[w] += r[w];
         }
         if (scale != 1.0)
-            for (int64_t w = 0; w < row; w++) o[w] = ns ? FG_TAPE_NS(scale, o[w]) : scale * o[w];
+            for (int64_t w = 0; w < row; w++) o[w] = ns ? FG_NS(scale, o[w]) : scale * o[w];
     }
 }
 
@@ -73,7 +73,7 @@ FG_ELEM_HOT static void sum_rows_adjoint(const double *FG_RESTRICT go, double *F
 {
     const int ns = !isfinite(scale);
     for (int64_t u = 0; u < pre; u++) {
-        const double g = ns ? FG_TAPE_NS(scale, go[u]) : scale * go[u];
+        const double g = ns ? FG_NS(scale, go[u]) : scale * go[u];
         double *d = ga + u * len;
         if (store) for (int64_t j = 0; j < len; j++) d[j] = 0.0 + g;
         else for (int64_t j = 0; j < len; j++) d[j] += g;
@@ -95,7 +95,7 @@ static void sum_adjoint(const double *FG_RESTRICT go, double *FG_RESTRICT ga, in
         for (int64_t j = 0; j < len; j++) {
             double *d = ga + (u * len + j) * row;
             for (int64_t w = 0; w < row; w++)
-                d[w] = (store ? 0.0 : d[w]) + (ns ? FG_TAPE_NS(scale, g[w]) : scale * g[w]);
+                d[w] = (store ? 0.0 : d[w]) + (ns ? FG_NS(scale, g[w]) : scale * g[w]);
         }
     }
 }
@@ -284,7 +284,7 @@ static int all_finite(const double *p, int64_t count)
     return !bad;
 }
 
-#define FG_MUL(p, t, ns) ((ns) ? FG_TAPE_NS(p, t) : (p) * (t))
+#define FG_MUL(p, t, ns) ((ns) ? FG_NS(p, t) : (p) * (t))
 
 /* The matrix products every mode composes; X, Y, C hold elements of w
  * doubles where named, ns selects the NaN-safe product (a loop-invariant
@@ -518,7 +518,7 @@ void fg_tape_prod_dual(const fg_tape_instr *I, const double *A, const double *TA
             for (int64_t j = 0; j < len; j++) {
                 const double p = scratch[j];
                 const double *ta = TA + ((u * len + j) * post + w) * kk;
-                for (int64_t q = 0; q < kk; q++) to[q] += FG_TAPE_NS(p, ta[q]);
+                for (int64_t q = 0; q < kk; q++) to[q] += FG_NS(p, ta[q]);
             }
         }
 }
@@ -544,11 +544,11 @@ void fg_tape_prod_hyper(const fg_tape_instr *I, const double *const A[4], double
                 const double a = A[0][e], ca = A[2][e];
                 const double *ta = A[1] + e * kk, *da = A[3] + e * kk;
                 for (int64_t q = 0; q < kk; q++) {
-                    pd[q] = FG_TAPE_NS(pd[q], a) + FG_TAPE_NS(p, da[q])
-                            + FG_TAPE_NS(pt[q], ca) + FG_TAPE_NS(pc, ta[q]);
-                    pt[q] = FG_TAPE_NS(pt[q], a) + FG_TAPE_NS(p, ta[q]);
+                    pd[q] = FG_NS(pd[q], a) + FG_NS(p, da[q])
+                            + FG_NS(pt[q], ca) + FG_NS(pc, ta[q]);
+                    pt[q] = FG_NS(pt[q], a) + FG_NS(p, ta[q]);
                 }
-                pc = FG_TAPE_NS(pc, a) + FG_TAPE_NS(p, ca);
+                pc = FG_NS(pc, a) + FG_NS(p, ca);
                 p *= a;
             }
             O[2][ow] = pc;
@@ -565,7 +565,7 @@ void fg_tape_prod_adjoint(const fg_tape_instr *I, const double *A, const double 
             const double g = GO[u * post + w];
             prod_others(A + u * len * post + w, len, post, scratch);
             for (int64_t j = 0; j < len; j++)
-                GA[(u * len + j) * post + w] += FG_TAPE_NS(g, scratch[j]);
+                GA[(u * len + j) * post + w] += FG_NS(g, scratch[j]);
         }
 }
 
@@ -595,7 +595,7 @@ void fg_tape_prod_adjdual(const fg_tape_instr *I, const double *A, const double 
                 const int64_t e1 = e0 + (j + 1) * post;
                 const double *rt1 = rt + kk, *ta1 = TA + e1 * kk;
                 for (int64_t q = 0; q < kk; q++)
-                    rt[q] = FG_TAPE_NS(rt1[q], A[e1]) + FG_TAPE_NS(R[j + 1], ta1[q]);
+                    rt[q] = FG_NS(rt1[q], A[e1]) + FG_NS(R[j + 1], ta1[q]);
                 R[j] = R[j + 1] * A[e1];
             }
             double l = 1.0;   /* L_j = prod_{i < j} a_i, running forward */
@@ -605,11 +605,11 @@ void fg_tape_prod_adjdual(const fg_tape_instr *I, const double *A, const double 
                 const double o = l * R[j];
                 const double *rt = RT + j * kk, *ta = TA + e * kk;
                 double *tga = TGA + e * kk;
-                GA[e] += FG_TAPE_NS(g, o);
+                GA[e] += FG_NS(g, o);
                 for (int64_t q = 0; q < kk; q++) {
-                    const double to = FG_TAPE_NS(LT[q], R[j]) + FG_TAPE_NS(l, rt[q]);
-                    tga[q] += FG_TAPE_NS(tg[q], o) + FG_TAPE_NS(g, to);
-                    LT[q] = FG_TAPE_NS(LT[q], A[e]) + FG_TAPE_NS(l, ta[q]);
+                    const double to = FG_NS(LT[q], R[j]) + FG_NS(l, rt[q]);
+                    tga[q] += FG_NS(tg[q], o) + FG_NS(g, to);
+                    LT[q] = FG_NS(LT[q], A[e]) + FG_NS(l, ta[q]);
                 }
                 l *= A[e];
             }

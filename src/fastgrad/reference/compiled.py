@@ -1,11 +1,11 @@
 """Plain-NumPy twin of ``fastgrad.compiled``: it traces with the same tracer,
 then interprets the recorded tape (``fastgrad.program.Program``) with NumPy.
 
-Values come from NumPy's own ufuncs (``np.<name>``); derivatives are carried
-as full Jacobian rows (every direction at once) and, for the Hessian, full
-second-order tensors, using the scalar partials of the op table
-(``fastgrad._ops.op_partials`` / ``op_second``); the reverse gradient is the
-textbook adjoint sweep over the same partials. That is the chain rule
+Values come from each row's own ufunc (``numpy.exp``, ``scipy.special.erf``);
+derivatives are carried as full Jacobian rows (every direction at once) and,
+for the Hessian, full second-order tensors, using the scalar partials of the
+op table (``fastgrad._ops.op_partials`` / ``op_second``); the reverse gradient
+is the textbook adjoint sweep over the same partials. That is the chain rule
 written out, not the C VM's chunked dual / hyper-dual passes or its planned
 sweep, so the tests can hold the two against each other. Products of
 derivatives follow the NaN-safe rule every exact mode shares: a zero
@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fastgrad._ops import OPS, op_partials, op_second
+from fastgrad._ops import OPS, op_partials, op_second, ufunc_of
 from fastgrad._tape import CODES
 from fastgrad.compiled import FD_METHODS, Program, trace
 
@@ -108,7 +108,7 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
         if code == TI_UNARY:
             va, ja, ha = operand(a, a_off, m, 1, m)
             name = _NAME[op]
-            val[out] = getattr(np, name)(va)
+            val[out] = ufunc_of(name)(va)
             if order >= 1 and ja is not None:
                 _, da, _ = _table(op_partials, name, va, 0.0)
                 jac[out] = _ns(da[:, None], ja)
@@ -120,9 +120,9 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
             vb, jb, hb = operand(b, b_off, m if sb else 1, sb, m)
             name = _NAME[op]
             if _KIND[op] == "compare":
-                val[out] = getattr(np, name)(va, vb).astype(np.float64)
+                val[out] = ufunc_of(name)(va, vb).astype(np.float64)
                 continue
-            val[out] = getattr(np, name)(va, vb)
+            val[out] = ufunc_of(name)(va, vb)
             if order >= 1 and (ja is not None or jb is not None):
                 _, da, db = _table(op_partials, name, va, vb)
                 j = np.zeros((m, n))
