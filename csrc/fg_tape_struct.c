@@ -225,7 +225,7 @@ static void where_adjoint(const double *cond, int64_t sc, double *ga, int64_t sa
 void fg_tape_linear_forward(const fg_tape *t, const fg_tape_instr *I, double *const *V,
                             const double *XA, const double *XB, double *XO, int64_t width)
 {
-    const int deriv = XO != V[I->out];
+    const int deriv = XO != V[I->out];   /* any component but the values */
     switch (I->code) {
     case FG_TI_WHERE:
         where_map(V[I->c] + I->c_off, I->sc, XA, I->sa, XB, I->sb, XO, I->n, width);
