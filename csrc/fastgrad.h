@@ -10,6 +10,7 @@
 #define FASTGRAD_VERSION "0.1.0"
 
 #include "fg_status.h"
+#include "fg_optimizer.h"
 #include "fg_optim.h"
 #include "fg_optim_many.h"
 #include "fg_ops.h"
