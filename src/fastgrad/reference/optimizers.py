@@ -199,9 +199,11 @@ class Adam(_Reference):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False, check_finite=False, *, threads=1):
+                 amsgrad=False, maximize=False, check_finite=False, *, threads=1,
+                 decoupled_weight_decay=False):
         super().__init__(params, lr, check_finite, threads, betas=betas, eps=eps,
                          weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        self._decoupled = self._decoupled or decoupled_weight_decay
 
     def _update(self, p, g, s, t, lr):
         h = self.hyper
