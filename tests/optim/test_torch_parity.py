@@ -161,3 +161,17 @@ def test_centered_rmsprop_alpha_zero_matches_torch(options, dtype):
     finite = ~np.isnan(theirs)
     np.testing.assert_allclose(x[finite], theirs[finite],
                                rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("name", list(__import__("fastgrad").optimizers.SPECS))
+def test_defaults_are_torchs(name):
+    """The C rows hold torch.optim's defaults: every argument both share."""
+    import inspect
+
+    from fastgrad.optimizers import CLASSES, SPECS
+    ours = inspect.signature(CLASSES[name]).parameters
+    theirs = inspect.signature(getattr(torch.optim, SPECS[name].torch_name)).parameters
+    shared = [k for k in ours if k in theirs and ours[k].default is not ours[k].empty]
+    assert {"lr", "weight_decay", "maximize"} <= set(shared)
+    for key in shared:
+        assert ours[key].default == theirs[key].default, (name, key)
