@@ -19,12 +19,9 @@ torch = pytest.importorskip("torch", reason="torch is not installed; it is an op
                                             "(pip install torch==2.13.0)")
 torch.set_num_threads(1)
 
-TORCH_CLASS = {"SGD": "SGD", "Adam": "Adam", "AdamW": "AdamW", "RMSprop": "RMSprop",
-               "Adagrad": "Adagrad", "Adamax": "Adamax", "NAdam": "NAdam"}
-
-
 def torch_optimizer(name, tensor, options):
-    return getattr(torch.optim, TORCH_CLASS[name])([tensor], foreach=False, **options)
+    spec = getattr(__import__("fastgrad"), name)._spec
+    return getattr(torch.optim, spec.torch_name)([tensor], foreach=False, **options)
 
 
 @contextlib.contextmanager
