@@ -16,6 +16,9 @@ import pytest
 
 from fastgrad import _fd
 from fastgrad.finite_diff import fd_gradient
+from support.build import load
+
+TF = load("testing_fd")   # the C test objectives (test-only extension)
 
 try:
     from scipy.optimize import approx_fprime
@@ -78,7 +81,7 @@ def test_a_fd_gradient_total(benchmark, method, fname):
 def test_b_capsule_gradient(benchmark, method):
     benchmark.group = "(b) n=100 C-level Rosenbrock"
     x = np.random.default_rng(1).uniform(-1.0, 1.0, N_B)
-    obj = _fd.CRosenbrock(N_B)
+    obj = TF.CRosenbrock(N_B)
     benchmark(fd_gradient, obj, x, method=method)
 
 
@@ -116,7 +119,7 @@ def main():
                   f"{100 * tc / tf:6.1f}%")
     print(f"\n(b) n={N_B}, Rosenbrock: scipy approx_fprime (NumPy f) / fastgrad (C capsule)")
     x = np.random.default_rng(1).uniform(-1.0, 1.0, N_B)
-    obj = _fd.CRosenbrock(N_B)
+    obj = TF.CRosenbrock(N_B)
     ts = _best(lambda: approx_fprime(x, rosen), 30)
     print(f"scipy approx_fprime (forward): {ts * 1e6:9.1f} us")
     for method in ("forward", "central", "richardson"):

@@ -3,8 +3,9 @@ fastgrad's C minimize driver on ``fastgrad.compile(rosen_np)`` (gradient from
 the tape: dual numbers at n = 2, the adjoint sweep at n = 100), on a
 hand-written C objective, and on a Python objective, against a plain NumPy
 Python loop with the analytic gradient (and JAX's jitted loop when JAX is
-installed). Also the cost of ``compile`` itself, and end to end (compile +
-run) against JAX's jit + run.
+installed). Also the cost of ``compile`` itself, end to end (compile + run)
+against JAX's jit + run, and damped Newton to convergence on 10-D and 100-D
+Rosenbrock (the tape's Hessian) against the same iterations in NumPy.
 
 Run: python -m pytest bench/bench_minimize.py --benchmark-only -q
 """
@@ -12,7 +13,9 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad._minimize import _test_objectives
+from support.build import load
+
+T = load("testing_minimize")   # the hand-written C objective (test-only extension)
 
 ITERS = 10_000
 LR = 1e-3
@@ -54,7 +57,7 @@ def x0_for(n):
 @pytest.mark.parametrize("n", [2, 100])
 def test_c_driver_c_objective(benchmark, n):
     benchmark.group = f"adam-10k-rosenbrock-{n}d"
-    obj = _test_objectives.rosenbrock(n)
+    obj = T.rosenbrock(n)
     x0 = x0_for(n)
     res = benchmark(fg.minimize, obj, x0, method="adam", lr=LR, tol=0.0, maxiter=ITERS)
     xr, fr = numpy_adam_loop(x0, iters=ITERS)
@@ -155,3 +158,61 @@ def test_jax_compile_and_run(benchmark, n):
         return run(x0).block_until_ready()
 
     benchmark.pedantic(compile_and_run, rounds=3, iterations=1)
+
+
+# ---------------------------------------------------------------- Newton --
+
+def rosen_hess_np(x):
+    n = x.size
+    h = np.zeros((n, n))
+    i = np.arange(n - 1)
+    h[i, i] = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    h[i + 1, i + 1] += 200.0
+    h[i, i + 1] = h[i + 1, i] = -400.0 * x[:-1]
+    return h
+
+
+def numpy_newton_loop(x0, tol=1e-9, maxiter=500, mu0=1e-3):
+    """The baseline: minimize's damped Newton (Levenberg shift until
+    Cholesky succeeds, Armijo halving) written in NumPy."""
+    x = x0.copy()
+    f, g = rosen_np(x), rosen_grad_np(x)
+    for _ in range(maxiter):
+        if np.linalg.norm(g) <= tol:
+            break
+        h = rosen_hess_np(x)
+        mu, top = 0.0, np.abs(np.diag(h)).max()
+        while True:
+            try:
+                c = np.linalg.cholesky(h + mu * np.eye(x.size))
+                break
+            except np.linalg.LinAlgError:
+                mu = max(mu0 * top, mu0) if mu == 0.0 else 10.0 * mu
+        d = -np.linalg.solve(c.T, np.linalg.solve(c, g))
+        s, slope = 1.0, g @ d
+        while True:
+            xt = x + s * d
+            ft = rosen_np(xt)
+            if ft <= f + 1e-4 * s * slope:
+                break
+            s *= 0.5
+        x, f, g = xt, ft, rosen_grad_np(xt)
+    return x
+
+
+@pytest.mark.parametrize("n", [10, 100])
+def test_newton_compiled_tape(benchmark, n):
+    benchmark.group = f"newton-rosenbrock-{n}d"
+    cf = fg.compile(rosen_np, n)
+    x0 = np.linspace(-0.5, 1.5, n)
+    res = benchmark(fg.minimize, cf, x0, method="newton", tol=1e-9, maxiter=500)
+    assert res.success
+    np.testing.assert_allclose(res.x, np.ones(n), atol=1e-8)
+
+
+@pytest.mark.parametrize("n", [10, 100])
+def test_newton_numpy_loop(benchmark, n):
+    benchmark.group = f"newton-rosenbrock-{n}d"
+    x = benchmark(numpy_newton_loop, np.linspace(-0.5, 1.5, n))
+    np.testing.assert_allclose(x, np.ones(n), atol=1e-8)
+

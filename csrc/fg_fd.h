@@ -25,7 +25,7 @@
  * (forward, backward), eps^(1/3) (central), eps^(1/5) (five-point), and
  * 4 * eps^(1/5) for the largest Richardson step (its finest step h/8 is
  * about the five-point optimum; chosen by measurement on exp, sin, log,
- * atan and polynomials, see notes/fd.md). eps is the dtype's machine epsilon.
+ * atan and polynomials). eps is the dtype's machine epsilon.
  * Exact-step trick: every formula divides by the step actually taken,
  * d = fl(x_j + o*h_j) - x_j (computed exactly), never by the nominal o*h_j,
  * so the rounding of the evaluation point costs nothing.

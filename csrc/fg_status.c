@@ -10,7 +10,6 @@ const char *fg_status_message(fg_status status)
     case FG_ERR_SHAPE: return "sizes or shapes do not agree";
     case FG_ERR_UNSUPPORTED: return "operation not supported";
     case FG_ERR_THREAD: return "could not start a worker thread";
-    case FG_ERR_NOT_CONVERGED: return "did not converge";
     case FG_ERR_CALLBACK: return "stopped by a callback";
     default: return "unknown fastgrad status";
     }

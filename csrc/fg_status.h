@@ -10,6 +10,7 @@
 extern "C" {
 #endif
 
+/* Codes are explicit and never reused, so embedders may store them. */
 typedef enum fg_status {
     FG_OK = 0,              /* success */
     FG_ERR_ARG = 1,         /* an argument is invalid (NULL pointer, bad hyperparameter) */
@@ -18,7 +19,6 @@ typedef enum fg_status {
     FG_ERR_SHAPE = 4,       /* sizes or shapes do not agree */
     FG_ERR_UNSUPPORTED = 5, /* the operation or option is not supported */
     FG_ERR_THREAD = 6,      /* a worker thread could not be started */
-    FG_ERR_NOT_CONVERGED = 7, /* an iteration stopped before meeting its tolerance */
     FG_ERR_CALLBACK = 8,    /* a user callback asked to stop or failed */
     FG_STATUS_COUNT
 } fg_status;

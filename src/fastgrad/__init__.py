@@ -13,9 +13,7 @@
 - ``get_include``/``get_library_dir`` for C and Cython embedders;
   ``fastgrad.reference`` is a NumPy twin of every kernel.
 """
-from __future__ import annotations
-
-import os
+import os as _os
 
 from fastgrad import kernels, schedules
 from fastgrad import finite_diff
@@ -78,7 +76,7 @@ def _installed_dir(folder: str, marker: str) -> str:
     # Search every package path: in an editable install __file__ is in src/
     # while the CMake-installed folders live beside the built modules.
     for base in __path__:
-        candidate = os.path.join(base, folder)
-        if os.path.exists(os.path.join(candidate, marker)):
+        candidate = _os.path.join(base, folder)
+        if _os.path.exists(_os.path.join(candidate, marker)):
             return candidate
     raise FileNotFoundError(f"fastgrad's {folder} folder is missing from this installation")

@@ -1,6 +1,7 @@
 """Command line: ``python -m fastgrad {demo,bench}``."""
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -24,5 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _run() -> int:
+    """main() for the console script: a reader that stops early (``| head``)
+    ends the output quietly instead of with a BrokenPipeError traceback."""
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run())

@@ -24,7 +24,28 @@ cdef extern from "fg_minimize.h" nogil:
         FG_MIN_OBJECTIVE_ERROR
         FG_MIN_LINESEARCH_FAILED
         FG_MIN_SCHEDULE_ERROR
+        FG_MIN_FTOL
+        FG_MIN_MAXFUN
+        FG_MIN_INTERRUPTED
         FG_MIN_STOP_COUNT
+    ctypedef enum fg_minimize_line_search:
+        FG_MIN_LS_DEFAULT
+        FG_MIN_LS_NONE
+        FG_MIN_LS_ARMIJO
+        FG_MIN_LS_WOLFE
+        FG_MIN_LS_COUNT
+    enum:
+        FG_MIN_NEEDS_GRADIENT
+        FG_MIN_NEEDS_HESSIAN
+        FG_MIN_HEADER_LEN
+    ctypedef struct fg_minimize_method_info:
+        const char *name
+        unsigned needs
+        int supports_bounds
+        int stops_on_ftol
+        unsigned line_searches
+        fg_minimize_line_search default_line_search
+        const char *const *options
     ctypedef struct fg_minimize_state:
         int64_t nit, nfev, njev
         size_t n
@@ -36,6 +57,7 @@ cdef extern from "fg_minimize.h" nogil:
                                          void *cb_ctx) noexcept nogil
     ctypedef double (*fg_minimize_lr_fn)(int64_t step, void *lr_ctx) noexcept nogil
     ctypedef struct fg_minimize_options:
+        size_t struct_size
         fg_minimize_method method
         double lr
         fg_minimize_lr_fn lr_fn
@@ -46,11 +68,18 @@ cdef extern from "fg_minimize.h" nogil:
         int centered
         double lr_decay, initial_accumulator_value, newton_mu0
         int maximize
-        double tol
-        int64_t maxiter
+        double tol, ftol
+        int64_t maxiter, maxfun
+        fg_minimize_line_search line_search
+        const double *lower
+        const double *upper
+        int warm_start
         fg_minimize_callback callback
         void *callback_ctx
         int64_t callback_every
+        fg_minimize_callback poll
+        void *poll_ctx
+        double poll_interval
         double *history_x
         double *history_f
         double *history_grad_norm
@@ -59,13 +88,27 @@ cdef extern from "fg_minimize.h" nogil:
         double f, grad_norm
         int64_t nit, nfev, njev, nhev
         fg_minimize_stop stop
-        int diverged
         fg_status objective_status
         int64_t history_len
-        double last_mu
+    ctypedef enum fg_minimize_field_kind:
+        FG_MIN_FIELD_DOUBLE
+        FG_MIN_FIELD_INT
+        FG_MIN_FIELD_INT64
+    ctypedef struct fg_minimize_option_field:
+        const char *name
+        size_t offset
+        fg_minimize_field_kind kind
+        int count
+        double low, high
+        int low_open, high_open
 
-    fg_status fg_minimize_options_init(fg_minimize_options *opt, fg_minimize_method method)
-    size_t fg_minimize_workspace_size(size_t n, fg_minimize_method method)
+    const fg_minimize_option_field *fg_minimize_option_fields(size_t *count)
+    fg_status fg_minimize_method_info_get(fg_minimize_method method,
+                                          fg_minimize_method_info *info)
+    fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
+                                       fg_minimize_method method)
+    size_t fg_minimize_workspace_size(size_t n, const fg_minimize_options *opt)
+    size_t fg_minimize_state_size(size_t n, const fg_minimize_options *opt)
     fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                                   const fg_minimize_options *opt, double *work,
                                   size_t work_len, double *grad, fg_minimize_result *res)

@@ -2,7 +2,7 @@
 # handed to C, the one map from a C status code to a Python exception, and
 # the one rule for when to release the GIL. The checks cost about one C call
 # on success; messages are built only on failure and always name the
-# argument (DESIGN.md, "Arrays and errors").
+# argument and nothing is modified.
 cimport numpy as cnp
 from fastgrad._cstatus cimport *
 

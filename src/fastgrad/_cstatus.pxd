@@ -1,5 +1,6 @@
 # Raw declarations of csrc/fg_status.h: the status codes every fastgrad C
-# function returns. The one map from code to Python exception is _status.pxd.
+# function returns. The one map from code to Python exception is raise_status
+# in _common.pxd.
 cdef extern from "fg_status.h" nogil:
     ctypedef enum fg_status:
         FG_OK
@@ -9,6 +10,5 @@ cdef extern from "fg_status.h" nogil:
         FG_ERR_SHAPE
         FG_ERR_UNSUPPORTED
         FG_ERR_THREAD
-        FG_ERR_NOT_CONVERGED
         FG_ERR_CALLBACK
     const char *fg_status_message(fg_status status)

@@ -9,9 +9,10 @@ from fastgrad._cminimize cimport (fg_objective, fg_minimize_method, fg_minimize_
                                   fg_minimize_options, fg_minimize_result,
                                   fg_minimize_state)
 
-cdef fg_status minimize_options_init(fg_minimize_options *opt,
+cdef fg_status minimize_options_init(fg_minimize_options *opt, size_t struct_size,
                                      fg_minimize_method method) noexcept nogil
-cdef size_t minimize_workspace_size(size_t n, fg_minimize_method method) noexcept nogil
+cdef size_t minimize_workspace_size(size_t n, const fg_minimize_options *opt) noexcept nogil
+cdef size_t minimize_state_size(size_t n, const fg_minimize_options *opt) noexcept nogil
 cdef fg_status minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                                 const fg_minimize_options *opt, double *work, size_t work_len,
                                 double *grad, fg_minimize_result *res) noexcept nogil

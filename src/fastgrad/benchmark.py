@@ -9,6 +9,7 @@ divided by fastgrad time, so > 1 means fastgrad is faster.
 """
 from __future__ import annotations
 
+import argparse
 import math
 import platform
 import time
@@ -17,6 +18,10 @@ from typing import Callable
 import numpy as np
 
 import fastgrad as fg
+
+
+DEFAULT_SIZES = (10, 10_000, 1_000_000, 10_000_000)
+"""The sizes of the README's table."""
 
 
 class NumpyAdam:
@@ -196,7 +201,7 @@ def _fmt_time(seconds: float) -> str:
     return ""
 
 
-def run(sizes=(10, 1_000, 100_000, 10_000_000), dtype=np.float64, budget: float = 0.15,
+def run(sizes=DEFAULT_SIZES, dtype=np.float64, budget: float = 0.15,
         optimizers=None, echo=print) -> list[dict]:
     """Time every optimizer at every size; print a table; return the rows."""
     rows = []
@@ -233,16 +238,30 @@ def run(sizes=(10, 1_000, 100_000, 10_000_000), dtype=np.float64, budget: float 
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+def _sizes(text: str) -> list[int]:
+    """``--sizes``: comma-separated positive integers, 1e4-style allowed."""
+    sizes = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{item.strip()!r} is not a number (expected e.g. 10,1e4,1e6)") from None
+        if not (value >= 1 and value == int(value)) or value > 2**40:
+            raise argparse.ArgumentTypeError(
+                f"{item.strip()!r} is not a whole number of elements >= 1")
+        sizes.append(int(value))
+    return sizes
 
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastgrad bench",
                                      description="Time fastgrad's optimizer steps against NumPy "
                                                  "(and torch when installed).")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    parser.add_argument("--sizes", type=lambda s: [int(float(v)) for v in s.split(",")],
-                        default=[10, 1_000, 100_000, 10_000_000],
-                        help="comma-separated sizes, e.g. 10,1e4,1e6")
+    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+                        help="comma-separated sizes, e.g. 10,1e4,1e6 "
+                             "(default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="short timing budget")
     args = parser.parse_args(argv)
     run(sizes=args.sizes, dtype=np.dtype(args.dtype).type, budget=0.03 if args.quick else 0.15)

@@ -1,10 +1,10 @@
 """``minimize``: gradient descent/ascent, momentum, Adam and friends, Newton.
 
-The whole loop (evaluation, update, stopping test, divergence guard) runs in
-C (``csrc/fg_minimize.c``) with the fused optimizer kernels of
-``fastgrad.kernels``. A compiled ``fun`` (one with ``_fg_objective_capsule``)
-runs without the GIL; a Python ``fun`` goes through the same C loop, which
-re-takes the GIL only to call it.
+The whole loop (evaluation, update, stopping tests, divergence guard) runs in
+C (``csrc/fg_minimize.c``) over a table of methods; the first-order methods
+use the fused optimizer kernels of ``fastgrad.kernels``. A compiled ``fun``
+(one with ``_fg_objective_capsule``) runs without the GIL; a Python ``fun``
+goes through the same C loop, which takes the GIL only to call it.
 
 Example
 -------
@@ -20,28 +20,24 @@ array([[0.8 , 3.2 ],
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Callable
 
 import numpy as np
 
-from fastgrad import _minimize
+from fastgrad import _minimize, _validate
 
 __all__ = ["minimize", "OptimizeResult", "METHODS", "DEFAULT_LR"]
 
-#: The methods and the hyperparameters (``**options``) each accepts; names and
-#: defaults are those of the optimizer classes (``fastgrad.SGD`` for gd,
-#: momentum and nesterov, ``fastgrad.Adam``, ...).
+_TABLE: dict[str, dict[str, Any]] = _minimize.METHOD_TABLE
+
+#: The methods and the options (``**options``) each accepts, from the C
+#: method table; names and defaults of the first-order methods' options are
+#: those of the optimizer classes (``fastgrad.SGD`` for gd, momentum and
+#: nesterov, ``fastgrad.Adam``, ...). ``hess`` is a Python callable for the
+#: methods that need a Hessian.
 METHODS: dict[str, tuple[str, ...]] = {
-    "gd": ("weight_decay",),
-    "momentum": ("momentum", "dampening", "weight_decay"),
-    "nesterov": ("momentum", "weight_decay"),
-    "adam": ("betas", "eps", "weight_decay", "amsgrad"),
-    "adamw": ("betas", "eps", "weight_decay", "amsgrad"),
-    "rmsprop": ("alpha", "eps", "weight_decay", "momentum", "centered"),
-    "adagrad": ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
-    "newton": ("hess", "newton_mu0"),
-}
+    name: row["options"] + (("hess",) if row["needs_hessian"] else ())
+    for name, row in _TABLE.items()}
 
 #: Default learning rate per method: the optimizer classes' (torch.optim's)
 #: defaults, so that ``minimize(method="adam")`` takes the steps of a
@@ -51,22 +47,42 @@ METHODS: dict[str, tuple[str, ...]] = {
 #: curvature (gd is stable for lr < 2 / L, L the largest Hessian eigenvalue).
 DEFAULT_LR: dict[str, float] = {m: _minimize.defaults(m)["lr"] for m in METHODS}
 
-_STATUS = {"converged": 0, "maxiter": 1, "diverged": 2, "callback": 3,
-           "objective_error": 4, "linesearch_failed": 5, "schedule_error": 6}
+_RUN_DEFAULTS = _minimize.run_defaults()
 
 
 class OptimizeResult(dict):
     """The result of :func:`minimize`: a dict with attribute access (like scipy's).
 
-    Fields: ``x`` (the solution, or after divergence the last finite
-    iterate), ``fun`` (f(x)), ``jac`` (the gradient at x), ``grad_norm``
-    (its 2-norm), ``nit`` (iterations), ``nfev``, ``njev``, ``nhev`` (value,
-    gradient and Hessian evaluations), ``success`` (the gradient norm reached
-    tol), ``status`` (0 converged, 1 maxiter, 2 diverged, 3 stopped by the
-    callback, 4 objective error, 5 Newton line search failed, 6 bad
-    learning-rate schedule value), ``message``, ``method``, and with
-    ``record=True`` ``history``: a dict of arrays ``x`` (one row per
-    iterate, x0 first), ``fun`` and ``grad_norm``.
+    Attributes
+    ----------
+    x : ndarray
+        The solution (x0's shape): the last iterate, or after divergence the
+        last finite one.
+    fun : float
+        ``f(x)``.
+    jac : ndarray
+        The gradient at ``x``.
+    grad_norm : float
+        The norm the ``tol`` test uses: ``||jac||_2``, or with bounds the
+        norm of the projected gradient ``x - P(x - jac)``.
+    nit, nfev, njev, nhev : int
+        Updates, value, gradient and Hessian evaluations (over warm starts).
+    success : bool
+        True when the run met ``tol`` (status 0) or ``ftol`` (status 7).
+    status : int
+        0 converged, 1 maxiter, 2 diverged, 3 stopped by the callback,
+        4 objective error, 5 line search failed, 6 bad learning-rate schedule
+        value, 7 ftol met, 8 maxfun, 9 interrupted.
+    message : str
+        What ``status`` means.
+    method : str
+        The method.
+    state : ndarray
+        What ``warm_start`` continues from (the counters, ``x``, its
+        gradient, the method's state); it pickles with the result.
+    history : dict of ndarray
+        With ``record=True``: ``x`` (one row per iterate, the start first),
+        ``fun`` and ``grad_norm``.
     """
 
     def __getattr__(self, name: str) -> Any:
@@ -89,78 +105,145 @@ class OptimizeResult(dict):
         for key, value in self.items():
             if isinstance(value, dict):
                 value = "{" + ", ".join(f"{k}: array{np.shape(v)}" for k, v in value.items()) + "}"
+            elif key == "state":
+                value = f"<{np.size(value)} values for warm_start>"
             with np.printoptions(threshold=12, edgeitems=3):
-                text = repr(value).replace("\n", "\n" + " " * (width + 2))
+                text = value if isinstance(value, str) and key == "state" else repr(value)
+                text = text.replace("\n", "\n" + " " * (width + 2))
             lines.append(f"{key.rjust(width)}: {text}")
         return "\n".join(lines)
 
 
-def _check_number(name: str, value: Any, low: float, high: float = math.inf,
-                  high_open: bool = False, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    ok = math.isfinite(v) and (v > low if low_open else v >= low) and (
-        v < high if high_open else v <= high)
-    if not ok:
-        lo = f"> {low}" if low_open else f">= {low}"
-        hi = "" if high == math.inf else (f" and < {high}" if high_open else f" and <= {high}")
-        raise ValueError(f"{name} must be a finite number {lo}{hi}, got {value!r}")
-    return v
+def _option(name: str, value: Any) -> Any:
+    """One method option checked against its C field (type and range)."""
+    field = _minimize.OPTION_FIELDS[name]
+    if field["kind"] == 1:
+        return _validate.flag(name, value)
+    if field["kind"] == 2:
+        return _validate.integer(name, value, low=int(field["low"]))
+    rng = dict(low=field["low"], high=field["high"], low_open=field["low_open"],
+               high_open=field["high_open"])
+    if field["count"] == 1:
+        return _validate.real(name, value, **rng)
+    if isinstance(value, np.ndarray):
+        value = tuple(value) if value.ndim == 1 else value
+    if not (isinstance(value, (tuple, list)) and len(value) == field["count"]):
+        raise TypeError(f"{name} must be a sequence of {field['count']} numbers, got {value!r}")
+    return tuple(_validate.real(f"{name}[{i}]", v, **rng) for i, v in enumerate(value))
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
-    return int(value)
-
-
-def _hyperparameters(method: str, lr: Any, options: dict[str, Any]) -> tuple[dict, Any, Any]:
-    """Validated C option fields, the schedule (or None) and hess (or None)."""
+def _options(method: str, lr: Any, line_search: str | None,
+             options: dict[str, Any]) -> tuple[dict, Any, Any]:
+    """The validated C options of the method, the schedule (or None) and
+    hess (or None)."""
     allowed = METHODS[method]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise TypeError(f"unknown option(s) for method={method!r}: {', '.join(unknown)}; "
                         f"it accepts {', '.join(allowed)}")
-    d = _minimize.defaults(method)
-    d.update({k: v for k, v in options.items() if k != "hess"})
+    row = _TABLE[method]
+    if line_search not in _minimize.LINE_SEARCHES:
+        raise ValueError(f"line_search must be None, 'none', 'armijo' or 'wolfe', got "
+                         f"{line_search!r}")
+    searches = row["line_searches"]
+    if line_search is not None and line_search not in searches:
+        raise ValueError(f"line_search={line_search!r} is not available for method={method!r}; "
+                         f"it takes {', '.join(map(repr, searches))}")
+    out: dict[str, Any] = {name: _option(name, v) for name, v in options.items() if name != "hess"}
     schedule = None
     if lr is None:
-        lr = d["lr"]
+        lr = DEFAULT_LR[method]
     elif callable(lr):
         schedule = lr
         lr = 0.0
     else:
-        lr = _check_number("lr", lr, 0.0, low_open=(method == "newton"))
-    betas = d.pop("betas")
-    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    h = dict(lr=lr, beta1=_check_number("betas[0]", betas[0], 0.0, 1.0, high_open=True),
-             beta2=_check_number("betas[1]", betas[1], 0.0, 1.0, high_open=True))
-    for name in ("momentum", "weight_decay", "eps", "alpha", "lr_decay",
-                 "initial_accumulator_value"):
-        h[name] = _check_number(name, d[name], 0.0)
-    h["dampening"] = _check_number("dampening", d["dampening"], -math.inf)
-    h["newton_mu0"] = _check_number("newton_mu0", d["newton_mu0"], 0.0, low_open=True)
-    h["amsgrad"] = bool(d["amsgrad"])
-    h["centered"] = bool(d["centered"])
-    if method in ("momentum", "nesterov") and h["momentum"] <= 0.0:
+        lr = _validate.real("lr", lr, low=0.0, low_open=(method == "newton"))
+    out["lr"] = lr
+    out["line_search"] = line_search
+    if method in ("momentum", "nesterov") and out.get("momentum", 0.9) <= 0.0:
         raise ValueError(f"method={method!r} needs momentum > 0 (use method='gd' for none)")
+    if method == "gd" and line_search == "armijo":
+        if schedule is not None or lr <= 0.0:
+            raise ValueError("line_search='armijo' starts from the step lr: it must be a "
+                             "number > 0, not a schedule")
+        if out.get("weight_decay", 0.0):
+            raise ValueError("line_search='armijo' searches on f itself: weight_decay must be 0 "
+                             "(add the penalty to fun instead)")
     hess = options.get("hess")
     if hess is not None and not callable(hess):
         raise TypeError(f"hess must be a callable x -> (n, n) array, got {type(hess).__name__}")
-    return h, schedule, hess
+    return out, schedule, hess
+
+
+def _bound_array(name: str, value: Any, fill: float, shape: tuple, n: int) -> np.ndarray:
+    """One side of the box as n float64 values (None entries: no bound)."""
+    if value is None:
+        return np.full(n, fill)
+    a = np.asarray(value, dtype=object if _has_none(value) else None)
+    if a.dtype == object:
+        a = np.array([fill if v is None else v for v in a.reshape(-1)]).reshape(a.shape)
+    a = _validate.input_array(name, a, dtype=np.float64)
+    if a.ndim == 0:
+        return np.full(n, float(a))
+    if a.size != n or (a.ndim > 1 and a.shape != shape):
+        raise ValueError(f"{name} has shape {a.shape}, but x0 has shape {shape}")
+    if np.isnan(a).any():
+        raise ValueError(f"{name} must not hold NaN (use None or ±inf for no bound)")
+    return a.reshape(-1)
+
+
+def _has_none(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_none(v) for v in value)
+    return False
+
+
+def _is_pair(item: Any) -> bool:
+    return isinstance(item, (tuple, list)) and len(item) == 2
+
+
+def _bounds(bounds: Any, shape: tuple, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``bounds`` as (lower, upper) arrays of n values, or None for no box.
+
+    Accepted: None; a ``scipy.optimize.Bounds`` (``lb``, ``ub``); a sequence of
+    n ``(lo, hi)`` pairs (scipy's form; with n = 2 a sequence of two tuples
+    or lists is read this way); a pair ``(lb, ub)`` of None, scalars or
+    arrays. None or ±inf means no bound.
+    """
+    if bounds is None:
+        return None
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        lb, ub = bounds.lb, bounds.ub
+    elif isinstance(bounds, (tuple, list)) and len(bounds) == n and n != 2 \
+            and all(_is_pair(b) for b in bounds):
+        lb, ub = [b[0] for b in bounds], [b[1] for b in bounds]
+    elif isinstance(bounds, (tuple, list)) and len(bounds) == 2:
+        if n == 2 and all(_is_pair(b) for b in bounds):
+            lb, ub = [b[0] for b in bounds], [b[1] for b in bounds]
+        else:
+            lb, ub = bounds
+    else:
+        raise TypeError("bounds must be None, a pair (lb, ub), a sequence of n (lo, hi) "
+                        f"pairs or a scipy.optimize.Bounds, got {type(bounds).__name__}")
+    lower = _bound_array("bounds (lower)", lb, -math.inf, shape, n)
+    upper = _bound_array("bounds (upper)", ub, math.inf, shape, n)
+    if np.any(lower > upper) or np.any(lower == math.inf) or np.any(upper == -math.inf):
+        raise ValueError("bounds: every lower bound must be <= its upper bound (and finite "
+                         "or -inf below, finite or +inf above)")
+    return lower, upper
 
 
 def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
              jac: Callable[..., Any] | bool | None = None, gradient: str = "dual",
              lr: float | Callable[[int], float] | None = None, tol: float = 1e-8,
-             maxiter: int = 10_000, maximize: bool = False,
+             ftol: float = _RUN_DEFAULTS["ftol"], maxiter: int = 10_000,
+             maxfun: int | None = None, maximize: bool = False,
              callback: Callable[[OptimizeResult], Any] | None = None,
              callback_every: int = 1, record: bool = False, progress: bool = False,
-             **options: Any) -> OptimizeResult:
+             bounds: Any = None, line_search: str | None = None,
+             warm_start: OptimizeResult | None = None, **options: Any) -> OptimizeResult:
     """Minimize (or maximize) a scalar function of an array, the loop in C.
 
     Parameters
@@ -170,10 +253,13 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         ``_fg_objective_capsule()`` (a compiled function, see
         ``fg_objective.h``) and ``jac`` is None, the whole loop runs in C with
         the GIL released.
-    x0 : array_like of real numbers
-        Starting point (not modified; computed in float64). Must be finite.
-    method : {"gd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "newton"}
-        The update rule (the optimizer classes' rules; see Notes).
+    x0 : array_like of real numbers, or None with ``warm_start``
+        Starting point (not modified; computed in float64). Must be finite;
+        with ``bounds`` it is clipped into the box.
+    method : str
+        One of ``METHODS``: ``"gd"``, ``"momentum"``, ``"nesterov"``,
+        ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"`` (the optimizer
+        classes' rules), ``"newton"`` (see Notes).
     jac : callable or True, optional
         ``jac(x) -> gradient`` of x's shape, or True when ``fun`` returns
         ``(f, gradient)``. Default: ``fastgrad.differentiate.gradient(fun, x,
@@ -182,34 +268,61 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         Differentiation method when ``jac`` is None and ``fun`` is a Python
         callable (``"dual"`` or a finite-difference method).
     lr : float or callable, optional
-        Step size, or a schedule ``lr(t) -> float`` (t from 1; calling it
-        re-takes the GIL each step). Default: ``DEFAULT_LR[method]`` (the
-        optimizer classes' defaults: 1e-3 for gd, momentum, nesterov, adam,
-        adamw; 1e-2 for rmsprop, adagrad; 1.0 for newton).
+        Step size, or a schedule ``lr(t) -> float`` (t from 1, counting
+        updates over warm starts; calling it takes the GIL each step).
+        Default: ``DEFAULT_LR[method]`` (the optimizer classes' defaults: 1e-3
+        for gd, momentum, nesterov, adam, adamw; 1e-2 for rmsprop, adagrad;
+        1.0 for newton). With a line search, the first trial step.
     tol : float
-        Success when ``||grad f(x)||_2 <= tol`` (tested before every step,
-        x0 included).
+        Success when ``||grad f(x)||_2 <= tol`` (with bounds, the projected
+        gradient ``x - P(x - grad f(x))``), tested before every step.
+    ftol : float
+        For the methods that stop on it (none of the methods above):
+        success when ``(f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol``,
+        scipy's L-BFGS-B rule.
     maxiter : int
-        At most this many updates.
+        At most this many updates in this call.
+    maxfun : int, optional
+        At most this many evaluations of ``fun`` in this call (the first
+        included); None for no limit.
     maximize : bool
         Gradient ascent (Newton: maximize f).
     callback : callable, optional
         ``callback(intermediate)`` with an :class:`OptimizeResult` (x, fun,
-        jac, grad_norm, nit, nfev, njev) every ``callback_every`` iterations;
-        returning True or raising ``StopIteration`` stops the run (status 3).
+        jac, grad_norm, nit, nfev, njev) every ``callback_every`` updates;
+        returning True (or ``numpy.True_``) or raising ``StopIteration``
+        stops the run (status 3).
     callback_every : int
-        Call ``callback`` on iterations that are multiples of this.
+        Call ``callback`` on updates that are multiples of this.
     record : bool
-        Keep the history (x, fun, grad_norm of every iterate, x0 included;
-        memory ``(maxiter + 1) * (n + 2)`` doubles).
+        Keep the history (x, fun, grad_norm of every iterate, the start
+        included; memory ``(maxiter + 1) * (n + 2)`` doubles).
     progress : bool
         Write a progress line (iteration, f, ||grad||) to stderr, refreshed
         at most every 0.2 s.
+    bounds : optional
+        A box for the methods that support it (the first-order methods, by
+        projection: iterates never leave it): None, a pair ``(lb, ub)`` of
+        scalars or arrays (None or ±inf: no bound), a sequence of n ``(lo,
+        hi)`` pairs as in scipy (with n = 2, two tuples or lists are read as
+        pairs: pass arrays for ``(lb, ub)``), or a
+        ``scipy.optimize.Bounds``. Other methods raise ``ValueError``.
+    line_search : {None, "none", "armijo", "wolfe"}
+        None: the method's default (none for the first-order methods,
+        Armijo backtracking for newton); "none": the step ``lr`` as is.
+        ``method="gd", line_search="armijo"`` adapts its step to the local
+        Lipschitz constant: each step starts at twice the last one and halves
+        until ``f(x+) <= f(x) + g.(x+ - x) / 2``.
+    warm_start : OptimizeResult, optional
+        A result of this method on the same problem to continue (its ``x``,
+        counters, step counter and optimizer state): a run split in two
+        equals the uninterrupted run bit for bit. ``x0`` must then be None or
+        equal ``warm_start.x``; ``maxiter`` and ``maxfun`` count this call.
     **options
-        The method's hyperparameters, by the optimizer classes' names:
-        gd: weight_decay; momentum: momentum (0.9), dampening, weight_decay;
-        nesterov: momentum (0.9), weight_decay; adam/adamw: betas, eps,
-        weight_decay (adamw 1e-2), amsgrad; rmsprop: alpha, eps,
+        The method's options, by the optimizer classes' names (see
+        ``METHODS``): gd: weight_decay; momentum: momentum (0.9), dampening,
+        weight_decay; nesterov: momentum (0.9), weight_decay; adam/adamw:
+        betas, eps, weight_decay (adamw 1e-2), amsgrad; rmsprop: alpha, eps,
         weight_decay, momentum, centered; adagrad: lr_decay, weight_decay,
         initial_accumulator_value, eps; newton: hess (a callable x -> (n, n),
         for Python ``fun``), newton_mu0 (first Levenberg shift, relative).
@@ -218,15 +331,20 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     -------
     OptimizeResult
         ``x, fun, jac, grad_norm, nit, nfev, njev, nhev, success, status,
-        message, method`` and with ``record=True`` ``history``.
+        message, method, state`` and with ``record=True`` ``history``.
 
     Raises
     ------
     ValueError
-        Unknown method, non-finite x0, tol < 0, maxiter < 0, bad
-        hyperparameter values.
+        Unknown method, non-finite x0, x0 of another size than a compiled
+        ``fun``, out-of-range values (tol < 0, maxiter < 0, bad
+        hyperparameters, bounds with lb > ub or for a method without them, a
+        line search the method does not take, a warm start of another
+        method or size).
     TypeError
-        Unknown option names (named in the message), wrong argument types.
+        Unknown option names (named in the message), wrong argument types
+        (a string or bool where a number is meant, a float where an integer
+        is meant), ``jac=True`` with a ``fun`` that returns no pair.
 
     Notes
     -----
@@ -235,17 +353,21 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     kernels of ``fastgrad.kernels``), bit for bit like the optimizer classes,
     except that Adam's ``beta**t`` is a running product (cheaper than a
     ``pow`` per step), which in rare steps differs from ``pow`` in the last
-    bit. Newton: ``x <- x - s (H + mu I)^{-1}
-    grad f`` with ``mu = 0`` when the Hessian ``H`` is positive definite (else
-    the smallest of ``newton_mu0 * max|H_ii| * 10^k`` that makes Cholesky
-    succeed) and ``s = lr, lr/2, ...`` the first step that decreases f
-    enough (Armijo, c = 1e-4). Stops when ``||grad f||_2 <= tol`` (success)
-    or after ``maxiter`` updates. If a value or gradient is not finite, the
-    run stops with ``success=False`` (status 2) and ``x`` the last finite
-    iterate.
+    bit. With bounds, each update is projected onto the box.
 
-    Example
-    -------
+    Newton: ``x <- x - s (H + mu I)^{-1} grad f`` with ``mu = 0`` when the
+    Hessian ``H`` is positive definite (else the smallest of ``newton_mu0 *
+    max|H_ii| * 10^k`` that makes Cholesky succeed) and ``s = lr, lr/2, ...``
+    the first step that decreases f enough (Armijo, c = 1e-4).
+
+    Stops when ``||grad f||_2 <= tol`` (success), after ``maxiter`` updates
+    or ``maxfun`` evaluations. If a value, gradient or iterate is not
+    finite, the run stops with ``success=False`` (status 2) and ``x`` the
+    last finite iterate. Ctrl-C raises ``KeyboardInterrupt`` within about
+    50 ms (plus one evaluation), also while the loop runs without the GIL.
+
+    Examples
+    --------
     >>> import numpy as np, fastgrad as fg
     >>> rosen = lambda x: (1 - x[0])**2 + 100 * (x[1] - x[0]**2)**2
     >>> rosen_grad = lambda x: np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0]**2),
@@ -254,45 +376,76 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     ...                   maxiter=20000, tol=1e-6)
     >>> res.success, np.allclose(res.x, [1, 1], atol=1e-5)
     (True, True)
+
+    A box (x <= 0.5, y free: the minimum is on the edge), in two runs, the
+    second continuing the first:
+
+    >>> box = [(None, 0.5), (None, None)]
+    >>> half = fg.minimize(rosen, [-1.2, 1.0], method="adam", lr=1e-2, jac=rosen_grad,
+    ...                    bounds=box, maxiter=1000)
+    >>> rest = fg.minimize(rosen, None, method="adam", lr=1e-2, jac=rosen_grad,
+    ...                    bounds=box, maxiter=19000, warm_start=half)
+    >>> rest.success, rest.nit, np.round(rest.x, 6)
+    (True, 1747, array([0.5 , 0.25]))
     """
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
-    x = np.asarray(x0)
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"x0 must hold real numbers, got dtype {x.dtype}")
+    state = None
+    if warm_start is not None:
+        state, x0 = _warm_state(warm_start, method, x0)
+    x = _validate.input_array("x0", x0, dtype=np.float64, finite=True)
     shape = x.shape
-    x = np.array(x, dtype=np.float64, order="C").reshape(-1)  # a copy: x0 is never modified
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x0 must be finite (it holds NaN or infinity)")
-    tol = _check_number("tol", tol, 0.0)
-    maxiter = _check_int("maxiter", maxiter, 0)
-    callback_every = _check_int("callback_every", callback_every, 1)
+    x = x.reshape(-1)
+    size = getattr(fun, "size", None)
+    if jac is None and hasattr(fun, "_fg_objective_capsule") and isinstance(size, int) \
+            and size != x.size:
+        # before the capsule (and its workspace) exists
+        raise ValueError(f"x0 has {x.size} elements but the compiled objective takes {size}")
+    run_options = dict(
+        tol=_validate.real("tol", tol, low=0.0),
+        ftol=_validate.real("ftol", ftol, low=0.0),
+        maxiter=_validate.integer("maxiter", maxiter, low=0),
+        maxfun=_RUN_DEFAULTS["maxfun"] if maxfun is None else
+        _validate.integer("maxfun", maxfun, low=1),
+        maximize=_validate.flag("maximize", maximize))
+    callback_every = _validate.integer("callback_every", callback_every, low=1)
+    record = _validate.flag("record", record)
+    progress = _validate.flag("progress", progress)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if not isinstance(gradient, str):
         raise TypeError(f"gradient must be a method name, got {type(gradient).__name__}")
-    hyper, schedule, hess = _hyperparameters(method, lr, options)
+    c_options, schedule, hess = _options(method, lr, line_search, options)
+    c_options.update(run_options)
+    box = _bounds(bounds, shape, x.size)
+    if box is not None:
+        if not _TABLE[method]["supports_bounds"]:
+            raise ValueError(f"method={method!r} does not take bounds; the first-order methods "
+                             "do")
+        np.clip(x, box[0], box[1], out=x)
 
     compiled = jac is None and hasattr(fun, "_fg_objective_capsule")
     if compiled:
         objective: Any = fun
     else:
-        objective = _python_objective(fun, jac, gradient, shape)
-        if method == "newton" and hess is None:
+        objective = _python_objective(fun, jac, gradient)
+        if _TABLE[method]["needs_hessian"] and hess is None:
             hess = _default_hessian(fun, gradient)
     on_callback = None if callback is None else _callback_adapter(callback)
 
-    raw = _minimize.run(objective, x, method, hyper, tol, maxiter, bool(maximize), on_callback,
-                        callback_every, bool(record), bool(progress), schedule, shape,
-                        hess=None if hess is None else
-                        (lambda xx: np.asarray(hess(xx), dtype=np.float64)))
+    raw = _minimize.run(
+        objective, x, method, c_options, on_callback=on_callback,
+        callback_every=callback_every, record=record, progress=progress, schedule=schedule,
+        shape=shape, lower=None if box is None else box[0],
+        upper=None if box is None else box[1], state=state,
+        hess=None if hess is None else (lambda xx: np.asarray(hess(xx), dtype=np.float64)))
     res = OptimizeResult(
         x=x.reshape(shape), fun=raw["f"], jac=raw["grad"].reshape(shape),
         grad_norm=raw["grad_norm"], nit=raw["nit"], nfev=raw["nfev"], njev=raw["njev"],
-        nhev=raw["nhev"], success=raw["stop"] == "converged", status=raw["stop_code"],
-        message=raw["message"], method=method)
+        nhev=raw["nhev"], success=raw["success"], status=raw["stop_code"],
+        message=raw["message"], method=method, state=raw["state"])
     if record:
         h = raw["history"]
         res["history"] = dict(x=h["x"].reshape((-1,) + shape), fun=h["fun"],
@@ -300,12 +453,29 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     return res
 
 
-def _python_objective(fun: Callable, jac: Any, gradient: str, shape: tuple) -> Callable:
+def _warm_state(warm: Any, method: str, x0: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The carried state of a result to continue, and the x it continues from."""
+    if not isinstance(warm, dict) or "state" not in warm or "x" not in warm:
+        raise TypeError(f"warm_start must be a result of minimize, got {type(warm).__name__}")
+    if warm.get("method") != method:
+        raise ValueError(f"warm_start is a result of method={warm.get('method')!r}; it can "
+                         f"only continue that method, not {method!r}")
+    x = np.asarray(warm["x"])
+    if x0 is not None and not np.array_equal(np.asarray(x0), x):
+        raise ValueError("warm_start continues from warm_start.x: pass x0=None (or that x)")
+    state = _validate.input_array("warm_start.state", warm["state"], dtype=np.float64)
+    return state.reshape(-1), x
+
+
+def _python_objective(fun: Callable, jac: Any, gradient: str) -> Callable:
     """x -> (f, g) for the C loop's Python trampoline."""
     if jac is True:
         def value_grad(x):
-            f, g = fun(x)
-            return f, g
+            out = fun(x)
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError("with jac=True, fun must return a pair (f, gradient); it "
+                                f"returned {type(out).__name__}")
+            return out
     elif callable(jac):
         def value_grad(x):
             return fun(x), jac(x)
@@ -336,5 +506,7 @@ def _callback_adapter(callback: Callable) -> Callable:
     def on_callback(nit, x, f, g, gnorm, nfev, njev):
         inter = OptimizeResult(x=x, fun=f, jac=g, grad_norm=gnorm, nit=nit, nfev=nfev,
                                njev=njev)
-        return callback(inter) is True
+        stop = callback(inter)
+        # True stops (scipy); so does NumPy's True, which comparisons return
+        return stop is True or (isinstance(stop, np.bool_) and bool(stop))
     return on_callback

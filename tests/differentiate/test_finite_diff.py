@@ -12,6 +12,9 @@ from fastgrad import _fd
 from fastgrad.finite_diff import FD_METHODS, fd_gradient, fd_hessian, fd_jacobian, fd_jvp
 
 from fastgrad.reference import finite_diff as ref
+from support.build import load
+
+TF = load("testing_fd")   # the C test objectives (test-only extension)
 
 EPS = np.finfo(np.float64).eps
 REAL_METHODS = ("forward", "backward", "central", "five-point", "richardson")
@@ -29,7 +32,7 @@ def rosen(x):
 
 
 def rosen_grad(x):
-    return _fd.CRosenbrock(len(x)).gradient(x)
+    return TF.CRosenbrock(len(x)).gradient(x)
 
 
 def rosen_hess(x):
@@ -171,7 +174,7 @@ def test_vectorized_per_point_and_reference_agree(method, points):
 
 @pytest.mark.parametrize("method", REAL_METHODS)
 def test_capsule_path_matches_reference(method, points):
-    obj = _fd.CRosenbrock(6)
+    obj = TF.CRosenbrock(6)
     for x in points:
         got, err = fd_gradient(obj, x, method=method, full_output=True)
         want, werr = ref.fd_gradient(rosen, x, method=method, full_output=True)
@@ -188,7 +191,7 @@ def test_capsule_quadratic_and_steps():
     A = rng.normal(size=(5, 5))
     A = A + A.T
     b = rng.normal(size=5)
-    obj = _fd.CQuadratic(A, b)
+    obj = TF.CQuadratic(A, b)
     x = rng.normal(size=5)
     exact = A @ x + b
     for m in REAL_METHODS:
@@ -201,7 +204,7 @@ def test_capsule_quadratic_and_steps():
 
 
 def test_capsule_failure_is_reported():
-    obj = _fd.CLogSum(3)
+    obj = TF.CLogSum(3)
     np.testing.assert_allclose(fd_gradient(obj, [1.0, 2.0, 4.0], method="richardson"),
                                [1.0, 0.5, 0.25], rtol=1e-11)
     with pytest.raises(FloatingPointError, match="NaN"):
@@ -211,7 +214,7 @@ def test_capsule_failure_is_reported():
 
 
 def test_capsule_args_fall_back_to_python():
-    obj = _fd.CRosenbrock(3)
+    obj = TF.CRosenbrock(3)
     calls = []
 
     def f(x, scale):
@@ -411,7 +414,7 @@ def test_jvp_matches_jacobian_product(method):
 def test_jvp_zero_direction_and_capsule():
     fx, jv = fd_jvp(rosen, [0.5, 0.5], [0.0, 0.0])
     assert jv == 0.0 and fx == rosen(np.array([0.5, 0.5]))
-    obj = _fd.CRosenbrock(4)
+    obj = TF.CRosenbrock(4)
     x = np.array([0.2, 0.4, -0.3, 1.0])
     v = np.array([1.0, -1.0, 0.5, 2.0])
     for m in REAL_METHODS:
@@ -441,7 +444,7 @@ def test_hessian_nd_x_and_capsule():
     H2 = fd_hessian(lambda a: rosen(a.ravel()), x, method="five-point")
     assert H2.shape == (4, 4)
     np.testing.assert_allclose(H, H2, rtol=1e-12)
-    Hc = fd_hessian(_fd.CRosenbrock(4), x.ravel(), method="five-point")
+    Hc = fd_hessian(TF.CRosenbrock(4), x.ravel(), method="five-point")
     close(Hc, rosen_hess(x.ravel()), 1e-7)
 
 
@@ -539,7 +542,7 @@ def test_bad_step_shape_and_type():
     with pytest.raises(TypeError, match="step"):
         fd_gradient(good, [1.0, 2.0], step="small")
     with pytest.raises(ValueError, match="step"):
-        fd_gradient(_fd.CRosenbrock(2), [1.0, 2.0], step=-1.0)
+        fd_gradient(TF.CRosenbrock(2), [1.0, 2.0], step=-1.0)
     with pytest.raises(ValueError, match="step"):
         fd_jvp(good, [1.0, 2.0], [1.0, 0.0], step=[1e-3, 1e-3])
     # a float32 x turns a tiny step into 0: still rejected
@@ -641,21 +644,21 @@ def test_c_combine_rejects_missing_error_points():
 @pytest.mark.parametrize("method", REAL_METHODS)
 def test_c_hessian_driver_from_exact_gradient(method):
     x = np.array([0.3, -0.5, 1.2, 0.8, -1.1])
-    H = _fd.rosenbrock_hessian_c(x, _fd.METHOD_CODES[method])
+    H = TF.rosenbrock_hessian_c(x, _fd.METHOD_CODES[method])
     np.testing.assert_array_equal(H, H.T)
     close(H, rosen_hess(x), 10 * RTOL[method])
     # the same Hessian through the Python front-end with a gradient callable
     np.testing.assert_allclose(H, fd_hessian(rosen, x, method=method, grad=rosen_grad),
                                rtol=1e-9, atol=1e-7)
     with pytest.raises(ValueError, match="non-finite"):
-        _fd.rosenbrock_hessian_c(np.array([1.0, np.nan]), _fd.METHOD_CODES[method])
+        TF.rosenbrock_hessian_c(np.array([1.0, np.nan]), _fd.METHOD_CODES[method])
 
 
 @pytest.mark.parametrize("method", REAL_METHODS)
 def test_c_gradient_export_equals_capsule_path(method):
     x = np.array([0.3, -0.5, 1.2, 0.8])
-    g, e = _fd.rosenbrock_gradient_c(x, _fd.METHOD_CODES[method], True)
-    g2, e2 = fd_gradient(_fd.CRosenbrock(4), x, method=method, full_output=True)
+    g, e = TF.rosenbrock_gradient_c(x, _fd.METHOD_CODES[method], True)
+    g2, e2 = fd_gradient(TF.CRosenbrock(4), x, method=method, full_output=True)
     np.testing.assert_array_equal(g, g2)
     np.testing.assert_array_equal(e, e2)
 
@@ -697,11 +700,11 @@ def test_fast_and_reference_agree_or_both_raise(case, method):
 def test_hessian_from_objective_capsule(method):
     # CRosenbrock also provides fg_objective_callback (its exact C gradient):
     # fd_hessian differences that gradient in C.
-    obj = _fd.CRosenbrock(5)
+    obj = TF.CRosenbrock(5)
     x = np.array([0.3, -0.5, 1.2, 0.8, -1.1])
     H = fd_hessian(obj, x, method=method)
     np.testing.assert_array_equal(H, H.T)
-    np.testing.assert_array_equal(H, _fd.rosenbrock_hessian_c(x, _fd.METHOD_CODES[method]))
+    np.testing.assert_array_equal(H, TF.rosenbrock_hessian_c(x, _fd.METHOD_CODES[method]))
     close(H, rosen_hess(x), 10 * RTOL[method])
     s = np.full(5, 1e-4)
     np.testing.assert_allclose(fd_hessian(obj, x, method=method, step=s),
@@ -714,9 +717,9 @@ def test_hessian_from_objective_capsule(method):
 def test_capsule_path_float32_in_float32_out():
     # the C function is double by contract: computed in float64, returned as float32
     x = np.array([0.3, -0.5, 1.2], dtype=np.float32)
-    g, e = fd_gradient(_fd.CRosenbrock(3), x, full_output=True)
+    g, e = fd_gradient(TF.CRosenbrock(3), x, full_output=True)
     assert g.dtype == np.float32 and e.dtype == np.float32
-    np.testing.assert_array_equal(g, fd_gradient(_fd.CRosenbrock(3), x.astype(np.float64))
+    np.testing.assert_array_equal(g, fd_gradient(TF.CRosenbrock(3), x.astype(np.float64))
                                   .astype(np.float32))
 
 

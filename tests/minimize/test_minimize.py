@@ -11,11 +11,12 @@ import scipy.optimize as so
 
 import fastgrad as fg
 from fastgrad import schedules
-from fastgrad._minimize import _test_objectives as T
 from fastgrad.minimize import DEFAULT_LR, METHODS, OptimizeResult
-
-
 from fastgrad.reference import minimize as ref_minimize
+from method_cases import REF_OPTIONS
+from support.build import load
+
+T = load("testing_minimize")   # the C test objectives (test-only extension)
 
 SEED = T.quadratic([3.0, 1.0])                        # 3x^2 + y^2
 CROSS = T.quadratic([[1.0, 0.5], [0.5, 1.0]])         # x^2 + y^2 + xy
@@ -289,16 +290,6 @@ def test_matrix_shaped_x0_keeps_its_shape():
 
 # ----------------------------------- the three paths agree (oracles) --
 
-REF_OPTIONS = {
-    "gd": dict(lr=2e-3),
-    "momentum": dict(lr=1e-3, dampening=0.1, weight_decay=0.01),
-    "nesterov": dict(lr=1e-3, momentum=0.8),
-    "adam": dict(lr=1e-2, amsgrad=True, weight_decay=0.01),
-    "adamw": dict(lr=1e-2),
-    "rmsprop": dict(lr=1e-3, centered=True, momentum=0.5, weight_decay=0.01),
-    "adagrad": dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
-    "newton": dict(),
-}
 
 
 @pytest.mark.parametrize("method", list(METHODS))
@@ -429,10 +420,7 @@ def test_bad_inputs():
 
 def _newton_without_hessian():
     from fastgrad import _minimize
-    d = _minimize.defaults("newton")
-    d["beta1"], d["beta2"] = d.pop("betas")
-    _minimize.run(lambda x: (seed_f(x), seed_grad(x)), np.ones(2), "newton", d, 1e-8, 10,
-                  False, None, 1, False, False, None, None)
+    _minimize.run(lambda x: (seed_f(x), seed_grad(x)), np.ones(2), "newton", {})
 
 
 def test_defaults_and_result_type():
@@ -463,10 +451,13 @@ def test_nogil_exports_for_embedders():
     names = set(_minimize.__pyx_capi__)
     assert {"minimize_run_f64", "minimize_options_init", "minimize_workspace_size",
             "minimize_stop_message"} <= names
-    # sizes documented in fg_minimize.h: n (iterate) + n (gradient) + state
-    assert _minimize.workspace_size(10, "gd") == 30
-    assert _minimize.workspace_size(10, "adam") == 50
-    assert _minimize.workspace_size(10, "newton") == 2 * 100 + 10 + 20
+    # sizes documented in fg_minimize.c: a header, n (iterate) + n (gradient),
+    # the method's state (first-order: 5 scalars and its buffers), scratch
+    h = _minimize.HEADER_LEN
+    assert _minimize.workspace_size(10, "gd") == h + 20 + 5 + 10
+    assert _minimize.workspace_size(10, "adam") == h + 20 + 5 + 30
+    assert _minimize.workspace_size(10, "newton") == h + 20 + 2 * 100 + 10
+    assert _minimize.state_size(10, "newton") == h + 20
 
 
 def test_ctrl_c_stops_a_long_compiled_run():
@@ -716,7 +707,7 @@ def test_compiled_objective_size_mismatch_and_maximize():
 def test_long_adam_runs_equal_the_optimizer_class(cls, kw, maximize):
     """minimize keeps Adam's bias-correction powers beta^t as double-double
     running products and freezes the coefficients once 1 - beta^t is exactly
-    1 (see fg_minimize.c); fastgrad.Adam / AdamW call pow() every step, as
+    1 (see fg_min_first_order.c); fastgrad.Adam / AdamW call pow() every step, as
     torch does. The products round to the same beta^t as pow except in rare
     steps, so over 1,000 steps, across the saturation points, these runs
     equal a hand loop with the class bit for bit."""

@@ -366,7 +366,7 @@ print(json.dumps(out))
 
 
 def test_scikit_build_core_consumer(tmp_path):
-    """The CMakeLists.txt of notes/embed.md (tests/embedding/cmake): a
+    """The CMakeLists.txt of the README's embedding section (embedding/cmake): a
     scikit-build-core project that asks fastgrad for its folders at configure
     time builds both consumers, and they agree with the Python API."""
     missing = [m for m in ("scikit_build_core", "cython_cmake")

@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad._minimize import _test_objectives as T
+from support.build import load
 
 # matplotlib is an optional dependency (the "plot" extra); without it there
 # is nothing to draw, and test_missing_matplotlib_message covers the error.
 mpl = pytest.importorskip("matplotlib", reason="matplotlib is optional (fastgrad[plot])")
 from fastgrad import plot  # noqa: E402
+
+T = load("testing_minimize")   # the C test objectives (test-only extension)
 
 
 def _png_stats(path):

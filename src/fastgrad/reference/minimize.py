@@ -1,16 +1,19 @@
 """Plain Python/NumPy twin of ``fastgrad.minimize``: the tests' oracle.
 
-The same loop as ``csrc/fg_minimize.c`` (stop test before each step,
-divergence guard keeping the last finite iterate, Newton with a Levenberg
-shift and Armijo backtracking), with each update written out as its textbook
-formula in NumPy (the torch.optim rules, without fused multiply-adds).
+The same loop as the C driver (stopping tests before each step, a step that
+either yields a finite new iterate or stops the run, the last finite iterate
+kept), with the first-order updates taken from
+``fastgrad.reference.optimizers`` (the textbook torch.optim rules) and
+Newton and the line searches written out in NumPy.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
 import numpy as np
+
+from fastgrad.reference import optimizers as ropt
 
 __all__ = ["minimize"]
 
@@ -26,13 +29,18 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
                     eps=1e-10),
     "newton": dict(lr=1.0, hess=None, newton_mu0=1e-3),
 }
+_DEFAULT_LINE_SEARCH = {"newton": "armijo"}
+_FTOL_METHODS: set[str] = set()
 
 _MESSAGES = {
     0: "converged: the gradient norm is at most tol",
     1: "maximum number of iterations reached before the gradient norm fell to tol",
     2: "diverged: a non-finite value or gradient appeared; x is the last finite iterate",
     3: "stopped by the callback",
-    5: "Newton line search failed: no decrease of f along the Newton direction",
+    5: "line search failed: no acceptable step along the search direction; x is the last "
+       "accepted iterate",
+    7: "converged: the relative decrease of f is at most ftol",
+    8: "maximum number of function evaluations reached before the gradient norm fell to tol",
 }
 
 
@@ -44,70 +52,115 @@ class _Result(dict):
             raise AttributeError(name) from exc
 
 
+class _Stop(Exception):
+    """A run's end, with its status."""
+
+    def __init__(self, status: int):
+        self.status = status
+
+
+class _Objective:
+    """Counted evaluations; ``maxfev`` refuses (status 8) past the budget."""
+
+    def __init__(self, fun, jac, hess, shape, maxfev):
+        self.fun, self.jac, self.hess, self.shape = fun, jac, hess, shape
+        self.nfev = self.nhev = 0
+        self.maxfev = maxfev
+
+    def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.nfev >= self.maxfev:
+            raise _Stop(8)
+        self.nfev += 1
+        xs = x.reshape(self.shape)
+        if self.jac is True:
+            f, g = self.fun(xs)
+        elif callable(self.jac):
+            f, g = self.fun(xs), self.jac(xs)
+        else:
+            f, g = self.fun(xs), self.fun.gradient(xs)
+        return float(f), np.asarray(g, dtype=np.float64).reshape(-1)
+
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        self.nhev += 1
+        return np.asarray(self.hess(x.reshape(self.shape)), dtype=np.float64).reshape(
+            x.size, x.size)
+
+
+def _finite(*arrays) -> bool:
+    return all(np.all(np.isfinite(a)) for a in arrays)
+
+
+def _armijo(phi: Callable, f0: float, slope0: float, c1: float, alpha0: float, shrink: float,
+            max_evals: int, approx_eps: float = 0.0) -> tuple[float, Any]:
+    """Backtracking: the first alpha = alpha0 * shrink^k whose phi(alpha) =
+    (signed f, lin, lin_end, payload) is finite and has f <= f0 + c1 *
+    alpha * slope0 (or, when phi gives lin, f <= f0 + c1 * lin), or with
+    approx_eps > 0 Hager and Zhang's approximate form f <= f0 + approx_eps *
+    |f0| and lin_end <= (2 c1 - 1) lin. Raises _Stop(5) if none."""
+    alpha = alpha0
+    for _ in range(max_evals):
+        trial = phi(alpha)
+        if trial is not None:
+            f, lin, lin_end, payload = trial
+            bound = f0 + c1 * lin if lin is not None else f0 + c1 * alpha * slope0
+            if f <= bound:
+                return alpha, payload
+            if approx_eps > 0 and f <= f0 + approx_eps * abs(f0) and \
+                    lin_end <= (2 * c1 - 1) * lin:
+                return alpha, payload
+        alpha *= shrink
+    raise _Stop(5)
+
+
+#: each first-order method's state buffers, by reference.optimizers' names
+_BUFFERS: dict[str, tuple[str, ...]] = {
+    "gd": ("momentum_buffer",), "momentum": ("momentum_buffer",),
+    "nesterov": ("momentum_buffer",),
+    "adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    "rmsprop": ("square_avg", "momentum_buffer", "grad_avg"),
+    "adagrad": ("state_sum",),
+}
+
+
 class _FirstOrder:
-    """One method's state and its update x <- x + delta (textbook NumPy)."""
+    """One optimizer's state and its update through reference.optimizers."""
 
     def __init__(self, method: str, h: dict, n: int, maximize: bool):
-        self.method, self.h, self.sign = method, h, -1.0 if maximize else 1.0
-        self.buf: np.ndarray | None = None               # momentum buffers
-        self.m = np.zeros(n); self.v = np.zeros(n); self.vmax = np.zeros(n)
-        self.gavg = np.zeros(n)
-        self.acc = np.full(n, float(h.get("initial_accumulator_value", 0.0)))
+        self.method, self.h, self.maximize = method, h, maximize
+        self.buffers = {name: np.zeros(n) for name in _BUFFERS[method]}
+        if method == "adagrad":
+            self.buffers["state_sum"][:] = h["initial_accumulator_value"]
 
     def step(self, x: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
-        h, meth = self.h, self.method
-        g = self.sign * g
-        wd = h.get("weight_decay", 0.0)
-        if meth in ("gd", "momentum", "nesterov"):
-            if wd:
-                g = g + wd * x
-            if meth == "gd":
-                return x - lr * g
-            mu = h["momentum"]
-            damp = h.get("dampening", 0.0)
-            self.buf = g.copy() if self.buf is None else mu * self.buf + (1 - damp) * g
-            d = g + mu * self.buf if meth == "nesterov" else self.buf
-            return x - lr * d
-        if meth in ("adam", "adamw"):
-            b1, b2 = h["betas"]
-            if meth == "adamw":
-                x = x * (1 - lr * wd)
-            elif wd:
-                g = g + wd * x
-            self.m = b1 * self.m + (1 - b1) * g
-            self.v = b2 * self.v + (1 - b2) * g * g
-            v = self.v
-            if h["amsgrad"]:
-                self.vmax = np.maximum(self.vmax, self.v)
-                v = self.vmax
-            mhat_scale = lr / (1 - b1 ** t)
-            denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + h["eps"]
-            return x - mhat_scale * self.m / denom
-        if meth == "rmsprop":
-            a = h["alpha"]
-            if wd:
-                g = g + wd * x
-            self.v = a * self.v + (1 - a) * g * g
-            if h["centered"]:
-                self.gavg = a * self.gavg + (1 - a) * g
-                avg = np.sqrt(self.v - self.gavg ** 2) + h["eps"]
-            else:
-                avg = np.sqrt(self.v) + h["eps"]
-            if h["momentum"] > 0:
-                self.buf = (np.zeros_like(x) if self.buf is None else self.buf * h["momentum"]) \
-                    + g / avg
-                return x - lr * self.buf
-            return x - lr * g / avg
-        # adagrad
-        if wd:
-            g = g + wd * x
-        clr = lr / (1 + (t - 1) * h["lr_decay"])
-        self.acc = self.acc + g * g
-        return x - clr * g / (np.sqrt(self.acc) + h["eps"])
+        h, b, m, mx = self.h, self.buffers, self.method, self.maximize
+        p = x.copy()
+        if m in ("gd", "momentum", "nesterov"):
+            ropt.sgd_step(p, g, b["momentum_buffer"], t, lr,
+                          momentum=0.0 if m == "gd" else h["momentum"],
+                          dampening=h.get("dampening", 0.0), weight_decay=h["weight_decay"],
+                          nesterov=m == "nesterov", maximize=mx)
+        elif m in ("adam", "adamw"):
+            beta1, beta2 = h["betas"]
+            ropt.adam_step(p, g, b["exp_avg"], b["exp_avg_sq"], t, lr, beta1, beta2, h["eps"],
+                           h["weight_decay"], amsgrad=h["amsgrad"],
+                           max_exp_avg_sq=b["max_exp_avg_sq"], maximize=mx,
+                           decoupled=m == "adamw")
+        elif m == "rmsprop":
+            ropt.rmsprop_step(p, g, b["square_avg"], t, lr, h["alpha"], h["eps"],
+                              h["weight_decay"], h["momentum"], h["centered"],
+                              momentum_buffer=b["momentum_buffer"], grad_avg=b["grad_avg"],
+                              maximize=mx)
+        else:
+            ropt.adagrad_step(p, g, b["state_sum"], t, lr, h["lr_decay"], h["weight_decay"],
+                              h["eps"], maximize=mx)
+        return p
 
 
-def _newton_step(f, g, H, x, lr, mu0, value_grad, maximize, counts):
-    sign = -1.0 if maximize else 1.0
+def _newton_step(obj: _Objective, x, f, g, lr, mu0, sign, line_search):
+    H = obj.hessian(x)
+    if not _finite(H):
+        raise _Stop(2)
     Hs = sign * np.tril(H)
     Hs = Hs + np.tril(Hs, -1).T          # the lower triangle is what the C code reads
     mu, maxdiag = 0.0, np.max(np.abs(np.diag(H))) if H.size else 0.0
@@ -118,31 +171,64 @@ def _newton_step(f, g, H, x, lr, mu0, value_grad, maximize, counts):
         except np.linalg.LinAlgError:
             mu = max(mu0 * maxdiag, mu0) if mu == 0.0 else 10 * mu
     else:
-        return None
+        raise _Stop(5)
     d = np.linalg.solve(L.T, np.linalg.solve(L, -sign * g))
     slope = sign * g @ d
-    s = lr
-    for _ in range(61):
-        xt = x + s * d
-        ft, gt = value_grad(xt)
-        counts[0] += 1
-        if np.isfinite(ft) and np.all(np.isfinite(gt)) and sign * ft <= sign * f + 1e-4 * s * slope:
-            return xt, ft, gt
-        s *= 0.5
-    return None
+
+    def phi(alpha):
+        xt = x + alpha * d
+        if not _finite(xt):
+            return None
+        ft, gt = obj.value_grad(xt)
+        return (sign * ft, None, None, (xt, ft, gt)) if _finite(ft, gt) else None
+
+    if line_search == "none":
+        out = phi(lr)
+        if out is None:
+            raise _Stop(2)
+        return out[3]
+    return _armijo(phi, sign * f, slope, 1e-4, lr, 0.5, 61)[1]
+
+
+def _gd_armijo_step(obj: _Objective, x, f, g, step, sign, box):
+    """Projected gradient descent whose step starts at twice the last one and
+    halves until f(x+) <= f(x) + g.(x+ - x) / 2 (signed for maximizing), or
+    the approximate form of that test near the minimum."""
+    def phi(alpha):
+        xt = x - sign * alpha * g
+        if box is not None:
+            xt = np.clip(xt, box[0], box[1])
+        if not _finite(xt):
+            return None
+        lin = sign * (g @ (xt - x))
+        ft, gt = obj.value_grad(xt)
+        if not _finite(ft, gt):
+            return None
+        return sign * ft, lin, sign * (gt @ (xt - x)), (xt, ft, gt)
+
+    return _armijo(phi, sign * f, 0.0, 0.5, 2.0 * step, 0.5, 64, approx_eps=1e-6)
+
+
+def _tol_norm(x, g, sign, box) -> float:
+    if box is None:
+        return float(np.sqrt(np.sum(g * g)))
+    return float(np.linalg.norm(x - np.clip(x - sign * g, box[0], box[1])))
 
 
 def minimize(fun: Callable, x0: Any, *, method: str = "adam", jac: Any = None,
              gradient: str = "dual", lr: Any = None, tol: float = 1e-8,
-             maxiter: int = 10_000, maximize: bool = False, callback: Callable | None = None,
-             callback_every: int = 1, record: bool = False, progress: bool = False,
-             **options: Any) -> dict:
+             ftol: float = 2.220446049250313e-09, maxiter: int = 10_000,
+             maxfun: int | None = None, maximize: bool = False,
+             callback: Callable | None = None, callback_every: int = 1,
+             record: bool = False, progress: bool = False, bounds: Any = None,
+             line_search: str | None = None, **options: Any) -> dict:
     """Reference minimize loop; same signature and result fields as ``fastgrad.minimize``.
 
     The gradient is ``jac(x)``, ``fun(x)[1]`` with ``jac=True``, or
     ``fun.gradient(x)`` for a compiled function; Newton's Hessian is
-    ``options["hess"](x)`` or ``fun.hessian(x)``. ``gradient`` and
-    ``progress`` are accepted and ignored.
+    ``options["hess"](x)`` or ``fun.hessian(x)``. ``bounds`` is ``None`` or
+    a pair ``(lb, ub)`` of arrays. ``gradient`` and ``progress`` are accepted
+    and ignored.
     """
     if method not in _DEFAULTS:
         raise ValueError(f"unknown method {method!r}")
@@ -150,77 +236,80 @@ def minimize(fun: Callable, x0: Any, *, method: str = "adam", jac: Any = None,
     if unknown:
         raise TypeError(f"unknown option(s) for method={method!r}: {', '.join(sorted(unknown))}")
     h = dict(_DEFAULTS[method], **options)
+    line_search = line_search or _DEFAULT_LINE_SEARCH.get(method, "none")
     schedule = lr if callable(lr) else None
     base_lr = h["lr"] if lr is None else lr
     shape = np.shape(x0)
     x = np.array(x0, dtype=np.float64).reshape(-1)
-
-    def value_grad(xx):
-        xs = xx.reshape(shape)
-        if jac is True:
-            f, g = fun(xs)
-        elif callable(jac):
-            f, g = fun(xs), jac(xs)
-        else:
-            f, g = fun(xs), fun.gradient(xs)
-        return float(f), np.asarray(g, dtype=np.float64).reshape(-1)
-
-    # newton only; without hess= or fun.hessian it is None and the call fails, as before
-    hess = cast(Callable, h.get("hess") or getattr(fun, "hessian", None))
-    f, g = value_grad(x)
-    counts = [1, 0]  # nfev (== njev), nhev
-    hist = [(x.copy(), f, float(np.linalg.norm(g)))]
+    box = None
+    if bounds is not None:
+        box = tuple(np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape) for b in bounds)
+        x = np.clip(x, box[0], box[1])
+    sign = -1.0 if maximize else 1.0
+    obj = _Objective(fun, jac, h.get("hess") or getattr(fun, "hessian", None), shape,
+                     math.inf if maxfun is None else maxfun)
+    opt = _FirstOrder(method, h, x.size, maximize) if method in _BUFFERS else None
+    step = base_lr                      # gd with Armijo: the adaptive step
+    hist: list[tuple[np.ndarray, float, float]] = []
     status = None
-    if not (np.isfinite(f) and np.all(np.isfinite(g))):
-        status = 2
-    opt = None if method == "newton" else _FirstOrder(method, h, x.size, maximize)
     t = 0
-    while status is None:
-        gn = float(np.sqrt(np.sum(g * g)))
-        if gn <= tol:
-            status = 0
-            break
-        if t >= maxiter:
-            status = 1
-            break
-        t += 1
-        step_lr = float(schedule(t)) if schedule else base_lr
-        if method == "newton":
-            H = np.asarray(hess(x.reshape(shape)), dtype=np.float64).reshape(x.size, x.size)
-            counts[1] += 1
-            out = _newton_step(f, g, H, x, step_lr, h["newton_mu0"], value_grad, maximize, counts)
-            if out is None:
-                status = 5
-                break
-            x, f, g = out
-        else:
-            assert opt is not None      # set for every method but newton
-            xn = opt.step(x, g, step_lr, t)
-            if not np.all(np.isfinite(xn)):
-                status = 2
-                break
-            fn, gnew = value_grad(xn)
-            counts[0] += 1
-            if not (np.isfinite(fn) and np.all(np.isfinite(gnew))):
-                status = 2
-                break
-            x, f, g = xn, fn, gnew
-        hist.append((x.copy(), f, float(np.sqrt(np.sum(g * g)))))
-        if callback is not None and t % callback_every == 0:
-            inter = _Result(x=x.reshape(shape).copy(), fun=f, jac=g.reshape(shape).copy(),
-                            grad_norm=hist[-1][2], nit=t)
-            try:
-                stop = callback(inter) is True
-            except StopIteration:
-                stop = True
-            if stop:
-                status = 3
-    res = _Result(x=x.reshape(shape), fun=f, jac=g.reshape(shape),
-                  grad_norm=float(np.sqrt(np.sum(g * g))), nit=len(hist) - 1,
-                  nfev=counts[0], njev=counts[0], nhev=counts[1], success=status == 0,
-                  status=status, message=_MESSAGES[status], method=method)
+    f, g = math.nan, np.full(x.size, math.nan)
+    try:
+        f, g = obj.value_grad(x)
+        if not _finite(f, g):
+            raise _Stop(2)
+        hist.append((x.copy(), f, _tol_norm(x, g, sign, box)))
+        while True:
+            if hist[-1][2] <= tol:
+                raise _Stop(0)
+            if t >= maxiter:
+                raise _Stop(1)
+            if obj.nfev >= obj.maxfev:
+                raise _Stop(8)
+            t += 1
+            step_lr = float(schedule(t)) if schedule else base_lr
+            if method == "newton":
+                x, f_new, g = _newton_step(obj, x, f, g, step_lr, h["newton_mu0"], sign,
+                                           line_search)
+            elif line_search == "armijo":
+                step, (x, f_new, g) = _gd_armijo_step(obj, x, f, g, step, sign, box)
+            else:
+                assert opt is not None
+                xn = opt.step(x, g, step_lr, t)
+                if not _finite(xn):
+                    raise _Stop(2)
+                if box is not None:
+                    xn = np.clip(xn, box[0], box[1])
+                fn, gnew = obj.value_grad(xn)
+                if not _finite(fn, gnew):
+                    raise _Stop(2)
+                x, f_new, g = xn, fn, gnew
+            f_old, f = f, f_new
+            hist.append((x.copy(), f, _tol_norm(x, g, sign, box)))
+            if callback is not None and t % callback_every == 0:
+                inter = _Result(x=x.reshape(shape).copy(), fun=f, jac=g.reshape(shape).copy(),
+                                grad_norm=hist[-1][2], nit=t)
+                try:
+                    stop = callback(inter)
+                except StopIteration:
+                    stop = True
+                if stop is True or (isinstance(stop, np.bool_) and stop):
+                    raise _Stop(3)
+            if method in _FTOL_METHODS and \
+                    sign * (f_old - f) <= ftol * max(abs(f_old), abs(f), 1.0):
+                raise _Stop(7)
+    except _Stop as end:
+        status = end.status
+    gn = math.nan                       # no row: x0's value or gradient was not finite
+    if hist:
+        x, f, gn = hist[-1]
+    res = _Result(x=x.reshape(shape), fun=f, jac=g.reshape(shape), grad_norm=gn,
+                  nit=max(len(hist) - 1, 0), nfev=obj.nfev, njev=obj.nfev, nhev=obj.nhev,
+                  success=status in (0, 7), status=status, message=_MESSAGES[status],
+                  method=method)
     if record:
         res["history"] = dict(x=np.array([r[0] for r in hist]).reshape((-1,) + shape),
                               fun=np.array([r[1] for r in hist]),
                               grad_norm=np.array([r[2] for r in hist]))
     return res
+

@@ -71,19 +71,18 @@ static PyObject *minimize(PyObject *self, PyObject *args)
     long maxiter;
     if (!PyArg_ParseTuple(args, "w*idldp", &xb, &method, &lr, &maxiter, &tol, &dual)) return NULL;
     size_t n = (size_t)(xb.len / sizeof(double));
-    size_t wlen = fg_minimize_workspace_size(n, (fg_minimize_method)method);
+    fg_minimize_options opt;
+    fg_status st = fg_minimize_options_init(&opt, sizeof opt, (fg_minimize_method)method);
+    size_t wlen = st == FG_OK ? fg_minimize_workspace_size(n, &opt) : 0;
     size_t dlen = fg_dual_gradient_workspace_size(n, 0);
     double *mem = malloc((wlen + dlen + n + 1) * sizeof(double));
     if (!mem) { PyBuffer_Release(&xb); return PyErr_NoMemory(); }
     double *work = mem, *dwork = mem + wlen, *grad = mem + wlen + dlen;
     fg_minimize_result res = {0};
-    fg_minimize_options opt;
     fg_dual_objective dobj = {rosen_dual, NULL, 0, dwork};
     fg_objective obj = {rosen_value_grad, NULL, NULL};
     if (dual) { obj.value_grad = fg_dual_value_grad; obj.ctx = &dobj; }
-    fg_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = fg_minimize_options_init(&opt, (fg_minimize_method)method);
     if (st == FG_OK) {
         opt.lr = lr;
         opt.maxiter = maxiter;

@@ -73,12 +73,11 @@ cdef int run(const fg_objective *obj, double[::1] x, double[::1] grad, int metho
              long maxiter, double tol, fg_minimize_result *res) noexcept nogil:
     cdef fg_minimize_options opt
     cdef size_t n = x.shape[0]
-    cdef size_t wlen = minimize_workspace_size(n, <fg_minimize_method>method)
+    cdef int st = minimize_options_init(&opt, sizeof(opt), <fg_minimize_method>method)
+    cdef size_t wlen = minimize_workspace_size(n, &opt) if st == 0 else 0
     cdef double *work = <double*>malloc(wlen * sizeof(double) + 8)
-    cdef int st
     if work == NULL:
         return 2
-    st = minimize_options_init(&opt, <fg_minimize_method>method)
     if st == 0:
         opt.lr = lr
         opt.maxiter = maxiter

@@ -1,4 +1,4 @@
-"""How a third-party package builds against fastgrad (notes/embed.md shows this)."""
+"""How a third-party package builds against fastgrad (the README's embedding section)."""
 import os
 
 import fastgrad

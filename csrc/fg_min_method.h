@@ -1,0 +1,154 @@
+/* fg_min_method.h: the contract between the minimize loop (fg_minimize.c)
+ * and its methods (fg_min_*.c). Private to the C core.
+ *
+ * A method is one row of the method table: its description
+ * (fg_minimize_method_info), the sizes of its carried state and scratch,
+ * a check of the options, init and step. The loop owns the first
+ * evaluation, the stopping tests, history, callbacks, polling and the
+ * divergence guard; a step moves the run from the accepted iterate
+ * (r->x, r->f, r->g) to the next one, which it leaves in the trial buffers
+ * (r->xt, r->ft, r->gt, r->gtnorm), evaluating only through the counted
+ * functions below; it returns FG_MIN_STOP_COUNT when the trial is the new
+ * iterate, else a stop reason (the iterate stays as it was). All of a
+ * method's carried state is plain numbers in r->state, so a warm start
+ * (and a pickle) continues it; r->cache holds what init derives from it.
+ *
+ * To add a method: a code in fg_minimize_method (fg_minimize.h), a file
+ * fg_min_<name>.c defining its row, and the row in the table of
+ * fg_minimize.c (option fields it needs go into fg_minimize_options and
+ * the field table next to it).
+ */
+#ifndef FASTGRAD_MIN_METHOD_H
+#define FASTGRAD_MIN_METHOD_H
+
+#include <math.h>
+#include <stdint.h>
+#include "fg_config.h"
+#include "fg_linesearch.h"
+#include "fg_minimize.h"
+#include "fg_optim.h"
+
+/* Values a method derives from its state and the options, rebuilt by init
+ * (fresh or warm) and never carried. */
+typedef union fg_min_cache {
+    struct {
+        fg_adam_coeffs c;
+        double b1h, b1l, b2h, b2l;   /* beta1, beta2 split for exact products */
+    } adam;
+    double d[32];
+} fg_min_cache;
+
+typedef struct fg_min_run {
+    const fg_objective *obj;
+    const fg_minimize_options *opt;
+    size_t n;
+    double sign;                 /* 1 to minimize, -1 to maximize */
+    const double *lower, *upper; /* NULL without bounds */
+    /* the accepted iterate */
+    double *x, *g;
+    double f, gnorm;
+    /* the trial a step fills */
+    double *xt, *gt;
+    double ft, gtnorm;
+    double *state;               /* the method's carried state */
+    double *scratch;             /* the method's scratch */
+    int64_t t;                   /* this update's number: nit + 1 */
+    double lr;                   /* this update's step size (lr or lr_fn(t)) */
+    int64_t nfev, njev, nhev;
+    int64_t maxfev;              /* nfev never passes this */
+    fg_status objective_status;  /* what a failing objective returned */
+    fg_min_cache cache;
+} fg_min_run;
+
+typedef struct fg_min_method {
+    fg_minimize_method_info info;
+    /* Doubles of carried state and of scratch for n unknowns; FG_ERR_ARG
+     * when a size overflows. */
+    fg_status (*sizes)(size_t n, const fg_minimize_options *o, size_t *state, size_t *scratch);
+    /* The method's own checks of the options (the loop has checked the
+     * common ones): FG_OK or FG_ERR_ARG. */
+    fg_status (*check)(const fg_minimize_options *o);
+    /* warm == 0: set up the state for a fresh run (f and g are not yet
+     * evaluated). warm == 1: the state is a carried one: validate it
+     * (FG_ERR_ARG if this method with these options could not have written
+     * it) and rebuild the cache. Called before anything else is written,
+     * and before x and g hold the carried iterate. */
+    fg_status (*init)(fg_min_run *r, int warm);
+    fg_minimize_stop (*step)(fg_min_run *r);
+} fg_min_method;
+
+extern const fg_min_method fg_min_gd, fg_min_momentum, fg_min_nesterov, fg_min_adam,
+    fg_min_adamw, fg_min_rmsprop, fg_min_adagrad, fg_min_newton;
+
+/* ---- vector helpers (fg_minimize.c) ----------------------------------- */
+
+/* 1 if all n values are finite. */
+int fg_min_all_finite(const double *x, size_t n);
+/* sum of g_i^2, the same bits on every instruction set. */
+double fg_min_sum_squares(const double *g, size_t n);
+/* The rare cases of fg_min_norm_from_sum: s not finite, or 0 for n > 0. */
+int fg_min_norm_slow(double s, const double *g, size_t n, double *norm);
+/* *norm = ||g||_2 from s = fg_min_sum_squares(g); 1 if every g_i is
+ * finite, else 0 (*norm is then not finite). */
+FG_INLINE int fg_min_norm_from_sum(double s, const double *g, size_t n, double *norm)
+{
+    if (FG_LIKELY(isfinite(s) && (s > 0.0 || n == 0))) {
+        *norm = sqrt(s);
+        return 1;
+    }
+    return fg_min_norm_slow(s, g, n, norm);
+}
+/* Clamp x into [lower, upper] in place. */
+void fg_min_project(double *x, const double *lower, const double *upper, size_t n);
+
+/* ---- counted evaluations ---------------------------------------------- */
+
+/* *f and g at x, one value and one gradient evaluation; *gnorm = ||g||_2.
+ * FG_LS_EVAL_NONFINITE when f or g is not finite (x is the caller's to
+ * check), FG_LS_EVAL_ERROR (r->objective_status set), FG_LS_EVAL_MAXFUN
+ * (nothing evaluated) when the budget is spent. */
+FG_INLINE fg_ls_eval fg_min_value_grad(fg_min_run *r, const double *x, double *f, double *g,
+                                       double *gnorm)
+{
+    if (FG_UNLIKELY(r->nfev >= r->maxfev)) return FG_LS_EVAL_MAXFUN;
+    fg_status st = r->obj->value_grad(x, r->n, f, g, r->obj->ctx);
+    r->nfev++;
+    r->njev++;
+    if (FG_UNLIKELY(st != FG_OK)) {
+        r->objective_status = st;
+        return FG_LS_EVAL_ERROR;
+    }
+    if (FG_UNLIKELY(!fg_min_norm_from_sum(fg_min_sum_squares(g, r->n), g, r->n, gnorm)
+                    || !isfinite(*f)))
+        return FG_LS_EVAL_NONFINITE;
+    return FG_LS_EVAL_OK;
+}
+
+/* The n*n Hessian at x (one Hessian evaluation); FG_LS_EVAL_NONFINITE when
+ * an entry is not finite. */
+FG_INLINE fg_ls_eval fg_min_hessian(fg_min_run *r, const double *x, double *hess)
+{
+    fg_status st = r->obj->hessian(x, r->n, hess, r->obj->ctx);
+    r->nhev++;
+    if (st != FG_OK) {
+        r->objective_status = st;
+        return FG_LS_EVAL_ERROR;
+    }
+    return fg_min_all_finite(hess, r->n * r->n) ? FG_LS_EVAL_OK : FG_LS_EVAL_NONFINITE;
+}
+
+/* The stop reason an evaluation failure ends the run with. */
+FG_INLINE fg_minimize_stop fg_min_eval_stop(fg_ls_eval e)
+{
+    return e == FG_LS_EVAL_ERROR ? FG_MIN_OBJECTIVE_ERROR
+         : e == FG_LS_EVAL_MAXFUN ? FG_MIN_MAXFUN : FG_MIN_DIVERGED;
+}
+
+/* The stop reason a failed line search ends the run with. */
+FG_INLINE fg_minimize_stop fg_min_ls_stop(fg_ls_status s)
+{
+    return s == FG_LS_ERROR ? FG_MIN_OBJECTIVE_ERROR
+         : s == FG_LS_MAXFUN ? FG_MIN_MAXFUN : FG_MIN_LINESEARCH_FAILED;
+}
+
+#endif /* FASTGRAD_MIN_METHOD_H */
