@@ -32,9 +32,11 @@ static const fg_min_method *const METHODS[FG_MIN_METHOD_COUNT] = {
     [FG_MIN_RMSPROP] = &fg_min_rmsprop,
     [FG_MIN_ADAGRAD] = &fg_min_adagrad,
     [FG_MIN_NEWTON] = &fg_min_newton,
+    [FG_MIN_ADAMAX] = &fg_min_adamax,
+    [FG_MIN_NADAM] = &fg_min_nadam,
 };
 
-static const fg_min_method *method_row(fg_minimize_method m)
+const fg_min_method *fg_min_method_of(fg_minimize_method m)
 {
     return (int)m >= 0 && m < FG_MIN_METHOD_COUNT ? METHODS[m] : NULL;
 }
@@ -56,6 +58,8 @@ static const fg_minimize_option_field FIELDS[] = {
     FIELD("centered", centered, INT, 1, 0.0, 1.0, 0, 0),
     FIELD("lr_decay", lr_decay, DOUBLE, 1, 0.0, INFINITY, 0, 0),
     FIELD("initial_accumulator_value", initial_accumulator_value, DOUBLE, 1, 0.0, INFINITY, 0, 0),
+    FIELD("momentum_decay", momentum_decay, DOUBLE, 1, 0.0, INFINITY, 0, 0),
+    FIELD("decoupled_weight_decay", decoupled_weight_decay, INT, 1, 0.0, 1.0, 0, 0),
     FIELD("newton_mu0", newton_mu0, DOUBLE, 1, 0.0, INFINITY, 1, 0),
 };
 
@@ -71,7 +75,7 @@ const fg_minimize_option_field *fg_minimize_option_fields(size_t *count)
 
 fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_method_info *info)
 {
-    const fg_min_method *m = method_row(method);
+    const fg_min_method *m = fg_min_method_of(method);
     if (!m || !info) return FG_ERR_ARG;
     *info = m->info;
     return FG_OK;
@@ -80,18 +84,12 @@ fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_met
 fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
                                    fg_minimize_method method)
 {
-    if (!opt || struct_size != sizeof *opt || !method_row(method)) return FG_ERR_ARG;
+    const fg_min_method *m = fg_min_method_of(method);
+    if (!opt || struct_size != sizeof *opt || !m) return FG_ERR_ARG;
     memset(opt, 0, sizeof *opt);
     opt->struct_size = sizeof *opt;
     opt->method = method;
-    opt->lr = (method == FG_MIN_RMSPROP || method == FG_MIN_ADAGRAD) ? 1e-2
-            : (method == FG_MIN_NEWTON) ? 1.0 : 1e-3;
-    opt->momentum = (method == FG_MIN_MOMENTUM || method == FG_MIN_NESTEROV) ? 0.9 : 0.0;
-    opt->weight_decay = method == FG_MIN_ADAMW ? 1e-2 : 0.0;
-    opt->beta1 = 0.9;
-    opt->beta2 = 0.999;
-    opt->eps = method == FG_MIN_ADAGRAD ? 1e-10 : 1e-8;
-    opt->alpha = 0.99;
+    opt->lr = method == FG_MIN_NEWTON ? 1.0 : 1e-3;
     opt->newton_mu0 = 1e-3;
     opt->tol = 1e-8;
     opt->ftol = 2.220446049250313e-09;   /* scipy's L-BFGS-B default factr = 1e7 */
@@ -100,6 +98,7 @@ fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
     opt->line_search = FG_MIN_LS_DEFAULT;
     opt->callback_every = 1;
     opt->poll_interval = 0.05;
+    if (m->defaults) m->defaults(opt);
     return FG_OK;
 }
 
@@ -215,7 +214,7 @@ static fg_status layout(size_t n, const fg_minimize_options *opt, size_t *state_
     const fg_min_method *m;
     fg_minimize_options o;
     size_t state, scratch;
-    if (!opt || opt->struct_size != sizeof *opt || !(m = method_row(opt->method)))
+    if (!opt || opt->struct_size != sizeof *opt || !(m = fg_min_method_of(opt->method)))
         return FG_ERR_ARG;
     resolve(opt, m, &o);
     if (m->sizes(n, &o, &state, &scratch) != FG_OK) return FG_ERR_ARG;
@@ -384,7 +383,7 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         return FG_ERR_ARG;
     size_t carried, total;
     if (layout(n, opt, &carried, &total) != FG_OK || work_len < total) return FG_ERR_ARG;
-    const fg_min_method *m = method_row(opt->method);
+    const fg_min_method *m = fg_min_method_of(opt->method);
     fg_minimize_options o;
     resolve(opt, m, &o);
     fg_status st = check_options(&o, m, obj, n);

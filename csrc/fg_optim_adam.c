@@ -85,18 +85,19 @@ fg_status fg_adam_prepare_powers(fg_adam_coeffs *out, double lr, double beta1, d
     return FG_OK;
 }
 
-/* prepare_running: the powers beta1^t, beta2^t as running products in
- * double-double (hi + lo, Dekker's exact product per factor and step)
+/* The incremental prepare: the powers beta1^t, beta2^t as running products
+ * in double-double (hi + lo, Dekker's exact product per factor and step)
  * instead of two pow() calls per step, which cost about a quarter of a
- * minimize iteration at n = 100. The product's relative error after t steps
- * is about t * 2^-104, so hi + lo rounds to the correctly rounded beta^t;
- * 1 - beta^t is then formed as torch forms it, and bc2's square root with
- * sqrt(). pow() is within 0.52 ulp and pow(bc2, 0.5) is not always
- * sqrt(bc2), so in rare steps a bias correction differs from prepare's in
- * its last bit. Once both powers are below 2^-60, 1 - beta^t is exactly 1
- * and the products stop (they would only sink into subnormals).
- * running = {hi1, lo1, hi2, lo2}, starting at beta^0 = {1, 0, 1, 0}. */
-static const double adam_running_initial[4] = {1.0, 0.0, 1.0, 0.0};
+ * minimize iteration at n = 100. The product's relative error after t
+ * steps is about t * 2^-104, so hi + lo rounds to the correctly rounded
+ * beta^t; 1 - beta^t is then formed as torch forms it, and bc2's square
+ * root with sqrt(). pow() is within 0.52 ulp and pow(bc2, 0.5) is not
+ * always sqrt(bc2), so in rare steps a bias correction differs from
+ * prepare's in its last bit. Once both powers are below 2^-60, 1 - beta^t
+ * is exactly 1 and the products stop (they would only sink into
+ * subnormals). running = {beta1^t as hi, lo; beta2^t as hi, lo; beta1 and
+ * beta2 split in halves}. */
+enum { R_H1, R_L1, R_H2, R_L2, R_B1H, R_B1L, R_B2H, R_B2L, N_RUNNING };
 
 /* Veltkamp's split a = hi + lo into two 26-bit halves, so that products of
  * halves are exact. Plain arithmetic rather than fma(): this is built for
@@ -109,13 +110,13 @@ static void dd_split(double a, double *hi, double *lo)
     *lo = a - *hi;
 }
 
-/* (hi + lo) *= b: Dekker's exact product hi*b = p + e, plus lo*b,
- * renormalized. */
-static void dd_mul(double *hi, double *lo, double b)
+/* (hi + lo) *= b, b = bh + bl split: Dekker's exact product hi*b = p + e,
+ * plus lo*b, renormalized. */
+static void dd_mul(double *hi, double *lo, double bh, double bl)
 {
-    double ah, al, bh, bl;
+    const double b = bh + bl;   /* exact: the halves of a split */
+    double ah, al;
     dd_split(*hi, &ah, &al);
-    dd_split(b, &bh, &bl);
     const double p = *hi * b;
     const double e = (((ah * bh - p) + ah * bl) + al * bh) + al * bl + *lo * b;
     const double s = p + e;
@@ -123,15 +124,37 @@ static void dd_mul(double *hi, double *lo, double b)
     *hi = s;
 }
 
-static void adam_prepare_running(void *coeffs, const double *h, double lr, int64_t step,
-                                 double *running, double *scalars)
+static fg_status adam_running_start(double *r, const double *h, int fresh)
 {
-    if (!(running[0] < 0x1p-60 && running[2] < 0x1p-60)) {
-        dd_mul(&running[0], &running[1], h[BETA1]);
-        dd_mul(&running[2], &running[3], h[BETA2]);
+    double b1h, b1l, b2h, b2l;
+    dd_split(h[BETA1], &b1h, &b1l);
+    dd_split(h[BETA2], &b2h, &b2l);
+    if (fresh) {
+        r[R_H1] = r[R_H2] = 1.0;   /* beta^0 */
+        r[R_L1] = r[R_L2] = 0.0;
+        r[R_B1H] = b1h;
+        r[R_B1L] = b1l;
+        r[R_B2H] = b2h;
+        r[R_B2L] = b2l;
+        return FG_OK;
     }
-    adam_coeffs(coeffs, h, lr, 1.0 - (running[0] + running[1]),
-                sqrt(1.0 - (running[2] + running[3])));
+    /* carried: powers in [0, 1] with a finite tail, the splits of these betas */
+    const int ok = r[R_H1] >= 0.0 && r[R_H1] <= 1.0 && r[R_H2] >= 0.0 && r[R_H2] <= 1.0
+                   && isfinite(r[R_L1]) && isfinite(r[R_L2]) && r[R_B1H] == b1h
+                   && r[R_B1L] == b1l && r[R_B2H] == b2h && r[R_B2L] == b2l;
+    return ok ? FG_OK : FG_ERR_ARG;
+}
+
+static void adam_running_advance(double *r)
+{
+    if (r[R_H1] < 0x1p-60 && r[R_H2] < 0x1p-60) return;
+    dd_mul(&r[R_H1], &r[R_L1], r[R_B1H], r[R_B1L]);
+    dd_mul(&r[R_H2], &r[R_L2], r[R_B2H], r[R_B2L]);
+}
+
+static void adam_running_prepare(void *coeffs, const double *h, double lr, const double *r)
+{
+    adam_coeffs(coeffs, h, lr, 1.0 - (r[R_H1] + r[R_L1]), sqrt(1.0 - (r[R_H2] + r[R_L2])));
 }
 
 FG_OPTIM_FITS(fg_adam_coeffs, N_HYPER, FG_COUNT(adam_state), 0);
@@ -145,8 +168,9 @@ FG_OPTIM_FITS(fg_adam_coeffs, N_HYPER, FG_COUNT(adam_state), 0);
         .n_state = FG_COUNT(adam_state), .state = adam_state, \
         .coeffs_size = sizeof(fg_adam_coeffs), .prepare = adam_prepare,        \
         .step_f64 = adam_step_f64, .step_f32 = adam_step_f32,                  \
-        .n_running = 4, .running_initial = adam_running_initial,               \
-        .prepare_running = adam_prepare_running,                               \
+        .n_running = N_RUNNING, .running_start = adam_running_start,           \
+        .running_advance = adam_running_advance,                               \
+        .running_prepare = adam_running_prepare,                               \
     }
 const fg_optimizer fg_optimizer_adam = ADAM_DESCRIPTOR("adam", FG_OPTIM_ADAM, adam_hyper);
 const fg_optimizer fg_optimizer_adamw = ADAM_DESCRIPTOR("adamw", FG_OPTIM_ADAMW, adamw_hyper);

@@ -17,8 +17,10 @@
  *     (src == NULL) or out of place (the new parameters go to param, the old
  *     ones are read from src; FG_ERR_NONFINITE then reports a NaN or
  *     infinite new parameter, everything is still written);
- *   - optionally prepare_running: prepare for drivers that take every step
- *     in order, from running numbers they keep (Adam's powers beta^t as
+ *   - optionally an incremental prepare, for drivers that take every step
+ *     in order (minimize's loop): numbers the driver keeps between steps
+ *     ("running"), advanced one step at a time, from which the coefficients
+ *     come more cheaply than from prepare (Adam's powers beta^t as
  *     double-double products instead of two pow() calls per step).
  *
  * The step functions follow torch.optim's single-tensor path operation by
@@ -114,8 +116,10 @@ typedef fg_status (*fg_optim_step_f64_fn)(const double *src, double *param, cons
                                           double *const *state, size_t n, const void *coeffs);
 typedef fg_status (*fg_optim_step_f32_fn)(const float *src, float *param, const float *grad,
                                           float *const *state, size_t n, const void *coeffs);
-typedef void (*fg_optim_prepare_running_fn)(void *coeffs, const double *hyper, double lr,
-                                            int64_t step, double *running, double *scalars);
+typedef fg_status (*fg_optim_running_start_fn)(double *running, const double *hyper, int fresh);
+typedef void (*fg_optim_running_advance_fn)(double *running);
+typedef void (*fg_optim_running_prepare_fn)(void *coeffs, const double *hyper, double lr,
+                                            const double *running);
 
 typedef struct fg_optimizer {
     const char *name;               /* "adam": the table row's name */
@@ -142,15 +146,22 @@ typedef struct fg_optimizer {
     fg_optim_prepare_fn prepare;
     fg_optim_step_f64_fn step_f64;
     fg_optim_step_f32_fn step_f32;
-    /* Optional (NULL, n_running == 0 when absent): prepare for a driver that
-     * calls it for steps 1, 2, 3, ... in order, keeping n_running numbers
-     * that start at running_initial. Does not check (the driver ran prepare
-     * once with the same hyperparameters); lr must be finite and >= 0. The
-     * coefficients may differ from prepare's in the last bit (documented per
-     * optimizer). */
+    /* Optional (all NULL, n_running == 0 when absent): the incremental
+     * prepare. running holds n_running numbers the driver keeps (plain
+     * numbers: they may be saved and restored between runs).
+     * running_start: fresh = 1 sets running up before step 1; fresh = 0
+     *     checks numbers carried over from an earlier run with the same
+     *     hyperparameters (FG_ERR_ARG if they could not have come from one)
+     *     and rebuilds what is derived from hyper. hyper must pass
+     *     fg_optimizer_check.
+     * running_advance: to the next step (before step 1: to step 1).
+     * running_prepare: the coefficients of the step running is at, for
+     *     learning rate lr (finite, >= 0). They may differ from prepare's in
+     *     the last bit (documented per optimizer); nothing is checked. */
     int n_running;
-    const double *running_initial;
-    fg_optim_prepare_running_fn prepare_running;
+    fg_optim_running_start_fn running_start;
+    fg_optim_running_advance_fn running_advance;
+    fg_optim_running_prepare_fn running_prepare;
 } fg_optimizer;
 
 /* The descriptors, fg_optimizer_sgd, fg_optimizer_adam, ... */

@@ -15,6 +15,8 @@ cdef extern from "fg_minimize.h" nogil:
         FG_MIN_RMSPROP
         FG_MIN_ADAGRAD
         FG_MIN_NEWTON
+        FG_MIN_ADAMAX
+        FG_MIN_NADAM
         FG_MIN_METHOD_COUNT
     ctypedef enum fg_minimize_stop:
         FG_MIN_CONVERGED
@@ -66,7 +68,8 @@ cdef extern from "fg_minimize.h" nogil:
         int amsgrad
         double alpha
         int centered
-        double lr_decay, initial_accumulator_value, newton_mu0
+        double lr_decay, initial_accumulator_value, momentum_decay, newton_mu0
+        int decoupled_weight_decay
         int maximize
         double tol, ftol
         int64_t maxiter, maxfun

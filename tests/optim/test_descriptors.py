@@ -138,23 +138,27 @@ static fg_status objective(const double *x, size_t n, double *f, double *g, void
     return FG_OK;
 }
 
-/* minimize's first-order loop, written against a descriptor: the update
- * from the accepted iterate into a trial one (out of place), then the
- * gradient there. */
+/* A first-order loop written against a descriptor, as minimize's: the
+ * update from the accepted iterate into a trial one (out of place), then
+ * the gradient there. */
 static void descriptor_loop(const fg_optimizer *opt, const double *hyper, double lr,
                             double *x, int use_running)
 {
-    double xb[N], g[N], f, buf[3][N], running[8], scalars[4];
+    double xb[N], g[N], f, buf[3][N], running[16], scalars[4];
     double *state[3] = {buf[0], buf[1], buf[2]};
     fg_optim_coeffs c;
     memset(buf, 0, sizeof buf);
-    for (int i = 0; i < opt->n_running; i++) running[i] = opt->running_initial[i];
+    if (use_running) opt->running_start(running, hyper, 1);
     for (int i = 0; i < opt->n_scalar; i++) scalars[i] = opt->scalar[i].initial;
     double *cur = x, *next = xb;
     objective(cur, N, &f, g, NULL);
     for (int t = 1; t <= ITERS; t++) {
-        if (use_running) opt->prepare_running(&c, hyper, lr, t, running, scalars);
-        else opt->prepare(&c, hyper, lr, t, scalars);
+        if (use_running) {
+            opt->running_advance(running);
+            opt->running_prepare(&c, hyper, lr, running);
+        } else {
+            opt->prepare(&c, hyper, lr, t, scalars);
+        }
         opt->step_f64(cur, next, g, state, N, &c);
         double *tmp = cur; cur = next; next = tmp;
         objective(cur, N, &f, g, NULL);
@@ -174,7 +178,7 @@ int main(void)
     printf("found %d %d\n", found, (int)FG_OPTIM_COUNT);
 
     /* 2. minimize's Adam and AdamW iterates are those of the descriptor's
-     *    prepare_running, bit for bit; betas (0.5, 0.9) take the powers
+     *    incremental prepare, bit for bit; betas (0.5, 0.9) take the powers
      *    below 2^-60 (where the products stop) within the run */
     const fg_minimize_method methods[2] = {FG_MIN_ADAM, FG_MIN_ADAMW};
     const char *names[2] = {"adam", "adamw"};
@@ -184,15 +188,17 @@ int main(void)
             fg_objective obj = {objective, NULL, NULL};
             fg_minimize_options o;
             fg_minimize_result res;
-            double x[N], y[N], z[N], grad[N], work[5 * N], hyper[FG_OPTIM_MAX_HYPER];
-            fg_minimize_options_init(&o, methods[m]);
+            double x[N], y[N], z[N], grad[N], work[16 * N], hyper[FG_OPTIM_MAX_HYPER];
+            fg_minimize_options_init(&o, sizeof o, methods[m]);
             o.lr = 1e-2;
             o.maxiter = ITERS;
             o.tol = 0.0;
             o.beta1 = betas[b][0];
             o.beta2 = betas[b][1];
             start(x);
-            fg_minimize_run_f64(&obj, x, N, &o, work, sizeof work / sizeof *work, grad, &res);
+            if (fg_minimize_run_f64(&obj, x, N, &o, work, sizeof work / sizeof *work, grad, &res)
+                != FG_OK)
+                return 1;
             const fg_optimizer *opt = fg_optimizer_find(names[m]);
             fg_optimizer_defaults(opt, hyper);
             hyper[0] = betas[b][0];
