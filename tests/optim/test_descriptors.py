@@ -296,3 +296,41 @@ def test_public_descriptors_from_c(tmp_path):
     assert lines[5] == "typed 1 1"
     assert lines[6] == "rule 1 nesterov"
     assert lines[7] == "range 1 momentum 1 1 -1"
+
+
+# ------------------------------------- minimize's first-order methods --
+
+MINIMIZE_AS_CLASS = {
+    "gd": (fg.SGD, {}), "momentum": (fg.SGD, dict(momentum=0.9)),
+    "nesterov": (fg.SGD, dict(momentum=0.9, nesterov=True)),
+    "adam": (fg.Adam, {}), "adamw": (fg.AdamW, {}), "rmsprop": (fg.RMSprop, {}),
+    "adagrad": (fg.Adagrad, {}), "adamax": (fg.Adamax, {}), "nadam": (fg.NAdam, {}),
+}
+
+
+def test_every_optimizer_is_a_minimize_method():
+    from fastgrad.minimize import METHODS
+    assert set(SPECS) - {"sgd"} <= set(METHODS)      # sgd is gd, momentum and nesterov
+    assert set(MINIMIZE_AS_CLASS) == {m for m in METHODS if m != "newton"}
+
+
+@pytest.mark.parametrize("method", list(MINIMIZE_AS_CLASS))
+@pytest.mark.parametrize("maximize", [False, True])
+def test_minimize_equals_a_loop_with_the_class(method, maximize):
+    """minimize's first-order step is the optimizer's descriptor: its
+    iterates are a hand loop with the class, bit for bit (Adam's running
+    powers agree with pow() over these steps too)."""
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(5, 5))
+    A = A @ A.T + np.eye(5)
+    sign = -1.0 if maximize else 1.0
+    cf = fg.compile(lambda x: sign * 0.5 * (x @ A @ x), 5)
+    x0 = rng.normal(size=5)
+    cls, kw = MINIMIZE_AS_CLASS[method]
+    res = fg.minimize(cf, x0, method=method, lr=3e-3, tol=0.0, maxiter=300, record=True,
+                      maximize=maximize)
+    x = x0.copy()
+    opt = cls(x, lr=3e-3, maximize=maximize, **kw)
+    for k in range(300):
+        opt.step(cf.gradient(x))
+        np.testing.assert_array_equal(res.history["x"][k + 1], x)
