@@ -8,6 +8,8 @@
 #include "fg_optim_impl.h"
 #include "fg_optim.h"
 
+typedef fg_adagrad_coeffs adagrad_coeffs;
+
 enum { LR_DECAY, WEIGHT_DECAY, INITIAL_ACCUMULATOR_VALUE, EPS, MAXIMIZE, N_HYPER };
 
 static const fg_optim_hyper adagrad_hyper[N_HYPER] = {
@@ -43,16 +45,12 @@ fg_status fg_adagrad_prepare(fg_adagrad_coeffs *out, double lr, double lr_decay,
     return adagrad_prepare(out, h, lr, step, NULL);
 }
 
-FG_OPTIM_FITS(fg_adagrad_coeffs, N_HYPER, FG_COUNT(adagrad_state), 0);
+FG_OPTIM_FITS(adagrad, 0);
 #define FG_OPTIM_FILE "fg_optim_adagrad.c"
 #include "fg_optim_dtypes.h"
 
 const fg_optimizer fg_optimizer_adagrad = {
-    .name = "adagrad", .kind = FG_OPTIM_ADAGRAD, .lr_default = 1e-2,
-    .n_hyper = N_HYPER, .hyper = adagrad_hyper,
-    .n_state = FG_COUNT(adagrad_state), .state = adagrad_state,
-    .coeffs_size = sizeof(fg_adagrad_coeffs), .prepare = adagrad_prepare,
-    .step_f64 = adagrad_step_f64, .step_f32 = adagrad_step_f32,
+    FG_OPTIM_ROW(adagrad, "adagrad", ADAGRAD, 1e-2, adagrad_hyper),
 };
 
 #else /* the step body, once per dtype */
@@ -96,19 +94,7 @@ static fg_status FG_NAME(adagrad_step)(FG_STEP_ARGS)
     return FG_STEP_STATUS(FG_NAME(adagrad_loop)(src, param, grad, state[0], n, c));
 }
 
-fg_status FG_NAME(fg_adagrad_step)(FG_T *param, const FG_T *grad, FG_T *state_sum,
-                                   size_t n, const fg_adagrad_coeffs *c)
-{
-    FG_T *state[1] = {state_sum};
-    return FG_NAME(adagrad_step)(NULL, param, grad, state, n, c);
-}
-
-fg_status FG_NAME(fg_adagrad_step_out)(const FG_T *param, FG_T *param_out, const FG_T *grad,
-                                       FG_T *state_sum, size_t n, const fg_adagrad_coeffs *c)
-{
-    FG_T *state[1] = {state_sum};
-    if (n && !param) return FG_ERR_ARG;
-    return FG_NAME(adagrad_step)(param, param_out, grad, state, n, c);
-}
+FG_TYPED_STEPS(adagrad, fg_adagrad_coeffs, (FG_T *state_sum),
+               (state_sum))
 
 #endif

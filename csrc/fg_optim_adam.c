@@ -12,6 +12,8 @@
 #include "fg_optim_impl.h"
 #include "fg_optim.h"
 
+typedef fg_adam_coeffs adam_coeffs;
+
 enum { BETA1, BETA2, EPS, WEIGHT_DECAY, AMSGRAD, MAXIMIZE, DECOUPLED, N_HYPER };
 
 /* Adam and AdamW differ only in two defaults. */
@@ -23,7 +25,8 @@ enum { BETA1, BETA2, EPS, WEIGHT_DECAY, AMSGRAD, MAXIMIZE, DECOUPLED, N_HYPER };
         [WEIGHT_DECAY] = {"weight_decay", wd_default, FG_HYPER_REAL, 0.0, INFINITY, 0, 0}, \
         [AMSGRAD] = {"amsgrad", 0.0, FG_HYPER_FLAG, 0.0, 1.0, 0, 0},           \
         [MAXIMIZE] = {"maximize", 0.0, FG_HYPER_FLAG, 0.0, 1.0, 0, 0},         \
-        [DECOUPLED] = {"decoupled_weight_decay", decoupled_default, FG_HYPER_FLAG, 0.0, 1.0, 0, 0}, \
+        [DECOUPLED] = {"decoupled_weight_decay", decoupled_default, FG_HYPER_FLAG, 0.0, 1.0, \
+                       0, 0},                                                  \
     }
 static const fg_optim_hyper adam_hyper[N_HYPER] = ADAM_HYPER(0.0, 0.0);
 static const fg_optim_hyper adamw_hyper[N_HYPER] = ADAM_HYPER(1e-2, 1.0);
@@ -36,7 +39,7 @@ static const fg_optim_state adam_state[] = {
 
 /* The coefficients from the bias corrections bc1 = 1 - beta1^t and
  * bc2_sqrt = (1 - beta2^t)^(1/2) (h: checked). */
-static void adam_coeffs(fg_adam_coeffs *c, const double *h, double lr, double bc1,
+static void adam_set_coeffs(fg_adam_coeffs *c, const double *h, double lr, double bc1,
                         double bc2_sqrt)
 {
     c->lerp_weight = 1.0 - h[BETA1];
@@ -59,7 +62,7 @@ static fg_status adam_prepare(void *coeffs, const double *h, double lr, int64_t 
         return FG_ERR_ARG;
     const double t = (double)step;
     /* torch's bc2**0.5, not sqrt(): they differ in rare ulps */
-    adam_coeffs(coeffs, h, lr, 1.0 - pow(h[BETA1], t), pow(1.0 - pow(h[BETA2], t), 0.5));
+    adam_set_coeffs(coeffs, h, lr, 1.0 - pow(h[BETA1], t), pow(1.0 - pow(h[BETA2], t), 0.5));
     return FG_OK;
 }
 
@@ -81,7 +84,7 @@ fg_status fg_adam_prepare_powers(fg_adam_coeffs *out, double lr, double beta1, d
     if (!out || fg_optimizer_check(&fg_optimizer_adam, h, lr, 1, NULL) != FG_OK
         || !(beta1_pow_t >= 0.0 && beta1_pow_t < 1.0) || !(beta2_pow_t >= 0.0 && beta2_pow_t < 1.0))
         return FG_ERR_ARG;
-    adam_coeffs(out, h, lr, 1.0 - beta1_pow_t, pow(1.0 - beta2_pow_t, 0.5));
+    adam_set_coeffs(out, h, lr, 1.0 - beta1_pow_t, pow(1.0 - beta2_pow_t, 0.5));
     return FG_OK;
 }
 
@@ -154,26 +157,24 @@ static void adam_running_advance(double *r)
 
 static void adam_running_prepare(void *coeffs, const double *h, double lr, const double *r)
 {
-    adam_coeffs(coeffs, h, lr, 1.0 - (r[R_H1] + r[R_L1]), sqrt(1.0 - (r[R_H2] + r[R_L2])));
+    adam_set_coeffs(coeffs, h, lr, 1.0 - (r[R_H1] + r[R_L1]),
+                    sqrt(1.0 - (r[R_H2] + r[R_L2])));
 }
 
-FG_OPTIM_FITS(fg_adam_coeffs, N_HYPER, FG_COUNT(adam_state), 0);
+FG_OPTIM_FITS(adam, 0);
 #define FG_OPTIM_FILE "fg_optim_adam.c"
 #include "fg_optim_dtypes.h"
 
-#define ADAM_DESCRIPTOR(id, KIND, hyper_rows)                                  \
+/* Adam and AdamW: the same functions, different defaults. */
+#define ADAM_ROW(id, KIND, hyper_rows)                                         \
     {                                                                          \
-        .name = id, .kind = KIND, .lr_default = 1e-3,                          \
-        .n_hyper = N_HYPER, .hyper = hyper_rows, \
-        .n_state = FG_COUNT(adam_state), .state = adam_state, \
-        .coeffs_size = sizeof(fg_adam_coeffs), .prepare = adam_prepare,        \
-        .step_f64 = adam_step_f64, .step_f32 = adam_step_f32,                  \
+        FG_OPTIM_ROW(adam, id, KIND, 1e-3, hyper_rows),                        \
         .n_running = N_RUNNING, .running_start = adam_running_start,           \
         .running_advance = adam_running_advance,                               \
         .running_prepare = adam_running_prepare,                               \
     }
-const fg_optimizer fg_optimizer_adam = ADAM_DESCRIPTOR("adam", FG_OPTIM_ADAM, adam_hyper);
-const fg_optimizer fg_optimizer_adamw = ADAM_DESCRIPTOR("adamw", FG_OPTIM_ADAMW, adamw_hyper);
+const fg_optimizer fg_optimizer_adam = ADAM_ROW("adam", ADAM, adam_hyper);
+const fg_optimizer fg_optimizer_adamw = ADAM_ROW("adamw", ADAMW, adamw_hyper);
 
 #else /* the step body, once per dtype */
 
@@ -253,21 +254,7 @@ static fg_status FG_NAME(adam_step)(FG_STEP_ARGS)
                                              n, c));
 }
 
-fg_status FG_NAME(fg_adam_step)(FG_T *param, const FG_T *grad, FG_T *exp_avg,
-                                FG_T *exp_avg_sq, FG_T *max_exp_avg_sq, size_t n,
-                                const fg_adam_coeffs *c)
-{
-    FG_T *state[3] = {exp_avg, exp_avg_sq, max_exp_avg_sq};
-    return FG_NAME(adam_step)(NULL, param, grad, state, n, c);
-}
-
-fg_status FG_NAME(fg_adam_step_out)(const FG_T *param, FG_T *param_out, const FG_T *grad,
-                                    FG_T *exp_avg, FG_T *exp_avg_sq, FG_T *max_exp_avg_sq,
-                                    size_t n, const fg_adam_coeffs *c)
-{
-    FG_T *state[3] = {exp_avg, exp_avg_sq, max_exp_avg_sq};
-    if (n && !param) return FG_ERR_ARG;
-    return FG_NAME(adam_step)(param, param_out, grad, state, n, c);
-}
+FG_TYPED_STEPS(adam, fg_adam_coeffs, (FG_T *exp_avg, FG_T *exp_avg_sq, FG_T *max_exp_avg_sq),
+               (exp_avg, exp_avg_sq, max_exp_avg_sq))
 
 #endif

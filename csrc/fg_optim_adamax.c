@@ -45,16 +45,12 @@ static fg_status adamax_prepare(void *coeffs, const double *h, double lr, int64_
     return FG_OK;
 }
 
-FG_OPTIM_FITS(adamax_coeffs, N_HYPER, FG_COUNT(adamax_state), 0);
+FG_OPTIM_FITS(adamax, 0);
 #define FG_OPTIM_FILE "fg_optim_adamax.c"
 #include "fg_optim_dtypes.h"
 
 const fg_optimizer fg_optimizer_adamax = {
-    .name = "adamax", .kind = FG_OPTIM_ADAMAX, .lr_default = 2e-3,
-    .n_hyper = N_HYPER, .hyper = adamax_hyper,
-    .n_state = FG_COUNT(adamax_state), .state = adamax_state,
-    .coeffs_size = sizeof(adamax_coeffs), .prepare = adamax_prepare,
-    .step_f64 = adamax_step_f64, .step_f32 = adamax_step_f32,
+    FG_OPTIM_ROW(adamax, "adamax", ADAMAX, 2e-3, adamax_hyper),
 };
 
 #else /* the step body, once per dtype */

@@ -75,15 +75,49 @@
  * pointers are usable for n elements. */
 #define FG_STEP_ARRAYS_OK() (state && (n == 0 || (param && grad)))
 
+/* The typed entry points of fg_optim.h (the original four optimizers) over
+ * a descriptor's step <base>_step: fg_<base>_step_<dtype> in place and
+ * fg_<base>_step_out_<dtype> out of place. PARAMS are the state buffers as
+ * parameters and ARGS the same names, both parenthesized, in the
+ * descriptor's order. */
+#define FG_UNPAREN(...) __VA_ARGS__
+#define FG_TYPED_STEPS(base, coeffs_type, PARAMS, ARGS)                        \
+    fg_status FG_NAME(fg_##base##_step)(FG_T *param, const FG_T *grad,         \
+                                        FG_UNPAREN PARAMS, size_t n,           \
+                                        const coeffs_type *c)                  \
+    {                                                                          \
+        FG_T *state[] = {FG_UNPAREN ARGS};                                     \
+        return FG_NAME(base##_step)(NULL, param, grad, state, n, c);           \
+    }                                                                          \
+    fg_status FG_NAME(fg_##base##_step_out)(const FG_T *param, FG_T *param_out, \
+                                            const FG_T *grad, FG_UNPAREN PARAMS, \
+                                            size_t n, const coeffs_type *c)    \
+    {                                                                          \
+        FG_T *state[] = {FG_UNPAREN ARGS};                                     \
+        if (n && !param) return FG_ERR_ARG;   /* src NULL would mean in place */ \
+        return FG_NAME(base##_step)(param, param_out, grad, state, n, c);      \
+    }
+
 /* The number of rows of a table. */
 #define FG_COUNT(rows) ((int)(sizeof(rows) / sizeof((rows)[0])))
 
-/* Refuses to compile a descriptor that breaks the bounds drivers rely on
- * (fg_optimizer.h: hyperparameters and coefficients fit on the stack). */
-#define FG_OPTIM_FITS(coeffs_type, n_hyper, n_state, n_scalar)                 \
-    typedef char fg_optim_fits_[(sizeof(coeffs_type) <= FG_OPTIM_COEFFS_BYTES  \
-                                 && (n_hyper) <= FG_OPTIM_MAX_HYPER            \
-                                 && (n_state) <= FG_OPTIM_MAX_STATE            \
+/* Refuses to compile an optimizer file whose descriptor breaks the bounds
+ * drivers rely on (fg_optimizer.h: hyperparameters, state pointers, scalar
+ * state and coefficients fit on the stack). The file names its rows
+ * <base>_hyper, <base>_state, its struct <base>_coeffs and N_HYPER. */
+#define FG_OPTIM_FITS(base, n_scalar)                                          \
+    typedef char fg_optim_fits_[(sizeof(base##_coeffs) <= FG_OPTIM_COEFFS_BYTES \
+                                 && N_HYPER <= FG_OPTIM_MAX_HYPER              \
+                                 && FG_COUNT(base##_state) <= FG_OPTIM_MAX_STATE \
                                  && (n_scalar) <= FG_OPTIM_MAX_SCALAR) ? 1 : -1]
+
+/* The fields of a descriptor every optimizer file fills the same way, from
+ * its names (see FG_OPTIM_FITS) and its functions <base>_prepare,
+ * <base>_step_f64 and <base>_step_f32. */
+#define FG_OPTIM_ROW(base, id, KIND, lr, hyper_rows)                           \
+    .name = id, .kind = FG_OPTIM_##KIND, .lr_default = lr, .n_hyper = N_HYPER, \
+    .hyper = hyper_rows, .n_state = FG_COUNT(base##_state), .state = base##_state, \
+    .coeffs_size = sizeof(base##_coeffs), .prepare = base##_prepare,           \
+    .step_f64 = base##_step_f64, .step_f32 = base##_step_f32
 
 #endif /* FASTGRAD_OPTIM_IMPL_H */

@@ -70,17 +70,13 @@ static fg_status nadam_prepare(void *coeffs, const double *h, double lr, int64_t
     return FG_OK;
 }
 
-FG_OPTIM_FITS(nadam_coeffs, N_HYPER, FG_COUNT(nadam_state), FG_COUNT(nadam_scalar));
+FG_OPTIM_FITS(nadam, FG_COUNT(nadam_scalar));
 #define FG_OPTIM_FILE "fg_optim_nadam.c"
 #include "fg_optim_dtypes.h"
 
 const fg_optimizer fg_optimizer_nadam = {
-    .name = "nadam", .kind = FG_OPTIM_NADAM, .lr_default = 2e-3,
-    .n_hyper = N_HYPER, .hyper = nadam_hyper,
-    .n_state = FG_COUNT(nadam_state), .state = nadam_state,
+    FG_OPTIM_ROW(nadam, "nadam", NADAM, 2e-3, nadam_hyper),
     .n_scalar = FG_COUNT(nadam_scalar), .scalar = nadam_scalar,
-    .coeffs_size = sizeof(nadam_coeffs), .prepare = nadam_prepare,
-    .step_f64 = nadam_step_f64, .step_f32 = nadam_step_f32,
 };
 
 #else /* the step body, once per dtype */

@@ -18,6 +18,8 @@
 #include "fg_optim_impl.h"
 #include "fg_optim.h"
 
+typedef fg_rmsprop_coeffs rmsprop_coeffs;
+
 enum { ALPHA, EPS, WEIGHT_DECAY, MOMENTUM, CENTERED, MAXIMIZE, N_HYPER };
 
 static const fg_optim_hyper rmsprop_hyper[N_HYPER] = {
@@ -62,16 +64,12 @@ fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, do
     return rmsprop_prepare(out, h, lr, step, NULL);
 }
 
-FG_OPTIM_FITS(fg_rmsprop_coeffs, N_HYPER, FG_COUNT(rmsprop_state), 0);
+FG_OPTIM_FITS(rmsprop, 0);
 #define FG_OPTIM_FILE "fg_optim_rmsprop.c"
 #include "fg_optim_dtypes.h"
 
 const fg_optimizer fg_optimizer_rmsprop = {
-    .name = "rmsprop", .kind = FG_OPTIM_RMSPROP, .lr_default = 1e-2,
-    .n_hyper = N_HYPER, .hyper = rmsprop_hyper,
-    .n_state = FG_COUNT(rmsprop_state), .state = rmsprop_state,
-    .coeffs_size = sizeof(fg_rmsprop_coeffs), .prepare = rmsprop_prepare,
-    .step_f64 = rmsprop_step_f64, .step_f32 = rmsprop_step_f32,
+    FG_OPTIM_ROW(rmsprop, "rmsprop", RMSPROP, 1e-2, rmsprop_hyper),
 };
 
 #else /* the step body, once per dtype */
@@ -160,21 +158,8 @@ static fg_status FG_NAME(rmsprop_step)(FG_STEP_ARGS)
                                                 n, c));
 }
 
-fg_status FG_NAME(fg_rmsprop_step)(FG_T *param, const FG_T *grad, FG_T *square_avg,
-                                   FG_T *momentum_buffer, FG_T *grad_avg, size_t n,
-                                   const fg_rmsprop_coeffs *c)
-{
-    FG_T *state[3] = {square_avg, momentum_buffer, grad_avg};
-    return FG_NAME(rmsprop_step)(NULL, param, grad, state, n, c);
-}
-
-fg_status FG_NAME(fg_rmsprop_step_out)(const FG_T *param, FG_T *param_out, const FG_T *grad,
-                                       FG_T *square_avg, FG_T *momentum_buffer,
-                                       FG_T *grad_avg, size_t n, const fg_rmsprop_coeffs *c)
-{
-    FG_T *state[3] = {square_avg, momentum_buffer, grad_avg};
-    if (n && !param) return FG_ERR_ARG;
-    return FG_NAME(rmsprop_step)(param, param_out, grad, state, n, c);
-}
+FG_TYPED_STEPS(rmsprop, fg_rmsprop_coeffs,
+               (FG_T *square_avg, FG_T *momentum_buffer, FG_T *grad_avg),
+               (square_avg, momentum_buffer, grad_avg))
 
 #endif

@@ -12,6 +12,8 @@
 #include "fg_optim_impl.h"
 #include "fg_optim.h"
 
+typedef fg_sgd_coeffs sgd_coeffs;
+
 enum { MOMENTUM, DAMPENING, WEIGHT_DECAY, NESTEROV, MAXIMIZE, N_HYPER };
 
 static const fg_optim_hyper sgd_hyper[N_HYPER] = {
@@ -55,17 +57,14 @@ fg_status fg_sgd_prepare(fg_sgd_coeffs *out, double lr, double momentum, double 
     return sgd_prepare(out, h, lr, step, NULL);
 }
 
-FG_OPTIM_FITS(fg_sgd_coeffs, N_HYPER, FG_COUNT(sgd_state), 0);
+FG_OPTIM_FITS(sgd, 0);
 #define FG_OPTIM_FILE "fg_optim_sgd.c"
 #include "fg_optim_dtypes.h"
 
 const fg_optimizer fg_optimizer_sgd = {
-    .name = "sgd", .kind = FG_OPTIM_SGD, .lr_default = 1e-3,
-    .n_hyper = N_HYPER, .hyper = sgd_hyper,
-    .n_state = FG_COUNT(sgd_state), .state = sgd_state,
-    .check = sgd_check, .rule = "nesterov=True requires momentum > 0 and dampening == 0",
-    .coeffs_size = sizeof(fg_sgd_coeffs), .prepare = sgd_prepare,
-    .step_f64 = sgd_step_f64, .step_f32 = sgd_step_f32,
+    FG_OPTIM_ROW(sgd, "sgd", SGD, 1e-3, sgd_hyper),
+    .check = sgd_check,
+    .rule = "nesterov=True requires momentum > 0 and dampening == 0",
 };
 
 #else /* the step body, once per dtype */
@@ -131,19 +130,7 @@ static fg_status FG_NAME(sgd_step)(FG_STEP_ARGS)
     return FG_STEP_STATUS(FG_NAME(sgd_loop)(src, param, grad, state[0], n, c));
 }
 
-fg_status FG_NAME(fg_sgd_step)(FG_T *param, const FG_T *grad, FG_T *momentum_buffer,
-                               size_t n, const fg_sgd_coeffs *c)
-{
-    FG_T *state[1] = {momentum_buffer};
-    return FG_NAME(sgd_step)(NULL, param, grad, state, n, c);
-}
-
-fg_status FG_NAME(fg_sgd_step_out)(const FG_T *param, FG_T *param_out, const FG_T *grad,
-                                   FG_T *momentum_buffer, size_t n, const fg_sgd_coeffs *c)
-{
-    FG_T *state[1] = {momentum_buffer};
-    if (n && !param) return FG_ERR_ARG;
-    return FG_NAME(sgd_step)(param, param_out, grad, state, n, c);
-}
+FG_TYPED_STEPS(sgd, fg_sgd_coeffs, (FG_T *momentum_buffer),
+               (momentum_buffer))
 
 #endif

@@ -347,7 +347,8 @@ cdef class Engine:
             spans.append((p, pname))
             for j in range(ns):
                 s = buffers[i][j]
-                self.state_ptrs[i * ns + j] = NULL if s is None else cnp.PyArray_DATA(<cnp.ndarray>s)
+                self.state_ptrs[i * ns + j] = (NULL if s is None
+                                               else cnp.PyArray_DATA(<cnp.ndarray>s))
                 if s is not None:
                     spans.append((s, f"the {self.opt.state[j].name.decode()} buffer of {pname}"))
             self.total += self.slots[i].n

@@ -24,18 +24,29 @@ DEFAULT_SIZES = (10, 10_000, 1_000_000, 10_000_000)
 """The sizes of the README's table."""
 
 
-class NumpyAdam:
-    def __init__(self, p, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+class _NumpyMoments:
+    """What the Adam family's NumPy baselines share: the first moment
+    m <- b1 m + (1 - b1) g in place, a second buffer and one temporary."""
+
+    def __init__(self, p, lr, betas, eps):
         self.p, self.lr, (self.b1, self.b2), self.eps = p, lr, betas, eps
         self.m, self.v, self.tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
         self.t = 0
 
-    def step(self, g):
+    def _moment(self, g):
         self.t += 1
+        self.m *= self.b1
+        np.multiply(g, 1 - self.b1, out=self.tmp)
+        self.m += self.tmp
+
+
+class NumpyAdam(_NumpyMoments):
+    def __init__(self, p, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(p, lr, betas, eps)
+
+    def step(self, g):
+        self._moment(g)
         b1, b2, m, v, tmp = self.b1, self.b2, self.m, self.v, self.tmp
-        m *= b1
-        np.multiply(g, 1 - b1, out=tmp)
-        m += tmp
         v *= b2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
@@ -92,43 +103,33 @@ class NumpyAdagrad:
         self.p -= self.tmp
 
 
-class NumpyAdamax:
+class NumpyAdamax(_NumpyMoments):
     def __init__(self, p, lr=2e-3, betas=(0.9, 0.999), eps=1e-8):
-        self.p, self.lr, (self.b1, self.b2), self.eps = p, lr, betas, eps
-        self.m, self.u, self.tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
-        self.t = 0
+        super().__init__(p, lr, betas, eps)   # v is the infinity norm u
 
     def step(self, g):
-        self.t += 1
-        m, u, tmp = self.m, self.u, self.tmp
-        m *= self.b1
-        np.multiply(g, 1 - self.b1, out=tmp)
-        m += tmp
+        self._moment(g)
+        u, tmp = self.v, self.tmp
         u *= self.b2
         np.abs(g, out=tmp)
         tmp += self.eps
         np.maximum(u, tmp, out=u)
-        np.divide(m, u, out=tmp)
+        np.divide(self.m, u, out=tmp)
         tmp *= self.lr / (1 - self.b1 ** self.t)
         self.p -= tmp
 
 
-class NumpyNAdam:
+class NumpyNAdam(_NumpyMoments):
     def __init__(self, p, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, momentum_decay=4e-3):
-        self.p, self.lr, (self.b1, self.b2), self.eps = p, lr, betas, eps
-        self.md, self.mu_product, self.t = momentum_decay, 1.0, 0
-        self.m, self.v = np.zeros_like(p), np.zeros_like(p)
-        self.tmp, self.denom = np.empty_like(p), np.empty_like(p)
+        super().__init__(p, lr, betas, eps)
+        self.md, self.mu_product, self.denom = momentum_decay, 1.0, np.empty_like(p)
 
     def step(self, g):
-        self.t += 1
-        b1, b2, t, m, v, tmp, denom = self.b1, self.b2, self.t, self.m, self.v, self.tmp, self.denom
+        self._moment(g)
+        b1, b2, t, v, tmp, denom = self.b1, self.b2, self.t, self.v, self.tmp, self.denom
         mu = b1 * (1 - 0.5 * 0.96 ** (t * self.md))
         mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.md))
         self.mu_product *= mu
-        m *= b1
-        np.multiply(g, 1 - b1, out=tmp)
-        m += tmp
         v *= b2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
@@ -139,7 +140,7 @@ class NumpyNAdam:
         np.divide(g, denom, out=tmp)
         tmp *= self.lr * (1 - mu) / (1 - self.mu_product)
         self.p -= tmp
-        np.divide(m, denom, out=tmp)
+        np.divide(self.m, denom, out=tmp)
         tmp *= self.lr * mu_next / (1 - self.mu_product * mu_next)
         self.p -= tmp
 
