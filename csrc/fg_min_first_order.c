@@ -190,13 +190,17 @@ static fg_status fo_init(fg_min_run *r, int warm)
     const fo_layout l = layout(d);
     double *s = r->state, *hyper = r->cache.fo.hyper;
     hyper_of(o, hyper);
+    r->cache.fo.d = d;
+    r->cache.fo.running = s + l.running;
+    r->cache.fo.prepared = s + l.prepared;
+    r->cache.fo.scalars = s + l.scalars;
+    for (int i = 0; i < d->n_state; i++) r->cache.fo.buffers[i] = s + l.buffers + (size_t)i * r->n;
     if (!warm) {
         memset(s, 0, l.buffers * sizeof *s);
         for (int i = 0; i < d->n_scalar; i++) s[l.scalars + i] = d->scalar[i].initial;
         for (int i = 0; i < d->n_state; i++) {
             const double v = fg_optimizer_state_initial(d, hyper, i);
-            double *b = s + l.buffers + (size_t)i * r->n;
-            for (size_t j = 0; j < r->n; j++) b[j] = v;
+            for (size_t j = 0; j < r->n; j++) r->cache.fo.buffers[i][j] = v;
         }
         s[l.step] = o->lr;
     } else {
@@ -226,33 +230,32 @@ static fg_minimize_stop evaluate_trial(fg_min_run *r)
 
 static fg_minimize_stop fo_step(fg_min_run *r)
 {
-    const fg_minimize_options *o = r->opt;
-    const fg_optimizer *d = optimizer_of(o);
-    const fo_layout l = layout(d);
-    double *s = r->state, *state[FG_OPTIM_MAX_STATE];
+    const fg_optimizer *d = r->cache.fo.d;
     const double *hyper = r->cache.fo.hyper;
+    double *const *buffers = r->cache.fo.buffers;
     void *c = &r->cache.fo.c;
-    fg_status st = FG_OK;
-    for (int i = 0; i < d->n_state; i++) state[i] = s + l.buffers + (size_t)i * r->n;
+    fg_status st;
     if (d->running_prepare) {
-        if (s[l.prepared] == 0.0) {
-            d->running_advance(s + l.running);
-            d->running_prepare(c, hyper, r->lr, s + l.running);
+        double *running = r->cache.fo.running, *prepared = r->cache.fo.prepared;
+        const int fixed_lr = !r->opt->lr_fn;
+        if (*prepared == 0.0) {
+            d->running_advance(running);
+            d->running_prepare(c, hyper, r->lr, running);
         }
-        st = d->step_f64(r->x, r->xt, r->g, state, r->n, c);
+        st = d->step_f64(r->x, r->xt, r->g, buffers, r->n, c);
         /* With a fixed lr, the next step's coefficients (a chain of
          * dependent scalar operations, ~60 cycles for Adam) are computed
          * now, where they overlap the objective evaluation that follows
          * instead of delaying the next update. */
-        s[l.prepared] = o->lr_fn ? 0.0 : 1.0;
-        if (!o->lr_fn) {
-            d->running_advance(s + l.running);
-            d->running_prepare(c, hyper, r->lr, s + l.running);
+        *prepared = fixed_lr;
+        if (fixed_lr) {
+            d->running_advance(running);
+            d->running_prepare(c, hyper, r->lr, running);
         }
     } else {
         /* a bad scheduled lr gets FG_ERR_ARG here: the options were checked */
-        st = d->prepare(c, hyper, r->lr, r->t, s + l.scalars);
-        if (st == FG_OK) st = d->step_f64(r->x, r->xt, r->g, state, r->n, c);
+        st = d->prepare(c, hyper, r->lr, r->t, r->cache.fo.scalars);
+        if (st == FG_OK) st = d->step_f64(r->x, r->xt, r->g, buffers, r->n, c);
     }
     if (st != FG_OK) return st == FG_ERR_NONFINITE ? FG_MIN_DIVERGED : FG_MIN_SCHEDULE_ERROR;
     return evaluate_trial(r);
@@ -284,7 +287,7 @@ static fg_ls_eval gd_phi(void *ctx, fg_ls_trial *t)
 static fg_minimize_stop gd_step(fg_min_run *r)
 {
     if (r->opt->line_search != FG_MIN_LS_ARMIJO) return fo_step(r);
-    double *step = &r->state[layout(optimizer_of(r->opt)).step];
+    double *step = r->cache.fo.prepared + 1;   /* FO_STEP follows FO_PREPARED */
     const fg_ls_armijo_params p = {GD_ARMIJO_C1, GD_GROW * *step, GD_SHRINK, GD_MAX_EVALS, 1,
                                    GD_APPROX_EPS};
     fg_ls_trial t;

@@ -36,6 +36,9 @@ typedef union fg_min_cache {
     struct {
         fg_optim_coeffs c;                 /* the step's coefficients */
         double hyper[FG_OPTIM_MAX_HYPER];  /* the optimizer's hyperparameters */
+        const fg_optimizer *d;             /* the optimizer */
+        double *running, *prepared, *scalars;   /* into the carried state */
+        double *buffers[FG_OPTIM_MAX_STATE];
     } fo;                                  /* the first-order methods */
     double d[32];
 } fg_min_cache;
