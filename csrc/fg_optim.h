@@ -93,13 +93,6 @@ typedef struct fg_adam_coeffs {
 fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double beta2,
                           double eps, double weight_decay, int amsgrad, int maximize,
                           int decoupled, int64_t step);
-/* fg_adam_prepare with the powers beta1^t and beta2^t given (each in
- * [0, 1)), for drivers that know them more cheaply than two pow() calls:
- * e.g. 0 once pow(beta, t) < 2^-60, where 1 - beta^t is exactly 1.0. Same
- * validation and return codes as fg_adam_prepare. */
-fg_status fg_adam_prepare_powers(fg_adam_coeffs *out, double lr, double beta1, double beta2,
-                                 double eps, double weight_decay, int amsgrad, int maximize,
-                                 int decoupled, double beta1_pow_t, double beta2_pow_t);
 /* One update by the formula above, in place over n elements, with c from
  * fg_adam_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
  * NULL c or a NULL required array while n > 0 (preconditions: top of file). */

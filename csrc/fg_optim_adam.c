@@ -75,19 +75,6 @@ fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double b
     return adam_prepare(out, h, lr, step, NULL);
 }
 
-fg_status fg_adam_prepare_powers(fg_adam_coeffs *out, double lr, double beta1, double beta2,
-                                 double eps, double weight_decay, int amsgrad, int maximize,
-                                 int decoupled, double beta1_pow_t, double beta2_pow_t)
-{
-    const double h[N_HYPER] = {beta1, beta2, eps, weight_decay, amsgrad != 0, maximize != 0,
-                               decoupled != 0};
-    if (!out || fg_optimizer_check(&fg_optimizer_adam, h, lr, 1, NULL) != FG_OK
-        || !(beta1_pow_t >= 0.0 && beta1_pow_t < 1.0) || !(beta2_pow_t >= 0.0 && beta2_pow_t < 1.0))
-        return FG_ERR_ARG;
-    adam_set_coeffs(out, h, lr, 1.0 - beta1_pow_t, pow(1.0 - beta2_pow_t, 0.5));
-    return FG_OK;
-}
-
 /* The incremental prepare: the powers beta1^t, beta2^t as running products
  * in double-double (hi + lo, Dekker's exact product per factor and step)
  * instead of two pow() calls per step, which cost about a quarter of a

@@ -30,7 +30,7 @@
  * state and src arrays hold n elements each, are contiguous and do not
  * overlap (src may be NULL; grad is only read); state[i] may be NULL when
  * buffer i is not used with the hyperparameters given to prepare; coeffs
- * comes from prepare (or prepare_running) of the same optimizer. Each
+ * comes from prepare (or running_prepare) of the same optimizer. Each
  * returns FG_OK, FG_ERR_ARG (a required pointer is NULL while n > 0) or, out
  * of place, FG_ERR_NONFINITE.
  *

@@ -1,7 +1,7 @@
-"""The optimizers' promises on bad input (DESIGN.md, "Arrays and errors"):
-memory safety, arrays never misread, no aliasing, NaN never hidden,
-all-or-nothing state, no coercion. Each case names the item of the
-reliability issue it covers; crash cases run in a subprocess."""
+"""The optimizers' promises on bad input: memory safety, arrays never
+misread, no aliasing, NaN never hidden, all-or-nothing state, no coercion.
+Each case names the item of the reliability issue it covers; crash cases
+run in a subprocess."""
 import copy
 import inspect
 import os
@@ -367,8 +367,8 @@ def test_load_state_dict_accepts_json_style_keys_and_converts_dtype():
 
 
 def test_state_transfer_is_guarded_against_a_concurrent_step():
-    """8: a snapshot taken while a step runs in another thread was torn
-    (part of a buffer before the step, part after); it now raises
+    """8: a snapshot taken while a step runs in another thread would be
+    torn (part of a buffer before the step, part after): it raises
     RuntimeError, like a second concurrent step, or is whole."""
     n = 2**21
     opt = fg.SGD(np.zeros(n), lr=1e-3, momentum=0.5)
