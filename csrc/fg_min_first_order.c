@@ -211,10 +211,15 @@ static fg_status fo_init(fg_min_run *r, int warm)
             || (s[l.prepared] != 0.0 && !d->running_prepare))
             return FG_ERR_ARG;
     }
-    if (d->running_start && d->running_start(s + l.running, hyper, !warm) != FG_OK)
-        return FG_ERR_ARG;
-    if (s[l.prepared] != 0.0)
-        d->running_prepare(&r->cache.fo.c, hyper, o->lr, s + l.running);
+    if (d->running_start) {
+        double scalars[FG_OPTIM_MAX_SCALAR];   /* prepare must not advance the carried ones */
+        memcpy(scalars, s + l.scalars, (size_t)d->n_scalar * sizeof *scalars);
+        if (d->running_start(s + l.running, hyper, !warm) != FG_OK
+            || d->prepare(&r->cache.fo.c, hyper, o->lr_fn ? 0.0 : o->lr, 1, scalars) != FG_OK)
+            return FG_ERR_ARG;
+        if (s[l.prepared] != 0.0)
+            d->running_prepare(&r->cache.fo.c, hyper, o->lr, s + l.running);
+    }
     return FG_OK;
 }
 

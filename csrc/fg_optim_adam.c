@@ -144,8 +144,10 @@ static void adam_running_advance(double *r)
 
 static void adam_running_prepare(void *coeffs, const double *h, double lr, const double *r)
 {
-    adam_set_coeffs(coeffs, h, lr, 1.0 - (r[R_H1] + r[R_L1]),
-                    sqrt(1.0 - (r[R_H2] + r[R_L2])));
+    fg_adam_coeffs *c = coeffs;   /* the other fields are prepare's */
+    c->neg_step_size = -(lr / (1.0 - (r[R_H1] + r[R_L1])));
+    c->bc2_sqrt = sqrt(1.0 - (r[R_H2] + r[R_L2]));
+    c->decay_factor = 1.0 - lr * h[WEIGHT_DECAY];
 }
 
 FG_OPTIM_FITS(adam, 0);

@@ -156,8 +156,11 @@ typedef struct fg_optimizer {
      *     fg_optimizer_check.
      * running_advance: to the next step (before step 1: to step 1).
      * running_prepare: the coefficients of the step running is at, for
-     *     learning rate lr (finite, >= 0). They may differ from prepare's in
-     *     the last bit (documented per optimizer); nothing is checked. */
+     *     learning rate lr (finite, >= 0), written over coefficients that
+     *     prepare made for the same hyperparameters (any step and lr; call
+     *     it once before the first running_prepare): only what changes from
+     *     step to step is written. They may differ from prepare's in the
+     *     last bit (documented per optimizer); nothing is checked. */
     int n_running;
     fg_optim_running_start_fn running_start;
     fg_optim_running_advance_fn running_advance;

@@ -148,8 +148,11 @@ static void descriptor_loop(const fg_optimizer *opt, const double *hyper, double
     double *state[3] = {buf[0], buf[1], buf[2]};
     fg_optim_coeffs c;
     memset(buf, 0, sizeof buf);
-    if (use_running) opt->running_start(running, hyper, 1);
     for (int i = 0; i < opt->n_scalar; i++) scalars[i] = opt->scalar[i].initial;
+    if (use_running) {
+        opt->running_start(running, hyper, 1);
+        opt->prepare(&c, hyper, lr, 1, NULL);   /* what running_prepare does not write */
+    }
     double *cur = x, *next = xb;
     objective(cur, N, &f, g, NULL);
     for (int t = 1; t <= ITERS; t++) {
