@@ -32,6 +32,10 @@ static const fg_min_method *const METHODS[FG_MIN_METHOD_COUNT] = {
     [FG_MIN_RMSPROP] = &fg_min_rmsprop,
     [FG_MIN_ADAGRAD] = &fg_min_adagrad,
     [FG_MIN_NEWTON] = &fg_min_newton,
+    [FG_MIN_LBFGS] = &fg_min_lbfgs,
+    [FG_MIN_BFGS] = &fg_min_bfgs,
+    [FG_MIN_CG] = &fg_min_cg,
+    [FG_MIN_NEWTON_CG] = &fg_min_newton_cg,
     [FG_MIN_ADAMAX] = &fg_min_adamax,
     [FG_MIN_NADAM] = &fg_min_nadam,
 };
@@ -61,6 +65,7 @@ static const fg_minimize_option_field FIELDS[] = {
     FIELD("momentum_decay", momentum_decay, DOUBLE, 1, 0.0, INFINITY, 0, 0),
     FIELD("decoupled_weight_decay", decoupled_weight_decay, INT, 1, 0.0, 1.0, 0, 0),
     FIELD("newton_mu0", newton_mu0, DOUBLE, 1, 0.0, INFINITY, 1, 0),
+    FIELD("m", lbfgs_m, INT64, 1, 1.0, 1000.0, 0, 0),
 };
 
 /* "betas" spans beta1 and beta2 */
@@ -89,8 +94,11 @@ fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
     memset(opt, 0, sizeof *opt);
     opt->struct_size = sizeof *opt;
     opt->method = method;
-    opt->lr = method == FG_MIN_NEWTON ? 1.0 : 1e-3;
+    /* newton and the quasi-Newton family: the full step; the first-order
+     * methods take their optimizer's (their rows' defaults, below) */
+    opt->lr = 1.0;
     opt->newton_mu0 = 1e-3;
+    opt->lbfgs_m = 10;
     opt->tol = 1e-8;
     opt->ftol = 2.220446049250313e-09;   /* scipy's L-BFGS-B default factr = 1e7 */
     opt->maxiter = 10000;

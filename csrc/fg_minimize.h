@@ -57,7 +57,20 @@ extern "C" {
  * With a positive-definite Hessian and lr = 1 this is the pure Newton step
  * (quadratic convergence near a strict minimum); the shift and the
  * backtracking only act when the Hessian is indefinite or the full step does
- * not decrease f. */
+ * not decrease f.
+ *
+ * The quasi-Newton family (fg_min_lbfgs.c, fg_min_bfgs.c, fg_min_cg.c,
+ * fg_min_newton_cg.c, formulas there) searches along a direction d with
+ * the strong-Wolfe line search (fg_linesearch.h):
+ *   FG_MIN_LBFGS: d = -H g from the last lbfgs_m pairs (the two-loop
+ *       recursion); with bounds L-BFGS-B (Cauchy point, subspace step,
+ *       projection), iterates never leave the box;
+ *   FG_MIN_BFGS: d = -H g with the dense inverse-Hessian update;
+ *   FG_MIN_CG: nonlinear conjugate gradients, Polak-Ribiere+;
+ *   FG_MIN_NEWTON_CG: truncated CG on Hessian-vector products (the
+ *       objective's hvp, else a forward difference of the gradient), then
+ *       Armijo backtracking from lr (or line_search = wolfe).
+ * They stop on ftol too (all but newton-cg). */
 typedef enum fg_minimize_method {
     FG_MIN_GD = 0,
     FG_MIN_MOMENTUM = 1,
@@ -67,8 +80,12 @@ typedef enum fg_minimize_method {
     FG_MIN_RMSPROP = 5,
     FG_MIN_ADAGRAD = 6,
     FG_MIN_NEWTON = 7,
-    FG_MIN_ADAMAX = 8,
-    FG_MIN_NADAM = 9,
+    FG_MIN_LBFGS = 8,
+    FG_MIN_BFGS = 9,
+    FG_MIN_CG = 10,
+    FG_MIN_NEWTON_CG = 11,
+    FG_MIN_ADAMAX = 12,
+    FG_MIN_NADAM = 13,
     FG_MIN_METHOD_COUNT
 } fg_minimize_method;
 
@@ -100,7 +117,8 @@ typedef enum fg_minimize_line_search {
 /* What a method needs from the objective (fg_minimize_method_info.needs). */
 enum {
     FG_MIN_NEEDS_GRADIENT = 1,
-    FG_MIN_NEEDS_HESSIAN = 2
+    FG_MIN_NEEDS_HESSIAN = 2,
+    FG_MIN_USES_HVP = 4           /* opt->hvp when given (else finite differences) */
 };
 
 /* A row of the method table as embedders and bindings see it. */
@@ -162,6 +180,13 @@ typedef struct fg_minimize_options {
     int decoupled_weight_decay;
     /* Newton: first Levenberg shift relative to max |H_ii| */
     double newton_mu0;
+    /* lbfgs: the number of (s, y) pairs kept, 1..1000 */
+    int64_t lbfgs_m;
+    /* newton-cg: hv = H(x) v (fg_objective.h); NULL: forward differences
+     * of the gradient. Here rather than in fg_objective so that an
+     * objective struct built against an older header keeps its layout. */
+    fg_hvp_fn hvp;
+    void *hvp_ctx;
     /* the run */
     int maximize;               /* gradient ascent (Newton: maximize f) */
     double tol;                 /* stop when ||grad||_2 <= tol; tol >= 0 */
@@ -237,8 +262,9 @@ fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_met
  *   first-order methods: lr and every option field the method reads are
  *       its optimizer's defaults (fg_optimizer.h's table: the optimizer
  *       classes', torch.optim's), except momentum 0.9 for momentum and
- *       nesterov; other methods: lr 1e-3, newton 1 (the full Newton step)
- *   newton_mu0 1e-3, tol 1e-8, ftol 2.2e-9, maxiter 10000, maxfun INT64_MAX,
+ *       nesterov; newton, lbfgs, bfgs, cg, newton-cg: lr 1 (newton and
+ *       newton-cg's first trial step; the others choose their own)
+ *   newton_mu0 1e-3, lbfgs_m 10, tol 1e-8, ftol 2.2e-9, maxiter 10000, maxfun INT64_MAX,
  *   line_search FG_MIN_LS_DEFAULT, callback_every 1, poll_interval 0.05,
  *   everything else 0/NULL. */
 fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,

@@ -13,4 +13,8 @@ REF_OPTIONS = {
     "adamax": dict(lr=1e-2, betas=(0.8, 0.99), weight_decay=0.01),
     "nadam": dict(lr=1e-2, momentum_decay=0.01, weight_decay=0.01, decoupled_weight_decay=True),
     "newton": dict(),
+    "lbfgs": dict(m=5),
+    "bfgs": dict(),
+    "cg": dict(),
+    "newton-cg": dict(lr=0.5),
 }

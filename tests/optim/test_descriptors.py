@@ -312,9 +312,13 @@ MINIMIZE_AS_CLASS = {
 
 
 def test_every_optimizer_is_a_minimize_method():
-    from fastgrad.minimize import METHODS
-    assert set(SPECS) - {"sgd"} <= set(METHODS)      # sgd is gd, momentum and nesterov
-    assert set(MINIMIZE_AS_CLASS) == {m for m in METHODS if m != "newton"}
+    from fastgrad._minimize import METHOD_TABLE
+    assert set(SPECS) - {"sgd"} <= set(METHOD_TABLE)      # sgd is gd, momentum and nesterov
+    # the first-order methods are those that step without a line search
+    # and without second-order information
+    assert set(MINIMIZE_AS_CLASS) == {m for m, row in METHOD_TABLE.items()
+                                      if "none" in row["line_searches"]
+                                      and not row["needs_hessian"]}
 
 
 @pytest.mark.parametrize("method", list(MINIMIZE_AS_CLASS))
