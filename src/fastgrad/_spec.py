@@ -24,8 +24,8 @@ Params = Union[np.ndarray, Sequence[np.ndarray]]
 _DESCRIPTORS = {d["name"]: d for d in descriptors()}
 
 #: Every optimizer's spec by its C name ("sgd", "adam", ...), in the order
-#: the classes are defined (fastgrad.optimizers). ``minimize`` reads its
-#: first-order methods from here.
+#: the classes are defined (fastgrad.optimizers). ``minimize``'s first-order
+#: methods are rows of its C method table over the same C descriptors.
 SPECS: dict[str, "Spec"] = {}
 
 #: The class of each spec, by the same keys.

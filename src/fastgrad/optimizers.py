@@ -11,8 +11,9 @@ Each optimizer is one :class:`Spec` (in its class body) over one row of the
 C descriptor table (``csrc/fg_optim_table.def``), which holds the
 hyperparameters' names, defaults and allowed values. The spec drives the
 class's signature and validation, its ``state_dict`` layout, the kernel
-function in ``fastgrad.kernels``, ``minimize``'s methods (``SPECS``) and
-the table of :func:`docs_table`.
+function in ``fastgrad.kernels`` and the table of :func:`docs_table`;
+``minimize``'s first-order methods step through the same C descriptors, so
+their options, defaults and validation are the class's.
 
 Example
 -------

@@ -13,6 +13,7 @@ import pytest
 import fastgrad as fg
 import fastgrad.kernels as K
 import fastgrad.reference as ref
+from fastgrad import _minimize
 from fastgrad._optim import descriptors
 from fastgrad.optimizers import CLASSES, SPECS, docs_table
 
@@ -341,3 +342,54 @@ def test_minimize_equals_a_loop_with_the_class(method, maximize):
     for k in range(300):
         opt.step(cf.gradient(x))
         np.testing.assert_array_equal(res.history["x"][k + 1], x)
+
+
+def _bad_values(spec, arg):
+    """Values of argument arg that its C row refuses, with the exception."""
+    idx = dict(spec.arguments)[arg]
+    h = spec.hyper[idx[0]]
+    if h["kind"] == "flag":
+        bad = [(2, TypeError), ("yes", TypeError)]
+    else:
+        bad = [(float("nan"), ValueError), ("0.1", TypeError), (True, TypeError)]
+        if np.isfinite(h["low"]):
+            bad.append((h["low"] if h["low_open"] else h["low"] - 1.0, ValueError))
+        if np.isfinite(h["high"]):
+            bad.append((h["high"] if h["high_open"] else h["high"] + 1.0, ValueError))
+    if arg in spec.pairs:
+        good = spec.python_value(arg, spec.defaults())
+        return [((v, good[1]), e) for v, e in bad] + [((good[0], v), e) for v, e in bad]
+    return bad
+
+
+@pytest.mark.parametrize("method", list(MINIMIZE_AS_CLASS))
+def test_minimize_options_are_the_optimizers_and_validated_like_the_class(method):
+    """A first-order method takes its optimizer's arguments (those the row
+    does not fix; maximize is minimize's own) with the class's defaults, and
+    refuses every value the class refuses, with the same exception naming
+    the option, before anything runs."""
+    cls, fixed = MINIMIZE_AS_CLASS[method]
+    spec = cls._spec
+    takes = set(_minimize.METHOD_TABLE[method]["options"])
+    assert takes <= {arg for arg, _ in spec.arguments} - {"maximize"} - set(spec.fixed)
+    defaults = _minimize.defaults(method)
+    hyper = spec.defaults()
+    for arg in takes:
+        assert defaults[arg] == fixed.get(arg, spec.python_value(arg, hyper)), arg
+    x0 = np.array([2.0, -1.0])
+    before = x0.copy()
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return float(x @ x)
+
+    for arg in sorted(takes):
+        for value, exc in _bad_values(spec, arg):
+            with pytest.raises(exc, match=arg) as by_class:
+                cls(np.zeros(2), **{**fixed, arg: value})
+            with pytest.raises(exc, match=arg) as by_minimize:
+                fg.minimize(f, x0, jac=lambda x: 2 * x, method=method, **{arg: value})
+            assert str(by_minimize.value) == str(by_class.value), (arg, value)
+    assert not calls
+    np.testing.assert_array_equal(x0, before)

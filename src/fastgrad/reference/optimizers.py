@@ -18,16 +18,22 @@ __all__ = ["sgd_step", "adam_step", "adamw_step", "rmsprop_step", "adagrad_step"
            "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam"]
 
 
-def _signed(grad: np.ndarray, maximize: bool) -> np.ndarray:
-    return -grad if maximize else grad.copy()
+def _gradient(param: np.ndarray, grad: np.ndarray, maximize: bool, weight_decay: float,
+              lr: float = 0.0, decoupled: bool = False) -> np.ndarray:
+    """The gradient a rule uses: negated to maximize, plus the L2 term
+    weight_decay * p; decoupled decay instead shrinks p by 1 - lr wd."""
+    g = -grad if maximize else grad.copy()
+    if weight_decay and decoupled:
+        param *= 1 - lr * weight_decay
+    elif weight_decay:
+        g = g + weight_decay * param
+    return g
 
 
 def sgd_step(param, grad, momentum_buffer, step, lr, momentum=0.0, dampening=0.0,
              weight_decay=0.0, nesterov=False, maximize=False):
     """p <- p - lr * d, d = g (+ momentum buffer, Nesterov look-ahead)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay)
     if momentum:
         if step == 1:
             momentum_buffer[...] = g
@@ -44,12 +50,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999
               decoupled=False):
     """m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
     p <- p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        if decoupled:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay, lr, decoupled)
     exp_avg[...] = beta1 * exp_avg + (1 - beta1) * g
     exp_avg_sq[...] = beta2 * exp_avg_sq + (1 - beta2) * g * g
     v = exp_avg_sq
@@ -73,9 +74,7 @@ def rmsprop_step(param, grad, square_avg, step, lr, alpha=0.99, eps=1e-8, weight
                  momentum=0.0, centered=False, *, momentum_buffer=None, grad_avg=None,
                  maximize=False):
     """s <- a s + (1-a) g^2;  p <- p - lr g / (sqrt(s - gbar^2) + eps)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay)
     square_avg[...] = alpha * square_avg + (1 - alpha) * g * g
     if centered:
         grad_avg[...] = alpha * grad_avg + (1 - alpha) * g
@@ -109,9 +108,7 @@ def _minus_square(s, a):
 def adagrad_step(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
                  *, maximize=False):
     """S <- S + g^2;  p <- p - lr/(1 + (t-1) lr_decay) * g / (sqrt(S) + eps)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay)
     state_sum += g * g
     clr = lr / (1 + (step - 1) * lr_decay)
     param -= clr * g / (np.sqrt(state_sum) + eps)
@@ -120,9 +117,7 @@ def adagrad_step(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.
 def adamax_step(param, grad, exp_avg, exp_inf, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
                 weight_decay=0.0, *, maximize=False):
     """m <- b1 m + (1-b1) g;  u <- max(b2 u, |g| + eps);  p <- p - lr/(1-b1^t) * m / u."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay)
     exp_avg[...] = beta1 * exp_avg + (1 - beta1) * g
     exp_inf[...] = np.maximum(beta2 * exp_inf, np.abs(g) + eps)
     param -= (lr / (1 - beta1 ** step)) * exp_avg / exp_inf
@@ -134,12 +129,7 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.99
     """mu_t = b1 (1 - 0.96^(t psi) / 2); m, v as Adam; d = sqrt(v / (1-b2^t)) + eps;
     p <- p - lr (1-mu_t)/(1-prod mu) g/d - lr mu_{t+1}/(1-prod mu * mu_{t+1}) m/d.
     Returns the new mu_product (the product of mu_1 .. mu_t)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay, lr, decoupled_weight_decay)
     mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
     mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
     mu_product = mu_product * mu
