@@ -385,7 +385,7 @@ class CompiledFunction:
         count traced here, before any C runs); another count returns
         FG_ERR_SHAPE. Gradient by the adjoint sweep ("auto", "reverse") or
         dual numbers ("dual"); own workspaces."""
-        from fastgrad._tape import batch_capsule
+        from fastgrad._tape_batch import batch_capsule
         if self._data is None:
             raise TypeError(f"{self.__name__} was compiled without data=: it has no batches")
         if method not in ("auto", "dual", "reverse"):
