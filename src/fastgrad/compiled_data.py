@@ -101,10 +101,7 @@ class DataInputs:
             f"data[{j}]" for j in range(len(data))]
         raw = []
         for name, a in zip(self.names, data):
-            try:
-                arr = np.asarray(a)
-            except Exception as exc:
-                raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+            arr = a if isinstance(a, np.ndarray) else np.asarray(a)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{name} must hold real numbers or integers, got dtype "
                                 f"{arr.dtype}")
