@@ -93,7 +93,7 @@ class _Tracer:
         return start
 
     def emit(self, code: str, out_shape: tuple, tan: bool, op: int = 0, a=(-1, 0), b=(-1, 0),
-             c=(-1, 0), sa: int = 1, sb: int = 1, sc: int = 1, p=(0, 0, 0),
+             c=(-1, 0), sa: int = 1, sb: int = 1, sc: int = 1, p=(0, 0, 0, 0),
              scale: float = 1.0) -> Any:
         """Append one instruction writing a new slot of out_shape. An empty
         result is an empty constant instead: it has no derivative."""
@@ -105,7 +105,8 @@ class _Tracer:
         self.instrs.append(dict(code=CODES[code], op=op, out=out, a=a[0], b=b[0], c=c[0],
                                 a_off=a[1], b_off=b[1], c_off=c[1], sa=sa if a[0] >= 0 else 0,
                                 sb=sb if b[0] >= 0 else 0, sc=sc if c[0] >= 0 else 0, n=n,
-                                p0=p[0], p1=p[1], p2=p[2], scale=float(scale)))
+                                p0=p[0], p1=p[1], p2=p[2], p3=p[3] if len(p) > 3 else 0,
+                                scale=float(scale)))
         return TracedArray(self, out, 0, tuple(out_shape), tan)
 
     # -- operands
@@ -363,7 +364,7 @@ class _TraceBackend(rules.Backend):
         out_shape = (() if a.ndim == 1 else (M,)) + (() if b.ndim == 1 else (P,))
         if L == 0:
             return np.zeros(out_shape)
-        return tr.emit("MATMUL", out_shape, _tan(a, b), a=tr.ref(a), b=tr.ref(b), p=(M, L, P))
+        return tr.emit("MATMUL", out_shape, _tan(a, b), a=tr.ref(a), b=tr.ref(b), p=(M, L, P, 1))
 
     def _batched_matmul(self, a: Any, b: Any) -> Any:
         """Stacks of matrices: the broadcast product summed over the shared
