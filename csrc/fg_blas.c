@@ -96,7 +96,7 @@ static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 int fg_blas_gemm_uses_blas(const fg_blas *blas, int flags, int64_t m, int64_t n, int64_t k,
                            int64_t lda, int64_t ldb, int64_t ldc)
 {
-    if (!blas || !blas->dgemm || (flags & FG_GEMM_NAN_SAFE) || m <= 0 || n <= 0 || k <= 0)
+    if (!blas || !blas->dgemm || (flags & FG_GEMM_NAN_SAFE) || m <= 0 || n <= 0 || k < 2)
         return 0;
     if (!fits_int(m) || !fits_int(n) || !fits_int(k) || !fits_int(lda) || !fits_int(ldb)
         || !fits_int(ldc))

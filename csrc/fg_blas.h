@@ -42,15 +42,18 @@ typedef void fg_blas_dgemv_fn(const char *trans, const int *m, const int *n,
  *   dgemv     matrix-vector products (m or n is 1); NULL: dgemm serves them
  *   min_work  products of fewer multiply-adds (m * n * k) run the plain
  *             loops: below it a BLAS call costs more than it saves.
- *             FG_BLAS_MIN_WORK is the size measured on x86-64 with
- *             OpenBLAS; 0 sends every non-empty product to the BLAS. */
+ *             FG_BLAS_MIN_WORK is where the two broke even on x86-64 with
+ *             OpenBLAS (a call costs about 0.2 us; at 512 multiply-adds
+ *             the BLAS was 1.1x faster on cubes and 0.6x on 64 x 4 x 1,
+ *             at 1728 about 2x); 0 sends every non-empty product with
+ *             k >= 2 to the BLAS. */
 typedef struct fg_blas {
     fg_blas_dgemm_fn *dgemm;
     fg_blas_dgemv_fn *dgemv;
     int64_t min_work;
 } fg_blas;
 
-#define FG_BLAS_MIN_WORK 4096
+#define FG_BLAS_MIN_WORK 1024
 
 /* Flags of fg_blas_gemm_f64. */
 enum {
@@ -72,9 +75,10 @@ enum {
  * overlap A or B. Without FG_GEMM_ADD, C's old contents are never read (a
  * NaN left in it does not survive, whatever the BLAS does with beta = 0).
  * blas may be NULL (the plain loops). Uses the BLAS when blas->dgemm is set,
- * m * n * k >= blas->min_work, no flag asks for the plain loops and every
- * size and stride fits a 32-bit int; a dgemv when m or n is 1 and there is
- * one. */
+ * m * n * k >= blas->min_work, k >= 2 (an outer product, k = 1, ran no
+ * faster through OpenBLAS's dgemm than through the loop), no flag asks for
+ * the plain loops and every size and stride fits a 32-bit int; a dgemv when
+ * m or n is 1 and there is one. */
 void fg_blas_gemm_f64(const fg_blas *blas, int flags, int64_t m, int64_t n, int64_t k,
                       const double *a, int64_t lda, const double *b, int64_t ldb, double *c,
                       int64_t ldc);
