@@ -101,9 +101,9 @@ int fg_blas_gemm_uses_blas(const fg_blas *blas, int flags, int64_t m, int64_t n,
     if (!fits_int(m) || !fits_int(n) || !fits_int(k) || !fits_int(lda) || !fits_int(ldb)
         || !fits_int(ldc))
         return 0;
-    /* m * n * k >= min_work without overflow (each factor is below 2^31) */
+    /* m * n * k >= min_work without overflow (m * n < 2^62; any min_work) */
     const int64_t mn = m * n;
-    return blas->min_work <= 0 || k >= (blas->min_work + mn - 1) / mn;
+    return blas->min_work <= 0 || k > (blas->min_work - 1) / mn;
 }
 
 /* The product by the BLAS (fg_blas_gemm_uses_blas holds); C already zeroed
