@@ -89,6 +89,23 @@ static void loop_tt(int64_t m, int64_t n, int64_t k, const double *FG_RESTRICT a
         }
 }
 
+/* C[i, j] += A[i] B[j] (k = 1, an outer product, in any layout: x and y
+ * are op(A)'s column and op(B)'s row with their strides): rows of C
+ * accumulate y scaled, whichever operand was transposed. */
+static void loop_outer(int64_t m, int64_t n, const double *FG_RESTRICT x, int64_t incx,
+                       const double *FG_RESTRICT y, int64_t incy, double *FG_RESTRICT c,
+                       int64_t ldc, int ns)
+{
+    for (int64_t i = 0; i < m; i++) {
+        const double s = x[i * incx];
+        double *cr = c + i * ldc;
+        if (incy == 1)
+            for (int64_t j = 0; j < n; j++) cr[j] += FG_MUL(s, y[j], ns);
+        else
+            for (int64_t j = 0; j < n; j++) cr[j] += FG_MUL(s, y[j * incy], ns);
+    }
+}
+
 /* ------------------------------------------------------------ the BLAS */
 
 static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
@@ -151,6 +168,11 @@ void fg_blas_gemm_f64(const fg_blas *blas, int flags, int64_t m, int64_t n, int6
         return;
     }
     const int ns = (flags & FG_GEMM_NAN_SAFE) != 0;
+    if (k == 1) {
+        loop_outer(m, n, a, (flags & FG_GEMM_TRANS_A) ? 1 : lda, b,
+                   (flags & FG_GEMM_TRANS_B) ? ldb : 1, c, ldc, ns);
+        return;
+    }
     switch (flags & (FG_GEMM_TRANS_A | FG_GEMM_TRANS_B)) {
     case 0: loop_nn(m, n, k, a, lda, b, ldb, c, ldc, ns); break;
     case FG_GEMM_TRANS_B: loop_nt(m, n, k, a, lda, b, ldb, c, ldc, ns); break;

@@ -42,11 +42,12 @@ typedef void fg_blas_dgemv_fn(const char *trans, const int *m, const int *n,
  *   dgemv     matrix-vector products (m or n is 1); NULL: dgemm serves them
  *   min_work  products of fewer multiply-adds (m * n * k) run the plain
  *             loops: below it a BLAS call costs more than it saves.
- *             FG_BLAS_MIN_WORK is where the two broke even on x86-64 with
- *             OpenBLAS (a call costs about 0.2 us; at 512 multiply-adds
- *             the BLAS was 1.1x faster on cubes and 0.6x on 64 x 4 x 1,
- *             at 1728 about 2x); 0 sends every non-empty product with
- *             k >= 2 to the BLAS. */
+ *             FG_BLAS_MIN_WORK is the smallest size at which
+ *             bench/bench_blas_threshold.py found OpenBLAS faster than the
+ *             loops (x86-64) for every shape it tries (cubes,
+ *             matrix-vector, inner dimension 4), in the value and the
+ *             reverse pass; at half of it the loops still won some.
+ *             0 sends every non-empty product with k >= 2 to the BLAS. */
 typedef struct fg_blas {
     fg_blas_dgemm_fn *dgemm;
     fg_blas_dgemv_fn *dgemv;
@@ -75,8 +76,9 @@ enum {
  * overlap A or B. Without FG_GEMM_ADD, C's old contents are never read (a
  * NaN left in it does not survive, whatever the BLAS does with beta = 0).
  * blas may be NULL (the plain loops). Uses the BLAS when blas->dgemm is set,
- * m * n * k >= blas->min_work, k >= 2 (an outer product, k = 1, ran no
- * faster through OpenBLAS's dgemm than through the loop), no flag asks for
+ * m * n * k >= blas->min_work, k >= 2 (an outer product, k = 1, is one
+ * multiply per element of C: the loop beat OpenBLAS's dgemm at every size
+ * measured), no flag asks for
  * the plain loops and every size and stride fits a 32-bit int; a dgemv when
  * m or n is 1 and there is one. */
 void fg_blas_gemm_f64(const fg_blas *blas, int flags, int64_t m, int64_t n, int64_t k,
