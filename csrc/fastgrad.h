@@ -20,6 +20,7 @@
 
 #include "fg_status.h"
 #include "fg_blas.h"
+#include "fg_optimizer.h"
 #include "fg_optim.h"
 #include "fg_optim_many.h"
 #include "fg_ops.h"
