@@ -109,6 +109,28 @@ cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
         return fg_tape_hessian_reverse_f64(c.tape, c.ws, x, hess, NULL, NULL)
     return fg_tape_hessian_f64(c.tape, c.ws, x, hess, NULL, NULL)
 
+ctypedef struct hvp_ctx:
+    fg_hvp_callback cb         # first: the capsule's pointer is the context's
+    fg_tape *tape
+    fg_tape_ws *ws
+    PyObject *owner
+
+
+cdef fg_status objective_hvp(const double *x, const double *v, size_t n, double *hv,
+                             void *ctx) noexcept nogil:
+    cdef hvp_ctx *c = <hvp_ctx*>ctx
+    if n != c.cb.n:
+        return FG_ERR_SHAPE
+    return fg_tape_hvp_f64(c.tape, c.ws, x, v, hv, NULL, NULL)
+
+
+cdef void free_hvp_capsule(object cap) noexcept:
+    cdef hvp_ctx *c = <hvp_ctx*>PyCapsule_GetPointer(cap, FG_HVP_CAPSULE_NAME)
+    if c != NULL:
+        fg_tape_ws_free(c.ws)
+        Py_DECREF(<object>c.owner)
+        free(c)
+
 cdef void free_scalar_capsule(object cap) noexcept:
     cdef scalar_ctx *c = <scalar_ctx*>PyCapsule_GetPointer(cap, FG_SCALAR_CAPSULE_NAME)
     if c != NULL:
@@ -413,6 +435,24 @@ cdef class Tape:
         c.owner = <PyObject*>self
         Py_INCREF(self)
         return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+
+    def hvp_capsule(self):
+        """A fresh PyCapsule "fastgrad.hvp_callback" (fg_hvp_callback *):
+        Hessian-vector products by forward-over-reverse, own workspace."""
+        cdef hvp_ctx *c = <hvp_ctx*>malloc(sizeof(hvp_ctx))
+        if c == NULL:
+            raise MemoryError()
+        c.ws = NULL
+        if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &c.ws) != FG_OK:
+            free(c)
+            raise MemoryError("cannot allocate a tape workspace")
+        c.tape = <fg_tape*>self.ptr
+        c.cb.fn = objective_hvp
+        c.cb.ctx = c
+        c.cb.n = self._n
+        c.owner = <PyObject*>self
+        Py_INCREF(self)
+        return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
 
 
 # ------------------------------------------------ test helpers (capsules) --

@@ -943,6 +943,11 @@ class CompiledFunction:
         reverse = method == "reverse" or (method == "auto" and self.size > 2)
         return self._tape.objective_capsule(reverse, self._hessian_by_reverse("auto"))
 
+    def _fg_hvp_capsule(self):
+        """A fresh PyCapsule "fastgrad.hvp_callback": H(x) v by forward-over-
+        reverse, as :meth:`hvp` (what minimize's newton-cg uses)."""
+        return self._tape.hvp_capsule()
+
 
 def _rebuild(program: Program, chunk: int, name: str) -> CompiledFunction:
     cf = CompiledFunction(program, None, chunk)

@@ -34,9 +34,11 @@ _TABLE: dict[str, dict[str, Any]] = _minimize.METHOD_TABLE
 #: method table; names and defaults of the first-order methods' options are
 #: those of the optimizer classes (``fastgrad.SGD`` for gd, momentum and
 #: nesterov, ``fastgrad.Adam``, ...). ``hess`` is a Python callable for the
-#: methods that need a Hessian.
+#: methods that need a Hessian, ``hessp`` (Hessian-vector products) for
+#: those that use them.
 METHODS: dict[str, tuple[str, ...]] = {
     name: row["options"] + (("hess",) if row["needs_hessian"] else ())
+    + (("hessp",) if row["uses_hvp"] else ())
     for name, row in _TABLE.items()}
 
 #: Default learning rate per method: the optimizer classes' (torch.optim's)
@@ -120,7 +122,9 @@ def _option(name: str, value: Any) -> Any:
     if field["kind"] == 1:
         return _validate.flag(name, value)
     if field["kind"] == 2:
-        return _validate.integer(name, value, low=int(field["low"]))
+        high = field["high"]
+        return _validate.integer(name, value, low=int(field["low"]),
+                                 high=int(high) if math.isfinite(high) else _validate.INT64_MAX)
     rng = dict(low=field["low"], high=field["high"], low_open=field["low_open"],
                high_open=field["high_open"])
     if field["count"] == 1:
@@ -149,7 +153,8 @@ def _options(method: str, lr: Any, line_search: str | None,
     if line_search is not None and line_search not in searches:
         raise ValueError(f"line_search={line_search!r} is not available for method={method!r}; "
                          f"it takes {', '.join(map(repr, searches))}")
-    out: dict[str, Any] = {name: _option(name, v) for name, v in options.items() if name != "hess"}
+    out: dict[str, Any] = {name: _option(name, v) for name, v in options.items()
+                           if name not in ("hess", "hessp")}
     schedule = None
     if lr is None:
         lr = DEFAULT_LR[method]
@@ -157,7 +162,7 @@ def _options(method: str, lr: Any, line_search: str | None,
         schedule = lr
         lr = 0.0
     else:
-        lr = _validate.real("lr", lr, low=0.0, low_open=(method == "newton"))
+        lr = _validate.real("lr", lr, low=0.0, low_open=(method in ("newton", "newton-cg")))
     out["lr"] = lr
     out["line_search"] = line_search
     if method in ("momentum", "nesterov") and out.get("momentum", 0.9) <= 0.0:
@@ -172,6 +177,9 @@ def _options(method: str, lr: Any, line_search: str | None,
     hess = options.get("hess")
     if hess is not None and not callable(hess):
         raise TypeError(f"hess must be a callable x -> (n, n) array, got {type(hess).__name__}")
+    hessp = options.get("hessp")
+    if hessp is not None and not callable(hessp):
+        raise TypeError(f"hessp must be a callable (x, v) -> H(x) v, got {type(hessp).__name__}")
     return out, schedule, hess
 
 
@@ -440,7 +448,8 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         callback_every=callback_every, record=record, progress=progress, schedule=schedule,
         shape=shape, lower=None if box is None else box[0],
         upper=None if box is None else box[1], state=state,
-        hess=None if hess is None else (lambda xx: np.asarray(hess(xx), dtype=np.float64)))
+        hess=None if hess is None else (lambda xx: np.asarray(hess(xx), dtype=np.float64)),
+        hessp=options.get("hessp"))
     res = OptimizeResult(
         x=x.reshape(shape), fun=raw["f"], jac=raw["grad"].reshape(shape),
         grad_norm=raw["grad_norm"], nit=raw["nit"], nfev=raw["nfev"], njev=raw["njev"],
