@@ -177,15 +177,14 @@ static void two_loop(const fg_min_run *r, lb_view *v)
         const double *sj = v->S + h * n, *yj = v->Y + h * n;
         const double a = fg_qn_dot(sj, q, n) / v->ys[h];
         v->a[j] = a;
-        for (size_t i = 0; i < n; i++) q[i] -= a * yj[i];
+        fg_qn_axpy(-a, yj, q, n);   /* q - a y, bit for bit */
     }
     for (size_t i = 0; i < n; i++) q[i] = q[i] / v->theta;
     for (size_t j = 0; j < v->k; j++) {
         const size_t h = slot(v, j);
         const double *sj = v->S + h * n, *yj = v->Y + h * n;
         const double b = fg_qn_dot(yj, q, n) / v->ys[h];
-        const double ab = v->a[j] - b;
-        for (size_t i = 0; i < n; i++) q[i] += ab * sj[i];
+        fg_qn_axpy(v->a[j] - b, sj, q, n);
     }
     for (size_t i = 0; i < n; i++) q[i] = -q[i];
 }

@@ -14,6 +14,19 @@ double fg_qn_dot(const double *FG_RESTRICT a, const double *FG_RESTRICT b, size_
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+FG_VECTOR_CLONES
+void fg_qn_axpy(double a, const double *FG_RESTRICT x, double *FG_RESTRICT y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+FG_VECTOR_CLONES
+void fg_qn_xpay(double *FG_RESTRICT w, const double *FG_RESTRICT x, double a,
+                const double *FG_RESTRICT y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) w[i] = x[i] + a * y[i];
+}
+
 int fg_qn_is_count(double v, double high)
 {
     return v >= 0.0 && v <= high && v == floor(v);
@@ -38,10 +51,10 @@ static fg_ls_eval line_phi(void *ctx, fg_ls_trial *t)
     qn_line *L = ctx;
     fg_min_run *r = L->r;
     const size_t n = r->n;
-    double *FG_RESTRICT x = L->x[L->trial];
-    const double *FG_RESTRICT x0 = r->x, *FG_RESTRICT d = L->d;
+    double *x = L->x[L->trial];
+    const double *d = L->d;
     const double a = t->alpha;
-    for (size_t i = 0; i < n; i++) x[i] = x0[i] + a * d[i];
+    fg_qn_xpay(x, r->x, a, d, n);
     L->result = L->trial;
     if (!fg_min_all_finite(x, n)) return FG_LS_EVAL_NONFINITE;
     /* rounding must not leave the box */

@@ -17,6 +17,11 @@
  * halves agree bit for bit wherever they run. */
 double fg_qn_dot(const double *a, const double *b, size_t n);
 
+/* y += a x, and w = x + a y (elementwise: the same bits on every
+ * instruction set), built for AVX-512, AVX2 and baseline x86-64. */
+void fg_qn_axpy(double a, const double *x, double *y, size_t n);
+void fg_qn_xpay(double *w, const double *x, double a, const double *y, size_t n);
+
 /* The strong-Wolfe constants of lbfgs and bfgs (c2 = 0.9: the quasi-Newton
  * step is usually accepted at once), and the interval tolerance and trial
  * budget of L-BFGS-B's search. */
