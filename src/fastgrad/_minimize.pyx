@@ -337,18 +337,29 @@ cdef double POLL_SECONDS = 0.05
 
 # ------------------------------------------------------------- the run --
 
+cdef void *capsule_pointer(object capsule, const char *name, str maker,
+                           list keep) except NULL:
+    """The pointer a capsule made by ``objective.<maker>()`` holds, checked by
+    name; the capsule is kept alive in `keep`."""
+    if not PyCapsule_IsValid(capsule, name):
+        raise TypeError(f"{maker}() must return a PyCapsule named {name.decode()!r}")
+    keep.append(capsule)
+    return PyCapsule_GetPointer(capsule, name)
+
+
+cdef int check_size(size_t n, size_t size) except -1:
+    if size != n:
+        raise ValueError(f"x0 has {n} elements but the compiled objective takes {size}")
+    return 0
+
+
 cdef fg_objective compiled_objective(object objective, size_t n, list keep) except *:
     """The fg_objective of a fresh capsule of a compiled objective (its own
     workspace: one thread at a time), kept alive in `keep`."""
-    cdef fg_objective_callback *cb
-    capsule = objective._fg_objective_capsule()
-    if not PyCapsule_IsValid(capsule, FG_OBJECTIVE_CAPSULE_NAME):
-        raise TypeError(f"_fg_objective_capsule() must return a PyCapsule named "
-                        f"{OBJECTIVE_CAPSULE_NAME!r}")
-    cb = <fg_objective_callback*>PyCapsule_GetPointer(capsule, FG_OBJECTIVE_CAPSULE_NAME)
-    if cb.n != n:
-        raise ValueError(f"x0 has {n} elements but the compiled objective takes {cb.n}")
-    keep.append(capsule)
+    cdef fg_objective_callback *cb = <fg_objective_callback*>capsule_pointer(
+        objective._fg_objective_capsule(), FG_OBJECTIVE_CAPSULE_NAME, "_fg_objective_capsule",
+        keep)
+    check_size(n, cb.n)
     return cb.objective
 
 
@@ -356,17 +367,11 @@ cdef bint compiled_hvp(object objective, fg_minimize_options *o, size_t n,
                        list keep) except -1:
     """o.hvp from a fresh capsule of the objective's ``_fg_hvp_capsule`` (kept
     alive in `keep`); False (o untouched) when it has none."""
-    cdef fg_hvp_callback *hcb
     if not hasattr(objective, "_fg_hvp_capsule"):
         return False
-    capsule = objective._fg_hvp_capsule()
-    if not PyCapsule_IsValid(capsule, FG_HVP_CAPSULE_NAME):
-        raise TypeError(f"_fg_hvp_capsule() must return a PyCapsule named "
-                        f"{FG_HVP_CAPSULE_NAME.decode()!r}")
-    hcb = <fg_hvp_callback*>PyCapsule_GetPointer(capsule, FG_HVP_CAPSULE_NAME)
-    if hcb.n != n:
-        raise ValueError(f"x0 has {n} elements but the compiled objective takes {hcb.n}")
-    keep.append(capsule)
+    cdef fg_hvp_callback *hcb = <fg_hvp_callback*>capsule_pointer(
+        objective._fg_hvp_capsule(), FG_HVP_CAPSULE_NAME, "_fg_hvp_capsule", keep)
+    check_size(n, hcb.n)
     o.hvp = hcb.fn
     o.hvp_ctx = hcb.ctx
     return True

@@ -18,6 +18,7 @@ Example
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import sys
@@ -33,6 +34,7 @@ from fastgrad.minimize import (_RUN_DEFAULTS, _TABLE, OptimizeResult, _bound_arr
 __all__ = ["minimize_many", "ManyResult"]
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class ManyResult:
     """The results of :func:`minimize_many`, one per problem, as arrays.
 
@@ -66,24 +68,23 @@ class ManyResult:
         With ``record=True``: each problem's history (as minimize's).
     """
 
-    def __init__(self, *, x: np.ndarray, fun: np.ndarray, jac: np.ndarray,
-                 grad_norm: np.ndarray, nit: np.ndarray, nfev: np.ndarray, njev: np.ndarray,
-                 nhev: np.ndarray, status: np.ndarray, message: list[str], method: str,
-                 state: np.ndarray | None = None, history: list[dict] | None = None) -> None:
-        self.x = x
-        self.fun = fun
-        self.jac = jac
-        self.grad_norm = grad_norm
-        self.nit = nit
-        self.nfev = nfev
-        self.njev = njev
-        self.nhev = nhev
-        self.status = status
-        self.success = np.isin(status, sorted(_minimize.SUCCESS))
-        self.message = message
-        self.method = method
-        self.state = state
-        self.history = history
+    x: np.ndarray
+    fun: np.ndarray
+    jac: np.ndarray
+    grad_norm: np.ndarray
+    nit: np.ndarray
+    nfev: np.ndarray
+    njev: np.ndarray
+    nhev: np.ndarray
+    status: np.ndarray
+    message: list[str]
+    method: str
+    state: np.ndarray | None = None
+    history: list[dict] | None = None
+    success: np.ndarray = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.success = np.isin(self.status, sorted(_minimize.SUCCESS))
 
     def __len__(self) -> int:
         return len(self.status)

@@ -3,12 +3,7 @@
 objectives, warm starts); threads change nothing; failing problems spoil
 no other; finished problems cost nothing; bad arguments run nothing;
 ManyResult indexes and pickles."""
-import math
-import os
 import pickle
-import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -400,34 +395,20 @@ def test_results_do_not_depend_on_x0_layout():
     assert not np.shares_memory(res.x, X0)
 
 
-CHILD = r"""
-import numpy as np, fastgrad as fg, time
-cf = fg.compile(lambda x: np.sum(np.exp(np.sin(x)) * np.cos(x) + np.sqrt(1 + x * x)), 50)
-X = np.zeros((400, 50))
-t = time.perf_counter()
-fg.minimize_many(cf, X[:4], method="adam", maxiter=2000, tol=0.0)
-print("ready", (time.perf_counter() - t) / 4, flush=True)
-try:
-    fg.minimize_many(cf, X, method="adam", maxiter=10**6, tol=0.0, threads=2)
-except KeyboardInterrupt:
-    print("interrupted", flush=True)
-"""
-
-
 def test_ctrl_c_stops_every_thread():
-    env = dict(os.environ, SKBUILD_EDITABLE_VERBOSE="0", OPENBLAS_NUM_THREADS="1")
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    """KeyboardInterrupt (from _thread.interrupt_main, as Ctrl-C would) stops
+    a GIL-free batch on two threads whose problems would each run for
+    minutes: the calling thread polls about every 50 ms and tells the
+    other to stop."""
+    import _thread
+    cf = fg.compile(lambda x: np.sum(np.exp(np.sin(x)) * np.cos(x) + np.sqrt(1 + x * x)), 50)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
     try:
-        line = child.stdout.readline().split()
-        assert line and line[0] == "ready", child.stderr.read()[-2000:]
-        time.sleep(0.5)
-        sent = time.perf_counter()
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-        latency = time.perf_counter() - sent
+        with pytest.raises(KeyboardInterrupt):
+            fg.minimize_many(cf, np.zeros((40, 50)), method="adam", maxiter=10**7, tol=0.0,
+                             threads=2)
     finally:
-        if child.poll() is None:
-            child.kill()
-    assert "interrupted" in out, err[-2000:]
-    assert latency < 2.0, latency
+        timer.cancel()
+    assert time.perf_counter() - start < 5.0
