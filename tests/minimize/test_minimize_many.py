@@ -382,9 +382,24 @@ def test_many_result_indexing_iteration_and_pickling():
 
 def test_empty_batch():
     for fun, extra in ((ROSEN, {}), (rosen, dict(jac=rosen_grad))):
-        res = fg.minimize_many(fun, np.zeros((0, N)), method="lbfgs", **extra)
+        res = fg.minimize_many(fun, np.zeros((0, N)), method="lbfgs", keep_state=True, **extra)
         assert len(res) == 0 and res.x.shape == (0, N) and res.jac.shape == (0, N)
-        assert list(res) == []
+        assert list(res) == [] and len(res.state) == 0
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_maximize_equals_minimize_alone(method):
+    cf = fg.compile(lambda x: -rosen(x), N)
+    kw = dict(options(method), maximize=True)
+    res = fg.minimize_many(cf, X0, threads=2, **kw)
+    assert_all_same(res, [fg.minimize(cf, x, **kw) for x in X0])
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+    module = importlib.import_module("fastgrad.minimize_many")   # not the function
+    assert doctest.testmod(module).failed == 0
 
 
 def test_results_do_not_depend_on_x0_layout():
