@@ -9,6 +9,15 @@
 #define FASTGRAD_VERSION_PATCH 0
 #define FASTGRAD_VERSION "0.1.0"
 
+/* The binary interface: incremented whenever a public struct's layout, a
+ * function's signature or an op code (fg_ops.def) changes, so that an
+ * embedder can refuse a core it was not built against:
+ *     #if FASTGRAD_ABI_VERSION != 1
+ *     #error "built against another fastgrad ABI"
+ *     #endif
+ * Python reads it as fastgrad._ops.ABI_VERSION. */
+#define FASTGRAD_ABI_VERSION 1
+
 #include "fg_status.h"
 #include "fg_optim.h"
 #include "fg_optim_many.h"

@@ -14,15 +14,16 @@
  * so seeding b with k unit directions, c with direction i and d = 0 gives
  * the k Hessian entries H[i, j] in the e1 e2 part of a scalar output.
  *
- * Every rule comes from csrc/fg_ops.def (FG_OP_UNARY / FG_OP_BINARY rows,
- * with their second-derivative columns); `op` is an fg_op_code (fg_ops.h).
- * Values are computed in double for both dtypes and stored in the array's
- * dtype. Behaviour at non-differentiable points is the table's (see
- * fg_ops.def), with one addition (ForwardDiff.jl's "NaN-safe" mode): a
- * product partial * tangent with an exactly zero factor is 0, even when the
- * other factor is inf or NaN. So sqrt(x) at x = 0, or a**b (a < 0) in b,
- * poison only the directions that actually move that input, and a
- * structurally zero partial never turns an infinite tangent into NaN.
+ * Every rule comes from fg_ops.def (FG_OP_UNARY / FG_OP_BINARY rows, with
+ * their second-derivative columns); `op` is an fg_op_code (fg_ops.h). The
+ * kernels are the ones the tape VM runs, from one generator. Values are
+ * computed in double for both dtypes and stored in the array's dtype.
+ * Behaviour at non-differentiable points is the table's (see fg_ops.def),
+ * and every product partial * tangent is NaN-safe (ForwardDiff.jl's
+ * NANSAFE mode): an exactly zero factor gives 0, even when the other is inf
+ * or NaN. So sqrt(x) at x = 0, or a**b (a < 0) in b, poison only the
+ * directions that actually move that input, and a structurally zero
+ * partial never turns an infinite tangent into NaN.
  *
  * Naming: fg_dual_<verb>_<dtype> and fg_hdual_<verb>_<dtype> (f64 = double,
  * f32 = float). Common preconditions: pointers to n values (or 1 when the

@@ -141,12 +141,12 @@ fg_ls_status fg_ls_wolfe(fg_ls_phi_fn phi, fg_ls_keep_fn keep, void *ctx, double
         const fg_ls_eval e = phi(ctx, out);
         if (e == FG_LS_EVAL_ERROR) return FG_LS_ERROR;
         if (e == FG_LS_EVAL_MAXFUN) return mt_best(&I, f0, keep, ctx, out, FG_LS_MAXFUN);
-        const double fp = out->f, gp = out->slope;
-        if (e != FG_LS_EVAL_OK || !isfinite(fp) || !isfinite(gp)) {
+        if (e != FG_LS_EVAL_OK || !isfinite(out->f) || !isfinite(out->slope)) {
             cap = stp;
             stp = I.stx + 0.5 * (stp - I.stx);
             continue;
         }
+        const double fp = out->f, gp = out->slope;
         const double ftest = f0 + stp * gtest;
         if (fp <= ftest && fabs(gp) <= -p->c2 * slope0) return FG_LS_OK;
         if (stp == p->alpha_max && fp <= ftest && gp <= gtest) return FG_LS_OK;

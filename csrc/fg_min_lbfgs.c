@@ -219,42 +219,21 @@ static int factor_t(lb_view *v)
             for (size_t l = 0; l < j; l++) s += sy_(v, i, l) * sy_(v, j, l) / sy_(v, l, l);
             T[i * k + j] = s;
         }
-    for (size_t j = 0; j < k; j++) {
-        double dj = T[j * k + j];
-        for (size_t l = 0; l < j; l++) dj -= T[j * k + l] * T[j * k + l];
-        if (!(dj > 0.0) || !isfinite(dj)) return 0;
-        dj = sqrt(dj);
-        T[j * k + j] = dj;
-        for (size_t i = j + 1; i < k; i++) {
-            double s = T[i * k + j];
-            for (size_t l = 0; l < j; l++) s -= T[i * k + l] * T[j * k + l];
-            T[i * k + j] = s / dj;
-        }
-    }
-    return 1;
+    return fg_min_cholesky(T, k);
 }
 
 /* out = M in = K^-1 in (2k values) through the Schur complement. */
 static void m_times(const lb_view *v, const double *in, double *out)
 {
     const size_t k = v->k;
-    const double *v1 = in, *v2 = in + k, *T = v->T;
+    const double *v1 = in, *v2 = in + k;
     double *u1 = out, *u2 = out + k;
     for (size_t i = 0; i < k; i++) {
         double s = v2[i];
         for (size_t j = 0; j < i; j++) s += sy_(v, i, j) * v1[j] / sy_(v, j, j);
         u2[i] = s;
     }
-    for (size_t i = 0; i < k; i++) {             /* T u2 = w: L L^T */
-        double s = u2[i];
-        for (size_t l = 0; l < i; l++) s -= T[i * k + l] * u2[l];
-        u2[i] = s / T[i * k + i];
-    }
-    for (size_t i = k; i-- > 0;) {
-        double s = u2[i];
-        for (size_t l = i + 1; l < k; l++) s -= T[l * k + i] * u2[l];
-        u2[i] = s / T[i * k + i];
-    }
+    fg_min_cholesky_solve(v->T, u2, k);
     for (size_t j = 0; j < k; j++) {
         double s = 0.0;
         for (size_t i = j + 1; i < k; i++) s += sy_(v, i, j) * u2[i];

@@ -32,6 +32,39 @@ int fg_qn_is_count(double v, double high)
     return v >= 0.0 && v <= high && v == floor(v);
 }
 
+/* ---- dense Cholesky (Newton's system, L-BFGS-B's Schur complement) ----- */
+
+int fg_min_cholesky(double *a, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        double d = a[j * n + j];
+        for (size_t k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
+        if (!(d > 0.0) || !isfinite(d)) return 0;
+        d = sqrt(d);
+        a[j * n + j] = d;
+        for (size_t i = j + 1; i < n; i++) {
+            double s = a[i * n + j];
+            for (size_t k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
+            a[i * n + j] = s / d;
+        }
+    }
+    return 1;
+}
+
+void fg_min_cholesky_solve(const double *l, double *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = b[i];
+        for (size_t k = 0; k < i; k++) s -= l[i * n + k] * b[k];
+        b[i] = s / l[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) {
+        double s = b[i];
+        for (size_t k = i + 1; k < n; k++) s -= l[k * n + i] * b[k];
+        b[i] = s / l[i * n + i];
+    }
+}
+
 /* ---- the line along d ----------------------------------------------------- */
 
 /* Two buffer pairs: slot 0 is the run's trial pair, slot 1 the spare. phi
@@ -95,7 +128,7 @@ fg_ls_status fg_qn_line_search(fg_min_run *r, const double *d, double slope0,
                                        FG_QN_MAX_EVALS};
         st = fg_ls_wolfe(line_phi, line_keep, &L, r->sign * r->f, slope0, &wp, &t);
     } else {
-        const fg_ls_armijo_params ap = {p->c1, p->alpha0, 0.5, 61, 0};
+        const fg_ls_armijo_params ap = {p->c1, p->alpha0, 0.5, 61, 0, 0.0};
         st = fg_ls_armijo(line_phi, &L, r->sign * r->f, slope0, &ap, &t);
     }
     if (st != FG_LS_OK) return st;

@@ -76,6 +76,14 @@ typedef struct fg_qn_ops {
 fg_minimize_stop fg_qn_step(fg_min_run *r, const fg_qn_ops *ops, double *d, double *bx,
                             double *bg);
 
+/* In-place Cholesky factorization A = L L^T of the lower triangle of the
+ * row-major n x n matrix a (the strict upper triangle is ignored and left
+ * as is). Returns 1 on success, 0 when A is not (numerically) positive
+ * definite: a pivot is <= 0 or not finite. */
+int fg_min_cholesky(double *a, size_t n);
+/* Solve L L^T y = b in place (b becomes y), L from fg_min_cholesky. */
+void fg_min_cholesky_solve(const double *l, double *b, size_t n);
+
 /* A carried count (a double holding an integer in [0, high]): for warm
  * starts' validation. */
 int fg_qn_is_count(double v, double high);

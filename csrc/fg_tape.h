@@ -8,8 +8,8 @@
  * slot plus an element offset, so contiguous slices (x[1:], x[:-1]) and
  * reshapes cost nothing. The last instruction writes the scalar output.
  *
- * fg_tape_create validates the whole program once (slot bounds, extents,
- * shapes, gather indices, write-before-read) and copies it, so the
+ * fg_tape_create validates the whole program once (every field of every
+ * slot and instruction, see fg_tape_check) and copies it, so the
  * evaluation loops check nothing. A tape is immutable after creation and
  * may be shared by any number of threads; each thread evaluates it with its
  * own workspace (fg_tape_ws), which holds every slot's values and tangents.
@@ -38,43 +38,110 @@
 extern "C" {
 #endif
 
-/* Instruction codes beyond the elementwise table. */
+/* Instruction codes beyond the elementwise table, one row each: X(NAME, code).
+ * The enum (FG_TI_<NAME>), fg_tape_code_table and Python's view of it
+ * (fastgrad._tape.CODES) are generated from these rows. Codes are explicit
+ * and only ever appended: pickled tapes store them.
+ *
+ *   UNARY   out[i] = op(a[i])                                  n = out size
+ *   BINARY  out[i] = op(a[i*sa], b[i*sb])                      sa, sb in {0, 1}
+ *   WHERE   out[i] = c[i*sc] != 0 ? a[i*sa] : b[i*sb]
+ *   GATHER  out[i] = a[index[p0 + i]]   (slicing, broadcasting, transposes;
+ *           p0 is an offset into the index pool)
+ *   MATMUL  out[i*P + j] = sum_l a[i*L + l] * b[l*P + j],  (M, L, P) = (p0, p1, p2)
+ * The reductions along one axis view operand a as (pre, len, post) =
+ * (p0, p1, p2), element (u, j, w) at a[(u*len + j)*post + w]:
+ *   SUM     out[u*post + w] = scale * sum_j a(u, j, w)
+ *   MAX     out[u*post + w] = a(u, j*, w), j* the first maximal j or the
+ *           first NaN (numpy.argmax's choice); len >= 1. Every derivative
+ *           goes to element j* alone.
+ *   MIN     the same with the first minimal j (numpy.argmin)
+ *   PROD    out[u*post + w] = prod_j a(u, j, w); the partials are the
+ *           products of the other factors, formed without division (exact
+ *           at zeros)
+ *   CUMSUM  out[(u*len + j)*post + w] = sum_{i <= j} a(u, i, w)
+ */
+#define FG_TAPE_CODES(X)                                                       \
+    X(UNARY, 1) X(BINARY, 2) X(WHERE, 3) X(GATHER, 4) X(SUM, 5) X(MATMUL, 6)   \
+    X(MAX, 7) X(MIN, 8) X(PROD, 9) X(CUMSUM, 10)
+
 typedef enum fg_tape_code {
-    FG_TI_UNARY = 1,   /* out[i] = op(a[i])                       n = out size   */
-    FG_TI_BINARY = 2,  /* out[i] = op(a[i*sa], b[i*sb])  sa, sb in {0, 1}      */
-    FG_TI_WHERE = 3,   /* out[i] = c[i*sc] != 0 ? a[i*sa] : b[i*sb]            */
-    FG_TI_GATHER = 4,  /* out[i] = a[index[p0 + i]]  (slicing, broadcasting,
-                          transposes; p0 is an offset into the index pool)     */
-    FG_TI_SUM = 5,     /* out[u*post + w] = scale * sum_j a[(u*len + j)*post + w]
-                          with (pre, len, post) = (p0, p1, p2)                  */
-    FG_TI_MATMUL = 6   /* out[i*P + j] = sum_l a[i*L + l] * b[l*P + j]
-                          with (M, L, P) = (p0, p1, p2)                         */
+#define FG_TAPE_ENUM_ROW_(name, value) FG_TI_##name = value,
+    FG_TAPE_CODES(FG_TAPE_ENUM_ROW_)
+#undef FG_TAPE_ENUM_ROW_
 } fg_tape_code;
 
+/* Slot kinds, one row each: X(NAME, value) gives FG_SLOT_<NAME>.
+ *   INPUT     slot 0 only: x
+ *   CONST     read-only data in the constant pool
+ *   COMPUTED  written by exactly one instruction */
+#define FG_TAPE_SLOT_KINDS(X) X(INPUT, 0) X(CONST, 1) X(COMPUTED, 2)
+
 typedef enum fg_tape_slot_kind {
-    FG_SLOT_INPUT = 0,     /* slot 0 only: x */
-    FG_SLOT_CONST = 1,     /* read-only data in the constant pool */
-    FG_SLOT_COMPUTED = 2   /* written by one instruction */
+#define FG_TAPE_ENUM_ROW_(name, value) FG_SLOT_##name = value,
+    FG_TAPE_SLOT_KINDS(FG_TAPE_ENUM_ROW_)
+#undef FG_TAPE_ENUM_ROW_
 } fg_tape_slot_kind;
 
+/* A row of a name table (codes, slot kinds), for bindings. */
+typedef struct fg_tape_name {
+    const char *name;
+    int32_t value;
+} fg_tape_name;
+
+/* The instruction codes by name (FG_TAPE_CODES); *count (if not NULL)
+ * receives the number of rows. A static table, never NULL. */
+const fg_tape_name *fg_tape_code_table(size_t *count);
+/* The slot kinds by name (FG_TAPE_SLOT_KINDS), as fg_tape_code_table. */
+const fg_tape_name *fg_tape_slot_kind_table(size_t *count);
+
+/* The instruction record, one row per field: X(type, name). The struct, the
+ * field table fg_tape_instr_fields and Python's structured dtype
+ * (fastgrad._tape.INSTR_DTYPE) are generated from these rows.
+ *   code          fg_tape_code
+ *   op            fg_op_code (UNARY, BINARY), else 0
+ *   out           the output slot: computed, written by this instruction only
+ *   a, b, c       operand slots, -1 when the code has no such operand
+ *   a_off, ...    element offsets into the operand slots (0 when unused)
+ *   sa, sb, sc    element strides, 0 (broadcast one element) or 1 (BINARY,
+ *                 WHERE; else 0)
+ *   n             output element count, equal to the out slot's size
+ *   p0, p1, p2    code-specific parameters (see FG_TAPE_CODES), else 0
+ *   scale         SUM's factor (1 for sum, 1/len for mean), else 1 */
+#define FG_TAPE_INSTR_FIELDS(X)                                                \
+    X(int32_t, code) X(int32_t, op) X(int32_t, out)                            \
+    X(int32_t, a) X(int32_t, b) X(int32_t, c)                                  \
+    X(int64_t, a_off) X(int64_t, b_off) X(int64_t, c_off)                      \
+    X(int32_t, sa) X(int32_t, sb) X(int32_t, sc)                               \
+    X(int64_t, n) X(int64_t, p0) X(int64_t, p1) X(int64_t, p2)                 \
+    X(double, scale)
+
 typedef struct fg_tape_instr {
-    int32_t code;          /* fg_tape_code */
-    int32_t op;            /* fg_op_code for UNARY / BINARY */
-    int32_t out;           /* output slot (computed, written by this instruction only) */
-    int32_t a, b, c;       /* operand slots, -1 when unused */
-    int64_t a_off, b_off, c_off;   /* element offsets into the operand slots */
-    int32_t sa, sb, sc;    /* element strides (0: broadcast a scalar, 1: full) */
-    int64_t n;             /* output element count (must equal the out slot size) */
-    int64_t p0, p1, p2;    /* code-specific parameters (see fg_tape_code) */
-    double scale;          /* SUM's factor (1 for sum, 1/len for mean) */
+#define FG_TAPE_FIELD_ROW_(type, name) type name;
+    FG_TAPE_INSTR_FIELDS(FG_TAPE_FIELD_ROW_)
+#undef FG_TAPE_FIELD_ROW_
 } fg_tape_instr;
 
-/* Everything fg_tape_create needs. All arrays are read, then copied. */
+/* One field of fg_tape_instr: its name, byte offset, size in bytes and
+ * kind ('i' signed integer, 'f' floating point). */
+typedef struct fg_tape_field {
+    const char *name;
+    size_t offset, size;
+    char kind;
+} fg_tape_field;
+
+/* The fields of fg_tape_instr in declaration order; *count receives their
+ * number and *record_size sizeof(fg_tape_instr) (either may be NULL). */
+const fg_tape_field *fg_tape_instr_fields(size_t *count, size_t *record_size);
+
+/* Everything fg_tape_create needs. All arrays are read, then copied; an
+ * array may be NULL when its count is 0 (slot_const_off: when no slot is
+ * constant, all offsets are then 0). */
 typedef struct fg_tape_spec {
     size_t n_slots;
     const int64_t *slot_size;      /* [n_slots] element counts; slot_size[0] = n (input) */
     const int32_t *slot_kind;      /* [n_slots] fg_tape_slot_kind */
-    const int64_t *slot_const_off; /* [n_slots] offset into const_pool (CONST slots) */
+    const int64_t *slot_const_off; /* [n_slots] offset into const_pool (CONST slots), else 0 */
     const double *const_pool;
     size_t n_const;
     const int64_t *index_pool;     /* gather indices */
@@ -83,41 +150,57 @@ typedef struct fg_tape_spec {
     size_t n_instr;
 } fg_tape_spec;
 
+/* Where a spec is invalid: the instruction and slot concerned (-1: none)
+ * and a static description. */
+typedef struct fg_tape_problem {
+    int64_t instr;
+    int64_t slot;
+    const char *what;
+} fg_tape_problem;
+
 typedef struct fg_tape fg_tape;
 typedef struct fg_tape_ws fg_tape_ws;
 
-/* Validate spec and build an immutable tape in *out (free with fg_tape_free).
- * Checks: slot 0 is the only INPUT slot; every operand is an existing slot and
- * [off, off + extent) lies inside it; computed slots are written exactly once
- * and read only after; sizes agree with each code's shape parameters; gather
- * indices lie in the operand; there is at least one instruction and the last
- * one writes a single element that depends on x.
+/* Validate spec, field by field, without building anything: the checks of
+ * fg_tape_create, with the first problem found described in *where (may be
+ * NULL). Slot 0 is the one INPUT slot (n >= 1 elements); every other slot
+ * is CONST (inside the constant pool) or COMPUTED; every instruction has a
+ * known code, an op of its kind, its parameters and n consistent, each
+ * operand it reads an existing slot written before, with [off, off +
+ * extent) inside it (overflow-safe), every field it does not read at its
+ * unused value (see fg_tape_instr), gather indices inside their operand;
+ * each computed slot is written once; the last instruction writes one
+ * element; and a workspace fits in the address space.
  * Returns FG_OK, FG_ERR_ARG (malformed program), FG_ERR_SHAPE (sizes that
- * disagree), FG_ERR_UNSUPPORTED (unknown code or op), FG_ERR_NOMEM. */
+ * disagree or cannot exist), FG_ERR_UNSUPPORTED (unknown code or op),
+ * FG_ERR_NOMEM. */
+fg_status fg_tape_check(const fg_tape_spec *spec, fg_tape_problem *where);
+
+/* Validate spec (fg_tape_check) and build an immutable tape in *out (free
+ * with fg_tape_free). Returns as fg_tape_check. */
 fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out);
 /* Free a tape from fg_tape_create (NULL is allowed). */
 void fg_tape_free(fg_tape *tape);
 
 /* Length n of the input x. */
 size_t fg_tape_input_size(const fg_tape *tape);
-/* Number of instructions. */
-size_t fg_tape_instr_count(const fg_tape *tape);
 /* Sum of all slot sizes: the number of values one pass computes. */
 size_t fg_tape_total_size(const fg_tape *tape);
 
 /* A workspace for one thread: values, k tangent directions and hyper-dual
  * parts of every computed slot, allocated once here (k >= 1; k > n is
- * clamped to n). Returns FG_OK, FG_ERR_ARG, FG_ERR_NOMEM. */
+ * clamped to n). Returns FG_OK, FG_ERR_ARG, FG_ERR_NOMEM (also when its
+ * size overflows). */
 fg_status fg_tape_ws_create(const fg_tape *tape, size_t k, fg_tape_ws **out);
 /* Free a workspace from fg_tape_ws_create (NULL is allowed). */
 void fg_tape_ws_free(fg_tape_ws *ws);
-/* The number of tangent directions per pass the workspace was sized for. */
-size_t fg_tape_ws_chunk(const fg_tape_ws *ws);
 
 /* Evaluation entry points. Preconditions for all of them: ws was created
  * for this tape and serves one call at a time; x (and v) hold n doubles;
  * the outputs (grad, hess) do not overlap the inputs. Non-finite values
- * propagate as IEEE arithmetic makes them (nothing is turned finite).
+ * propagate as IEEE arithmetic makes them (nothing is turned finite), and
+ * derivatives follow the dual numbers' NaN-safe rule: a zero tangent or
+ * adjoint times an infinite or NaN partial contributes exactly 0.
  *
  * *value = f(x). Returns FG_OK or FG_ERR_ARG (NULL pointer, foreign ws). */
 fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
@@ -128,6 +211,14 @@ fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
  * value may be NULL. Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                  double *value, double *grad);
+
+/* The part grad[j0..j1) of fg_tape_value_grad_f64 (0 <= j0 <= j1 <= n), for
+ * callers that split the O(n) passes (to check for interrupts in between):
+ * passes of k directions starting at j0, so any split whose parts start at
+ * multiples of k gives the same numbers. value (may be NULL) is f(x).
+ * Returns FG_OK or FG_ERR_ARG. */
+fg_status fg_tape_value_grad_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                      size_t j0, size_t j1, double *value, double *grad);
 
 /* The same gradient by reverse mode: one value pass, then one adjoint sweep
  * backwards over the tape (adj_operand += adj_out * partial, partials from
@@ -148,7 +239,7 @@ fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
  * k unit directions e_i per pass; only rows i <= j are computed (about
  * n^2 / (2k) passes) and mirrored. Optionally *value = f(x) and
  * grad[0..n) = grad f(x) (from the eps1 parts; each may be NULL).
- * Returns FG_OK or FG_ERR_ARG. */
+ * Returns FG_OK, FG_ERR_ARG (also when n * n overflows). */
 fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                               double *hess, double *value, double *grad);
 
@@ -156,18 +247,30 @@ fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double 
  * dual pass carrying e_j, then the adjoint sweep differentiated along them
  * (adjoint tangents from the deriv2 / d_aa / d_ab / d_bb columns): the
  * columns of d(grad f)/dx. About n/k passes of (1 + k) times a reverse
- * gradient's work, where the hyper-dual mode needs about n^2/(2k) passes:
- * 60x faster at n = 100. Exact to rounding; the result is the mean of the
- * computed matrix and its transpose (exactly symmetric). value and grad as
- * in fg_tape_hessian_f64. The workspace's first call to this or
- * fg_tape_hvp_f64 allocates its buffers for this mode (about k + 1 doubles
- * per element). Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM. */
+ * gradient's work, where the hyper-dual mode needs about n^2/(2k) passes.
+ * Exact to rounding; the result is the mean of the computed matrix and its
+ * transpose (exactly symmetric). value and grad as in fg_tape_hessian_f64.
+ * The workspace's first call to this or fg_tape_hvp_f64 allocates its
+ * buffers for this mode (about k + 1 doubles per element).
+ * Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM. */
 fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                       double *hess, double *value, double *grad);
 
+/* Columns [j0, j1) of fg_tape_hessian_f64 (reverse = 0) or
+ * fg_tape_hessian_reverse_f64 (reverse = 1), for callers that split the
+ * work (to check for interrupts in between). Call it with consecutive
+ * ranges covering [0, n) in order: the call whose range ends at n finishes
+ * the matrix (the reverse mode's mean with the transpose) and writes value
+ * and grad (each may be NULL). Parts that start at multiples of k give the
+ * numbers of one whole call. Returns as the whole calls. */
+fg_status fg_tape_hessian_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                   size_t j0, size_t j1, int reverse, double *hess,
+                                   double *value, double *grad);
+
 /* hv[0..n) = H(x) v, the Hessian times v without forming H: one dual pass
- * carrying v, then the differentiated adjoint sweep (no n^2 work). Optionally *value = f(x) and grad[0..n) = grad f(x)
- * from the same passes (each may be NULL). hv must not overlap x or v.
+ * carrying v, then the differentiated adjoint sweep (no n^2 work).
+ * Optionally *value = f(x) and grad[0..n) = grad f(x) from the same passes
+ * (each may be NULL). hv must not overlap x or v.
  * Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM (see above). */
 fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const double *v,
                           double *hv, double *value, double *grad);

@@ -10,6 +10,7 @@ Inputs (in) are only read; the returned arrays are new. The cdef wrappers at
 the bottom are the nogil API for embedders (declared in _dual.pxd).
 """
 cimport numpy as cnp
+from cython cimport floating
 from fastgrad._cstatus cimport fg_status, FG_OK, FG_ERR_ARG, FG_ERR_UNSUPPORTED, fg_status_message
 
 from fastgrad._cdual cimport *
@@ -81,13 +82,21 @@ def unary(int op, x, tx, bint hyper=False):
 
 cdef inline fg_status unary_call(int op, bint hyper, bint f32, size_t n, size_t k, void *pv,
                                  void *pt, void *yv, void *yt) noexcept nogil:
-    if hyper:
-        if f32:
-            return fg_hdual_unary_f32(op, n, k, <float*>pv, <float*>pt, <float*>yv, <float*>yt)
-        return fg_hdual_unary_f64(op, n, k, <double*>pv, <double*>pt, <double*>yv, <double*>yt)
     if f32:
-        return fg_dual_unary_f32(op, n, k, <float*>pv, <float*>pt, <float*>yv, <float*>yt)
-    return fg_dual_unary_f64(op, n, k, <double*>pv, <double*>pt, <double*>yv, <double*>yt)
+        return unary_kernel(op, hyper, n, k, <float*>pv, <float*>pt, <float*>yv, <float*>yt)
+    return unary_kernel(op, hyper, n, k, <double*>pv, <double*>pt, <double*>yv, <double*>yt)
+
+
+cdef inline fg_status unary_kernel(int op, bint hyper, size_t n, size_t k, floating *xv,
+                                   floating *xt, floating *yv, floating *yt) noexcept nogil:
+    if floating is float:
+        if hyper:
+            return fg_hdual_unary_f32(op, n, k, xv, xt, yv, yt)
+        return fg_dual_unary_f32(op, n, k, xv, xt, yv, yt)
+    else:
+        if hyper:
+            return fg_hdual_unary_f64(op, n, k, xv, xt, yv, yt)
+        return fg_dual_unary_f64(op, n, k, xv, xt, yv, yt)
 
 
 def binary(int op, a, ta, b, tb, bint hyper=False):
@@ -190,17 +199,24 @@ def binary(int op, a, ta, b, tb, bint hyper=False):
 cdef inline fg_status binary_call(int op, bint hyper, bint f32, size_t n, size_t k,
                                   void *pa, void *pta, size_t a_inc, void *pb, void *ptb,
                                   size_t b_inc, void *yv, void *yt) noexcept nogil:
-    if hyper:
-        if f32:
-            return fg_hdual_binary_f32(op, n, k, <float*>pa, <float*>pta, a_inc, <float*>pb,
-                                       <float*>ptb, b_inc, <float*>yv, <float*>yt)
-        return fg_hdual_binary_f64(op, n, k, <double*>pa, <double*>pta, a_inc, <double*>pb,
-                                   <double*>ptb, b_inc, <double*>yv, <double*>yt)
     if f32:
-        return fg_dual_binary_f32(op, n, k, <float*>pa, <float*>pta, a_inc, <float*>pb,
-                                  <float*>ptb, b_inc, <float*>yv, <float*>yt)
-    return fg_dual_binary_f64(op, n, k, <double*>pa, <double*>pta, a_inc, <double*>pb,
-                              <double*>ptb, b_inc, <double*>yv, <double*>yt)
+        return binary_kernel(op, hyper, n, k, <float*>pa, <float*>pta, a_inc, <float*>pb,
+                             <float*>ptb, b_inc, <float*>yv, <float*>yt)
+    return binary_kernel(op, hyper, n, k, <double*>pa, <double*>pta, a_inc, <double*>pb,
+                         <double*>ptb, b_inc, <double*>yv, <double*>yt)
+
+
+cdef inline fg_status binary_kernel(int op, bint hyper, size_t n, size_t k, floating *av,
+                                    floating *at, size_t a_inc, floating *bv, floating *bt,
+                                    size_t b_inc, floating *yv, floating *yt) noexcept nogil:
+    if floating is float:
+        if hyper:
+            return fg_hdual_binary_f32(op, n, k, av, at, a_inc, bv, bt, b_inc, yv, yt)
+        return fg_dual_binary_f32(op, n, k, av, at, a_inc, bv, bt, b_inc, yv, yt)
+    else:
+        if hyper:
+            return fg_hdual_binary_f64(op, n, k, av, at, a_inc, bv, bt, b_inc, yv, yt)
+        return fg_dual_binary_f64(op, n, k, av, at, a_inc, bv, bt, b_inc, yv, yt)
 
 
 # ------------------------------------------- nogil API for embedders --

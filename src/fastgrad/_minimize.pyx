@@ -337,29 +337,28 @@ cdef double POLL_SECONDS = 0.05
 
 # ------------------------------------------------------------- the run --
 
-cdef void *capsule_pointer(object capsule, const char *name, str maker,
-                           list keep) except NULL:
-    """The pointer a capsule made by ``objective.<maker>()`` holds, checked by
-    name; the capsule is kept alive in `keep`."""
+cdef void *capsule_payload(object owner, str getter, const char *name, list keep) except NULL:
+    """The pointer of owner.<getter>(), a PyCapsule named `name` (kept alive
+    in `keep`)."""
+    capsule = getattr(owner, getter)()
     if not PyCapsule_IsValid(capsule, name):
-        raise TypeError(f"{maker}() must return a PyCapsule named {name.decode()!r}")
+        raise TypeError(f"{getter}() must return a PyCapsule named {name.decode()!r}")
     keep.append(capsule)
     return PyCapsule_GetPointer(capsule, name)
 
 
-cdef int check_size(size_t n, size_t size) except -1:
-    if size != n:
-        raise ValueError(f"x0 has {n} elements but the compiled objective takes {size}")
+cdef int check_size(size_t got, size_t n) except -1:
+    if got != n:
+        raise ValueError(f"x0 has {n} elements but the compiled objective takes {got}")
     return 0
 
 
 cdef fg_objective compiled_objective(object objective, size_t n, list keep) except *:
     """The fg_objective of a fresh capsule of a compiled objective (its own
     workspace: one thread at a time), kept alive in `keep`."""
-    cdef fg_objective_callback *cb = <fg_objective_callback*>capsule_pointer(
-        objective._fg_objective_capsule(), FG_OBJECTIVE_CAPSULE_NAME, "_fg_objective_capsule",
-        keep)
-    check_size(n, cb.n)
+    cdef fg_objective_callback *cb = <fg_objective_callback*>capsule_payload(
+        objective, "_fg_objective_capsule", FG_OBJECTIVE_CAPSULE_NAME, keep)
+    check_size(cb.n, n)
     return cb.objective
 
 
@@ -369,9 +368,9 @@ cdef bint compiled_hvp(object objective, fg_minimize_options *o, size_t n,
     alive in `keep`); False (o untouched) when it has none."""
     if not hasattr(objective, "_fg_hvp_capsule"):
         return False
-    cdef fg_hvp_callback *hcb = <fg_hvp_callback*>capsule_pointer(
-        objective._fg_hvp_capsule(), FG_HVP_CAPSULE_NAME, "_fg_hvp_capsule", keep)
-    check_size(n, hcb.n)
+    cdef fg_hvp_callback *hcb = <fg_hvp_callback*>capsule_payload(
+        objective, "_fg_hvp_capsule", FG_HVP_CAPSULE_NAME, keep)
+    check_size(hcb.n, n)
     o.hvp = hcb.fn
     o.hvp_ctx = hcb.ctx
     return True

@@ -1,22 +1,32 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Bindings of csrc/fg_tape.{h,c}: the expression-tape VM behind compile().
+# cython: freethreading_compatible = True
+"""Bindings of csrc/fg_tape*.{h,c}: the expression-tape VM behind compile().
 
-Layers: compiled.py traces f into plain arrays (slots, instructions, pools);
-Tape hands them to fg_tape_create, which validates once and copies; each
-call then checks x cheaply (PyArray_DATA after type/shape checks), borrows a
-workspace from a small pool (taken and returned under the GIL, so threads
-never share one), and runs C with the GIL released when the work is large.
+Layers: the tracer records f as a Program (fastgrad.program: plain arrays
+whose instruction layout, codes and slot kinds come from this module, read
+from C); Tape hands them to fg_tape_create, which validates every field
+once and copies; each call then checks x cheaply (PyArray_DATA after
+type/order/shape checks), borrows a workspace from a small pool (under a
+per-tape lock, so threads never share one), and runs C with the GIL released
+when the work is large, long calls in parts with a Ctrl-C check between.
+Inputs: x, v (read only). Outputs: new arrays.
 """
+cimport cython
 cimport numpy as cnp
+from cpython.exc cimport PyErr_CheckSignals
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
 from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD
 
+
+import math
 
 import numpy as np
 
@@ -24,7 +34,34 @@ cnp.import_array()
 
 cdef enum:
     FG_POOL = 8                # idle workspaces kept per tape
-    FG_INSTR_COLS = 16
+
+
+# ------------------------------------------------- the tape's name tables --
+
+cdef dict _names(const fg_tape_name *(*table)(size_t *) noexcept nogil):
+    cdef size_t count = 0
+    cdef const fg_tape_name *rows = table(&count)
+    return {rows[i].name.decode(): rows[i].value for i in range(count)}
+
+CODES = _names(fg_tape_code_table)
+"""Instruction code by name ("UNARY", ..., "CUMSUM"), from csrc/fg_tape.h."""
+SLOT_KINDS = _names(fg_tape_slot_kind_table)
+"""Slot kind by name ("INPUT", "CONST", "COMPUTED"), from csrc/fg_tape.h."""
+globals().update({f"TI_{name}": code for name, code in CODES.items()})
+globals().update({f"SLOT_{name}": kind for name, kind in SLOT_KINDS.items()})
+
+
+cdef object _instr_dtype():
+    cdef size_t count = 0, size = 0
+    cdef const fg_tape_field *f = fg_tape_instr_fields(&count, &size)
+    return np.dtype({"names": [f[i].name.decode() for i in range(count)],
+                     "formats": [f"={chr(f[i].kind)}{f[i].size}" for i in range(count)],
+                     "offsets": [f[i].offset for i in range(count)],
+                     "itemsize": size})
+
+INSTR_DTYPE = _instr_dtype()
+"""The C struct fg_tape_instr as a NumPy structured dtype (field names,
+offsets and types from csrc/fg_tape.h): an array of it is the C array."""
 
 
 # ------------------------------------------------------ embedding exports --
@@ -67,17 +104,18 @@ cdef int tape_hvp_f64(void *tape, void *ws, const double *x, const double *v,
 
 # ------------------------------------------------------------- capsules --
 
+ctypedef struct tape_ref:
+    fg_tape *tape
+    fg_tape_ws *ws             # the capsule's own workspace
+    PyObject *owner            # the Tape, kept alive while the capsule lives
+
 ctypedef struct scalar_ctx:
     fg_scalar_callback cb      # first: the capsule's pointer is the context's
-    fg_tape *tape
-    fg_tape_ws *ws
-    PyObject *owner            # the Tape, kept alive while the capsule lives
+    tape_ref ref
 
 ctypedef struct objective_ctx:
     fg_objective_callback cb
-    fg_tape *tape
-    fg_tape_ws *ws
-    PyObject *owner
+    tape_ref ref
     bint reverse               # gradient by the adjoint sweep instead of dual passes
     bint hess_reverse          # Hessian by forward-over-reverse instead of hyper-duals
 
@@ -85,7 +123,7 @@ ctypedef struct objective_ctx:
 cdef double scalar_fn(const double *x, size_t n, void *ctx) noexcept nogil:
     cdef scalar_ctx *c = <scalar_ctx*>ctx
     cdef double value
-    if n != c.cb.n or fg_tape_eval_f64(c.tape, c.ws, x, &value) != FG_OK:
+    if n != c.cb.n or fg_tape_eval_f64(c.ref.tape, c.ref.ws, x, &value) != FG_OK:
         return NAN
     return value
 
@@ -95,10 +133,10 @@ cdef fg_status objective_value_grad(const double *x, size_t n, double *value, do
     if n != c.cb.n:
         return FG_ERR_SHAPE
     if grad == NULL:
-        return fg_tape_eval_f64(c.tape, c.ws, x, value)
+        return fg_tape_eval_f64(c.ref.tape, c.ref.ws, x, value)
     if c.reverse:
-        return fg_tape_value_grad_reverse_f64(c.tape, c.ws, x, value, grad)
-    return fg_tape_value_grad_f64(c.tape, c.ws, x, value, grad)
+        return fg_tape_value_grad_reverse_f64(c.ref.tape, c.ref.ws, x, value, grad)
+    return fg_tape_value_grad_f64(c.ref.tape, c.ref.ws, x, value, grad)
 
 cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
                                  void *ctx) noexcept nogil:
@@ -106,14 +144,12 @@ cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
     if n != c.cb.n:
         return FG_ERR_SHAPE
     if c.hess_reverse:
-        return fg_tape_hessian_reverse_f64(c.tape, c.ws, x, hess, NULL, NULL)
-    return fg_tape_hessian_f64(c.tape, c.ws, x, hess, NULL, NULL)
+        return fg_tape_hessian_reverse_f64(c.ref.tape, c.ref.ws, x, hess, NULL, NULL)
+    return fg_tape_hessian_f64(c.ref.tape, c.ref.ws, x, hess, NULL, NULL)
 
 ctypedef struct hvp_ctx:
-    fg_hvp_callback cb         # first: the capsule's pointer is the context's
-    fg_tape *tape
-    fg_tape_ws *ws
-    PyObject *owner
+    fg_hvp_callback cb
+    tape_ref ref
 
 
 cdef fg_status objective_hvp(const double *x, const double *v, size_t n, double *hv,
@@ -121,74 +157,174 @@ cdef fg_status objective_hvp(const double *x, const double *v, size_t n, double 
     cdef hvp_ctx *c = <hvp_ctx*>ctx
     if n != c.cb.n:
         return FG_ERR_SHAPE
-    return fg_tape_hvp_f64(c.tape, c.ws, x, v, hv, NULL, NULL)
+    return fg_tape_hvp_f64(c.ref.tape, c.ref.ws, x, v, hv, NULL, NULL)
+
+
+cdef int bind(object tape, void *ctx, tape_ref *ref) except -1:
+    """Point a fresh capsule context (malloc'ed, holding *ref) at `tape`: its
+    own workspace and a reference to the Tape. Frees ctx and raises
+    MemoryError when the workspace cannot be allocated."""
+    ref.ws = NULL
+    if fg_tape_ws_create(<fg_tape*>(<Tape>tape).ptr, (<Tape>tape)._k, &ref.ws) != FG_OK:
+        free(ctx)
+        raise MemoryError("cannot allocate a tape workspace")
+    ref.tape = <fg_tape*>(<Tape>tape).ptr
+    ref.owner = <PyObject*>tape
+    Py_INCREF(tape)
+    return 0
+
+
+cdef void unbind(void *ctx, tape_ref *ref) noexcept:
+    """A capsule's destructor: the workspace, the Tape's reference, ctx."""
+    fg_tape_ws_free(ref.ws)
+    Py_DECREF(<object>ref.owner)
+    free(ctx)
 
 
 cdef void free_hvp_capsule(object cap) noexcept:
     cdef hvp_ctx *c = <hvp_ctx*>PyCapsule_GetPointer(cap, FG_HVP_CAPSULE_NAME)
     if c != NULL:
-        fg_tape_ws_free(c.ws)
-        Py_DECREF(<object>c.owner)
-        free(c)
+        unbind(c, &c.ref)
 
 cdef void free_scalar_capsule(object cap) noexcept:
     cdef scalar_ctx *c = <scalar_ctx*>PyCapsule_GetPointer(cap, FG_SCALAR_CAPSULE_NAME)
     if c != NULL:
-        fg_tape_ws_free(c.ws)
-        Py_DECREF(<object>c.owner)
-        free(c)
+        unbind(c, &c.ref)
 
 cdef void free_objective_capsule(object cap) noexcept:
     cdef objective_ctx *c = <objective_ctx*>PyCapsule_GetPointer(cap, FG_OBJECTIVE_CAPSULE_NAME)
     if c != NULL:
-        fg_tape_ws_free(c.ws)
-        Py_DECREF(<object>c.owner)
-        free(c)
+        unbind(c, &c.ref)
 
 
 # ----------------------------------------------------------------- Tape --
 
-# -- workspaces: pop/push happen with the GIL held, so two threads never
-#    get the same workspace; the C work itself may then run without it.
+# -- workspaces: pop and push happen under the tape's lock (the GIL, or a
+#    per-object lock without it), so two threads never get the same
+#    workspace; the C work itself may then run without the GIL.
 cdef inline fg_tape_ws *_acquire(Tape self) except NULL:
     cdef fg_tape_ws *ws = NULL
-    if self._npool > 0:
-        self._npool -= 1
-        return <fg_tape_ws*>self._pool[self._npool]
-    if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &ws) != FG_OK:
+    with cython.critical_section(self):
+        if self._npool > 0:
+            self._npool -= 1
+            ws = <fg_tape_ws*>self._pool[self._npool]
+    if ws == NULL and fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &ws) != FG_OK:
         raise MemoryError("cannot allocate a tape workspace")
     return ws
 
 cdef inline void _release(Tape self, fg_tape_ws *ws) noexcept:
-    if self._npool < FG_POOL:
-        self._pool[self._npool] = ws
-        self._npool += 1
-    else:
-        fg_tape_ws_free(ws)
+    with cython.critical_section(self):
+        if self._npool < FG_POOL:
+            self._pool[self._npool] = ws
+            self._npool += 1
+            ws = NULL
+    fg_tape_ws_free(ws)
 
 cdef inline const double *_input(Tape self, object x, str name, list keep) except NULL:
-    """Data pointer of x (float64, C-contiguous, the traced shape); a
-    converted copy (kept alive in `keep`) for other real array-likes."""
+    """Data pointer of x (float64 in native byte order, C-contiguous, the
+    traced shape); a converted copy (kept alive in `keep`) for any other
+    array-like of real numbers."""
     cdef cnp.ndarray a
     cdef int j
     if cnp.PyArray_Check(x):
         a = <cnp.ndarray>x
-        if (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_IS_C_CONTIGUOUS(a)
-                and cnp.PyArray_NDIM(a) == self._ndim):
+        if (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_ISNOTSWAPPED(a)
+                and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_NDIM(a) == self._ndim):
             for j in range(self._ndim):
                 if cnp.PyArray_DIM(a, j) != self._shape[j]:
                     break
             else:
                 return <const double*>cnp.PyArray_DATA(a)
     a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
+    if a.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
     if (<object>a).shape != self.shape:
         raise ValueError(f"{name} has shape {(<object>a).shape}, but the function was "
                          f"compiled for shape {self.shape}")
-    a = np.ascontiguousarray(a, dtype=np.float64)
+    a = np.ascontiguousarray(a, dtype=np.float64)   # native order: float64 is '=f8'
     keep.append(a)
     return <const double*>cnp.PyArray_DATA(a)
+
+
+# -- long calls in parts: the O(n) dual passes of a gradient and the
+#    O(n) / O(n^2) passes of a Hessian run in ranges of columns, sized so
+#    that each takes about FG_PART_SECONDS, with a check for signals
+#    (Ctrl-C) between them. Parts start at multiples of the chunk k, so the
+#    numbers are those of one whole call.
+cdef double FG_PART_SECONDS = 0.05
+cdef double FG_PART_WORK = 1 << 20    # below this (slot elements times
+                                      # directions), one call, no timing
+
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
+
+cdef enum Part:
+    PART_GRAD = 0              # fg_tape_value_grad_part_f64
+    PART_HESS_HYPER = 1        # fg_tape_hessian_part_f64, hyper-dual
+    PART_HESS_REVERSE = 2      # fg_tape_hessian_part_f64, forward-over-reverse
+
+cdef inline fg_status _part(Tape self, fg_tape_ws *ws, Part what, const double *xp, size_t j0,
+                            size_t j1, double *out, double *value, double *grad) noexcept nogil:
+    if what == PART_GRAD:
+        return fg_tape_value_grad_part_f64(<fg_tape*>self.ptr, ws, xp, j0, j1, value, out)
+    return fg_tape_hessian_part_f64(<fg_tape*>self.ptr, ws, xp, j0, j1,
+                                    what == PART_HESS_REVERSE, out, value, grad)
+
+cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp, double *out,
+                   double *value, double *grad) except -1:
+    """Run `what` over all n columns; the fg_status (>= 0), or -1 with
+    KeyboardInterrupt raised."""
+    cdef size_t n = self._n, k = self._k, j = 0, j1, step
+    cdef fg_status st
+    cdef double t0, dt
+    # passes of the whole call, each carrying k directions over every slot
+    # (the hyper-dual Hessian's grow with the column; forward-over-reverse
+    # is a dual pass and a sweep about twice its cost)
+    cdef double passes = <double>n / k if what == PART_GRAD else (
+        <double>n * n / (2.0 * k) if what == PART_HESS_HYPER else 3.0 * n / k)
+    cdef double work = passes * self._total * k
+    if work < FG_PART_WORK:
+        if work < FG_GIL_THRESHOLD:
+            return _part(self, ws, what, xp, 0, n, out, value, grad)
+        with nogil:
+            st = _part(self, ws, what, xp, 0, n, out, value, grad)
+        return st
+    step = k
+    while True:
+        j1 = min(n, j + step)
+        t0 = _now()
+        with nogil:
+            st = _part(self, ws, what, xp, j, j1, out, value, grad)
+        dt = _now() - t0
+        if st != FG_OK or j1 == n:
+            return st
+        PyErr_CheckSignals()   # raises KeyboardInterrupt (or the handler's error)
+        # the next part: about FG_PART_SECONDS, growing at most fourfold
+        step = <size_t>min(4.0 * step, step * FG_PART_SECONDS / max(dt, 1e-7))
+        step = max(k, step // k * k)
+        j = j1
+
+
+cdef int _touch_in_parts(double *p, size_t count) except -1:
+    """Write zeros over a large new output in parts, with a Ctrl-C check
+    between them: its first touch (the OS mapping its pages, seconds for a
+    gigabyte) is then interruptible too, not hidden in the first part."""
+    cdef size_t i = 0, step = 1 << 18, end
+    cdef double t0, dt
+    if count * sizeof(double) < (64 << 20):
+        return 0
+    while i < count:
+        end = min(count, i + step)
+        t0 = _now()
+        with nogil:
+            memset(p + i, 0, (end - i) * sizeof(double))
+        dt = _now() - t0
+        PyErr_CheckSignals()
+        step = <size_t>min(4.0 * step, step * FG_PART_SECONDS / max(dt, 1e-7))
+        i = end
+    return 0
 
 
 cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
@@ -199,81 +335,106 @@ cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
                                            cnp.NPY_DOUBLE, 0)
     cdef double *gp = <double*>cnp.PyArray_DATA(g)
     cdef fg_tape_ws *ws = _acquire(self)
-    if reverse:
-        if self._total >= FG_GIL_THRESHOLD:
+    try:
+        if not reverse:
+            _in_parts(self, ws, PART_GRAD, xp, gp, value, NULL)
+        elif self._total >= FG_GIL_THRESHOLD:
             with nogil:
                 fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
         else:
             fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
-    elif self._total * self._n >= FG_GIL_THRESHOLD:
-        with nogil:
-            fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
-    else:
-        fg_tape_value_grad_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
-    _release(self, ws)
+    finally:
+        _release(self, ws)
     return g
 
 
+cdef cnp.ndarray _int_array(object values, object dtype, str name):
+    """A 1-D C-contiguous array of `dtype` from integers that fit it (never
+    truncated or wrapped)."""
+    cdef cnp.ndarray a = np.asarray(values)
+    if a.ndim != 1 or (a.dtype.kind not in "iu" and a.size):
+        raise TypeError(f"invalid tape: {name} must be a 1-D array of integers, "
+                        f"got {a.dtype} of shape {(<object>a).shape}")
+    if a.size:
+        info = np.iinfo(dtype)
+        if int(a.min()) < info.min or int(a.max()) > info.max:
+            raise ValueError(f"invalid tape: {name} holds values outside {np.dtype(dtype)}")
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+cdef str _problem(const fg_tape_spec *spec, fg_status st):
+    """Where fg_tape_create found the spec invalid, in words."""
+    cdef fg_tape_problem where
+    if fg_tape_check(spec, &where) == FG_OK:
+        return fg_status_message(st).decode()
+    text = where.what.decode()
+    if where.instr >= 0:
+        code = int((<const int32_t*>&spec.instr[where.instr])[0])
+        name = next((k for k, v in CODES.items() if v == code), str(code))
+        text = f"instruction {where.instr} ({name}): {text}"
+    if where.slot >= 0:
+        text += f" (slot {where.slot})"
+    return text
+
+
 cdef class Tape:
-    """A validated tape in C plus a pool of workspaces (private; see compiled.py).
+    """A validated tape in C plus a pool of workspaces (private; see
+    fastgrad.program).
 
     Tape(slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-    scale, shape, chunk): int64/int32/float64 arrays as built by the tracer;
-    ``instr`` is (n_instr, 16) int64 with the fg_tape_instr integer fields in
-    declaration order, ``scale`` the SUM factors.
+    shape, chunk): the arrays of ``Program.arrays()``; ``instr`` is a 1-D
+    array of INSTR_DTYPE, handed to C as it is. Any invalid field raises
+    ValueError (TypeError for arrays of the wrong kind) before C reads it.
     """
 
     def __cinit__(self, slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-                  scale, shape, size_t chunk):
-        cdef cnp.ndarray[int64_t, ndim=1, mode="c"] ss = np.ascontiguousarray(slot_size, np.int64)
-        cdef cnp.ndarray[int32_t, ndim=1, mode="c"] sk = np.ascontiguousarray(slot_kind, np.int32)
-        cdef cnp.ndarray[int64_t, ndim=1, mode="c"] so = np.ascontiguousarray(slot_const_off, np.int64)
-        cdef cnp.ndarray[double, ndim=1, mode="c"] cp = np.ascontiguousarray(const_pool, np.float64)
-        cdef cnp.ndarray[int64_t, ndim=1, mode="c"] ip = np.ascontiguousarray(index_pool, np.int64)
-        cdef cnp.ndarray[int64_t, ndim=2, mode="c"] ins = np.ascontiguousarray(instr, np.int64).reshape(-1, FG_INSTR_COLS)
-        cdef cnp.ndarray[double, ndim=1, mode="c"] sc = np.ascontiguousarray(scale, np.float64)
-        cdef Py_ssize_t m = ins.shape[0], j
-        if sk.shape[0] != ss.shape[0] or so.shape[0] != ss.shape[0] or sc.shape[0] != m:
-            raise ValueError("tape arrays disagree in length")
-        shape = tuple(int(d) for d in shape)
-        if len(shape) > 8:
-            raise ValueError("x may have at most 8 dimensions")
+                  shape, size_t chunk):
+        cdef cnp.ndarray ss = _int_array(slot_size, np.int64, "slot_size")
+        cdef cnp.ndarray sk = _int_array(slot_kind, np.int32, "slot_kind")
+        cdef cnp.ndarray so = _int_array(slot_const_off, np.int64, "slot_const_off")
+        cdef cnp.ndarray ip = _int_array(index_pool, np.int64, "index_pool")
+        cdef cnp.ndarray cp = np.asarray(const_pool)
+        if cp.ndim != 1 or cp.dtype.kind not in "iuf":
+            raise TypeError("invalid tape: const_pool must be a 1-D array of real numbers")
+        cp = np.ascontiguousarray(cp, dtype=np.float64)
+        if (not isinstance(instr, np.ndarray) or instr.dtype != INSTR_DTYPE
+                or instr.ndim != 1):
+            raise TypeError("invalid tape: instr must be a 1-D array of INSTR_DTYPE")
+        cdef cnp.ndarray ins = np.ascontiguousarray(instr)
+        if sk.shape[0] != ss.shape[0] or so.shape[0] != ss.shape[0]:
+            raise ValueError("invalid tape: slot arrays disagree in length")
+        try:
+            shape = tuple(int(d) for d in shape)
+        except TypeError:
+            raise TypeError(f"shape must be a tuple of ints, got {shape!r}") from None
+        if len(shape) > 8 or any(d < 0 for d in shape):
+            raise ValueError(f"shape must have at most 8 non-negative lengths, got {shape}")
+        cdef Py_ssize_t j
         self.shape = shape
         self._ndim = len(shape)
         for j in range(self._ndim):
             self._shape[j] = shape[j]
-        cdef fg_tape_instr *code = <fg_tape_instr*>malloc(max(m, 1) * sizeof(fg_tape_instr))
-        if code == NULL:
-            raise MemoryError()
-        for j in range(m):
-            code[j].code = <int32_t>ins[j, 0]; code[j].op = <int32_t>ins[j, 1]
-            code[j].out = <int32_t>ins[j, 2]; code[j].a = <int32_t>ins[j, 3]
-            code[j].b = <int32_t>ins[j, 4]; code[j].c = <int32_t>ins[j, 5]
-            code[j].a_off = ins[j, 6]; code[j].b_off = ins[j, 7]; code[j].c_off = ins[j, 8]
-            code[j].sa = <int32_t>ins[j, 9]; code[j].sb = <int32_t>ins[j, 10]
-            code[j].sc = <int32_t>ins[j, 11]; code[j].n = ins[j, 12]
-            code[j].p0 = ins[j, 13]; code[j].p1 = ins[j, 14]; code[j].p2 = ins[j, 15]
-            code[j].scale = sc[j]
         cdef fg_tape_spec spec
         spec.n_slots = ss.shape[0]
-        spec.slot_size = &ss[0] if ss.shape[0] else NULL
-        spec.slot_kind = &sk[0] if sk.shape[0] else NULL
-        spec.slot_const_off = &so[0] if so.shape[0] else NULL
-        spec.const_pool = &cp[0] if cp.shape[0] else NULL
+        spec.slot_size = <const int64_t*>cnp.PyArray_DATA(ss)
+        spec.slot_kind = <const int32_t*>cnp.PyArray_DATA(sk)
+        spec.slot_const_off = <const int64_t*>cnp.PyArray_DATA(so)
+        spec.const_pool = <const double*>cnp.PyArray_DATA(cp)
         spec.n_const = cp.shape[0]
-        spec.index_pool = &ip[0] if ip.shape[0] else NULL
+        spec.index_pool = <const int64_t*>cnp.PyArray_DATA(ip)
         spec.n_index = ip.shape[0]
-        spec.instr = code
-        spec.n_instr = m
+        spec.instr = <const fg_tape_instr*>cnp.PyArray_DATA(ins)
+        spec.n_instr = ins.shape[0]
         cdef fg_tape *t = NULL
         cdef fg_status st = fg_tape_create(&spec, &t)
-        free(code)
+        if st == FG_ERR_NOMEM:
+            raise MemoryError("cannot allocate the tape")
         if st != FG_OK:
-            raise_status(st, "invalid tape")
+            raise ValueError(f"invalid tape: {_problem(&spec, st)}")
         self.ptr = t
         self._n = fg_tape_input_size(t)
-        if self._n != int(np.prod(shape, dtype=np.int64)):
-            raise ValueError("tape input size disagrees with shape")
+        if self._n != math.prod(shape):
+            raise ValueError("invalid tape: its input size disagrees with shape")
         self._k = min(max(chunk, 1), self._n)
         self._total = fg_tape_total_size(t)
         self._npool = 0
@@ -296,10 +457,6 @@ cdef class Tape:
     def chunk(self):
         """Tangent directions carried per dual pass."""
         return self._k
-
-    @property
-    def instr_count(self):
-        return fg_tape_instr_count(<fg_tape*>self.ptr)
 
     def eval(self, x):
         """f(x) as a float."""
@@ -370,7 +527,7 @@ cdef class Tape:
     def hessian(self, x, bint with_grad=False, bint reverse=False):
         """The (n, n) Hessian by hyper-dual numbers (reverse=True: by
         forward-over-reverse), exact to rounding; with_grad=True: (f(x),
-        grad f(x), Hessian) from the same passes."""
+        grad f(x), Hessian) from the same passes. Interruptible (Ctrl-C)."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
         cdef cnp.npy_intp dims[2]
@@ -384,12 +541,12 @@ cdef class Tape:
         cdef double value = 0.0
         cdef fg_status st
         cdef fg_tape_ws *ws = _acquire(self)
-        with nogil:
-            if reverse:
-                st = fg_tape_hessian_reverse_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
-            else:
-                st = fg_tape_hessian_f64(<fg_tape*>self.ptr, ws, xp, hp, &value, gp)
-        _release(self, ws)
+        try:
+            _touch_in_parts(hp, self._n * self._n)
+            st = <fg_status>_in_parts(self, ws, PART_HESS_REVERSE if reverse
+                                      else PART_HESS_HYPER, xp, hp, &value, gp)
+        finally:
+            _release(self, ws)
         if st != FG_OK:
             raise_status(st, "hessian")
         if with_grad:
@@ -402,16 +559,10 @@ cdef class Tape:
         cdef scalar_ctx *c = <scalar_ctx*>malloc(sizeof(scalar_ctx))
         if c == NULL:
             raise MemoryError()
-        c.ws = NULL
-        if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &c.ws) != FG_OK:
-            free(c)
-            raise MemoryError("cannot allocate a tape workspace")
-        c.tape = <fg_tape*>self.ptr
+        bind(self, c, &c.ref)
         c.cb.fn = scalar_fn
         c.cb.ctx = c
         c.cb.n = self._n
-        c.owner = <PyObject*>self
-        Py_INCREF(self)
         return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
 
     def objective_capsule(self, bint reverse=False, bint hess_reverse=False):
@@ -421,19 +572,13 @@ cdef class Tape:
         cdef objective_ctx *c = <objective_ctx*>malloc(sizeof(objective_ctx))
         if c == NULL:
             raise MemoryError()
-        c.ws = NULL
-        if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &c.ws) != FG_OK:
-            free(c)
-            raise MemoryError("cannot allocate a tape workspace")
-        c.tape = <fg_tape*>self.ptr
+        bind(self, c, &c.ref)
         c.reverse = reverse
         c.hess_reverse = hess_reverse
         c.cb.objective.value_grad = objective_value_grad
         c.cb.objective.hessian = objective_hessian
         c.cb.objective.ctx = c
         c.cb.n = self._n
-        c.owner = <PyObject*>self
-        Py_INCREF(self)
         return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
 
     def hvp_capsule(self):
@@ -442,80 +587,9 @@ cdef class Tape:
         cdef hvp_ctx *c = <hvp_ctx*>malloc(sizeof(hvp_ctx))
         if c == NULL:
             raise MemoryError()
-        c.ws = NULL
-        if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &c.ws) != FG_OK:
-            free(c)
-            raise MemoryError("cannot allocate a tape workspace")
-        c.tape = <fg_tape*>self.ptr
+        bind(self, c, &c.ref)
         c.cb.fn = objective_hvp
         c.cb.ctx = c
         c.cb.n = self._n
-        c.owner = <PyObject*>self
-        Py_INCREF(self)
         return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
 
-
-# ------------------------------------------------ test helpers (capsules) --
-
-def call_scalar_capsule(capsule, x):
-    """Evaluate a "fastgrad.scalar_callback" capsule at x (float64 vector),
-    without the GIL, the way the finite-difference driver does."""
-    cdef fg_scalar_callback *cb = <fg_scalar_callback*>PyCapsule_GetPointer(
-        capsule, FG_SCALAR_CAPSULE_NAME)
-    cdef cnp.ndarray a = np.ascontiguousarray(x, dtype=np.float64)
-    cdef double value
-    with nogil:
-        value = cb.fn(<const double*>cnp.PyArray_DATA(a), cnp.PyArray_SIZE(a), cb.ctx)
-    return value
-
-
-def call_objective_capsule(capsule, x):
-    """(value, grad, hessian) from a "fastgrad.objective_callback" capsule,
-    called without the GIL, the way the minimize driver does."""
-    cdef fg_objective_callback *cb = <fg_objective_callback*>PyCapsule_GetPointer(
-        capsule, FG_OBJECTIVE_CAPSULE_NAME)
-    cdef cnp.ndarray a = np.ascontiguousarray(x, dtype=np.float64).ravel()
-    cdef size_t n = cnp.PyArray_SIZE(a)
-    cdef cnp.ndarray g = np.empty(n)
-    cdef cnp.ndarray h = np.empty((n, n))
-    cdef double value
-    cdef fg_status st1, st2
-    with nogil:
-        st1 = cb.objective.value_grad(<const double*>cnp.PyArray_DATA(a), n, &value,
-                                      <double*>cnp.PyArray_DATA(g), cb.objective.ctx)
-        st2 = cb.objective.hessian(<const double*>cnp.PyArray_DATA(a), n,
-                                   <double*>cnp.PyArray_DATA(h), cb.objective.ctx)
-    if st1 != FG_OK:
-        raise_status(st1, "value_grad")
-    if st2 != FG_OK:
-        raise_status(st2, "hessian")
-    return value, g, h
-
-
-def repeat_eval(Tape tape, x, size_t reps, str mode="value"):
-    """Run reps evaluations of the tape at x in one nogil C loop (benchmarks:
-    the C cost per call without Python's call overhead). mode: "value",
-    "grad" (dual), "reverse" or "hessian". Returns the last value."""
-    cdef list keep = []
-    cdef const double *xp = _input(tape, x, "x", keep)
-    cdef fg_tape_ws *ws = _acquire(tape)
-    cdef cnp.ndarray g = np.empty(tape._n * tape._n)
-    cdef double *gp = <double*>cnp.PyArray_DATA(g)
-    cdef double value = 0.0
-    cdef size_t r
-    cdef int m = {"value": 0, "grad": 1, "hessian": 2, "reverse": 3,
-                  "hessian_reverse": 4}[mode]
-    with nogil:
-        for r in range(reps):
-            if m == 0:
-                fg_tape_eval_f64(<fg_tape*>tape.ptr, ws, xp, &value)
-            elif m == 1:
-                fg_tape_value_grad_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
-            elif m == 3:
-                fg_tape_value_grad_reverse_f64(<fg_tape*>tape.ptr, ws, xp, &value, gp)
-            elif m == 4:
-                fg_tape_hessian_reverse_f64(<fg_tape*>tape.ptr, ws, xp, gp, &value, NULL)
-            else:
-                fg_tape_hessian_f64(<fg_tape*>tape.ptr, ws, xp, gp, &value, NULL)
-    _release(tape, ws)
-    return value

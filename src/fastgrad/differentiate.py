@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fastgrad.dual import DualArray, _hyper_seed, _mixed_tags, _new
+from fastgrad import _dual_grad, _validate, methods
+from fastgrad.dual import DualArray, hyper_seed, mixed_tags_error, seed
 
 __all__ = [
     "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",
@@ -29,16 +30,6 @@ METHODS = ("dual",) + FD_METHODS
 _TAGS = itertools.count(1)  # a fresh perturbation tag per differentiation call
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
-
-# Chunk-size rule (measured on the n-D Rosenbrock, see notes/dual.md): each
-# NumPy operation costs a fixed ~1 us of Python dispatch plus work
-# proportional to n * chunk, and a gradient takes ceil(n / chunk) passes. So
-# wide chunks win while one tangent array (n * chunk doubles) stays in the
-# L2 cache (measured: 256 KiB; a cliff above ~400 KiB), and never fewer than
-# 8 directions.
-_CHUNK_BUDGET = 32768  # doubles per tangent array: 256 KiB
-_CHUNK_MIN = 8
-
 
 def default_chunk_size(n: int) -> int:
     """The number of directions carried per forward pass for n inputs.
@@ -56,18 +47,19 @@ def default_chunk_size(n: int) -> int:
 
     Notes
     -----
-    ForwardDiff.jl caps its chunk at 12 because its duals live on the stack;
-    here each operation has a fixed Python cost (about 1 us), so fewer, wider
-    passes win until the tangent arrays leave the cache.
+    The rule is the C driver's (``fg_dual_default_chunk``), so Python and C
+    chunk alike. Each NumPy operation on a DualArray has a fixed Python cost
+    plus work proportional to ``n * chunk``, and a gradient takes
+    ``ceil(n / chunk)`` passes: wide chunks win while one tangent array
+    stays in the L2 cache. ForwardDiff.jl caps its chunk at 12 because its
+    duals live on the stack.
 
     Example
     -------
     >>> default_chunk_size(10), default_chunk_size(100), default_chunk_size(1000)
     (10, 100, 32)
     """
-    if n <= 0:
-        return 1
-    return int(min(n, max(_CHUNK_MIN, _CHUNK_BUDGET // n)))
+    return int(_dual_grad.default_chunk(_validate.integer("n", n, low=0)))
 
 
 # ------------------------------------------------------------- helpers --
@@ -93,6 +85,15 @@ def _check_method(method: Any) -> bool:
 def _check_f(f: Any) -> None:
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
+    methods.hook_scipy()
+
+
+def _check_call(f: Any, args: Any, vectorized: Any) -> tuple[tuple, bool]:
+    """The checks every entry point makes: f, args and the vectorized flag."""
+    _check_f(f)
+    if vectorized is not False:
+        vectorized = _validate.flag("vectorized", vectorized)
+    return _check_args(args), vectorized
 
 
 def _check_args(args: Any) -> tuple:
@@ -122,11 +123,13 @@ def _as_point(x: Any, name: str = "x") -> np.ndarray:
 
 def _chunk(n: int, chunk_size: Any) -> int:
     if chunk_size is None:
-        return default_chunk_size(n)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
-            or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-    return int(min(chunk_size, max(n, 1)))
+        return int(_dual_grad.default_chunk(n))
+    try:
+        k = _validate.integer("chunk_size", chunk_size, low=1)
+    except TypeError as exc:
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}"
+                         ) from exc
+    return min(k, max(n, 1))
 
 
 def _no_step(step: Any) -> None:
@@ -148,8 +151,8 @@ def _call(f: Callable, xd: Any, args: tuple, vectorized: bool) -> Any:
 def _split(out: Any, tag: int, k: int):
     """(value, tangent) of f's output; a plain output has a zero tangent."""
     if isinstance(out, DualArray):
-        if out._tag != tag:
-            raise _mixed_tags()
+        if out.tag != tag:
+            raise mixed_tags_error()
         return out.value, out.tangent
     try:
         v = np.asarray(out)
@@ -177,7 +180,7 @@ def _seed(x: np.ndarray, start: int, k: int, tag: int) -> DualArray:
     t = np.zeros(x.size * k, x.dtype)
     # ones at (start + j, j): flat offsets start*k + j*(k + 1)
     t[start * k:start * k + k * (k + 1):k + 1] = 1.0
-    return _new(x, t.reshape(x.shape + (k,)), tag, False)
+    return seed(x, t.reshape(x.shape + (k,)), tag, False)
 
 
 def _dual_passes(f, x, args, vectorized, chunk_size):
@@ -243,8 +246,9 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
     >>> value_and_gradient(lambda x: x[0]**2 + x[1]**2 + x[0]*x[1], [1.0, 3.0])
     (np.float64(13.0), array([5., 7.]))
     """
-    _check_f(f)
-    args = _check_args(args)
+    args, vectorized = _check_call(f, args, vectorized)
+    if full_output is not False:
+        full_output = _validate.flag("full_output", full_output)
     if not _check_method(method):
         xp = _as_point(x)
         res = _fd().fd_gradient(f, xp, method=method, step=step, args=args,
@@ -300,8 +304,7 @@ def gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     >>> gradient(lambda x: x[0]**2 * x[1] + x[1] * x[2]**3, [1.0, 2.0, -1.0])
     array([4., 0., 6.])
     """
-    _check_f(f)
-    args = _check_args(args)
+    args, vectorized = _check_call(f, args, vectorized)
     if not _check_method(method):
         return _fd().fd_gradient(f, _as_point(x), method=method, step=step, args=args,
                                  vectorized=vectorized, full_output=full_output)
@@ -341,8 +344,9 @@ def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     array([[2., 0.],
            [1., 0.]])
     """
-    _check_f(f)
-    args = _check_args(args)
+    args, vectorized = _check_call(f, args, vectorized)
+    if full_output is not False:
+        full_output = _validate.flag("full_output", full_output)
     if not _check_method(method):
         return _fd().fd_jacobian(f, _as_point(x), method=method, step=step, args=args,
                                  vectorized=vectorized, full_output=full_output)
@@ -399,8 +403,7 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
     array([[0., 2.],
            [2., 1.]])
     """
-    _check_f(f)
-    args = _check_args(args)
+    args, vectorized = _check_call(f, args, vectorized)
     if not _check_method(method):
         if chunk_size is not None:
             raise ValueError('chunk_size is a setting of method="dual"')
@@ -415,7 +418,7 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
         for start in range(i, n, c):
             cols = np.arange(start, min(start + c, n))
             k = len(cols)
-            out = _call(f, _hyper_seed(xp, cols, i, tag), args, vectorized)
+            out = _call(f, hyper_seed(xp, cols, i, tag), args, vectorized)
             v, t = _split(out, tag, 2 * k + 1)
             v, t = _scalar(v, t, "hessian")
             if H is None:
@@ -459,8 +462,7 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
     >>> jvp(lambda x: x ** 2, [1.0, 2.0], [1.0, 1.0])
     (array([1., 4.]), array([2., 4.]))
     """
-    _check_f(f)
-    args = _check_args(args)
+    args, vectorized = _check_call(f, args, vectorized)
     xp = _as_point(x)
     vp = _as_point(v, "v")
     if vp.shape != xp.shape:
@@ -470,9 +472,9 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
     _no_step(step)
     tag = next(_TAGS)
     t = np.ascontiguousarray(vp.astype(xp.dtype)[..., None])
-    out = _call(f, _new(xp, t, tag, False), args, vectorized)
+    out = _call(f, seed(xp, t, tag, False), args, vectorized)
     val, tan = _split(out, tag, 1)
-    return val, np.ascontiguousarray(tan[..., 0])
+    return val, np.asarray(tan[..., 0], order="C")   # 0-d stays 0-d for scalar f
 
 
 def directional_derivative(f: Callable, x: Any, v: Any, *, normalize: bool = True,
@@ -508,7 +510,7 @@ def directional_derivative(f: Callable, x: Any, v: Any, *, normalize: bool = Tru
     0.707106781187
     """
     vp = _as_point(v, "v")
-    if normalize:
+    if _validate.flag("normalize", normalize):
         nv = float(np.linalg.norm(vp.astype(_F64)))
         if not np.isfinite(nv) or nv == 0.0:
             raise ValueError("v must be a non-zero finite direction to normalize it")
@@ -606,14 +608,12 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
     >>> check_gradient(f, lambda x: 3 * x, [1.0, 2.0]).bad
     [(1,)]
     """
-    _check_f(f)
-    args = _check_args(args)
+    args, vectorized = _check_call(f, args, vectorized)
     is_dual = _check_method(method)
     xp = _as_point(x)
     if tol is None:
         tol = 1e-6 if (is_dual or method == "complex") else 1e-4
-    if not (isinstance(tol, (int, float, np.floating)) and tol >= 0):
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    tol = _validate.real("tol", tol, low=0.0, finite=False)
     if callable(grad):
         g = grad(np.array(xp), *args)
     else:
@@ -632,8 +632,8 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
     if atol is None:
         scale = max(np.max(np.abs(g), initial=0.0), np.max(np.abs(r), initial=0.0))
         atol = 1e-3 * scale if np.isfinite(scale) and scale > 0 else np.finfo(float).tiny
-    elif not atol >= 0:
-        raise ValueError(f"atol must be >= 0, got {atol!r}")
+    else:
+        atol = _validate.real("atol", atol, low=0.0, finite=False)
     denom = np.maximum(np.maximum(np.abs(g), np.abs(r)), max(atol, np.finfo(float).tiny))
     with np.errstate(invalid="ignore"):
         err = np.where(diff == 0, 0.0, diff / denom)

@@ -1,4 +1,5 @@
-"""``minimize``: gradient descent/ascent, momentum, Adam and friends, Newton.
+"""``minimize``: gradient descent/ascent, momentum, Adam and friends, Newton,
+L-BFGS(-B), BFGS, nonlinear CG and Newton-CG.
 
 The whole loop (evaluation, update, stopping tests, divergence guard) runs in
 C (``csrc/fg_minimize.c``) over a table of methods; the first-order methods
@@ -267,7 +268,8 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     method : str
         One of ``METHODS``: ``"gd"``, ``"momentum"``, ``"nesterov"``,
         ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"`` (the optimizer
-        classes' rules), ``"newton"`` (see Notes).
+        classes' rules), ``"newton"``, ``"lbfgs"``, ``"bfgs"``, ``"cg"``,
+        ``"newton-cg"`` (see Notes).
     jac : callable or True, optional
         ``jac(x) -> gradient`` of x's shape, or True when ``fun`` returns
         ``(f, gradient)``. Default: ``fastgrad.differentiate.gradient(fun, x,
@@ -280,14 +282,16 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         updates over warm starts; calling it takes the GIL each step).
         Default: ``DEFAULT_LR[method]`` (the optimizer classes' defaults: 1e-3
         for gd, momentum, nesterov, adam, adamw; 1e-2 for rmsprop, adagrad;
-        1.0 for newton). With a line search, the first trial step.
+        1.0 for newton). With a line search, the first trial step (newton,
+        newton-cg, gd with Armijo; lbfgs, bfgs and cg choose their own: 1,
+        or 1/|d| without curvature information yet, and ignore lr).
     tol : float
         Success when ``||grad f(x)||_2 <= tol`` (with bounds, the projected
         gradient ``x - P(x - grad f(x))``), tested before every step.
     ftol : float
-        For the methods that stop on it (none of the methods above):
-        success when ``(f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol``,
-        scipy's L-BFGS-B rule.
+        For lbfgs, bfgs and cg: success when ``(f_k - f_{k+1}) /
+        max(|f_k|, |f_{k+1}|, 1) <= ftol``, scipy's L-BFGS-B rule (0: only
+        when f stops decreasing in floating point).
     maxiter : int
         At most this many updates in this call.
     maxfun : int, optional
@@ -310,14 +314,16 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         at most every 0.2 s.
     bounds : optional
         A box for the methods that support it (the first-order methods, by
-        projection: iterates never leave it): None, a pair ``(lb, ub)`` of
-        scalars or arrays (None or ±inf: no bound), a sequence of n ``(lo,
-        hi)`` pairs as in scipy (with n = 2, two tuples or lists are read as
-        pairs: pass arrays for ``(lb, ub)``), or a
+        projection; lbfgs as L-BFGS-B): iterates never leave it. None, a
+        pair ``(lb, ub)`` of scalars or arrays (None or ±inf: no bound), a
+        sequence of n ``(lo, hi)`` pairs as in scipy (with n = 2, two tuples
+        or lists are read as pairs: pass arrays for ``(lb, ub)``), or a
         ``scipy.optimize.Bounds``. Other methods raise ``ValueError``.
     line_search : {None, "none", "armijo", "wolfe"}
         None: the method's default (none for the first-order methods,
-        Armijo backtracking for newton); "none": the step ``lr`` as is.
+        Armijo backtracking for newton and newton-cg, strong Wolfe for
+        lbfgs, bfgs and cg, which take only it); "none": the step ``lr`` as
+        is; newton-cg also takes "wolfe".
         ``method="gd", line_search="armijo"`` adapts its step to the local
         Lipschitz constant: each step starts at twice the last one and halves
         until ``f(x+) <= f(x) + g.(x+ - x) / 2``.
@@ -333,7 +339,10 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         betas, eps, weight_decay (adamw 1e-2), amsgrad; rmsprop: alpha, eps,
         weight_decay, momentum, centered; adagrad: lr_decay, weight_decay,
         initial_accumulator_value, eps; newton: hess (a callable x -> (n, n),
-        for Python ``fun``), newton_mu0 (first Levenberg shift, relative).
+        for Python ``fun``), newton_mu0 (first Levenberg shift, relative);
+        lbfgs: m (pairs kept, 10); newton-cg: hessp (a callable
+        (x, v) -> H(x) v for Python ``fun``; a compiled ``fun`` uses its own
+        ``hvp``; without either, forward differences of the gradient).
 
     Returns
     -------
@@ -368,8 +377,21 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     max|H_ii| * 10^k`` that makes Cholesky succeed) and ``s = lr, lr/2, ...``
     the first step that decreases f enough (Armijo, c = 1e-4).
 
-    Stops when ``||grad f||_2 <= tol`` (success), after ``maxiter`` updates
-    or ``maxfun`` evaluations. If a value, gradient or iterate is not
+    The quasi-Newton family searches along a direction d for a step that
+    meets the strong Wolfe conditions (Moré-Thuente, c1 = 1e-4, c2 = 0.9;
+    cg 0.4; a trial whose value or gradient is not finite shrinks the step):
+    lbfgs ``d = -H g`` from the last ``m`` pairs (s, y), with bounds
+    L-BFGS-B (generalized Cauchy point, subspace step, projection; ``tol``
+    tests the projected gradient); bfgs the dense inverse-Hessian update
+    (n up to a few hundred); cg Polak-Ribière+ with restarts. newton-cg:
+    truncated CG on Hessian-vector products (``nhev`` counts them), then
+    Armijo backtracking from ``lr``. When a search finds no step, the
+    method drops its curvature information and tries the steepest descent
+    once; failing again, the run stops (status 5) at the best point found.
+    Stops when ``||grad f||_2 <= tol`` (success), for lbfgs, bfgs and cg
+    on ``ftol`` (success), after ``maxiter`` updates or ``maxfun``
+    evaluations (a search cut short by ``maxfun`` still takes its best
+    trial). If a value, gradient or iterate is not
     finite, the run stops with ``success=False`` (status 2) and ``x`` the
     last finite iterate. Ctrl-C raises ``KeyboardInterrupt`` within about
     50 ms (plus one evaluation), also while the loop runs without the GIL.

@@ -19,8 +19,6 @@ import fastgrad
 from fastgrad import (DualArray, check_gradient, directional_derivative, dual, gradient,
                       hessian, jacobian, jvp, value_and_gradient)
 from fastgrad.differentiate import FD_METHODS, METHODS, default_chunk_size
-
-
 from fastgrad.reference import dual as R
 
 

@@ -135,6 +135,11 @@ def dense_b(S, Y, theta):
     return theta * np.eye(W.shape[0]) - W @ np.linalg.solve(K, W.T), W, K
 
 
+def random_model(n, seed, theta):
+    """A generator and the dense B, W, K of three random pairs."""
+    return (np.random.default_rng(seed),) + dense_b(*random_pairs(n, 3, seed), theta)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_compact_matrix_is_the_bfgs_matrix(seed):
     """B = theta I - W M W^T equals k direct BFGS updates of B0 = theta I."""
@@ -153,11 +158,8 @@ def test_compact_matrix_is_the_bfgs_matrix(seed):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_cauchy_point_is_the_first_minimizer_along_the_projected_path(seed):
-    rng = np.random.default_rng(seed)
-    n = 9
-    S, Y = random_pairs(n, 3, seed)
-    theta = 1.7
-    B, W, K = dense_b(S, Y, theta)
+    n, theta = 9, 1.7
+    rng, B, W, K = random_model(n, seed, theta)
     lo, hi = -rng.uniform(0.1, 1, n), rng.uniform(0.1, 1, n)
     lo[0], hi[1] = -np.inf, np.inf
     x = rng.uniform(lo.clip(-1), hi.clip(max=1))
@@ -183,11 +185,8 @@ def test_cauchy_point_is_the_first_minimizer_along_the_projected_path(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_subspace_step_minimizes_the_model_over_the_free_variables(seed):
-    rng = np.random.default_rng(seed)
-    n = 8
-    S, Y = random_pairs(n, 3, seed)
-    theta = 2.0
-    B, W, K = dense_b(S, Y, theta)
+    n, theta = 8, 2.0
+    rng, B, W, K = random_model(n, seed, theta)
     M = np.linalg.inv(K)
     lo, hi = np.full(n, -100.0), np.full(n, 100.0)     # a box that stays inactive
     x, g = rng.normal(size=n), rng.normal(size=n)

@@ -1,7 +1,7 @@
 """Reference dual numbers: scalar, pure Python, every rule written by hand.
 
 The oracle for ``fastgrad.dual`` and ``fastgrad.differentiate``. It shares
-nothing with the C table (``csrc/fg_ops.def``): a :class:`Dual` is one scalar
+nothing with the C op table (``fastgrad._ops``): a :class:`Dual` is one scalar
 ``v + e*eps`` with a single direction, functions of arrays run on NumPy
 object arrays of Duals (NumPy calls the scalar methods: ``np.sin`` on an object
 array calls ``Dual.sin``), and duals nest (the value and the tangent may be
@@ -15,6 +15,7 @@ for small checks, not for work.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = ["Dual", "RULES", "apply", "dual_gradient", "dual_value_and_gradient",
 _TAGS = itertools.count(1)
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
+_2_SQRTPI = 2.0 / math.sqrt(math.pi)
 
 
 def _tag(x: Any) -> int:
@@ -141,6 +143,8 @@ tanh = _unary(np.tanh, lambda x, y: 1.0 / _sq(cosh(x)))
 arcsinh = _unary(np.arcsinh, lambda x, y: 1.0 / sqrt(x * x + 1.0))
 arccosh = _unary(np.arccosh, lambda x, y: 1.0 / sqrt(x * x - 1.0))
 arctanh = _unary(np.arctanh, lambda x, y: 1.0 / (1.0 - x * x))
+erf = _unary(math.erf, lambda x, y: _2_SQRTPI * exp(-(x * x)))      # scipy.special.erf
+erfc = _unary(math.erfc, lambda x, y: -_2_SQRTPI * exp(-(x * x)))   # scipy.special.erfc
 
 add = _binary(lambda a, b: a + b, lambda a, b, y: 1.0, lambda a, b, y: 1.0)
 subtract = _binary(lambda a, b: a - b, lambda a, b, y: 1.0, lambda a, b, y: -1.0)
@@ -178,10 +182,11 @@ not_equal = lambda a, b: primal(a) != primal(b)  # noqa: E731
 RULES = {name: globals()[name] for name in (
     "negative", "positive", "absolute", "sign", "square", "sqrt", "cbrt", "reciprocal", "exp",
     "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "arcsin", "arccos",
-    "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "add", "subtract",
+    "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "erf", "erfc",
+    "add", "subtract",
     "multiply", "divide", "power", "arctan2", "hypot", "maximum", "minimum", "fmax", "fmin",
     "logaddexp", "less", "less_equal", "greater", "greater_equal", "equal", "not_equal")}
-"""NumPy ufunc name -> the hand-written scalar rule."""
+"""Op table row name (the ufunc's name) -> the hand-written scalar rule."""
 
 # NumPy's object loops call a method named after the ufunc.
 for _name, _rule in RULES.items():

@@ -71,6 +71,10 @@ class _Objective:
         if self.nfev >= self.maxfev:
             raise _Stop(8)
         self.nfev += 1
+        return self.evaluate(x)
+
+    def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """f and its gradient at x, not counted."""
         xs = x.reshape(self.shape)
         if self.jac is True:
             f, g = self.fun(xs)

@@ -19,13 +19,16 @@ Methods (Nocedal & Wright, *Numerical Optimization*, 2nd ed.; N&W below):
 - ``newton-cg``: line-search Newton-CG (N&W Algorithm 7.1): truncated CG on
   Hessian-vector products, forcing term min(0.5, sqrt|g|), on negative
   curvature the CG iterate so far, or at the first CG step the steepest
-  descent scaled by |g|^2 / |g.Hg|; then Armijo backtracking from the unit
-  step.
+  descent scaled by |g|^2 / |g.Hg|; then Armijo backtracking from ``lr``
+  (1; or the strong-Wolfe search with ``line_search="wolfe"``). Hessian-
+  vector products: ``hessp``, a compiled function's ``hvp``, else a forward
+  difference of the gradient (counted in nhev only).
 
 lbfgs, bfgs and cg use the strong-Wolfe search of
 :mod:`fastgrad.reference.linesearch` (c1 = 1e-4; c2 = 0.9, cg 0.4), first
 trial 1 (the quasi-Newton step), or 1/|d| when there is no curvature
-information yet; cg's first trial is the previous step's decrease
+information yet (with bounds at most 1, and 1 when every variable has both
+bounds); cg's first trial repeats the previous step's decrease
 (N&W 3.60). A trial with a non-finite value or gradient shrinks the step
 and never becomes the iterate. When the search finds no decrease, the
 quasi-Newton methods drop their curvature information and retry along the
@@ -36,8 +39,10 @@ The loop: evaluate x0; before each step stop on ``grad_norm <= tol``
 (the projected gradient with bounds), ``maxiter`` steps or ``maxfun``
 evaluations; after each step of lbfgs, bfgs and cg stop on a relative
 decrease ``(f_k - f_k+1) / max(|f_k|, |f_k+1|, 1) <= ftol``. ``maxfun``
-is never exceeded: a search that runs out takes its best trial and the
-run stops (status 8).
+is never exceeded: a search that runs out takes its best trial (when it
+does not increase f), and the run stops (status 8) before the next step.
+The C loop's structure, step for step; dot products sum in NumPy's order,
+so the two agree to rounding.
 """
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fastgrad.reference.linesearch import LineSearchResult, armijo, wolfe
-from fastgrad.reference.minimize import _MESSAGES, _Result
+from fastgrad.reference.minimize import _MESSAGES, _Objective, _Result
 
 __all__ = ["minimize_lbfgs", "minimize_bfgs", "minimize_cg", "minimize_newton_cg",
            "QUASI_NEWTON", "parse_bounds"]
@@ -88,33 +93,20 @@ def parse_bounds(bounds: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     return lo, hi
 
 
-class _Evaluator:
-    """Counted evaluations of sign * f and its gradient (sign = -1 maximizes).
-
-    ``__call__`` returns None once ``maxfun`` evaluations are spent."""
+class _Evaluator(_Objective):
+    """Counted evaluations of sign * f and its gradient (sign = -1 maximizes);
+    ``__call__`` returns None once ``maxfev`` evaluations are spent."""
 
     def __init__(self, fun: Any, jac: Any, hessp: Any, shape: tuple, sign: float,
-                 maxfun: int):
-        self.fun, self.jac, self.hessp, self.shape = fun, jac, hessp, shape
-        self.sign, self.maxfun = sign, maxfun
-        self.nfev = self.nhev = 0
-
-    def _value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """sign * (f, g) at x, uncounted."""
-        xs = x.reshape(self.shape)
-        if self.jac is True:
-            f, g = self.fun(xs)
-        elif callable(self.jac):
-            f, g = self.fun(xs), self.jac(xs)
-        else:
-            f, g = self.fun(xs), self.fun.gradient(xs)
-        return self.sign * float(f), self.sign * np.asarray(g, dtype=np.float64).reshape(-1)
+                 maxfev: int):
+        super().__init__(fun, jac, None, shape, maxfev)
+        self.hessp, self.sign = hessp, sign
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray] | None:
-        if self.nfev >= self.maxfun:
+        if self.nfev >= self.maxfev:
             return None
-        self.nfev += 1
-        return self._value_grad(x)
+        f, g = self.value_grad(x)
+        return self.sign * f, self.sign * g
 
     def hvp(self, x: np.ndarray, g: np.ndarray, v: np.ndarray) -> np.ndarray:
         """sign * H(x) v: ``hessp(x, v)``, ``fun.hvp(x, v)`` of a compiled
@@ -128,7 +120,7 @@ class _Evaluator:
             hv = self.fun.hvp(xs, vs)
         else:
             h = math.sqrt(_EPS) * max(1.0, float(np.linalg.norm(x))) / float(np.linalg.norm(v))
-            return (self._value_grad(x + h * v)[1] - g) / h
+            return (self.sign * self.evaluate(x + h * v)[1] - g) / h
         return self.sign * np.asarray(hv, dtype=np.float64).reshape(-1)
 
 
@@ -521,7 +513,7 @@ def _run(method: str, fun: Callable, x0: Any, *, jac: Any, tol: float, ftol: flo
         if t >= maxiter:
             status = 1
             break
-        if ev.nfev >= ev.maxfun:
+        if ev.nfev >= ev.maxfev:
             status = 8
             break
         t += 1
