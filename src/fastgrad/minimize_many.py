@@ -143,11 +143,14 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
         ``minimize``.
     X0 : array_like of real numbers, shape (k, n), or None with ``warm_start``
         Row i is problem i's starting point (finite; not modified).
-    data : None
-        Per-problem data arrays (leading axis k). Not available yet: it
-        needs compiled functions with data inputs; a non-None value raises
-        ``NotImplementedError``. Meanwhile give each problem its data through
-        a Python ``fun`` or one compiled function per data set.
+    data : tuple of array_like, optional
+        Per-problem data: arrays whose first axis has length k. Problem i
+        is ``minimize(fun, X0[i], ...)`` with its rows passed after the
+        arguments of every Python hook: ``fun(x, *rows)``, ``jac(x, *rows)``,
+        ``hess(x, *rows)``, ``hessp(x, v, *rows)`` (scipy's ``args``), where
+        ``rows = tuple(d[i] for d in data)``. For a Python ``fun`` only:
+        compiled functions take no data inputs in this version, so a
+        compiled ``fun`` with ``data`` raises ``NotImplementedError``.
     threads : int
         Threads that share the problems of a compiled ``fun`` (at most
         ``min(threads, k, 64)`` run). Results do not depend on it.
@@ -188,7 +191,7 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
         rows of another size than a compiled ``fun``'s, bounds of another
         shape, ``threads`` < 1. Nothing runs then.
     NotImplementedError
-        For ``data``.
+        For ``data`` with a compiled ``fun``.
 
     Notes
     -----
@@ -225,12 +228,13 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
     >>> res
     ManyResult(k=10, n=4, method='newton', success=10 of 10, status counts {0: 10})
     """
-    if data is not None:
-        raise NotImplementedError(
-            "data: per-problem data needs compiled functions with data inputs, which this "
-            "version of fastgrad does not have; give each problem its data through a Python "
-            "fun (a closure) or one compiled function per data set")
     _check_method(method, fun)
+    if data is not None and hasattr(fun, "_fg_objective_capsule"):
+        raise NotImplementedError(
+            "data: per-problem data for a compiled fun needs compiled functions with data "
+            "inputs (compile(f, shape, data=...)), which this version of fastgrad does not "
+            "have; pass a Python fun(x, *rows) with data (its problems run one after another) "
+            "or compile one function per problem")
     threads = min(_validate.integer("threads", threads, low=1), _minimize_many.MAX_THREADS)
     keep_state = _validate.flag("keep_state", keep_state)
     states = None
@@ -240,6 +244,12 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
     if X.ndim != 2:
         raise ValueError(f"X0 must have shape (k, n), one row per problem; got shape {X.shape}")
     k, n = X.shape
+    rows = None
+    if data is not None:
+        rows = _Rows(data, k)
+        fun, jac = rows.bind(fun), rows.bind(jac) if callable(jac) else jac
+        options = {name: rows.bind(value) if name in ("hess", "hessp") and callable(value)
+                   else value for name, value in options.items()}
     setup = _setup(fun, n, "each row of X0", method=method, jac=jac, gradient=gradient, lr=lr,
                    tol=tol, ftol=ftol, maxiter=maxiter, maxfun=maxfun, maximize=maximize,
                    callback=callback, callback_every=callback_every, record=record,
@@ -257,7 +267,8 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
             nfev=raw["nfev"], njev=raw["njev"], nhev=raw["nhev"], status=raw["stop"],
             message=[_minimize_many.MESSAGES[s] for s in raw["stop"].tolist()],
             method=method, state=raw["state"])
-    return _loop(setup, X, callback, lower, upper, per_problem, states, keep_state)
+    return _loop(setup, X, callback, lower, upper, per_problem, states, keep_state,
+                 None if rows is None else rows.select)
 
 
 def _runs_in_c(s: _Setup, fun: Any) -> bool:
@@ -271,9 +282,10 @@ def _runs_in_c(s: _Setup, fun: Any) -> bool:
 
 def _loop(s: _Setup, X: np.ndarray, callback: Any, lower: np.ndarray | None,
           upper: np.ndarray | None, per_problem: bool, states: np.ndarray | None,
-          keep_state: bool) -> ManyResult:
-    """The problems one after another through minimize's loop; an exception
-    of a Python hook ends its problem only."""
+          keep_state: bool, select: Callable[[int], None] | None) -> ManyResult:
+    """The problems one after another through minimize's loop (``select(i)``
+    first, when given); an exception of a Python hook ends its problem
+    only."""
     k, n = X.shape
     results = []
     next_progress = time.monotonic()
@@ -282,6 +294,8 @@ def _loop(s: _Setup, X: np.ndarray, callback: Any, lower: np.ndarray | None,
             next_progress = time.monotonic() + 0.2
             sys.stderr.write(f"\rminimize_many: {i:>9d} of {k} problems done")
             sys.stderr.flush()
+        if select is not None:
+            select(i)
         si = s if callback is None else s._replace(
             on_callback=_callback_adapter(callback, problem=i))
         box = None
@@ -307,6 +321,28 @@ def _loop(s: _Setup, X: np.ndarray, callback: Any, lower: np.ndarray | None,
         state=np.array([r["state"] for r in results]).reshape(k, -1) if keep_state and k
         else np.empty((0, 0)) if keep_state else None,
         history=[r["history"] for r in results] if s.record else None)
+
+
+class _Rows:
+    """Per-problem data: the rows of the problem being solved, which the
+    bound hooks pass on after their own arguments."""
+
+    def __init__(self, data: Any, k: int) -> None:
+        if not isinstance(data, (tuple, list)):
+            raise TypeError(f"data must be a tuple of arrays (one row per problem each), got "
+                            f"{type(data).__name__}")
+        self.arrays = [np.asarray(a) for a in data]
+        for j, a in enumerate(self.arrays):
+            if a.ndim == 0 or a.shape[0] != k:
+                raise ValueError(f"data[{j}] must have a first axis of length k = {k} (one row "
+                                 f"per problem), got shape {a.shape}")
+        self.row: tuple = ()
+
+    def select(self, i: int) -> None:
+        self.row = tuple(a[i] for a in self.arrays)
+
+    def bind(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda *args: fn(*args, *self.row)
 
 
 def _warm_states(warm: Any, method: str, X0: Any) -> tuple[np.ndarray, np.ndarray]:

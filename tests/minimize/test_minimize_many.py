@@ -264,6 +264,115 @@ def test_progress_line_counts_problems(capsys):
     assert err.count(f"{K} of {K} problems done") == 2
 
 
+# ---------------------------------------------------------- per-problem data --
+
+# k decaying exponentials y = a exp(-b t) + c, one per problem, with noise
+TS = np.linspace(0.0, 3.0, 12) * np.linspace(0.7, 1.3, K)[:, None]    # each row its own t
+TRUE = np.random.default_rng(5).uniform([0.5, 0.3, -0.5], [2.0, 2.0, 0.5], (K, 3))
+YS = TRUE[:, :1] * np.exp(-TRUE[:, 1:2] * TS) + TRUE[:, 2:] \
+    + 0.01 * np.random.default_rng(6).standard_normal(TS.shape)
+
+
+def curve_loss(p, t, y):
+    return np.sum((p[0] * np.exp(-p[1] * t) + p[2] - y) ** 2)
+
+
+def curve_grad(p, t, y):
+    e = np.exp(-p[1] * t)
+    r = 2.0 * (p[0] * e + p[2] - y)
+    return np.array([np.sum(r * e), np.sum(-r * p[0] * t * e), np.sum(r)])
+
+
+def curve_hessp(p, v, t, y):
+    """H v by central differences of the exact gradient (a Python hook)."""
+    h = 1e-6
+    return (curve_grad(p + h * v, t, y) - curve_grad(p - h * v, t, y)) / (2 * h)
+
+
+P0 = np.tile([1.0, 1.0, 0.0], (K, 1))
+
+
+@pytest.mark.parametrize("method, extra", [
+    ("lbfgs", {}),                                   # gradient by dual numbers
+    ("lbfgs", dict(jac=curve_grad)),
+    ("adam", dict(jac=curve_grad, lr=0.05)),
+    ("bfgs", dict(jac=curve_grad)),
+    ("newton", dict(jac=curve_grad, hess=lambda p, t, y: fg.hessian(curve_loss, p, args=(t, y)))),
+    ("newton-cg", dict(jac=curve_grad, hessp=curve_hessp)),
+])
+def test_per_problem_data_equals_minimize_alone(method, extra):
+    """Problem i sees row i of every data array: minimize_many equals
+    minimize on the problem with its rows bound, bit for bit; each fit
+    matches its own data."""
+    kw = dict(method=method, maxiter=200, **extra)
+    res = fg.minimize_many(curve_loss, P0, data=(TS, YS), keep_state=True, **kw)
+    singles = []
+    for i in range(K):
+        bound = {name: (lambda *a, f=f, i=i: f(*a, TS[i], YS[i])) if callable(f) else f
+                 for name, f in kw.items()}
+        singles.append(fg.minimize(lambda p, i=i: curve_loss(p, TS[i], YS[i]), P0[i], **bound))
+    assert_all_same(res, singles)
+    if method != "adam":
+        assert res.success.all(), res.message
+        # each fit is at least as good as the curve its data came from
+        assert all(res.fun[i] <= curve_loss(TRUE[i], TS[i], YS[i]) + 1e-9 for i in range(K))
+
+
+def test_per_problem_data_against_the_reference_twin():
+    kw = dict(method="lbfgs", jac=curve_grad, maxiter=200)
+    res = fg.minimize_many(curve_loss, P0, data=[TS, YS], **kw)
+    twins = reference.minimize_many(curve_loss, P0, data=[TS, YS], **kw)
+    for i, twin in enumerate(twins):
+        np.testing.assert_allclose(res.x[i], twin["x"], rtol=1e-7, atol=1e-9)
+        assert res.status[i] == twin["status"]
+
+
+def test_per_problem_data_rows_are_passed_as_given():
+    """Rows keep their dtype and shape (integer labels, 2-D rows), and a
+    warm start with the same data continues every problem."""
+    seen = []
+    labels = np.arange(K, dtype=np.int64)
+    weights = np.arange(K * 6, dtype=np.float64).reshape(K, 2, 3)
+
+    def fun(x, label, w):
+        seen.append((int(label), label.dtype, w.shape))
+        return np.sum((x - label) ** 2) + 0.0 * np.sum(w)
+
+    kw = dict(method="lbfgs", jac=lambda x, label, w: 2 * (x - label), keep_state=True)
+    res = fg.minimize_many(fun, np.zeros((K, 2)), data=(labels, weights), **kw)
+    np.testing.assert_allclose(res.x, np.repeat(labels[:, None], 2, axis=1).astype(float))
+    assert {s[0] for s in seen} == set(range(K))
+    assert all(s[1] == np.int64 and s[2] == (2, 3) for s in seen)
+    again = fg.minimize_many(fun, None, data=(labels, weights), warm_start=res, **kw)
+    assert again.success.all()
+
+
+def test_per_problem_data_errors_spoil_no_other():
+    def fun(x, y):
+        if y[0] < 0:
+            raise ValueError("negative data")
+        return np.sum((x - y) ** 2)
+
+    Y = np.array([[1.0, 2.0], [-1.0, 0.0], [3.0, 4.0]])
+    res = fg.minimize_many(fun, np.zeros((3, 2)), data=(Y,), method="lbfgs",
+                           jac=lambda x, y: 2 * (x - y))
+    assert res.success.tolist() == [True, False, True] and res.status[1] == 4
+    assert "ValueError: negative data" in res.message[1]
+    np.testing.assert_allclose(res.x[[0, 2]], Y[[0, 2]])
+
+
+@pytest.mark.parametrize("data, exc, match", [
+    (np.zeros((K, 2)), TypeError, "data must be a tuple"),
+    ((np.zeros((K + 1, 2)),), ValueError, r"data\[0\] must have a first axis of length k = 7"),
+    ((np.zeros((K, 2)), 3.0), ValueError, r"data\[1\]"),
+])
+def test_bad_data_raises_and_runs_nothing(data, exc, match):
+    calls = []
+    with pytest.raises(exc, match=match):
+        fg.minimize_many(lambda x, *rows: calls.append(1) or 0.0, X0, method="lbfgs", data=data)
+    assert calls == []
+
+
 # ------------------------------------------------------------- warm starts --
 
 @pytest.mark.parametrize("method", ["lbfgs", "adam", "bfgs"])
@@ -342,7 +451,8 @@ def test_one_objective_workspace_per_thread(threads, k, capsules):
     (dict(bounds=(np.zeros((K + 1, N)), 1.0)), ValueError, "bounds"),
     (dict(bounds=(np.ones((K, N)), np.zeros((K, N)))), ValueError, "bounds"),
     (dict(bounds=(0.0, 1.0), method="newton"), ValueError, "bounds"),
-    (dict(data=(np.zeros((K, 3)),)), NotImplementedError, "data"),
+    (dict(data=(np.zeros((K, 3)),)), NotImplementedError, "compiled functions with data inputs"),
+    (dict(data=(np.zeros((K, 3)),), jac=lambda x: x), NotImplementedError, "data"),
 ])
 def test_bad_arguments_raise_naming_them_and_run_nothing(kwargs, exc, match):
     f = Counting(ROSEN)
