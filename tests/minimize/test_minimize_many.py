@@ -227,7 +227,7 @@ def test_finished_problems_cost_nothing_more():
 
 # --------------------------------------------------------- Python objectives --
 
-@pytest.mark.parametrize("method", ["lbfgs", "newton", "adam", "newton-cg"])
+@pytest.mark.parametrize("method", METHODS)
 def test_python_objectives_equal_minimize_alone(method):
     kw = options(method)
     kw["jac"] = rosen_grad
