@@ -79,25 +79,32 @@ def test_results_agree():
 
 def table(repeats: int = 5) -> None:
     """Median problems per second of each case over `repeats` rounds, the
-    cases taken in turn within each round."""
+    cases taken in turn within each round, and the CPU time per problem of
+    the process (every thread): on a busy machine two threads cannot beat
+    one in wall time, but equal CPU time shows that the split adds no work,
+    so an idle second core halves the wall time."""
     times: dict[str, list[float]] = {name: [] for name in CASES}
+    cpu: dict[str, list[float]] = {name: [] for name in CASES}
     for call in (c for _, c in CASES.values()):
         call()                                           # warm up
     for _ in range(repeats):
         for name, (count, call) in CASES.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             call()
             times[name].append((time.perf_counter() - t) / count)
+            cpu[name].append((time.process_time() - c) / count)
     rate = {name: 1.0 / statistics.median(ts) for name, ts in times.items()}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Rosenbrock n={N}, {K} problems ({SCIPY_K} for scipy), median of {repeats} rounds, "
           f"load average {load:.1f}, OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
-    print(f"{'case':34s} {'problems/s':>12s} {'vs scipy':>9s} {'vs fg loop':>11s}")
+    print(f"{'case':34s} {'problems/s':>12s} {'vs scipy':>9s} {'vs fg loop':>11s} "
+          f"{'CPU us/problem':>15s}")
     for name in CASES:
         vs_scipy = rate[name] / rate["scipy L-BFGS-B loop"]
         vs_loop = rate[name] / rate["lbfgs loop of fg.minimize"]
-        print(f"{name:34s} {rate[name]:12.0f} {vs_scipy:8.1f}x {vs_loop:10.2f}x")
+        print(f"{name:34s} {rate[name]:12.0f} {vs_scipy:8.1f}x {vs_loop:10.2f}x "
+              f"{1e6 * statistics.median(cpu[name]):15.1f}")
 
 
 if __name__ == "__main__":

@@ -227,6 +227,18 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
     array([1., 1., 1., 1.])
     >>> res
     ManyResult(k=10, n=4, method='newton', success=10 of 10, status counts {0: 10})
+
+    Per-problem data: three straight lines fitted at once, problem i to
+    the points ``(t, Y[i])``:
+
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> Y = np.array([1 + 2 * t, 3 - t, 0.5 * t])
+    >>> fits = fg.minimize_many(lambda p, y: np.sum((p[0] + p[1] * t - y) ** 2),
+    ...                         np.zeros((3, 2)), data=(Y,), method="lbfgs")
+    >>> fits.x.round(6) + 0.0        # + 0.0: no negative zeros
+    array([[ 1. ,  2. ],
+           [ 3. , -1. ],
+           [ 0. ,  0.5]])
     """
     _check_method(method, fun)
     if data is not None and hasattr(fun, "_fg_objective_capsule"):
