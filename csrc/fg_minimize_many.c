@@ -385,3 +385,27 @@ fg_status fg_minimize_many_run_f64(const fg_minimize_worker *workers, size_t nwo
     pthread_mutex_destroy(&p.lock);
     return FG_OK;
 }
+
+/* ---- per-problem data ------------------------------------------------------- */
+
+fg_status fg_minimize_many_data_select(size_t problem, void *binding)
+{
+    fg_minimize_many_data *b = binding;
+    const fg_batch_objective *obj = b->batch;
+    for (size_t j = 0; j < obj->n_data; j++) {
+        const size_t row = obj->row_bytes[j];
+        if (row && b->rows > SIZE_MAX / row) return FG_ERR_SHAPE;
+        const size_t block = b->rows * row;
+        if (block && problem > SIZE_MAX / block) return FG_ERR_SHAPE;
+        b->current[j] = (const char *)b->data[j] + problem * block;
+    }
+    return FG_OK;
+}
+
+fg_status fg_minimize_many_data_value_grad(const double *x, size_t n, double *value,
+                                           double *grad, void *binding)
+{
+    const fg_minimize_many_data *b = binding;
+    return b->batch->value_grad(x, n, (const void *const *)b->current, b->rows, value, grad,
+                                b->batch->ctx);
+}

@@ -13,8 +13,8 @@
  * Each worker evaluates through its own objective, because an objective
  * with a workspace (a compiled function's) serves one thread at a time. A
  * worker's select hook, called before each problem it runs, can bind its
- * objective to that problem's data (for instance, point a data-input
- * pointer at row `problem` of an array of per-problem rows).
+ * objective to that problem's data; fg_minimize_many_data (below) does so
+ * for a minibatch objective over per-problem blocks of rows.
  *
  * Runs take no callback and keep no history here (see
  * fg_minimize_many_run_f64); an optional poll sees the number of problems
@@ -119,6 +119,30 @@ fg_status fg_minimize_many_run_f64(const fg_minimize_worker *workers, size_t nwo
                                    const fg_minimize_options *opt,
                                    const fg_minimize_many_options *many, double *work,
                                    size_t work_len, double *grad, fg_minimize_result *res);
+
+/* ---- per-problem data -------------------------------------------------------
+ *
+ * A worker that evaluates a minibatch objective (fg_batch_objective) on each
+ * problem's own rows: problem i sees rows [i*rows, (i+1)*rows) of every data
+ * array (so a (k, rows, ...) array gives problem i its block [i]). Fill one
+ * per worker, each with its own `current` (batch->n_data pointers) and its
+ * own batch objective (a workspace serves one thread), and set that
+ * worker's
+ *     objective = {fg_minimize_many_data_value_grad, NULL, &binding},
+ *     select    = fg_minimize_many_data_select, select_ctx = &binding.
+ * Selecting a problem whose block lies past SIZE_MAX bytes returns
+ * FG_ERR_SHAPE (the problem is skipped); a row count the batch objective
+ * was not prepared for is its own FG_ERR_SHAPE at the first evaluation. */
+typedef struct fg_minimize_many_data {
+    const fg_batch_objective *batch;
+    const void *const *data;    /* [batch->n_data] the arrays, problem 0's block first */
+    size_t rows;                /* rows of each problem's block */
+    const void **current;       /* [batch->n_data] out: the selected problem's blocks */
+} fg_minimize_many_data;
+
+fg_status fg_minimize_many_data_select(size_t problem, void *binding);
+fg_status fg_minimize_many_data_value_grad(const double *x, size_t n, double *value,
+                                           double *grad, void *binding);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 # Raw declarations of csrc/fg_minimize_many.h, for fastgrad's own Cython
 # modules (compiled with -I fastgrad.get_include(), where the header is).
 from fastgrad._cstatus cimport fg_status
-from fastgrad._cobjective cimport fg_objective, fg_hvp_fn
+from fastgrad._cobjective cimport fg_objective, fg_hvp_fn, fg_batch_objective
 from fastgrad._cminimize cimport fg_minimize_options, fg_minimize_result
 
 cdef extern from "fg_minimize_many.h" nogil:
@@ -31,3 +31,11 @@ cdef extern from "fg_minimize_many.h" nogil:
                                        const fg_minimize_options *opt,
                                        const fg_minimize_many_options *many, double *work,
                                        size_t work_len, double *grad, fg_minimize_result *res)
+    ctypedef struct fg_minimize_many_data:
+        const fg_batch_objective *batch
+        const void *const *data
+        size_t rows
+        const void **current
+    fg_status fg_minimize_many_data_select(size_t problem, void *binding)
+    fg_status fg_minimize_many_data_value_grad(const double *x, size_t n, double *value,
+                                               double *grad, void *binding)

@@ -21,6 +21,8 @@ from fastgrad._cminimize cimport (fg_minimize_options, fg_minimize_result, fg_mi
                                   FG_MIN_STOP_COUNT)
 from fastgrad._cminimize_many cimport *
 from fastgrad._minimize cimport fill_options, compiled_objective, compiled_hvp
+from fastgrad._cobjective cimport fg_batch_objective, FG_BATCH_CAPSULE_NAME
+from cpython.pycapsule cimport PyCapsule_IsValid, PyCapsule_GetPointer
 
 import sys
 
@@ -87,9 +89,56 @@ cdef cnp.ndarray raw_buffer(size_t count, size_t size):
     return np.zeros(count * size, dtype=np.uint8)
 
 
+cdef int bind_data(object objective, tuple data, size_t rows, size_t k, size_t n,
+                   fg_minimize_worker *workers, size_t nworkers, list keep) except -1:
+    """Point every worker at a fresh batch capsule of `objective` (its own
+    workspace) evaluated on each problem's block of `rows` rows of the
+    `data` arrays (C-contiguous, k blocks each, kept alive in `keep`)."""
+    cdef size_t nd = len(data), w, j
+    cdef cnp.ndarray bind_buf = raw_buffer(nworkers, sizeof(fg_minimize_many_data))
+    cdef fg_minimize_many_data *binds = <fg_minimize_many_data*>cnp.PyArray_DATA(bind_buf)
+    cdef cnp.ndarray bases = raw_buffer(nd, sizeof(void*))
+    cdef cnp.ndarray current = raw_buffer(nworkers * nd, sizeof(void*))
+    cdef const void **bp = <const void**>cnp.PyArray_DATA(bases)
+    cdef const void **cp = <const void**>cnp.PyArray_DATA(current)
+    cdef fg_batch_objective *b
+    keep.extend([bind_buf, bases, current, data])
+    for j in range(nd):
+        bp[j] = cnp.PyArray_DATA(<cnp.ndarray>data[j])
+    # the same gradient mode as minimize(cf, x0, data=...) on one problem
+    mode = "reverse" if n > 2 else "dual"
+    for w in range(nworkers):
+        capsule = objective._fg_batch_capsule([rows], mode)
+        if not PyCapsule_IsValid(capsule, FG_BATCH_CAPSULE_NAME):
+            raise TypeError(f"_fg_batch_capsule() must return a PyCapsule named "
+                            f"{FG_BATCH_CAPSULE_NAME.decode()!r}")
+        keep.append(capsule)
+        b = <fg_batch_objective*>PyCapsule_GetPointer(capsule, FG_BATCH_CAPSULE_NAME)
+        if b.n != n or b.n_data != nd:
+            raise ValueError(f"the compiled objective takes {b.n} unknowns and {b.n_data} "
+                             f"data arrays, not {n} and {nd}")
+        for j in range(nd):
+            # C reads k blocks of rows * row_bytes[j] bytes of data[j]
+            if b.row_bytes[j] * rows * k != <size_t>cnp.PyArray_NBYTES(<cnp.ndarray>data[j]):
+                raise ValueError(f"data[{j}] holds {cnp.PyArray_NBYTES(<cnp.ndarray>data[j])} "
+                                 f"bytes, not {k} problems of {rows} rows of "
+                                 f"{b.row_bytes[j]} bytes")
+        binds[w].batch = b
+        binds[w].data = bp
+        binds[w].rows = rows
+        binds[w].current = cp + w * nd
+        workers[w].objective.value_grad = fg_minimize_many_data_value_grad
+        workers[w].objective.hessian = NULL
+        workers[w].objective.ctx = &binds[w]
+        workers[w].select = fg_minimize_many_data_select
+        workers[w].select_ctx = &binds[w]
+    return 0
+
+
 def run(object objective, cnp.ndarray x, str method, dict options, *, Py_ssize_t threads=1,
         cnp.ndarray lower=None, cnp.ndarray upper=None, bint per_problem_bounds=False,
-        cnp.ndarray states=None, bint keep_state=False, bint progress=False):
+        cnp.ndarray states=None, bint keep_state=False, bint progress=False,
+        tuple data=None, Py_ssize_t rows=0):
     """One call of fg_minimize_many_run_f64.
 
     objective: a compiled function (``_fg_objective_capsule``, and
@@ -99,7 +148,12 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, Py_ssize_t
     caller). lower, upper: None, n values shared by every problem, or with
     per_problem_bounds (k, n) values. states: the (k, state_size) carried
     states to continue (a warm start) or None; keep_state: return every
-    problem's carried state. Returns a dict of (k,) arrays f, grad_norm,
+    problem's carried state. data: None, or per-problem data for a compiled
+    function with data inputs (checked by the caller: C-contiguous arrays of
+    its dtypes, each k blocks of `rows` rows) evaluated through one batch
+    capsule per thread (value and gradient only: the caller leaves methods
+    that use Hessians or their products to the loop). Returns a dict of
+    (k,) arrays f, grad_norm,
     nit, nfev, njev, nhev, stop and the (k, n) grad (and ``state``).
     """
     cdef fg_minimize_options o, ho
@@ -116,12 +170,15 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, Py_ssize_t
     cdef cnp.ndarray worker_buf = raw_buffer(nworkers, sizeof(fg_minimize_worker))
     cdef fg_minimize_worker *workers = <fg_minimize_worker*>cnp.PyArray_DATA(worker_buf)
     uses_hvp = _minimize.METHOD_TABLE[method]["uses_hvp"]
-    for w in range(nworkers):
-        workers[w].objective = compiled_objective(objective, n, keep)
-        ho = o
-        if uses_hvp and compiled_hvp(objective, &ho, n, keep):
-            workers[w].hvp = ho.hvp
-            workers[w].hvp_ctx = ho.hvp_ctx
+    if data is not None:
+        bind_data(objective, data, <size_t>rows, k, n, workers, nworkers, keep)
+    else:
+        for w in range(nworkers):
+            workers[w].objective = compiled_objective(objective, n, keep)
+            ho = o
+            if uses_hvp and compiled_hvp(objective, &ho, n, keep):
+                workers[w].hvp = ho.hvp
+                workers[w].hvp_ctx = ho.hvp_ctx
 
     if lower is not None:
         o.lower = <const double*>cnp.PyArray_DATA(lower)

@@ -145,12 +145,14 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
         Row i is problem i's starting point (finite; not modified).
     data : tuple of array_like, optional
         Per-problem data: arrays whose first axis has length k. Problem i
-        is ``minimize(fun, X0[i], ...)`` with its rows passed after the
-        arguments of every Python hook: ``fun(x, *rows)``, ``jac(x, *rows)``,
-        ``hess(x, *rows)``, ``hessp(x, v, *rows)`` (scipy's ``args``), where
-        ``rows = tuple(d[i] for d in data)``. For a Python ``fun`` only:
-        compiled functions take no data inputs in this version, so a
-        compiled ``fun`` with ``data`` raises ``NotImplementedError``.
+        is ``minimize(fun, X0[i], data=rows, ...)`` with ``rows =
+        tuple(d[i] for d in data)``. A function compiled with data inputs
+        (``compile(f, (n,), data=(X, y))``) takes problem i's blocks as its
+        data: each array has shape ``(k, m, ...)`` with the same ``m`` rows
+        per problem, and the runs stay in C. A Python ``fun`` gets the rows
+        after the arguments of every hook: ``fun(x, *rows)``,
+        ``jac(x, *rows)``, ``hess(x, *rows)``, ``hessp(x, v, *rows)``
+        (scipy's ``args``).
     threads : int
         Threads that share the problems of a compiled ``fun`` (at most
         ``min(threads, k, 64)`` run). Results do not depend on it.
@@ -191,13 +193,14 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
         rows of another size than a compiled ``fun``'s, bounds of another
         shape, ``threads`` < 1. Nothing runs then.
     NotImplementedError
-        For ``data`` with a compiled ``fun``.
+        For ``data`` with a compiled ``fun`` that has no data inputs.
 
     Notes
     -----
     A compiled ``fun``, with no callback, no ``record``, a numeric ``lr``
-    and no Python ``hessp``, runs all problems in one C call without the
-    GIL, on ``threads`` threads, each with its own tape workspace; a thread
+    and no Python ``hessp`` (and, with per-problem data, a method that uses
+    no Hessian: not newton or newton-cg), runs all problems in one C call
+    without the GIL, on ``threads`` threads, each with its own tape workspace; a thread
     takes the next unsolved problem whenever it finishes one, so problems
     of very different lengths still share the threads evenly. Otherwise
     (a Python ``fun``, a callback, a schedule, history) the problems run one
@@ -241,12 +244,12 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
            [ 0. ,  0.5]])
     """
     _check_method(method, fun)
-    if data is not None and hasattr(fun, "_fg_objective_capsule"):
+    compiled_data = data is not None and jac is None and hasattr(fun, "_fg_objective_capsule")
+    if compiled_data and not hasattr(fun, "_fg_batch_capsule"):
         raise NotImplementedError(
-            "data: per-problem data for a compiled fun needs compiled functions with data "
-            "inputs (compile(f, shape, data=...)), which this version of fastgrad does not "
-            "have; pass a Python fun(x, *rows) with data (its problems run one after another) "
-            "or compile one function per problem")
+            f"data: per-problem data for a compiled fun needs a function compiled with data "
+            f"inputs (compile(f, shape, data=...)), and {type(fun).__name__} has none; or "
+            f"pass a Python fun(x, *rows) (its problems run one after another)")
     threads = min(_validate.integer("threads", threads, low=1), _minimize_many.MAX_THREADS)
     keep_state = _validate.flag("keep_state", keep_state)
     states = None
@@ -256,8 +259,10 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
     if X.ndim != 2:
         raise ValueError(f"X0 must have shape (k, n), one row per problem; got shape {X.shape}")
     k, n = X.shape
-    rows = None
-    if data is not None:
+    rows: _Rows | _Blocks | None = None
+    if compiled_data:
+        rows = _Blocks(fun, data, k)
+    elif data is not None:
         rows = _Rows(data, k)
         fun, jac = rows.bind(fun), rows.bind(jac) if callable(jac) else jac
         options = {name: rows.bind(value) if name in ("hess", "hessp") and callable(value)
@@ -269,11 +274,14 @@ def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads
     lower, upper, per_problem = _many_bounds(bounds, k, n, method)
     if lower is not None:
         np.clip(X, lower, upper, out=X)
-    if _runs_in_c(setup, fun):
+    blocks = rows if isinstance(rows, _Blocks) and k else None
+    if _runs_in_c(setup, fun) and not (blocks is not None and blocks.needs_products(method)):
         raw = _minimize_many.run(
             setup.objective, X, method, setup.options, threads=threads, lower=lower,
             upper=upper, per_problem_bounds=per_problem, states=states,
-            keep_state=keep_state, progress=setup.progress)
+            keep_state=keep_state, progress=setup.progress,
+            data=None if blocks is None else blocks.arrays,
+            rows=0 if blocks is None else blocks.rows)
         return ManyResult(
             x=X, fun=raw["f"], jac=raw["grad"], grad_norm=raw["grad_norm"], nit=raw["nit"],
             nfev=raw["nfev"], njev=raw["njev"], nhev=raw["nhev"], status=raw["stop"],
@@ -294,10 +302,11 @@ def _runs_in_c(s: _Setup, fun: Any) -> bool:
 
 def _loop(s: _Setup, X: np.ndarray, callback: Any, lower: np.ndarray | None,
           upper: np.ndarray | None, per_problem: bool, states: np.ndarray | None,
-          keep_state: bool, select: Callable[[int], None] | None) -> ManyResult:
+          keep_state: bool, select: Callable[[int], Any] | None) -> ManyResult:
     """The problems one after another through minimize's loop (``select(i)``
-    first, when given); an exception of a Python hook ends its problem
-    only."""
+    first, when given: a compiled objective bound to problem i's data, or
+    None to keep the setup's); an exception of a Python hook ends its
+    problem only."""
     k, n = X.shape
     results = []
     next_progress = time.monotonic()
@@ -306,10 +315,12 @@ def _loop(s: _Setup, X: np.ndarray, callback: Any, lower: np.ndarray | None,
             next_progress = time.monotonic() + 0.2
             sys.stderr.write(f"\rminimize_many: {i:>9d} of {k} problems done")
             sys.stderr.flush()
-        if select is not None:
-            select(i)
-        si = s if callback is None else s._replace(
-            on_callback=_callback_adapter(callback, problem=i))
+        si = s
+        bound = None if select is None else select(i)
+        if bound is not None:
+            si = si._replace(objective=bound)
+        if callback is not None:
+            si = si._replace(on_callback=_callback_adapter(callback, problem=i))
         box = None
         if lower is not None and upper is not None:
             box = (lower[i], upper[i]) if per_problem else (lower, upper)
@@ -340,14 +351,7 @@ class _Rows:
     bound hooks pass on after their own arguments."""
 
     def __init__(self, data: Any, k: int) -> None:
-        if not isinstance(data, (tuple, list)):
-            raise TypeError(f"data must be a tuple of arrays (one row per problem each), got "
-                            f"{type(data).__name__}")
-        self.arrays = [np.asarray(a) for a in data]
-        for j, a in enumerate(self.arrays):
-            if a.ndim == 0 or a.shape[0] != k:
-                raise ValueError(f"data[{j}] must have a first axis of length k = {k} (one row "
-                                 f"per problem), got shape {a.shape}")
+        self.arrays = _data_arrays(data, k)
         self.row: tuple = ()
 
     def select(self, i: int) -> None:
@@ -355,6 +359,56 @@ class _Rows:
 
     def bind(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return lambda *args: fn(*args, *self.row)
+
+
+def _data_arrays(data: Any, k: int) -> list[np.ndarray]:
+    """The arrays of ``data``, each with a first axis of length k."""
+    if not isinstance(data, (tuple, list)):
+        raise TypeError(f"data must be a tuple of arrays (one row per problem each), got "
+                        f"{type(data).__name__}")
+    arrays = [np.asarray(a) for a in data]
+    for j, a in enumerate(arrays):
+        if a.ndim == 0 or a.shape[0] != k:
+            raise ValueError(f"data[{j}] must have a first axis of length k = {k} (one row "
+                             f"per problem), got shape {a.shape}")
+    return arrays
+
+
+class _Blocks:
+    """Per-problem data of a compiled function with data inputs: problem i
+    evaluates ``fun`` on ``tuple(d[i] for d in data)``, each ``d[i]`` a block
+    of ``rows`` rows (the same for every array and problem). ``arrays``: the
+    data as C reads them (C-contiguous float64, or int64 for integer data);
+    ``select(i)``: fun bound to problem i's blocks, for the loop."""
+
+    def __init__(self, fun: Any, data: Any, k: int) -> None:
+        arrays = _data_arrays(data, k)
+        if not arrays:
+            raise ValueError("data= needs at least one array (or leave it out)")
+        for j, a in enumerate(arrays):
+            if a.ndim < 2 or a.shape[1] != arrays[0].shape[1]:
+                raise ValueError(
+                    f"data[{j}] has shape {a.shape}; for a compiled fun each data array "
+                    "has shape (k, rows, ...): problem i's block of rows, the same number of "
+                    f"rows in every array ({arrays[0].shape[1:2]} in data[0])")
+        self.fun = fun
+        self.rows = arrays[0].shape[1]
+        self.arrays = tuple(np.ascontiguousarray(
+            a, dtype=np.int64 if a.dtype.kind in "biu" else np.float64) for a in arrays)
+        # the compiled function's own checks (dtypes, trailing shapes, rows, and
+        # the range of integer data that index), naming the argument: once
+        # for every problem with integer data, else on problem 0's blocks
+        checked = k if any(a.dtype.kind in "biu" for a in arrays) else min(k, 1)
+        for i in range(checked):
+            fun.with_data(*(a[i] for a in arrays))
+
+    def needs_products(self, method: str) -> bool:
+        """Whether the method uses Hessians or their products, which the
+        batch objective does not give: such runs go through the loop."""
+        return bool(_TABLE[method]["needs_hessian"] or _TABLE[method]["uses_hvp"])
+
+    def select(self, i: int) -> Any:
+        return self.fun.with_data(*(a[i] for a in self.arrays))
 
 
 def _warm_states(warm: Any, method: str, X0: Any) -> tuple[np.ndarray, np.ndarray]:

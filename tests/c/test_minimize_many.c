@@ -1,6 +1,7 @@
 /* fg_minimize_many_run_f64 from C: every problem equals fg_minimize_run_f64
  * alone bit for bit, for every method and any number of workers;
- * per-problem data through the select hook; per-problem bounds; warm
+ * per-problem data through the select hook (and fg_minimize_many_data's
+ * blocks of rows for a minibatch objective); per-problem bounds; warm
  * starts; failures confined to their problem; evaluations counted exactly;
  * argument errors that write nothing; the poll stops every thread. */
 #include <time.h>
@@ -131,6 +132,94 @@ static long total_calls(const batch *b)
     long s = 0;
     for (size_t w = 0; w < MAXW; w++) s += b->ctx[w].calls;
     return s;
+}
+
+/* A minibatch objective: the line fit sum_r (x0 + x1 t_r - y_r)^2 + x0^4
+ * on `rows` rows of t and y (data[0], data[1]). */
+static fg_status line_fit(const double *x, size_t n, const void *const *data, size_t rows,
+                          double *f, double *g, void *ctx)
+{
+    long *calls = ctx;
+    ++*calls;
+    if (n != 2) return FG_ERR_SHAPE;
+    const double *t = data[0], *y = data[1];
+    double s = x[0] * x[0] * x[0] * x[0], g0 = 4.0 * x[0] * x[0] * x[0], g1 = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        const double e = x[0] + x[1] * t[r] - y[r];
+        s += e * e;
+        g0 += 2.0 * e;
+        g1 += 2.0 * e * t[r];
+    }
+    *f = s;
+    if (g) {
+        g[0] = g0;
+        g[1] = g1;
+    }
+    return FG_OK;
+}
+
+/* Problem i's blocks bound by hand: what fg_minimize_many_data gives. */
+typedef struct line_alone {
+    fg_batch_objective *b;
+    const void *blocks[2];
+    size_t rows;
+} line_alone;
+
+static fg_status line_alone_value_grad(const double *x, size_t n, double *f, double *g,
+                                       void *ctx)
+{
+    line_alone *a = ctx;
+    return a->b->value_grad(x, n, a->blocks, a->rows, f, g, a->b->ctx);
+}
+
+static void test_per_problem_data(void)
+{
+    enum { ROWS = 6, W = 3 };
+    double t[K * ROWS], y[K * ROWS], x0[K * 2] = {0}, x[K * 2], g[K * 2];
+    for (size_t i = 0; i < K * ROWS; i++) {
+        t[i] = (double)(i % ROWS) * 0.5;
+        y[i] = 1.0 + (double)(i / ROWS) * t[i] + 0.1 * (double)((i * 7) % 5);
+    }
+    const size_t row_bytes[2] = {sizeof(double), sizeof(double)};
+    long calls[W] = {0};
+    fg_batch_objective batch[W];
+    fg_minimize_many_data bind[W];
+    const void *current[W][2];
+    const void *bases[2] = {t, y};
+    fg_minimize_worker workers[W];
+    for (size_t w = 0; w < W; w++) {
+        batch[w] = (fg_batch_objective){line_fit, &calls[w], 2, 2, row_bytes};
+        bind[w] = (fg_minimize_many_data){&batch[w], bases, ROWS, current[w]};
+        workers[w] = (fg_minimize_worker){{fg_minimize_many_data_value_grad, NULL, &bind[w]},
+                                          NULL, NULL, fg_minimize_many_data_select, &bind[w]};
+    }
+    fg_minimize_options o;
+    fg_minimize_options_init(&o, sizeof o, FG_MIN_LBFGS);
+    fg_minimize_result res[K], r;
+    size_t len = fg_minimize_many_workspace_size(2, &o, W);
+    double *work = calloc(len, sizeof *work);
+    memcpy(x, x0, sizeof x);
+    CHECK_STATUS(fg_minimize_many_run_f64(workers, W, x, K, 2, &o, NULL, work, len, g, res),
+                 FG_OK);
+    long one = 0;
+    fg_batch_objective b1 = {line_fit, &one, 2, 2, row_bytes};
+    size_t len1 = fg_minimize_workspace_size(2, &o);
+    double *work1 = calloc(len1, sizeof *work1);
+    for (size_t i = 0; i < K; i++) {
+        line_alone a = {&b1, {t + i * ROWS, y + i * ROWS}, ROWS};
+        fg_objective obj = {line_alone_value_grad, NULL, &a};
+        double xi[2] = {0.0, 0.0}, gi[2];
+        CHECK_STATUS(fg_minimize_run_f64(&obj, xi, 2, &o, work1, len1, gi, &r), FG_OK);
+        CHECK(same_result(&r, &res[i]) && same_bits(xi, x + 2 * i, sizeof xi)
+              && same_bits(gi, g + 2 * i, sizeof gi) && r.nit > 0);
+    }
+    CHECK(calls[0] + calls[1] + calls[2] == one);
+    /* a block past SIZE_MAX bytes is refused at selection */
+    CHECK_STATUS(fg_minimize_many_data_select(SIZE_MAX / 8, &bind[0]), FG_ERR_SHAPE);
+    CHECK_STATUS(fg_minimize_many_data_select(K - 1, &bind[0]), FG_OK);
+    CHECK(current[0][0] == t + (K - 1) * ROWS && current[0][1] == y + (K - 1) * ROWS);
+    free(work);
+    free(work1);
 }
 
 int main(void)
@@ -342,5 +431,6 @@ int main(void)
                 polls);
     CHECK(interrupted == K && untouched == K - 3 && polls == 2);
     free(work);
+    test_per_problem_data();
     return TEST_EXIT();
 }
