@@ -24,6 +24,25 @@ from fastgrad.dask import minimize  # noqa: E402
 import standin  # noqa: E402  (tests/dask is on sys.path, also in the workers)
 
 ROWS, COLS, CHUNK = 400, 5, 50
+LAM = 3.0
+
+
+def logistic(w, X, y):
+    z = X @ w
+    return np.sum(np.logaddexp(0.0, z) - y * z)
+
+
+def ridge(w):
+    return 0.5 * LAM * (w @ w)
+
+
+def logistic_ridge(w, X, y):
+    return logistic(w, X, y) + ridge(w)
+
+
+def weighted_logistic(w, X, y, weights):
+    z = X @ w
+    return np.sum(weights * (np.logaddexp(0.0, z) - y * z))
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +65,15 @@ def dask_data(problem, chunk=CHUNK):
     return da.from_array(X, chunks=(chunk, COLS)), da.from_array(y, chunks=chunk)
 
 
-def single(cf, problem, penalty=None, **kw):
-    """Single-process minimize on the concatenated data."""
+def compiled(f, problem):
+    """f compiled with data inputs, traced on a sample of two rows."""
     X, y = problem
-
-    def fun(x):
-        f, g = cf.value_and_gradient(x, X, y)
-        if penalty is not None:
-            fp, gp = penalty.value_and_gradient(x)
-            f, g = f + fp, g + gp
-        return f, g
-    extra = {}
-    if kw.get("method") == "newton-cg":
-        extra["hessp"] = lambda x, v: cf.hvp(x, v, X, y) + (
-            0 if penalty is None else penalty.hvp(x, v))
-    return fg.minimize(fun, np.zeros(COLS), jac=True, **extra, **kw)
+    return fg.compile(f, (COLS,), data=(X[:2], y[:2]))
 
 
-def new_cf():
-    return standin.Logistic(uuid.uuid4().hex)
+def single(f, problem, **kw):
+    """Single-process minimize of f on the concatenated data (the loop in C)."""
+    return fg.minimize(compiled(f, problem).with_data(*problem), np.zeros(COLS), **kw)
 
 
 def assert_same_run(res, ref, rtol=1e-8):
@@ -79,9 +88,9 @@ def assert_same_run(res, ref, rtol=1e-8):
                                         ("bfgs", dict(tol=1e-8)),
                                         ("cg", dict(tol=1e-7))])
 def test_matches_single_process(client, problem, method, kw):
-    cf = new_cf()
+    cf = compiled(logistic, problem)
     res = minimize(cf, np.zeros(COLS), data=dask_data(problem), method=method, **kw)
-    ref = single(cf, problem, method=method, **kw)
+    ref = single(logistic, problem, method=method, **kw)
     if method == "adam":
         assert res.nit == ref.nit == 60
         np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
@@ -99,12 +108,11 @@ def test_persisted_data_stay_where_they_are(client, problem):
     before = client.who_has()
     blocks = {k for k in before if k[0] in (X.name, y.name)}
     assert len(blocks) == 2 * ROWS // CHUNK
-    cf = new_cf()
     after_first = []
-    res = minimize(cf, np.zeros(COLS), data=(X, y), method="lbfgs",
+    res = minimize(compiled(logistic, problem), np.zeros(COLS), data=(X, y), method="lbfgs",
                    callback=lambda r: after_first or after_first.append(
                        incoming_transfers(client)))
-    assert_same_run(res, single(cf, problem, method="lbfgs"))
+    assert_same_run(res, single(logistic, problem, method="lbfgs"))
     # no block moves between workers after the first iteration
     assert res.nit > 3 and incoming_transfers(client) == after_first[0]
     after = client.who_has()
@@ -113,57 +121,52 @@ def test_persisted_data_stay_where_they_are(client, problem):
 
 
 def test_penalty_counted_once(client, problem):
-    cf, ridge = new_cf(), standin.Ridge(3.0)
-    res = minimize(cf, np.zeros(COLS), data=dask_data(problem), penalty=ridge, method="lbfgs")
-    assert_same_run(res, single(cf, problem, penalty=ridge, method="lbfgs"))
-    # the reported gradient is the data's plus lam x: the penalty entered once
-    X, y = problem
-    _, g = cf.value_and_gradient(res.x, X, y)
-    np.testing.assert_allclose(res.jac, g + 3.0 * res.x, rtol=1e-10, atol=1e-12)
+    penalty = fg.compile(ridge, COLS)
+    res = minimize(compiled(logistic, problem), np.zeros(COLS), data=dask_data(problem),
+                   penalty=penalty, method="lbfgs")
+    assert_same_run(res, single(logistic_ridge, problem, method="lbfgs"))
 
 
 def test_newton_cg_uses_distributed_hvp(client, problem):
-    cf, ridge = new_cf(), standin.Ridge(1.0)
-    res = minimize(cf, np.zeros(COLS), data=dask_data(problem), penalty=ridge,
-                   method="newton-cg", tol=1e-10)
-    ref = single(cf, problem, penalty=ridge, method="newton-cg", tol=1e-10)
+    penalty = fg.compile(ridge, COLS)
+    res = minimize(compiled(logistic, problem), np.zeros(COLS), data=dask_data(problem),
+                   penalty=penalty, method="newton-cg", tol=1e-10)
+    ref = single(logistic_ridge, problem, method="newton-cg", tol=1e-10)
     assert_same_run(res, ref)
     assert res.nhev == ref.nhev > 0
 
 
 def test_newton_hessian_from_hvps(client, problem):
-    cf, ridge = new_cf(), standin.Ridge(1.0)
-    res = minimize(cf, np.zeros(COLS), data=dask_data(problem), penalty=ridge,
-                   method="newton", tol=1e-10)
-    ref = single(cf, problem, penalty=ridge, method="lbfgs", tol=1e-10, ftol=0.0)
-    assert res.success and res.nhev > 0
-    np.testing.assert_allclose(res.x, ref.x, rtol=1e-7)
+    penalty = fg.compile(ridge, COLS)
+    res = minimize(compiled(logistic, problem), np.zeros(COLS), data=dask_data(problem),
+                   penalty=penalty, method="newton", tol=1e-8)
+    ref = single(logistic_ridge, problem, method="newton", tol=1e-8)
+    assert_same_run(res, ref)
 
 
 def test_uneven_blocks_and_more_arrays(client, problem):
-    """Row blocks of different lengths, a 2-d third array (a weight column)."""
+    """Row blocks of different lengths (a tape traced per length), three data arrays."""
     X, y = problem
     chunks = (7, 93, 100, 200)
-    w = np.ones((ROWS, 1))
-    cf = new_cf()
-    weighted = standin.Weighted(cf)
-    data = (da.from_array(X, chunks=(chunks, COLS)), da.from_array(y, chunks=(chunks,)),
-            da.from_array(w, chunks=(chunks, 1)))
-    res = minimize(weighted, np.zeros(COLS), data=data, method="lbfgs")
-    assert_same_run(res, single(cf, problem, method="lbfgs"))
+    weights = np.linspace(0.5, 1.5, ROWS)
+    cf = fg.compile(weighted_logistic, (COLS,), data=(X[:2], y[:2], weights[:2]))
+    data = tuple(da.from_array(a, chunks=(chunks,) + a.shape[1:]) for a in (X, y, weights))
+    res = minimize(cf, np.zeros(COLS), data=data, method="lbfgs")
+    assert_same_run(res, fg.minimize(cf.with_data(X, y, weights), np.zeros(COLS),
+                                     method="lbfgs"))
 
 
 def test_cf_sent_once_per_worker(client, problem):
-    cf = new_cf()
+    cf = standin.Counted(compiled(logistic, problem), uuid.uuid4().hex)
     res = minimize(cf, np.zeros(COLS), data=dask_data(problem), method="lbfgs")
     assert res.nfev > 5
     loads = client.run(standin.loads, cf.token)
     assert sorted(loads.values()) == [1, 1]
 
 
-def test_bad_chunking_refused(client, problem):
+def test_bad_input_refused(client, problem):
     X, y = problem
-    cf = new_cf()
+    cf = compiled(logistic, problem)
     by_columns = da.from_array(X, chunks=(CHUNK, 2))
     with pytest.raises(ValueError, match=r"data\[0\] must be chunked along rows only.*axis 1"):
         minimize(cf, np.zeros(COLS), data=(by_columns, da.from_array(y, chunks=CHUNK)))
@@ -181,16 +184,19 @@ def test_bad_chunking_refused(client, problem):
 
 
 def test_worker_error_surfaces(client, problem):
+    """Blocks the compiled function refuses (another column count): a clear
+    error naming the evaluation and the worker's exception."""
     X, y = problem
     bad = da.from_array(np.ones((ROWS, COLS + 1)), chunks=(CHUNK, COLS + 1))
     with pytest.raises(RuntimeError, match="evaluation 1 failed on a worker.*ValueError"):
-        minimize(new_cf(), np.zeros(COLS), data=(bad, da.from_array(y, chunks=CHUNK)))
+        minimize(compiled(logistic, problem), np.zeros(COLS),
+                 data=(bad, da.from_array(y, chunks=CHUNK)))
 
 
 def test_worker_killed_mid_fit(client, problem):
     """A worker process killed after the third update: Dask recomputes its
     blocks on the other worker and the run ends where it ends without the kill."""
-    cf = new_cf()
+    cf = compiled(logistic, problem)
     ref = minimize(cf, np.zeros(COLS), data=dask_data(problem), method="lbfgs", tol=1e-10)
     pids = client.run(os.getpid)
     killed = []
