@@ -124,6 +124,17 @@ class CompiledFunction:
             return self._tape, None
         return self._data.bind(data)
 
+    def _options(self, data: tuple, *given: Any) -> tuple:
+        """(data, *options): for a function without data inputs, options
+        may still come by position (``cf.hessian(x, "hyperdual")``, the
+        signature before data inputs); given holds the keyword values."""
+        if self._data is None and data and isinstance(data[0], str):
+            if len(data) > len(given):
+                raise TypeError(f"{self.__name__} takes x and at most {len(given)} options "
+                                f"by position, got {len(data)}")
+            return ((),) + tuple(data) + given[len(data):]
+        return (data,) + given
+
     def with_data(self, *data) -> "CompiledFunction":
         """The same compiled function with other default data arrays (same
         checks as a call's): what ``minimize(cf, x0, data=...)`` and any C
@@ -197,6 +208,7 @@ class CompiledFunction:
         ndarray
             The gradient, float64, shaped like x.
         """
+        data, method, step = self._options(data, method, step)
         if not data and self._data is None and method == "dual":
             return self._grad(x)
         tape, arrays = self._bind(data)
@@ -228,6 +240,7 @@ class CompiledFunction:
         (float, ndarray)
             The value and the gradient (x's shape).
         """
+        data, method = self._options(data, method)
         if method not in ("dual", "reverse"):
             raise ValueError(f"method must be 'dual' or 'reverse', got {method!r}")
         tape, arrays = self._bind(data)
@@ -326,6 +339,7 @@ class CompiledFunction:
         array([[0., 2.],
                [2., 0.]])
         """
+        data, method = self._options(data, method)
         by_reverse = self._hessian_by_reverse(method)
         tape, arrays = self._bind(data)
         return tape.hessian(x, reverse=by_reverse, data=arrays)

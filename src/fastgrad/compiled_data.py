@@ -57,7 +57,7 @@ class _Portable:
         except Exception:
             pass
         try:
-            import cloudpickle
+            import cloudpickle  # type: ignore[import-untyped]
             return (_Portable._loads, (cloudpickle.dumps(self.fun),))
         except Exception:
             return (_Portable, (None,))
@@ -172,11 +172,12 @@ class DataInputs:
 
     def _store(self, rows: int, program: Any, tape: Any) -> tuple:
         from fastgrad._tape import CODES
-        bounds = [None] * len(self.names)
+        bounds: list[int | None] = [None] * len(self.names)
         for rec in program.instrs[program.instrs["code"] == CODES["TAKE"]]:
             j = int(rec["b"]) - 1   # data slots are slots 1, 2, ... in order
             p2 = int(rec["p2"])
-            bounds[j] = p2 if bounds[j] is None else min(bounds[j], p2)
+            old = bounds[j]
+            bounds[j] = p2 if old is None else min(old, p2)
         entry = (program, tape, bounds)
         self._tapes[rows] = entry
         while len(self._tapes) > _MAX_TAPES:

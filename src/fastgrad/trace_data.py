@@ -51,10 +51,10 @@ class TracedIndex:
             raise trace._unsupported("indexing integer data with traced values")
         return TracedIndex(self._tr, self._slot, self._pos[key])
 
-    def reshape(self, *shape: Any, order: str = "C") -> TracedIndex:
+    def reshape(self, *shape: Any, order: Any = "C") -> TracedIndex:
         return TracedIndex(self._tr, self._slot, self._pos.reshape(*shape, order=order))
 
-    def ravel(self, order: str = "C") -> TracedIndex:
+    def ravel(self, order: Any = "C") -> TracedIndex:
         return TracedIndex(self._tr, self._slot, self._pos.ravel(order))
 
     flatten = ravel
@@ -84,7 +84,10 @@ class TracedIndex:
 
     def __array__(self, dtype: Any = None, copy: Any = None):
         raise trace._unsupported("conversion of integer data to a NumPy array",
-                                 "its values are read at each call")
+                                 "its values are read at each call; a constant array "
+                                 "indexed by them (table[labels], np.take(table, labels)) "
+                                 "cannot be intercepted by NumPy's protocols: make the "
+                                 "table a data input too, or index a traced array")
 
     def __index__(self):
         raise trace._unsupported("integer data used as a Python index",

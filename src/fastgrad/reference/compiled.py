@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fastgrad._ops import OPS, op_partials, op_second, ufunc_of
-from fastgrad._tape import CODES
+from fastgrad._tape import CODES, SLOT_KINDS
 from fastgrad.compiled import FD_METHODS, Program, trace
 
 __all__ = ["compile", "CompiledFunction"]
@@ -28,6 +28,25 @@ _KIND = [kind for _, kind, _ in OPS]
 TI_UNARY, TI_BINARY, TI_WHERE, TI_GATHER, TI_SUM, TI_MATMUL = (
     CODES[k] for k in ("UNARY", "BINARY", "WHERE", "GATHER", "SUM", "MATMUL"))
 TI_MAX, TI_MIN, TI_PROD, TI_CUMSUM = (CODES[k] for k in ("MAX", "MIN", "PROD", "CUMSUM"))
+TI_TAKE, TI_CAST = CODES["TAKE"], CODES["CAST"]
+
+
+def _bind_data(prog: Program, val: list, data: Sequence) -> None:
+    """The data arrays into their slots (DATA, DATA_INT), in slot order."""
+    slots = [s for s, k in enumerate(prog.slot_kind)
+             if k in (SLOT_KINDS["DATA"], SLOT_KINDS["DATA_INT"])]
+    if len(slots) != len(data):
+        raise ValueError(f"the program takes {len(slots)} data arrays, got {len(data)}")
+    for s, d in zip(slots, data):
+        integer = prog.slot_kind[s] == SLOT_KINDS["DATA_INT"]
+        val[s] = np.asarray(d, dtype=np.int64 if integer else np.float64).ravel()
+
+
+def _take_source(prog: Program, val: list, r: Any) -> np.ndarray:
+    """The elements of operand a that a TAKE reads (a_off included)."""
+    m, p0, p1, p2 = (int(r[f]) for f in ("n", "p0", "p1", "p2"))
+    j = val[int(r["b"])][int(r["b_off"]) + prog.index_pool[p0 + m:p0 + 2 * m]]
+    return int(r["a_off"]) + prog.index_pool[p0:p0 + m] + p1 * np.where(j < 0, j + p2, j)
 
 
 def _table(fn, name, a, b):
@@ -76,9 +95,10 @@ def _axis_parts(arr, off, p0, p1, p2, n_extra):
     return arr[off:off + p0 * p1 * p2].reshape((p0, p1, p2) + n_extra)
 
 
-def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
+def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False,
+         data: Sequence = ()):
     """Evaluate the tape: values, and derivatives up to `order` (0, 1, 2);
-    all_values=True: every slot's values instead."""
+    all_values=True: every slot's values instead. data: the data arrays."""
     n = prog.n
     ns = len(prog.slot_size)
     val: list[Any] = [None] * ns     # values; None: not computed yet
@@ -89,8 +109,9 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
         jac[0] = np.eye(n)
     if order >= 2:
         hes[0] = np.zeros((n, n, n))
-    for s, data in prog.consts.items():
-        val[s] = data
+    for s, const in prog.consts.items():
+        val[s] = const
+    _bind_data(prog, val, data)
 
     def operand(slot, off, extent, stride, count):
         def pick(arr):
@@ -230,6 +251,15 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
             if hes[a] is not None:
                 hes[out] = np.cumsum(_axis_parts(hes[a], a_off, p0, p1, p2, (n, n)),
                                      axis=1).reshape(-1, n, n)
+        elif code == TI_TAKE:
+            src = _take_source(prog, val, rec)
+            val[out] = val[a][src]
+            if jac[a] is not None:
+                jac[out] = jac[a][src]
+            if hes[a] is not None:
+                hes[out] = hes[a][src]
+        elif code == TI_CAST:
+            val[out] = val[a][a_off:a_off + m].astype(np.float64)
         else:  # pragma: no cover - Tape validation refuses any other code
             raise ValueError(f"unknown instruction code {code}")
     if all_values:
@@ -245,7 +275,7 @@ def span(off: int, stride: int, count: int) -> np.ndarray:
     return np.arange(count) * stride + off
 
 
-def _adjoint(prog: Program, x: np.ndarray):
+def _adjoint(prog: Program, x: np.ndarray, data: Sequence = ()):
     """Reverse mode: one value pass, then adjoints accumulated backwards,
     adj[operand] += adj[out] * partial (the NaN-safe product), instruction
     by instruction, without the C sweep's stores and aliases."""
@@ -253,7 +283,7 @@ def _adjoint(prog: Program, x: np.ndarray):
     recs: list[dict[str, Any]] = [
         {f: (float(r[f]) if f == "scale" else int(r[f])) for f in r.dtype.names}
         for r in prog.instrs]
-    values = _values(prog, x)
+    values = _values(prog, x, data)
     out = recs[-1]["out"]
     adj[out][0] = 1.0
     for r in reversed(recs):
@@ -281,6 +311,10 @@ def _adjoint(prog: Program, x: np.ndarray):
             np.add.at(adj[b], span(r["b_off"], r["sb"], m), np.where(cond, 0.0, go))
         elif code == TI_GATHER:
             np.add.at(adj[a], prog.index_pool[r["p0"]:r["p0"] + m] + r["a_off"], go)
+        elif code == TI_TAKE:
+            np.add.at(adj[a], _take_source(prog, values, r), go)
+        elif code == TI_CAST:
+            continue
         elif code == TI_MATMUL:
             M, L, P = r["p0"], r["p1"], r["p2"]
             A = values[a][r["a_off"]:r["a_off"] + M * L].reshape(M, L)
@@ -308,9 +342,9 @@ def _adjoint(prog: Program, x: np.ndarray):
     return float(values[out][0]), adj[0]
 
 
-def _values(prog: Program, x: np.ndarray) -> list:
+def _values(prog: Program, x: np.ndarray, data: Sequence = ()) -> list:
     """Every slot's values (the forward interpreter's order-0 pass)."""
-    return _run(prog, x, 0, all_values=True)
+    return _run(prog, x, 0, all_values=True, data=data)
 
 
 class CompiledFunction:
