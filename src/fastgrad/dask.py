@@ -23,7 +23,7 @@ Example
 >>> def loss(w, X, y):
 ...     z = X @ w
 ...     return np.sum(np.logaddexp(0, z) - y * z)
->>> cf = fg.compile(loss, (20,), data=(X[:10], y[:10]))
+>>> cf = fg.compile(loss, (20,), data=(X[:2].compute(), y[:2].compute()))  # a sample
 >>> res = minimize(cf, np.zeros(20), data=(X, y), method="lbfgs")
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from fastgrad.compiled import CompiledFunction
 from fastgrad.minimize import METHODS, OptimizeResult
 from fastgrad.minimize import minimize as _minimize
 
@@ -43,14 +44,14 @@ except ImportError as _exc:  # the extra is optional; say how to get it
     raise ImportError('fastgrad.dask needs dask.distributed: pip install "fastgrad[dask]"') \
         from _exc
 
-__all__ = ["minimize", "block_value_and_gradient", "block_hvp"]
+__all__ = ["minimize"]
 
 # minimize's options that this module supplies itself.
 _OWN_OPTIONS = ("jac", "hess", "hessp", "gradient")
 
 
-def block_value_and_gradient(cf: Any, x: np.ndarray, m: int, *blocks: np.ndarray
-                             ) -> tuple[float, np.ndarray, int]:
+def _sum_value_and_gradient(cf: Any, x: np.ndarray, m: int, *blocks: np.ndarray,
+                            **kw: Any) -> tuple[float, np.ndarray, int]:
     """The worker's job: ``sum_b cf.value_and_gradient(x, *block_b)``.
 
     Parameters
@@ -63,31 +64,25 @@ def block_value_and_gradient(cf: Any, x: np.ndarray, m: int, *blocks: np.ndarray
         Arrays per row block (2 for ``(X, y)``).
     *blocks : ndarray
         The blocks, ``m`` per row block, row block after row block.
+    **kw
+        Passed to ``value_and_gradient`` (the differentiation method).
 
     Returns
     -------
     (float, ndarray, int)
         The summed value and gradient, and how many row blocks went into
         them (the driver checks that every block was counted once).
-
-    Examples
-    --------
-    The same function serves any engine that can run a function where the
-    data are, e.g. one MPI rank per block:
-
-    >>> f, g, k = block_value_and_gradient(cf, x, 2, X_mine, y_mine)  # doctest: +SKIP
-    >>> f, g = comm.allreduce(f), comm.allreduce(g)                  # doctest: +SKIP
     """
     f = 0.0
     g = np.zeros(np.shape(x))
     for i in range(0, len(blocks), m):
-        fi, gi = cf.value_and_gradient(x, *blocks[i:i + m])
+        fi, gi = cf.value_and_gradient(x, *blocks[i:i + m], **kw)
         f += fi
         g += gi
     return f, g, len(blocks) // m
 
 
-def block_hvp(cf: Any, x: np.ndarray, v: np.ndarray, m: int, *blocks: np.ndarray
+def _sum_hvp(cf: Any, x: np.ndarray, v: np.ndarray, m: int, *blocks: np.ndarray
               ) -> tuple[np.ndarray, int]:
     """The worker's Hessian-vector product ``sum_b cf.hvp(x, v, *block_b)``.
 
@@ -158,16 +153,20 @@ class _Group:
         self.cf = cf
         self.m = m
         self.blocks = blocks
+        # minimize's rule for a compiled function: one adjoint sweep, whose
+        # cost does not grow with n, except for n <= 2 (one dual pass).
+        reverse = isinstance(cf, CompiledFunction) and cf.size > 2
+        self.kw = {"method": "reverse"} if reverse else {}
 
     def __sizeof__(self) -> int:
         # What Dask's scheduler weighs before moving this object: its blocks.
         return object.__sizeof__(self) + sum(b.nbytes for b in self.blocks)
 
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray, int]:
-        return block_value_and_gradient(self.cf, x, self.m, *self.blocks)
+        return _sum_value_and_gradient(self.cf, x, self.m, *self.blocks, **self.kw)
 
     def hvp(self, x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, int]:
-        return block_hvp(self.cf, x, v, self.m, *self.blocks)
+        return _sum_hvp(self.cf, x, v, self.m, *self.blocks)
 
 
 def _group_value_and_gradient(group: _Group, x: np.ndarray) -> tuple[float, np.ndarray, int]:
@@ -313,6 +312,9 @@ def minimize(cf: Any, x0: Any, *, data: Sequence, penalty: Any = None, method: s
                             f"got {type(obj).__name__}")
         if needs_hvp and not callable(getattr(obj, "hvp", None)):
             raise TypeError(f"method={method!r} needs {name}.hvp")
+    size = getattr(cf, "size", None)
+    if isinstance(size, int) and np.size(x0) != size:
+        raise ValueError(f"x0 has {np.size(x0)} elements but cf takes {size}")
     arrays = _check_data(data)
     if client is None:
         try:
