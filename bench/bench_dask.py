@@ -88,10 +88,14 @@ def available(name):
     return True
 
 
+def two_workers():
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                        dashboard_address=":0")
+
+
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as cluster, Client(cluster) as c:
+    with two_workers() as cluster, Client(cluster) as c:
         yield c
 
 
@@ -112,8 +116,7 @@ def test_lbfgs(benchmark, problems, size, name):
 
 
 def main(rounds=2):
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    with two_workers() as cluster, Client(cluster) as client:
         print(f"| data | {' | '.join(n for n in RUNS if available(n))} |")
         print("|---|" + "---|" * sum(map(available, RUNS)))
         for size, (rows, chunk) in SIZES.items():

@@ -127,21 +127,16 @@ def test_penalty_counted_once(client, problem):
     assert_same_run(res, single(logistic_ridge, problem, method="lbfgs"))
 
 
-def test_newton_cg_uses_distributed_hvp(client, problem):
+@pytest.mark.parametrize("method, tol", [("newton-cg", 1e-10), ("newton", 1e-8)])
+def test_newton_methods_use_distributed_hvp(client, problem, method, tol):
+    """newton-cg: one distributed product per CG step; newton: the Hessian
+    from n products per block on the workers."""
     penalty = fg.compile(ridge, COLS)
     res = minimize(compiled(logistic, problem), np.zeros(COLS), data=dask_data(problem),
-                   penalty=penalty, method="newton-cg", tol=1e-10)
-    ref = single(logistic_ridge, problem, method="newton-cg", tol=1e-10)
+                   penalty=penalty, method=method, tol=tol)
+    ref = single(logistic_ridge, problem, method=method, tol=tol)
     assert_same_run(res, ref)
     assert res.nhev == ref.nhev > 0
-
-
-def test_newton_hessian_from_hvps(client, problem):
-    penalty = fg.compile(ridge, COLS)
-    res = minimize(compiled(logistic, problem), np.zeros(COLS), data=dask_data(problem),
-                   penalty=penalty, method="newton", tol=1e-8)
-    ref = single(logistic_ridge, problem, method="newton", tol=1e-8)
-    assert_same_run(res, ref)
 
 
 def test_uneven_blocks_and_more_arrays(client, problem):
