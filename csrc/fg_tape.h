@@ -183,7 +183,9 @@ typedef struct fg_tape_ws fg_tape_ws;
 /* Validate spec, field by field, without building anything: the checks of
  * fg_tape_create, with the first problem found described in *where (may be
  * NULL). Slot 0 is the one INPUT slot (n >= 1 elements); every other slot
- * is CONST (inside the constant pool) or COMPUTED; every instruction has a
+ * is CONST (inside the constant pool), COMPUTED, or DATA / DATA_INT (at
+ * least one element; integer data read by TAKE and CAST only, each take
+ * index and its selected axis inside the operands); every instruction has a
  * known code, an op of its kind, its parameters and n consistent, each
  * operand it reads an existing slot written before, with [off, off +
  * extent) inside it (overflow-safe), every field it does not read at its

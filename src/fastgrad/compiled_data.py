@@ -101,10 +101,7 @@ class DataInputs:
             f"data[{j}]" for j in range(len(data))]
         raw = []
         for name, a in zip(self.names, data):
-            try:
-                arr = np.asarray(a)
-            except Exception as exc:
-                raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+            arr = a if isinstance(a, np.ndarray) else np.asarray(a)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{name} must hold real numbers or integers, got dtype "
                                 f"{arr.dtype}")
@@ -211,7 +208,14 @@ class DataInputs:
         if not data:
             return self.tape_for(self.rows), self.defaults
         rows, arrays = self._convert(data)
-        _, tape, bounds = self._entry(rows)
+        return self._entry(rows)[1], arrays
+
+    def explain(self, arrays: tuple) -> None:
+        """Raise the ValueError naming the integer data array that holds an
+        index outside the axis it selects, if one does. The C VM checks the
+        range at each call (a ValueError without names); this runs only
+        then, so that calls do not pay for a second check."""
+        bounds = self._entry(arrays[0].shape[0])[2]
         for j, bound in enumerate(bounds):
             if bound is not None and arrays[j].size:
                 lo, hi = int(arrays[j].min()), int(arrays[j].max())
@@ -219,7 +223,6 @@ class DataInputs:
                     raise ValueError(f"{self.names[j]} holds {lo if lo < -bound else hi}, "
                                      f"outside [-{bound}, {bound}): it indexes an axis of "
                                      f"length {bound}")
-        return tape, arrays
 
     def with_defaults(self, tape: Any, arrays: tuple) -> "DataInputs":
         """A view sharing the tapes (and their lock) with other defaults."""

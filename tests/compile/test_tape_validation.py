@@ -272,6 +272,9 @@ for case in range(int(sys.argv[2])):
     v = rng.normal(size=shape)
     # data slots (from the program, or a corrupted slot kind): integers of
     # either sign within the smallest axis any program here selects with them
+    if sum(size for _, size in tape.data_info) > 10**6:   # valid, but too large to feed
+        ok, refused = ok - 1, refused + 1
+        continue
     d = tuple(rng.integers(-2, 2, size).astype(dt) if dt.kind == "i" else rng.normal(size=size)
               for dt, size in tape.data_info)
     try:
