@@ -19,6 +19,7 @@
 #define FASTGRAD_ABI_VERSION 2
 
 #include "fg_status.h"
+#include "fg_blas.h"
 #include "fg_optimizer.h"
 #include "fg_optim.h"
 #include "fg_optim_many.h"
@@ -28,6 +29,7 @@
 #include "fg_objective.h"
 #include "fg_fd.h"
 #include "fg_minimize.h"
+#include "fg_minimize_many.h"
 #include "fg_tape.h"
 
 #endif /* FASTGRAD_H */

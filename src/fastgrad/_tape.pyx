@@ -24,6 +24,8 @@ from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
 from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD
+from fastgrad._cblas cimport fg_blas, FG_BLAS_MIN_WORK
+from fastgrad._blas cimport scipy_blas
 
 
 import math
@@ -447,13 +449,17 @@ cdef class Tape:
     fastgrad.program).
 
     Tape(slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-    shape, chunk): the arrays of ``Program.arrays()``; ``instr`` is a 1-D
-    array of INSTR_DTYPE, handed to C as it is. Any invalid field raises
-    ValueError (TypeError for arrays of the wrong kind) before C reads it.
+    shape, chunk, blas=True, blas_min_work=None): the arrays of
+    ``Program.arrays()``; ``instr`` is a 1-D array of INSTR_DTYPE, handed to
+    C as it is. Any invalid field raises ValueError (TypeError for arrays of
+    the wrong kind) before C reads it. Matrix products run through SciPy's
+    BLAS (``fastgrad._blas``) when ``blas`` is true and they have at least
+    ``blas_min_work`` multiply-adds (None: ``fastgrad._blas.MIN_WORK``),
+    else through fastgrad's own loops.
     """
 
     def __cinit__(self, slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-                  shape, size_t chunk):
+                  shape, size_t chunk, bint blas=True, blas_min_work=None):
         cdef cnp.ndarray ss = _int_array(slot_size, np.int64, "slot_size")
         cdef cnp.ndarray sk = _int_array(slot_kind, np.int32, "slot_kind")
         cdef cnp.ndarray so = _int_array(slot_const_off, np.int64, "slot_const_off")
@@ -479,7 +485,17 @@ cdef class Tape:
         self._ndim = len(shape)
         for j in range(self._ndim):
             self._shape[j] = shape[j]
+        cdef fg_blas routines
+        if blas:
+            if blas_min_work is None:
+                blas_min_work = FG_BLAS_MIN_WORK
+            if isinstance(blas_min_work, bool) or not isinstance(blas_min_work, int) \
+                    or blas_min_work < 0:
+                raise ValueError(f"blas_min_work must be a non-negative int, "
+                                 f"got {blas_min_work!r}")
+            routines = scipy_blas(min(blas_min_work, 2**62))
         cdef fg_tape_spec spec
+        spec.blas = &routines if blas else NULL
         spec.n_slots = ss.shape[0]
         spec.slot_size = <const int64_t*>cnp.PyArray_DATA(ss)
         spec.slot_kind = <const int32_t*>cnp.PyArray_DATA(sk)

@@ -87,7 +87,7 @@ static void build(program *p, int64_t n)
     I->p0 = 1; I->p1 = n; I->p2 = 1;
     const int s9 = I->out;
     I = emit2(p, FG_TI_MATMUL, 1, 0, s7);
-    I->p0 = 1; I->p1 = n; I->p2 = 1;
+    I->p0 = 1; I->p1 = n; I->p2 = 1; I->p3 = 1;
     const int s10 = I->out;
     I = emit(p, FG_TI_MIN, 1, s4);
     I->p0 = 1; I->p1 = n; I->p2 = 1;

@@ -13,6 +13,7 @@ factor contributes 0 even against an infinite or NaN one.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -66,6 +67,23 @@ def _ns(p, t):
     p, t = np.broadcast_arrays(p, t)
     with np.errstate(invalid="ignore"):
         return np.where((p == 0) | (t == 0), 0.0, p * t)
+
+
+def _blocks(flat, off, count, stride, shape):
+    """MATMUL's operand: `count` matrices of `shape` (elements, each of
+    flat's trailing shape) from flat[off:], one after the other (stride 1)
+    or one matrix for all (stride 0)."""
+    size, tail = math.prod(shape), flat.shape[1:]
+    if stride:
+        return flat[off:off + count * size].reshape((count,) + shape + tail)
+    return np.broadcast_to(flat[off:off + size].reshape(shape + tail), (count,) + shape + tail)
+
+
+def _add_blocks(flat, off, stride, blocks):
+    """flat += blocks laid out as _blocks reads them (stride 0: their sum)."""
+    if not stride:
+        blocks = blocks.sum(axis=0)
+    flat[off:off + blocks.size] += blocks.ravel()
 
 
 def _others(v):
@@ -195,30 +213,30 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False,
                 hes[out] = _ns(scale, hes[a][a_off:a_off + ext].reshape(p0, p1, p2, n, n)
                                .sum(axis=1).reshape(-1, n, n))
         elif code == TI_MATMUL:
-            M, L, P = p0, p1, p2
-            A = val[a][a_off:a_off + M * L].reshape(M, L)
-            B = val[b][b_off:b_off + L * P].reshape(L, P)
+            nb, M, L, P = int(rec["p3"]), p0, p1, p2
+            A = _blocks(val[a], a_off, nb, sa, (M, L))
+            B = _blocks(val[b], b_off, nb, sb, (L, P))
             val[out] = (A @ B).ravel()
-            ja = None if jac[a] is None else jac[a][a_off:a_off + M * L].reshape(M, L, n)
-            jb = None if jac[b] is None else jac[b][b_off:b_off + L * P].reshape(L, P, n)
+            ja = None if jac[a] is None else _blocks(jac[a], a_off, nb, sa, (M, L))
+            jb = None if jac[b] is None else _blocks(jac[b], b_off, nb, sb, (L, P))
             if ja is not None or jb is not None:
-                j = np.zeros((M, P, n))
-                if ja is not None:                 # sum_l ja[i, l] B[l, j]
-                    j += _ns(ja[:, :, None, :], B[None, :, :, None]).sum(axis=1)
-                if jb is not None:                 # sum_l A[i, l] jb[l, j]
-                    j += _ns(A[:, :, None, None], jb[None, :, :, :]).sum(axis=1)
+                j = np.zeros((nb, M, P, n))
+                if ja is not None:                 # sum_l ja[q, i, l] B[q, l, j]
+                    j += _ns(ja[:, :, :, None, :], B[:, None, :, :, None]).sum(axis=2)
+                if jb is not None:                 # sum_l A[q, i, l] jb[q, l, j]
+                    j += _ns(A[:, :, :, None, None], jb[:, None]).sum(axis=2)
                 jac[out] = j.reshape(-1, n)
                 if order >= 2:
-                    h = np.zeros((M, P, n, n))
+                    h = np.zeros((nb, M, P, n, n))
                     if ja is not None:
-                        ha = hes[a][a_off:a_off + M * L].reshape(M, L, n, n)
-                        h += _ns(ha[:, :, None], B[None, :, :, None, None]).sum(axis=1)
+                        ha = _blocks(hes[a], a_off, nb, sa, (M, L))
+                        h += _ns(ha[:, :, :, None], B[:, None, :, :, None, None]).sum(axis=2)
                     if jb is not None:
-                        hb = hes[b][b_off:b_off + L * P].reshape(L, P, n, n)
-                        h += _ns(A[:, :, None, None, None], hb[None]).sum(axis=1)
+                        hb = _blocks(hes[b], b_off, nb, sb, (L, P))
+                        h += _ns(A[:, :, :, None, None, None], hb[:, None]).sum(axis=2)
                     if ja is not None and jb is not None:
-                        h += np.einsum("ilq,ljr->ijqr", ja, jb)
-                        h += np.einsum("ilr,ljq->ijqr", ja, jb)
+                        h += np.einsum("kilq,kljr->kijqr", ja, jb)
+                        h += np.einsum("kilr,kljq->kijqr", ja, jb)
                     hes[out] = h.reshape(-1, n, n)
         elif code in (TI_MAX, TI_MIN):
             v = _axis_parts(val[a], a_off, p0, p1, p2, ())
@@ -316,12 +334,12 @@ def _adjoint(prog: Program, x: np.ndarray, data: Sequence = ()):
         elif code == TI_CAST:
             continue
         elif code == TI_MATMUL:
-            M, L, P = r["p0"], r["p1"], r["p2"]
-            A = values[a][r["a_off"]:r["a_off"] + M * L].reshape(M, L)
-            B = values[b][r["b_off"]:r["b_off"] + L * P].reshape(L, P)
-            G = go.reshape(M, P)
-            adj[a][r["a_off"]:r["a_off"] + M * L] += _ns(G[:, None, :], B[None]).sum(-1).ravel()
-            adj[b][r["b_off"]:r["b_off"] + L * P] += _ns(A[:, :, None], G[:, None, :]).sum(0).ravel()
+            nb, M, L, P = r["p3"], r["p0"], r["p1"], r["p2"]
+            A = _blocks(values[a], r["a_off"], nb, r["sa"], (M, L))
+            B = _blocks(values[b], r["b_off"], nb, r["sb"], (L, P))
+            G = go.reshape(nb, M, P)
+            _add_blocks(adj[a], r["a_off"], r["sa"], _ns(G[:, :, None, :], B[:, None]).sum(-1))
+            _add_blocks(adj[b], r["b_off"], r["sb"], _ns(A[:, :, :, None], G[:, :, None, :]).sum(1))
         else:                                   # the axis instructions (pre, len, post)
             p0, p1, p2 = r["p0"], r["p1"], r["p2"]
             sl = slice(r["a_off"], r["a_off"] + p0 * p1 * p2)
