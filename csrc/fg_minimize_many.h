@@ -140,7 +140,9 @@ typedef struct fg_minimize_many_data {
     const void **current;       /* [batch->n_data] out: the selected problem's blocks */
 } fg_minimize_many_data;
 
+/* The select hook: points binding->current at problem `problem`'s blocks. */
 fg_status fg_minimize_many_data_select(size_t problem, void *binding);
+/* The objective: the batch objective on the selected problem's blocks. */
 fg_status fg_minimize_many_data_value_grad(const double *x, size_t n, double *value,
                                            double *grad, void *binding);
 
