@@ -1,4 +1,7 @@
-"""Every ```python block of README.md runs as written (in a temporary folder)."""
+"""Every ```python block of README.md runs as written (in a temporary folder).
+
+```python blocks are complete programs; ```py marks fragments (the Ray and
+mpi4py sketches, which need an engine and data fastgrad does not ship)."""
 import os
 import re
 
@@ -12,5 +15,8 @@ BLOCKS = re.findall(r"```python\n(.*?)```", open(README).read(), flags=re.S)
 def test_readme_python_block_runs(index, tmp_path, monkeypatch):
     if "matplotlib" in BLOCKS[index] or "fastgrad.plot" in BLOCKS[index]:
         pytest.importorskip("matplotlib", reason="the plotting example needs fastgrad[plot]")
+    if "fastgrad.dask" in BLOCKS[index]:
+        pytest.importorskip("distributed", reason="the Dask example needs fastgrad[dask] "
+                            "(tests/dask runs the same fit on a LocalCluster)")
     monkeypatch.chdir(tmp_path)
     exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), {"__name__": "__readme__"})
