@@ -22,6 +22,7 @@ from fastgrad.trace import TracedArray, TraceError, normalize_shape, record
 __all__ = ["compile", "CompiledFunction", "TracedArray", "Program", "TraceError", "trace"]
 
 FD_METHODS = ("forward", "backward", "central", "five-point", "richardson")
+_EXACT = ("auto", "reverse", "dual")
 
 
 # ------------------------------------------------------------------ compile --
@@ -98,7 +99,6 @@ class CompiledFunction:
         self._chunk = k
         self._tape = Tape(*program.arrays(), program.shape, k)
         self._eval = self._tape.eval
-        self._grad = self._tape.grad
 
     def __repr__(self) -> str:
         return (f"<CompiledFunction {self.__name__} shape={self.shape}, "
@@ -121,56 +121,61 @@ class CompiledFunction:
         """
         return self._eval(x)
 
-    def gradient(self, x, method: str = "dual", step=None) -> np.ndarray:
+    def gradient(self, x, method: str = "auto", step=None) -> np.ndarray:
         """The gradient of f at x, shaped like x.
 
         Parameters
         ----------
         x : array_like
             Point of the traced shape.
-        method : {"dual", "reverse", "forward", "backward", "central", "five-point", "richardson"}
-            "dual" (default): forward-mode dual numbers in the C VM, exact to
-            rounding, ceil(n / chunk) passes. "reverse": one value pass and
-            one adjoint sweep in the C VM (same partials from the op table,
-            equal to "dual" up to rounding; cheaper when n is large). The
+        method : {"auto", "reverse", "dual", "forward", "backward", "central", "five-point", \
+"richardson"}
+            "reverse": one value pass and one adjoint sweep in the C VM, a
+            cost independent of n. "dual": forward-mode dual numbers in the
+            C VM, ceil(n / chunk) passes (same partials from the op table,
+            equal to "reverse" up to rounding). "auto" (default): reverse,
+            except dual for n <= 2 where one dual pass costs the same. The
             others: finite differences by ``fastgrad.finite_diff.fd_gradient``
             on the compiled function.
         step : float or array_like, optional
-            Finite-difference step (ignored by "dual").
+            Finite-difference step (ignored by the exact methods).
 
         Returns
         -------
         ndarray
             The gradient, float64, shaped like x.
         """
-        if method == "dual":
-            return self._grad(x)
-        if method == "reverse":
-            return self._tape.grad(x, True)
+        if method in _EXACT:
+            return self._tape.grad(x, self._by_reverse(method))
         if method in FD_METHODS:
             from fastgrad.finite_diff import fd_gradient
             return fd_gradient(self, x, method=method, step=step)
-        raise ValueError(f"method must be 'dual', 'reverse' or one of {FD_METHODS}, "
+        raise ValueError(f"method must be 'auto', 'reverse', 'dual' or one of {FD_METHODS}, "
                          f"got {method!r}")
 
-    def value_and_gradient(self, x, method: str = "dual") -> tuple[float, np.ndarray]:
+    def value_and_gradient(self, x, method: str = "auto") -> tuple[float, np.ndarray]:
         """f(x) and its gradient from the same passes.
 
         Parameters
         ----------
         x : array_like
             A point of the traced shape.
-        method : {"dual", "reverse"}
-            Forward-mode dual numbers, or one adjoint sweep (see ``gradient``).
+        method : {"auto", "reverse", "dual"}
+            As in ``gradient``.
 
         Returns
         -------
         (float, ndarray)
             The value and the gradient (x's shape).
         """
-        if method not in ("dual", "reverse"):
-            raise ValueError(f"method must be 'dual' or 'reverse', got {method!r}")
-        return self._tape.value_grad(x, method == "reverse")
+        if method not in _EXACT:
+            raise ValueError(f"method must be 'auto', 'reverse' or 'dual', got {method!r}")
+        return self._tape.value_grad(x, self._by_reverse(method))
+
+    def _by_reverse(self, method: str) -> bool:
+        """The gradient method: reverse for "reverse", and for "auto" when
+        n > 2 (below, one dual pass costs what a reverse one does)."""
+        return method == "reverse" or (method == "auto" and self.size > 2)
 
     def jvp(self, x, v) -> tuple[float, float]:
         """f(x) and the directional derivative grad f(x) . v.
@@ -277,10 +282,10 @@ class CompiledFunction:
         hessian: as ``hessian(x, method="auto")``. Each capsule owns its
         workspace.
         """
-        if method not in ("auto", "dual", "reverse"):
+        if method not in _EXACT:
             raise ValueError(f"method must be 'auto', 'dual' or 'reverse', got {method!r}")
-        reverse = method == "reverse" or (method == "auto" and self.size > 2)
-        return self._tape.objective_capsule(reverse, self._hessian_by_reverse("auto"))
+        return self._tape.objective_capsule(self._by_reverse(method),
+                                            self._hessian_by_reverse("auto"))
 
 
 def _rebuild(program: Program, chunk: int, name: str) -> CompiledFunction:

@@ -1,4 +1,5 @@
-"""The tracer of ``fastgrad.compile``: NumPy code recorded as tape instructions.
+"""The tracer of ``fastgrad.compile`` and the recorder of reverse mode:
+NumPy code recorded as tape instructions.
 
 ``record(f, shape)`` calls ``f`` once with a symbolic :class:`TracedArray`
 that implements NumPy's ``__array_ufunc__`` and ``__array_function__``
@@ -11,29 +12,74 @@ read by name from ``fastgrad._tape``). Operations on constants alone are
 folded at trace time, and an empty result is an empty constant (it has no
 derivative), so no instruction ever has an empty operand.
 
-Every instruction goes through :meth:`_Tracer.emit`, the one place that
-knows the instruction record; a recorder at concrete values would compute
-each instruction's value there too and keep it beside the slot.
+``record_at(f, x)`` is the same tracer in concrete mode (:class:`_Recorder`,
+arrays of type :class:`RecordedArray`): every instruction's value is
+computed with NumPy as it is emitted (in :meth:`_Tracer.emit`, the one place
+that knows the instruction record) and kept beside its slot, so Python code
+may branch on values (``if x[0] > 0:``); the branch taken is what is
+recorded. ``fastgrad.reverse`` runs the C adjoint sweep over such a
+recording.
 """
 from __future__ import annotations
 
 import math
-import operator
+import struct
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fastgrad import _tape, _validate, methods, rules
+from fastgrad._ops import ROWS
 
-__all__ = ["TracedArray", "TraceError", "record", "normalize_shape"]
+__all__ = ["TracedArray", "RecordedArray", "TraceError", "record", "record_at",
+           "normalize_shape"]
 
 
-_INSTR_DTYPE = _tape.INSTR_DTYPE
-_RECORD = operator.itemgetter(*(_INSTR_DTYPE.names or ()))   # the fields in C order
 CODES = _tape.CODES
 """Instruction code by name, as csrc/fg_tape.h defines them."""
 SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = (_tape.SLOT_KINDS[k] for k in ("INPUT", "CONST",
                                                                        "COMPUTED"))
+
+# An instruction is recorded as a tuple of these fields, by name; the C
+# record's layout (offsets, types, size) comes from fastgrad._tape.INSTR_DTYPE,
+# and _PACK writes a tuple as that record, so the rows become the C array in
+# one pass. The positions of the slot fields, used while pruning:
+_FIELDS = ("code", "op", "out", "a", "b", "c", "a_off", "b_off", "c_off", "sa", "sb", "sc",
+           "n", "p0", "p1", "p2", "scale")
+_OUT, _A, _B, _C = 2, 3, 4, 5
+
+
+def _packer(dtype: np.dtype) -> tuple[struct.Struct, tuple[int, ...]]:
+    """A struct that writes one record of dtype from a tuple in _FIELDS
+    order, and the order in which it takes the fields (by offset)."""
+    if set(_FIELDS) != set(dtype.names or ()):   # pragma: no cover - a schema change
+        raise ImportError("fastgrad.trace's instruction fields differ from csrc/fg_tape.h's")
+    fields: Any = dtype.fields or {}
+    by_offset = sorted(_FIELDS, key=lambda f: fields[f][1])
+    fmt, pos = "=", 0
+    for name in by_offset:
+        ftype, off = fields[name][:2]
+        fmt += "x" * (off - pos) + {"i4": "i", "i8": "q", "f8": "d"}[ftype.str[1:]]
+        pos = off + ftype.itemsize
+    fmt += "x" * (dtype.itemsize - pos)
+    return struct.Struct(fmt), tuple(_FIELDS.index(f) for f in by_offset)
+
+
+_PACK, _PACK_ORDER = _packer(_tape.INSTR_DTYPE)
+_IN_ORDER = _PACK_ORDER == tuple(range(len(_FIELDS)))
+_NO_OPERAND = (-1, 0)
+_NO_PARAMS = (0, 0, 0)
+
+
+def instruction_array(rows: list) -> np.ndarray:
+    """Recorded rows (tuples in ``_FIELDS`` order) as a new array of
+    ``fastgrad._tape.INSTR_DTYPE``."""
+    pack = _PACK.pack
+    if _IN_ORDER:
+        data = b"".join([pack(*r) for r in rows])
+    else:   # pragma: no cover - a C record whose fields are in another order
+        data = b"".join([pack(*[r[i] for i in _PACK_ORDER]) for r in rows])
+    return np.frombuffer(bytearray(data), dtype=_tape.INSTR_DTYPE)
 
 
 class TraceError(TypeError):
@@ -48,23 +94,31 @@ def _unsupported(what: str, hint: str = "") -> TraceError:
 class _Tracer:
     """Records instructions while f runs on a TracedArray."""
 
+    array_type: Any    # TracedArray, or RecordedArray for a _Recorder
+    concrete = False   # True for a _Recorder: values are known, in values
+    values: list       # a _Recorder's flat float64 values of each slot
+    f32 = False        # x is float32 (a _Recorder tracks f's result dtype)
+    promoted = False
+
+    def result_dtype(self) -> np.dtype:
+        """The dtype of f's result (see _Recorder)."""
+        return np.dtype(np.float64)
+
+    def note_constants(self, *xs: Any) -> None:
+        """Constants met by a traced operand (see _Recorder)."""
+
     def __init__(self, shape: tuple) -> None:
         self.shape = shape
         self.slot_size = [math.prod(shape)]
         self.slot_kind = [SLOT_INPUT]
         self.consts: dict[int, np.ndarray] = {}
-        self.instrs: list[dict] = []
+        self.instrs: list[tuple] = []
         self.index_parts: list[np.ndarray] = []
         self.index_len = 0
         self._scalar_cache: dict[tuple, int] = {}
         self._array_cache: dict[int, tuple[Any, int]] = {}
 
     # -- slots
-    def new_slot(self, size: int) -> int:
-        self.slot_size.append(int(size))
-        self.slot_kind.append(SLOT_COMPUTED)
-        return len(self.slot_size) - 1
-
     def const_slot(self, value: Any, key: Any = None) -> int:
         flat = np.ascontiguousarray(value, dtype=np.float64).ravel()
         ck: tuple = ()
@@ -78,12 +132,21 @@ class _Tracer:
         self.slot_size.append(flat.size)
         self.slot_kind.append(SLOT_CONST)
         s = len(self.slot_size) - 1
-        self.consts[s] = flat.copy()
+        self.consts[s] = flat = flat.copy()
+        self.constant(flat)
         if flat.size == 1:
             self._scalar_cache[ck] = s
         elif key is not None:
             self._array_cache[id(key)] = (key, s)   # keep key alive: ids stay unique
         return s
+
+    def constant(self, flat: np.ndarray) -> None:
+        """A constant slot was added with these values (a recorder keeps them)."""
+
+    def scalar_slot(self, v: float) -> int:
+        """The constant slot of a Python number."""
+        s = self._scalar_cache.get((v, math.copysign(1.0, v)) if v == v else ("nan",))
+        return self.const_slot(v) if s is None else s
 
     def indices(self, idx: np.ndarray) -> int:
         idx = np.ascontiguousarray(idx, dtype=np.int64).ravel()
@@ -92,21 +155,66 @@ class _Tracer:
         self.index_len += idx.size
         return start
 
-    def emit(self, code: str, out_shape: tuple, tan: bool, op: int = 0, a=(-1, 0), b=(-1, 0),
-             c=(-1, 0), sa: int = 1, sb: int = 1, sc: int = 1, p=(0, 0, 0),
-             scale: float = 1.0) -> Any:
-        """Append one instruction writing a new slot of out_shape. An empty
+    def emit(self, code: str, out_shape: tuple, tan: bool, op: int = 0, a=_NO_OPERAND,
+             b=_NO_OPERAND, c=_NO_OPERAND, sa: int = 1, sb: int = 1, sc: int = 1,
+             p=_NO_PARAMS, scale: float = 1.0, index: Any = None) -> Any:
+        """Append one instruction writing a new slot of out_shape (a tuple of
+        ints); GATHER passes its flat int64 indices as ``index``. An empty
         result is an empty constant instead: it has no derivative."""
         n = math.prod(out_shape)
         if n == 0:
             return np.zeros(out_shape)
-        out = self.new_slot(n)
+        if index is not None:
+            p = (self.indices(index), 0, 0)
+        out = len(self.slot_size)
+        self.slot_size.append(n)
+        self.slot_kind.append(SLOT_COMPUTED)
         # An operand the code does not read has slot -1, offset 0, stride 0.
-        self.instrs.append(dict(code=CODES[code], op=op, out=out, a=a[0], b=b[0], c=c[0],
-                                a_off=a[1], b_off=b[1], c_off=c[1], sa=sa if a[0] >= 0 else 0,
-                                sb=sb if b[0] >= 0 else 0, sc=sc if c[0] >= 0 else 0, n=n,
-                                p0=p[0], p1=p[1], p2=p[2], scale=float(scale)))
-        return TracedArray(self, out, 0, tuple(out_shape), tan)
+        row = (CODES[code], op, out, a[0], b[0], c[0], a[1], b[1], c[1],
+               sa if a[0] >= 0 else 0, sb if b[0] >= 0 else 0, sc if c[0] >= 0 else 0,
+               n, p[0], p[1], p[2], float(scale))
+        self.instrs.append(row)
+        self.computed(row, index)
+        arr: Any = _object_new(self.array_type)
+        arr._tr, arr._slot, arr._off, arr._shape, arr._tan = self, out, 0, out_shape, tan
+        return arr
+
+    def computed(self, row: tuple, index: Any) -> None:
+        """An instruction was appended (a recorder computes its value here)."""
+
+    def elementwise(self, op: int, shape: tuple, tan: bool, a: int, a_off: int, b: int = -1,
+                    b_off: int = 0, sa: int = 1, sb: int = 0) -> Any:
+        """The hot path of :meth:`emit` for UNARY (b = -1) and BINARY: the
+        row of op-table row op on operands (slot, offset, stride)."""
+        n = math.prod(shape)
+        if n == 0:
+            return np.zeros(shape)
+        out = len(self.slot_size)
+        self.slot_size.append(n)
+        self.slot_kind.append(SLOT_COMPUTED)
+        self.instrs.append((_UNARY, op, out, a, -1, -1, a_off, 0, 0, 1, 0, 0, n, 0, 0, 0, 1.0)
+                           if b < 0 else
+                           (_BINARY, op, out, a, b, -1, a_off, b_off, 0, sa, sb, 0, n, 0, 0, 0,
+                            1.0))
+        if self.concrete:
+            V = self.values
+            fn = _ROW_UFUNCS.get(op) or row_ufunc(op)
+            A = V[a]
+            m = n if sa else 1
+            if a_off or A.shape[0] != m:
+                A = A[a_off:a_off + m]
+            if b < 0:
+                V.append(fn(A))
+            else:
+                B = V[b]
+                m = n if sb else 1
+                if b_off or B.shape[0] != m:
+                    B = B[b_off:b_off + m]
+                r = fn(A, B)
+                V.append(r if r.shape[0] == n else np.full(n, r[0]))
+        arr: Any = _object_new(self.array_type)
+        arr._tr, arr._slot, arr._off, arr._shape, arr._tan = self, out, 0, shape, tan
+        return arr
 
     # -- operands
     def ref(self, v: Any) -> tuple[int, int]:
@@ -124,47 +232,60 @@ class _Tracer:
         if not isinstance(v, TracedArray):
             return self.ref(np.broadcast_to(v, shape)), 1
         idx = np.broadcast_to(np.arange(v.size).reshape(v.shape), shape)
-        return self.ref(_BACKEND.gather(v, idx)), 1
+        return self.ref(self.array_type._fg_backend.gather(v, idx)), 1
 
-    def finish(self, out: Any) -> tuple:
-        """The recorded program's fields: (shape, slot sizes, slot kinds,
-        constants, instructions, index pool), pruned to what out needs."""
+    def output(self, out: Any) -> Any:
+        """f's result as a scalar in a slot of its own written by the last
+        instruction (a view such as x[0], or an earlier value, is copied out
+        by a one-element SUM)."""
         if not isinstance(out, TracedArray):
             raise ValueError("f returned a value that does not depend on x "
                              f"({type(out).__name__}); nothing to compile")
         if out.size != 1:
             raise ValueError(f"f must return a scalar, got an array of shape {out.shape}")
-        last = self.instrs[-1] if self.instrs else None
-        if last is None or last["out"] != out._slot or out._off != 0:
-            # The result is a view (x[0]) or an earlier value: copy it out.
+        if not self.instrs or self.instrs[-1][_OUT] != out._slot or out._off != 0:
             out = self.emit("SUM", (), out._tan, a=(out._slot, out._off), p=(1, 1, 1))
-        return self._prune(out._slot)
+        return out
 
-    def _prune(self, out_slot: int) -> tuple:
-        """Drop instructions the output does not need, renumber the slots."""
-        live = {0, out_slot}
-        keep = []
-        for ins in reversed(self.instrs):
-            if ins["out"] in live:
-                keep.append(ins)
-                live.update(ins[s] for s in "abc" if ins[s] >= 0)
-        keep.reverse()
-        order = sorted(live)
+    def finish(self, out: Any) -> tuple:
+        """The recorded program's fields: (shape, slot sizes, slot kinds,
+        constants, instructions, index pool), pruned to what out needs."""
+        rows, order = self.prune(self.output(out)._slot)
+        if order is None:
+            order = list(range(len(self.slot_size)))
+        keep = set(order)
         new = {s: i for i, s in enumerate(order)}
-        index_pool = (np.concatenate(self.index_parts) if self.index_parts
-                      else np.zeros(0, np.int64))
-        rows = []
-        for ins in keep:
-            row = dict(ins)
-            for j in ("out", "a", "b", "c"):
-                if row[j] >= 0:
-                    row[j] = new[row[j]]
-            rows.append(_RECORD(row))
-        # The C record as a NumPy array, in one conversion.
-        instrs = np.array(rows, dtype=_INSTR_DTYPE)
         return (self.shape, [self.slot_size[s] for s in order],
                 [self.slot_kind[s] for s in order],
-                {new[s]: d for s, d in self.consts.items() if s in live}, instrs, index_pool)
+                {new[s]: d for s, d in self.consts.items() if s in keep},
+                instruction_array(rows), self.index_pool())
+
+    def index_pool(self) -> np.ndarray:
+        return np.concatenate(self.index_parts) if self.index_parts else np.zeros(0, np.int64)
+
+    def prune(self, out_slot: int) -> tuple[list, list | None]:
+        """The instructions the output needs, with their slots renumbered,
+        and the old number of each kept slot in order (None: every slot is
+        kept, numbers unchanged)."""
+        live = bytearray(len(self.slot_size) + 1)   # the extra byte absorbs slot -1
+        live[0] = live[out_slot] = 1
+        nkeep = 0
+        for ins in reversed(self.instrs):
+            if live[ins[_OUT]]:
+                nkeep += 1
+                live[ins[_A]] = live[ins[_B]] = live[ins[_C]] = 1
+        live[-1] = 0
+        if nkeep == len(self.instrs) and live.count(1) == len(self.slot_size):
+            return self.instrs, None
+        order = [s for s in range(len(self.slot_size)) if live[s]]
+        new = {s: i for i, s in enumerate(order)}
+        new[-1] = -1
+        rows = [ins[:_OUT] + (new[ins[_OUT]], new[ins[_A]], new[ins[_B]], new[ins[_C]])
+                + ins[_C + 1:] for ins in self.instrs if live[ins[_OUT]]]
+        return rows, order
+
+
+_object_new = object.__new__
 
 
 # ------------------------------------------------------------ traced array --
@@ -238,9 +359,9 @@ class TracedArray(methods.ArrayMethods):
         raise _unsupported("tolist() of a traced value")
 
     def __setitem__(self, key, value):
-        raise _unsupported("item assignment (x[i] = ...)",
-                           "traced arrays are immutable; build the result with np.where "
-                           "or arithmetic")
+        raise self._fg_backend.unsupported(
+            "item assignment (x[i] = ...): recorded arrays are immutable; build the result "
+            "with np.where or arithmetic")
 
     def copy(self) -> "TracedArray":
         return self
@@ -252,14 +373,14 @@ class TracedArray(methods.ArrayMethods):
 
     # -- NumPy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return methods.apply_ufunc(_BACKEND, ufunc, method, inputs, kwargs)
+        return methods.apply_ufunc(self._fg_backend, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         handler = rules.FUNCTIONS.get(func)
         if handler is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
-            raise _unsupported(f"{mod}.{func.__name__}",
-                               "see fastgrad.compile's docstring for what is supported")
+            raise self._fg_backend.unsupported(
+                f"{mod.replace('numpy._core.', 'numpy.')}.{func.__name__}")
         return handler(*args, **kwargs)
 
 
@@ -283,6 +404,25 @@ def _layout(shape: tuple, axis: int) -> tuple[int, int, int]:
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
+def _view(a: TracedArray, off: int, shape: tuple) -> TracedArray:
+    """Elements [off, off + size) of a's slot, as an array of a's type."""
+    v = _object_new(type(a))
+    v._tr, v._slot, v._off, v._shape, v._tan = a._tr, a._slot, off, shape, a._tan
+    return v
+
+
+_ROW_UFUNCS: dict[Any, Any] = {}
+
+
+def row_ufunc(key: Any) -> Any:
+    """The function of an op-table row, by name or code (looked up once)."""
+    fn = _ROW_UFUNCS.get(key)
+    if fn is None:
+        fn = _ROW_UFUNCS[key] = rules.row_function(key if isinstance(key, str)
+                                                   else ROWS[key].name)
+    return fn
+
+
 class _TraceBackend(rules.Backend):
     """The primitives of ``fastgrad.rules`` as tape instructions."""
 
@@ -297,16 +437,42 @@ class _TraceBackend(rules.Backend):
     def ufunc(self, name: str, *xs: Any) -> Any:
         kind = rules.OP_KIND.get(name)
         if kind is None:
-            raise _unsupported(f"numpy.{name}", "it has no row in the op table")
-        ops = [_operand(x) for x in xs]
-        tr = _tracer_of(*ops)
-        if tr is None:
-            return np.asarray(rules.row_function(name)(*ops), dtype=np.float64)
-        code = rules.op_code(name)
-        if kind == "unary":
-            (a,) = ops
-            return tr.emit("UNARY", a.shape, a._tan, op=code, a=(a._slot, a._off))
-        a, b = ops
+            raise self.unsupported(f"numpy.{name}: it has no row in the op table")
+        if len(xs) == 1:
+            a = xs[0]
+            if isinstance(a, TracedArray):
+                return a._tr.elementwise(rules.op_code(name), a._shape, a._tan, a._slot, a._off)
+            return np.asarray(row_ufunc(name)(_const(a)), dtype=np.float64)
+        a, b = xs
+        if isinstance(a, TracedArray):   # the common cases first: x op x, x op 2.0
+            tr = a._tr
+            if kind != "compare" or not tr.concrete:
+                tb = type(b)
+                if tb is float or tb is int:
+                    return tr.elementwise(rules.op_code(name), a._shape,
+                                          a._tan and kind != "compare", a._slot, a._off,
+                                          tr.scalar_slot(b), 0, 1 if a._shape else 0, 0)
+                if isinstance(b, TracedArray) and a._shape == b._shape and a._shape:
+                    return tr.elementwise(rules.op_code(name), a._shape,
+                                          (a._tan or b._tan) and kind != "compare", a._slot,
+                                          a._off, b._slot, b._off, 1, 1)
+        elif isinstance(b, TracedArray) and (kind != "compare" or not b._tr.concrete):
+            ta = type(a)
+            if ta is float or ta is int:
+                tr = b._tr
+                return tr.elementwise(rules.op_code(name), b._shape,
+                                      b._tan and kind != "compare", tr.scalar_slot(a), 0,
+                                      b._slot, b._off, 0, 1 if b._shape else 0)
+        tracer = a._tr if isinstance(a, TracedArray) else \
+            b._tr if isinstance(b, TracedArray) else None
+        if tracer is None:
+            return np.asarray(row_ufunc(name)(_const(a), _const(b)), dtype=np.float64)
+        tr = tracer
+        if tr.f32:
+            tr.note_constants(a, b)
+        if kind == "compare" and tr.concrete:   # a plain condition: no derivative
+            return row_ufunc(name)(_values(a), _values(b))
+        a, b = _operand(a), _operand(b)
         try:
             shape = np.broadcast_shapes(a.shape, b.shape)
         except ValueError:
@@ -317,24 +483,37 @@ class _TraceBackend(rules.Backend):
         ra, sa = tr.broadcast(a, shape)
         rb, sb = tr.broadcast(b, shape)
         tan = kind != "compare" and _tan(a, b)
-        return tr.emit("BINARY", shape, tan, op=code, a=ra, b=rb, sa=sa, sb=sb)
+        return tr.elementwise(rules.op_code(name), shape, tan, ra[0], ra[1], rb[0], rb[1], sa, sb)
 
     def getitem(self, a: TracedArray, key: Any) -> Any:
-        return self.gather(a, np.asarray(np.arange(a.size).reshape(a.shape)[key]))
+        shape = a._shape
+        tk = type(key)
+        if shape and (tk is int or (tk is slice and (key.step is None or key.step == 1))):
+            # a[i] and a[i:j] along the first axis: a view, no index arrays
+            inner = math.prod(shape[1:])
+            if tk is int:
+                i = key + shape[0] if key < 0 else key
+                if 0 <= i < shape[0]:
+                    return _view(a, a._off + i * inner, shape[1:])
+            else:
+                start, stop, _ = key.indices(shape[0])
+                if stop > start:
+                    return _view(a, a._off + start * inner, (stop - start,) + shape[1:])
+        return self.gather(a, np.asarray(np.arange(a.size).reshape(shape)[key]))
 
     def gather(self, a: TracedArray, idx: np.ndarray) -> Any:
         """A free view when idx is one contiguous run, else a GATHER."""
         flat = idx.ravel()
         if flat.size and (flat.size == 1 or np.all(np.diff(flat) == 1)):
-            return TracedArray(a._tr, a._slot, a._off + int(flat[0]), idx.shape, a._tan)
+            return _view(a, a._off + int(flat[0]), tuple(idx.shape))
         if flat.size == 0:
             return np.zeros(idx.shape)
-        start = a._tr.indices(flat)
-        return a._tr.emit("GATHER", idx.shape, a._tan, a=(a._slot, a._off), p=(start, 0, 0))
+        return a._tr.emit("GATHER", tuple(idx.shape), a._tan, a=(a._slot, a._off),
+                          index=np.ascontiguousarray(flat, dtype=np.int64))
 
     def reshape(self, a: TracedArray, shape: tuple) -> TracedArray:
         new = np.empty(a.shape, dtype=np.int8).reshape(shape).shape
-        return TracedArray(a._tr, a._slot, a._off, new, a._tan)
+        return _view(a, a._off, new)
 
     def reduce(self, kind: str, a: TracedArray, axis: int) -> Any:
         shape = a.shape
@@ -349,10 +528,12 @@ class _TraceBackend(rules.Backend):
                           p=_layout(a.shape, axis))
 
     def matmul(self, a: Any, b: Any) -> Any:
-        a, b = _operand(a), _operand(b)
         tr = _tracer_of(a, b)
         if tr is None:
-            return np.matmul(a, b)
+            return np.matmul(_const(a), _const(b))
+        if tr.f32:
+            tr.note_constants(a, b)
+        a, b = _operand(a), _operand(b)
         if a.ndim > 2 or b.ndim > 2:
             return self._batched_matmul(a, b)
         M, L = (1, a.shape[0]) if a.ndim == 1 else a.shape
@@ -369,8 +550,8 @@ class _TraceBackend(rules.Backend):
         """Stacks of matrices: the broadcast product summed over the shared
         axis (the tape's MATMUL is one 2-D product)."""
         if a.ndim == 1 or b.ndim == 1:
-            raise _unsupported(f"matmul of a vector and a stack of matrices ({a.shape}, "
-                               f"{b.shape})", "reshape the vector to a matrix")
+            raise self.unsupported(f"matmul of a vector and a stack of matrices ({a.shape}, "
+                                   f"{b.shape}): reshape the vector to a matrix")
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
         a4 = self.reshape(a, a.shape + (1,)) if isinstance(a, TracedArray) else a[..., None]
@@ -381,8 +562,10 @@ class _TraceBackend(rules.Backend):
             else np.sum(prod, axis=-2)
 
     def where(self, cond: Any, x: Any, y: Any) -> Any:
+        tr = _tracer_of(cond, x, y)
+        if tr is not None and tr.f32:
+            tr.note_constants(x, y)
         c, a, b = _operand(cond), _operand(x), _operand(y)
-        tr = _tracer_of(c, a, b)
         if tr is None:
             return np.where(c, a, b).astype(np.float64)
         shape = np.broadcast_shapes(c.shape, a.shape, b.shape)
@@ -397,8 +580,11 @@ class _TraceBackend(rules.Backend):
         """Each piece gathered into the output's shape (clamped indices
         outside its own block), then where(block mask, piece, previous)
         stitches the blocks: the rules of gather and where carry over."""
+        tr = _tracer_of(*xs)
+        if tr is not None and tr.f32:
+            tr.note_constants(*xs)
         ops = [_operand(x) for x in xs]
-        if _tracer_of(*ops) is None:
+        if tr is None:
             return np.concatenate(ops, axis=axis)
         labels = np.concatenate([np.full(p.shape, i) for i, p in enumerate(ops)], axis=axis)
         local = np.concatenate([np.arange(p.size).reshape(p.shape) for p in ops], axis=axis)
@@ -416,6 +602,179 @@ class _TraceBackend(rules.Backend):
 
 _BACKEND = _TraceBackend()
 TracedArray._fg_backend = _BACKEND
+_Tracer.array_type = TracedArray
+
+
+# ---------------------------------------------------------------- recorder --
+_UNARY, _BINARY, _WHERE, _GATHER, _MATMUL, _CUMSUM = (
+    CODES[k] for k in ("UNARY", "BINARY", "WHERE", "GATHER", "MATMUL", "CUMSUM"))
+_REDUCERS = {CODES["SUM"]: np.add.reduce, CODES["MAX"]: np.maximum.reduce,
+             CODES["MIN"]: np.minimum.reduce, CODES["PROD"]: np.multiply.reduce}
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def _row_value(V: list, row: tuple, index: Any) -> np.ndarray:
+    """The values one instruction writes (see csrc/fg_tape.h), computed with
+    NumPy from the flat float64 values V of its operands' slots."""
+    code, op, _, a, b, c, a_off, b_off, c_off, sa, sb, sc, n, p0, p1, p2, scale = row
+    if code == _UNARY:
+        return row_ufunc(op)(V[a][a_off:a_off + n])
+    if code == _BINARY:
+        r = row_ufunc(op)(V[a][a_off:a_off + (n if sa else 1)],
+                          V[b][b_off:b_off + (n if sb else 1)])
+    elif code == _WHERE:
+        r = np.where(V[c][c_off:c_off + (n if sc else 1)] != 0,
+                     V[a][a_off:a_off + (n if sa else 1)], V[b][b_off:b_off + (n if sb else 1)])
+    elif code == _GATHER:
+        return V[a][a_off:][index]
+    elif code == _MATMUL:
+        return np.matmul(V[a][a_off:a_off + p0 * p1].reshape(p0, p1),
+                         V[b][b_off:b_off + p1 * p2].reshape(p1, p2)).ravel()
+    elif code == _CUMSUM:
+        return np.cumsum(V[a][a_off:a_off + n].reshape(p0, p1, p2), axis=1).ravel()
+    else:
+        r = _REDUCERS[code](V[a][a_off:a_off + p0 * p1 * p2].reshape(p0, p1, p2), axis=1).ravel()
+        return r * scale if scale != 1.0 else r
+    return r if r.shape[0] == n else np.full(n, r[0])   # every operand broadcast
+
+
+def _values(x: Any) -> Any:
+    """The values of a recorded array (a constant as it is)."""
+    if isinstance(x, TracedArray):
+        return x._tr.values[x._slot][x._off:x._off + x.size].reshape(x._shape)
+    return x
+
+
+class _Recorder(_Tracer):
+    """The tracer in concrete mode: each slot's values are kept beside it in
+    ``values`` (flat float64), computed as each instruction is emitted."""
+
+    concrete = True
+
+    def __init__(self, x: np.ndarray) -> None:
+        super().__init__(x.shape)
+        self.f32 = x.dtype == _F32
+        self.promoted = False   # a float32 x met a constant that makes f's result float64
+        self.values: list[np.ndarray] = [np.ascontiguousarray(x, dtype=np.float64).reshape(-1)]
+
+    def constant(self, flat: np.ndarray) -> None:
+        self.values.append(flat)
+
+    def weights(self, m: int) -> int:
+        """A new constant slot of m zeros of its own (never shared with an
+        equal constant): values a caller rebinds per sweep."""
+        self.slot_size.append(m)
+        self.slot_kind.append(SLOT_CONST)
+        self.consts[len(self.slot_size) - 1] = flat = np.zeros(m)
+        self.values.append(flat)
+        return len(self.slot_size) - 1
+
+    def computed(self, row: tuple, index: Any) -> None:
+        self.values.append(_row_value(self.values, row, index))
+
+    def note_constants(self, *xs: Any) -> None:
+        """NumPy's promotion for a float32 x, as DualArray applies it: Python
+        scalars adopt float32, float64 arrays and integers wider than 16
+        bits make the result float64."""
+        if self.promoted:
+            return
+        for v in xs:
+            if isinstance(v, TracedArray) or type(v) in (float, int, bool):
+                continue
+            a = np.asarray(v)
+            if a.dtype == _F64 or (a.dtype.kind in "iu" and a.dtype.itemsize > 2):
+                self.promoted = True
+                return
+
+    def result_dtype(self) -> np.dtype:
+        """The dtype f's result has when f runs on plain arrays (x float32
+        and no promoting constant: float32)."""
+        return _F32 if self.f32 and not self.promoted else _F64
+
+
+class RecordedArray(TracedArray):
+    """An array computed from x while reverse mode records f at x.
+
+    It is the tracer's array with values: comparisons return plain boolean
+    arrays of the values, so ``if x[0] > 0:``, ``np.where`` and boolean
+    masks follow the values at x, and the branch taken is what is
+    differentiated. ``float()``, ``int()``, ``.item()``, ``np.asarray`` and
+    the like raise :class:`TraceError`, as they do for DualArray: the plain
+    number would drop the derivative silently. Values are float64.
+    """
+
+    __slots__ = ()
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._tr.result_dtype()
+
+    def __repr__(self) -> str:
+        return f"RecordedArray({_values(self)!r})"
+
+    def __bool__(self):
+        return bool(_values(self))
+
+    def _cut(self, what: str) -> TraceError:
+        return TraceError(f"{what} of an array recorded for reverse mode would drop its "
+                          "derivative (the same conversion fails on DualArray); keep the "
+                          "computation in NumPy operations on the array")
+
+    def __float__(self):
+        raise self._cut("float()")
+
+    def __int__(self):
+        raise self._cut("int()")
+
+    def __index__(self):
+        raise self._cut("use as an index")
+
+    def __complex__(self):
+        raise self._cut("complex()")
+
+    def __array__(self, dtype=None, copy=None):
+        raise self._cut("conversion to a NumPy array (np.asarray, np.array, math "
+                        "functions)" + methods.conversion_hint())
+
+    def item(self, *args):
+        raise self._cut("item()")
+
+    def tolist(self):
+        raise self._cut("tolist()")
+
+    def astype(self, dtype, **kwargs) -> "RecordedArray":
+        dt = np.dtype(dtype)
+        if dt == _F64:
+            self._tr.promoted = True
+        elif dt != _F32:
+            raise self._fg_backend.unsupported(f"astype({dt}) (recorded arrays are float)")
+        return self
+
+
+class _RecordBackend(_TraceBackend):
+    """The tracer's primitives in concrete mode."""
+
+    array_type = RecordedArray
+
+    def unsupported(self, what: str) -> TypeError:
+        return TraceError(f"reverse mode cannot record {what}; use method=\"dual\" or a "
+                          "finite-difference method")
+
+    def predicate(self, ufunc: Any, *xs: Any) -> Any:
+        return ufunc(*[_values(x) for x in xs])
+
+    def constant_like(self, a: Any, value: np.ndarray) -> Any:
+        """A constant as a recorded array (zeros_like and the like), so
+        that assigning into it raises TraceError as recorded arrays do."""
+        value = np.asarray(value, dtype=np.float64)
+        if value.size == 0:
+            return value
+        return RecordedArray(a._tr, a._tr.const_slot(value), 0, value.shape, False)
+
+
+RecordedArray._fg_backend = _RecordBackend()
+_Recorder.array_type = RecordedArray
 
 
 # ------------------------------------------------------------------ record --
@@ -443,3 +802,15 @@ def record(f: Callable, shape: Any, args: Sequence = ()) -> tuple:
     tr = _Tracer(shape)
     x = TracedArray(tr, 0, 0, shape, True)
     return tr.finish(f(x, *args))
+
+
+def record_at(call: Callable[[Any], Any], x: np.ndarray) -> tuple[_Recorder, Any]:
+    """Call ``call`` once on a :class:`RecordedArray` holding the values of
+    x (a float array): the recorder, with every slot's values, and what the
+    call returned. NumPy's floating-point warnings are silenced while it
+    runs, as the C kernels of DualArray raise none."""
+    methods.hook_scipy()
+    tr = _Recorder(x)
+    xr = RecordedArray(tr, 0, 0, x.shape, True)
+    with np.errstate(all="ignore"):
+        return tr, call(xr)

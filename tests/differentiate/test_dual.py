@@ -384,7 +384,7 @@ def test_number_of_passes_is_ceil_n_over_chunk():
     def f(x):
         calls.append(x.k)
         return np.sum(x ** 2)
-    gradient(f, np.ones(10), chunk_size=4)
+    gradient(f, np.ones(10), chunk_size=4, method="dual")
     assert calls == [4, 4, 2]
 
 
