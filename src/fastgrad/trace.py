@@ -144,9 +144,17 @@ class _Tracer:
         """A constant slot was added with these values (a recorder keeps them)."""
 
     def scalar_slot(self, v: float) -> int:
-        """The constant slot of a Python number."""
-        s = self._scalar_cache.get((v, math.copysign(1.0, v)) if v == v else ("nan",))
-        return self.const_slot(v) if s is None else s
+        """The constant slot of a Python number (one per value and sign)."""
+        ck = (v, math.copysign(1.0, v)) if v == v else ("nan",)
+        s = self._scalar_cache.get(ck)
+        if s is None:
+            flat = np.array([v], dtype=np.float64)
+            self.slot_size.append(1)
+            self.slot_kind.append(SLOT_CONST)
+            self._scalar_cache[ck] = s = len(self.slot_size) - 1
+            self.consts[s] = flat
+            self.constant(flat)
+        return s
 
     def indices(self, idx: np.ndarray) -> int:
         idx = np.ascontiguousarray(idx, dtype=np.int64).ravel()
