@@ -109,22 +109,22 @@ class Recording:
                     tr.index_pool(), trace.instruction_array(rows), (self.x.size,), chunk)
         return tape, vals, order
 
-    def _scalar_slot(self, what: str) -> int:
-        if self.out.size != 1:
+    def _scalar(self, what: str) -> tuple[int, np.ndarray | None]:
+        """The slot of f's scalar result, or (-1, its value) when it does not
+        depend on x (all its derivatives are 0); ValueError for a result
+        that is not a scalar."""
+        v = self.out if self.traced else self.plain_value()
+        if v.size != 1:
             raise ValueError(f"{what} needs f to return a scalar, but f returned shape "
-                             f"{self.out.shape} (use jacobian for vector-valued f)")
-        return self._tr.output(self.out)._slot
+                             f"{v.shape} (use jacobian for vector-valued f)")
+        return (self._tr.output(v)._slot, None) if self.traced else (-1, v)
 
     def value_and_gradient(self) -> tuple[Any, np.ndarray]:
         """(f(x), grad f(x)) by one adjoint sweep over the recorded values."""
         x = self.x
-        if not self.traced:
-            v = self.plain_value()
-            if v.size != 1:
-                raise ValueError(f"gradient needs f to return a scalar, but f returned shape "
-                                 f"{v.shape} (use jacobian for vector-valued f)")
-            return v.reshape(())[()], np.zeros(x.shape, _out(x, v.dtype))
-        slot = self._scalar_slot("gradient")
+        slot, plain = self._scalar("gradient")
+        if plain is not None:
+            return plain.reshape(())[()], np.zeros(x.shape, _out(x, plain.dtype))
         tape, vals, _ = self._tape(slot)
         g = tape.grad_at(vals)
         return self.dtype.type(self._tr.values[slot][0]), \
@@ -163,16 +163,11 @@ class Recording:
         tape's forward-over-reverse passes (hyper-dual for n <= 2, where one
         pass does it all), which recompute the values from x."""
         x = self.x
-        n = x.size
-        if not self.traced:
-            v = self.plain_value()
-            if v.size != 1:
-                raise ValueError(f"hessian needs f to return a scalar, but f returned shape "
-                                 f"{v.shape}")
-            return np.zeros(x.shape + x.shape, _out(x, v.dtype))
-        slot = self._scalar_slot("hessian")
+        slot, plain = self._scalar("hessian")
+        if plain is not None:
+            return np.zeros(x.shape + x.shape, _out(x, plain.dtype))
         tape, _, _ = self._tape(slot, HESSIAN_DIRECTIONS if chunk is None else chunk)
-        H = tape.hessian(self._tr.values[0], reverse=n > 2)
+        H = tape.hessian(self._tr.values[0], reverse=x.size > 2)
         return H.reshape(x.shape + x.shape).astype(self.dtype, copy=False)
 
 
