@@ -7,11 +7,9 @@
  * that assumption gcc treats each comparison as a possible trap and will
  * not turn a select (FG_NS, maximum, abs, ...) into branch-free vector
  * code, so those loops would run scalar with a branch per element. Results
- * are unchanged: rounding, NaN and signed-zero semantics stay IEEE.
- * Loops start on 32-byte boundaries: the short kernels' speed otherwise
- * depends on where the linker happens to place them (measured: 10-30%). */
+ * are unchanged: rounding, NaN and signed-zero semantics stay IEEE. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math", "align-loops=32")
+#pragma GCC optimize("no-trapping-math")
 #endif
 
 #include <math.h>

@@ -80,4 +80,57 @@ typedef struct fg_ls_armijo_params {
 fg_ls_status fg_ls_armijo(fg_ls_phi_fn phi, void *ctx, double f0, double slope0,
                           const fg_ls_armijo_params *p, fg_ls_trial *out);
 
+/* Strong Wolfe conditions, by the Moré-Thuente algorithm:
+ *     phi(alpha) <= f0 + c1 * alpha * slope0     (sufficient decrease)
+ *     |phi'(alpha)| <= c2 * |slope0|             (curvature)
+ * It keeps an interval of uncertainty [stx, sty] (stx the best end) that
+ * holds a Wolfe step once bracketed; each new trial is a safeguarded cubic,
+ * quadratic or secant step (at most 4x beyond stp before bracketing, at most
+ * 0.66 of the way to sty after), with a bisection whenever the interval
+ * fails to shrink by a third in two trials; until a trial meets the
+ * sufficient decrease with a slope at least min(c1, c2) * slope0, the steps
+ * are chosen on psi(alpha) = phi(alpha) - f0 - c1 * alpha * slope0.
+ * The same trial steps as MINPACK-2's dcsrch (J. J. Moré and D. J. Thuente,
+ * "Line search algorithms with guaranteed sufficient decrease", ACM TOMS
+ * 20, 1994), the search of L-BFGS-B, scipy's BFGS and liblbfgs; chosen over
+ * Nocedal and Wright's bracketing and zoom for its safeguards and its
+ * termination guarantee, and so that evaluation counts compare with
+ * scipy's like for like.
+ *
+ * Ends (at most max_evals evaluations):
+ *   - a trial meets both conditions, or alpha = alpha_max with sufficient
+ *     decrease and a slope still below c1 * slope0: accepted;
+ *   - the interval is bracketed and shorter than xtol * its upper end, or
+ *     rounding leaves no step strictly inside it, or max_evals trials are
+ *     spent: the best trial stx is accepted when phi(stx) <= f0 (a tie with
+ *     f0, f flat to rounding, still counts: the caller's ftol test then
+ *     stops), else FG_LS_FAILED;
+ *   - phi says MAXFUN: the best trial as above, else FG_LS_MAXFUN;
+ *   - phi says ERROR: FG_LS_ERROR.
+ * A trial whose value or slope is not finite halves the distance to stx,
+ * and later trials stay below it (alpha_max shrinks to it).
+ *
+ * keep(ctx, FG_LS_KEEP) says that the trial phi evaluated last is the new
+ * best (stx): the method keeps its point and gradient aside (swapping
+ * buffers) before the next phi call. keep(ctx, FG_LS_RESTORE) says that
+ * the accepted step is the kept one, not the last evaluated. *out is the
+ * accepted trial (alpha, f, slope) on FG_LS_OK.
+ * Preconditions: slope0 < 0 (else FG_LS_FAILED at once), 0 < c1 <= c2 < 1,
+ * xtol >= 0, 0 < alpha0 <= alpha_max, max_evals >= 1. */
+typedef enum fg_ls_keep {
+    FG_LS_KEEP = 0,
+    FG_LS_RESTORE = 1
+} fg_ls_keep;
+
+typedef void (*fg_ls_keep_fn)(void *ctx, fg_ls_keep what);
+
+typedef struct fg_ls_wolfe_params {
+    double c1, c2, xtol;
+    double alpha0, alpha_max;
+    int max_evals;
+} fg_ls_wolfe_params;
+
+fg_ls_status fg_ls_wolfe(fg_ls_phi_fn phi, fg_ls_keep_fn keep, void *ctx, double f0,
+                         double slope0, const fg_ls_wolfe_params *p, fg_ls_trial *out);
+
 #endif /* FASTGRAD_LINESEARCH_H */

@@ -78,7 +78,8 @@ typedef struct fg_min_method {
 } fg_min_method;
 
 extern const fg_min_method fg_min_gd, fg_min_momentum, fg_min_nesterov, fg_min_adam,
-    fg_min_adamw, fg_min_rmsprop, fg_min_adagrad, fg_min_newton;
+    fg_min_adamw, fg_min_rmsprop, fg_min_adagrad, fg_min_newton, fg_min_lbfgs, fg_min_bfgs,
+    fg_min_cg, fg_min_newton_cg;
 
 /* ---- vector helpers (fg_minimize.c) ----------------------------------- */
 

@@ -6,7 +6,7 @@
  */
 #include <math.h>
 #include <string.h>
-#include "fg_min_method.h"
+#include "fg_min_qn.h"   /* the Cholesky factorization */
 
 /* At most this many shifts mu (growing tenfold) before the step gives up,
  * and this many Armijo trials (the last step is lr / 2^60). */
@@ -35,42 +35,6 @@ static fg_status newton_init(fg_min_run *r, int warm)
     (void)r;
     (void)warm;
     return FG_OK;
-}
-
-/* In-place Cholesky factorization A = L L^T of the lower triangle of the
- * row-major n x n matrix a (the strict upper triangle is ignored and left
- * as is). Returns 1 on success, 0 when A is not (numerically) positive
- * definite: a pivot is <= 0 or not finite. */
-static int cholesky_lower(double *a, size_t n)
-{
-    for (size_t j = 0; j < n; j++) {
-        double d = a[j * n + j];
-        for (size_t k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
-        if (!(d > 0.0) || !isfinite(d)) return 0;
-        d = sqrt(d);
-        a[j * n + j] = d;
-        for (size_t i = j + 1; i < n; i++) {
-            double s = a[i * n + j];
-            for (size_t k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
-            a[i * n + j] = s / d;
-        }
-    }
-    return 1;
-}
-
-/* Solve L L^T y = b in place (b becomes y), L from cholesky_lower. */
-static void cholesky_solve(const double *l, double *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        double s = b[i];
-        for (size_t k = 0; k < i; k++) s -= l[i * n + k] * b[k];
-        b[i] = s / l[i * n + i];
-    }
-    for (size_t i = n; i-- > 0;) {
-        double s = b[i];
-        for (size_t k = i + 1; k < n; k++) s -= l[k * n + i] * b[k];
-        b[i] = s / l[i * n + i];
-    }
 }
 
 /* phi(alpha) = f(x + alpha d) (signed: -f when maximizing). */
@@ -102,14 +66,14 @@ static fg_minimize_stop newton_step(fg_min_run *r)
             for (size_t j = 0; j <= i; j++) lbuf[i * n + j] = sign * hbuf[i * n + j];
             lbuf[i * n + i] += mu;
         }
-        factored = cholesky_lower(lbuf, n);
+        factored = fg_min_cholesky(lbuf, n);
         if (!factored)
             mu = mu == 0.0 ? fmax(r->opt->newton_mu0 * maxdiag, r->opt->newton_mu0) : 10.0 * mu;
     }
     if (!factored) return FG_MIN_LINESEARCH_FAILED;
     double slope = 0.0;  /* (sign g) . d < 0 */
     for (size_t i = 0; i < n; i++) d[i] = -sign * r->g[i];
-    cholesky_solve(lbuf, d, n);
+    fg_min_cholesky_solve(lbuf, d, n);
     for (size_t i = 0; i < n; i++) slope += sign * r->g[i] * d[i];
 
     fg_ls_trial t;

@@ -32,6 +32,10 @@ static const fg_min_method *const METHODS[FG_MIN_METHOD_COUNT] = {
     [FG_MIN_RMSPROP] = &fg_min_rmsprop,
     [FG_MIN_ADAGRAD] = &fg_min_adagrad,
     [FG_MIN_NEWTON] = &fg_min_newton,
+    [FG_MIN_LBFGS] = &fg_min_lbfgs,
+    [FG_MIN_BFGS] = &fg_min_bfgs,
+    [FG_MIN_CG] = &fg_min_cg,
+    [FG_MIN_NEWTON_CG] = &fg_min_newton_cg,
 };
 
 static const fg_min_method *method_row(fg_minimize_method m)
@@ -57,6 +61,7 @@ static const fg_minimize_option_field FIELDS[] = {
     FIELD("lr_decay", lr_decay, DOUBLE, 1, 0.0, INFINITY, 0, 0),
     FIELD("initial_accumulator_value", initial_accumulator_value, DOUBLE, 1, 0.0, INFINITY, 0, 0),
     FIELD("newton_mu0", newton_mu0, DOUBLE, 1, 0.0, INFINITY, 1, 0),
+    FIELD("m", lbfgs_m, INT64, 1, 1.0, 1000.0, 0, 0),
 };
 
 /* "betas" spans beta1 and beta2 */
@@ -85,7 +90,7 @@ fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
     opt->struct_size = sizeof *opt;
     opt->method = method;
     opt->lr = (method == FG_MIN_RMSPROP || method == FG_MIN_ADAGRAD) ? 1e-2
-            : (method == FG_MIN_NEWTON) ? 1.0 : 1e-3;
+            : (method >= FG_MIN_NEWTON) ? 1.0 : 1e-3;
     opt->momentum = (method == FG_MIN_MOMENTUM || method == FG_MIN_NESTEROV) ? 0.9 : 0.0;
     opt->weight_decay = method == FG_MIN_ADAMW ? 1e-2 : 0.0;
     opt->beta1 = 0.9;
@@ -93,6 +98,7 @@ fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
     opt->eps = method == FG_MIN_ADAGRAD ? 1e-10 : 1e-8;
     opt->alpha = 0.99;
     opt->newton_mu0 = 1e-3;
+    opt->lbfgs_m = 10;
     opt->tol = 1e-8;
     opt->ftol = 2.220446049250313e-09;   /* scipy's L-BFGS-B default factr = 1e7 */
     opt->maxiter = 10000;

@@ -56,7 +56,20 @@ extern "C" {
  * With a positive-definite Hessian and lr = 1 this is the pure Newton step
  * (quadratic convergence near a strict minimum); the shift and the
  * backtracking only act when the Hessian is indefinite or the full step does
- * not decrease f. */
+ * not decrease f.
+ *
+ * The quasi-Newton family (fg_min_lbfgs.c, fg_min_bfgs.c, fg_min_cg.c,
+ * fg_min_newton_cg.c, formulas there) searches along a direction d with
+ * the strong-Wolfe line search (fg_linesearch.h):
+ *   FG_MIN_LBFGS: d = -H g from the last lbfgs_m pairs (the two-loop
+ *       recursion); with bounds L-BFGS-B (Cauchy point, subspace step,
+ *       projection), iterates never leave the box;
+ *   FG_MIN_BFGS: d = -H g with the dense inverse-Hessian update;
+ *   FG_MIN_CG: nonlinear conjugate gradients, Polak-Ribiere+;
+ *   FG_MIN_NEWTON_CG: truncated CG on Hessian-vector products (the
+ *       objective's hvp, else a forward difference of the gradient), then
+ *       Armijo backtracking from lr (or line_search = wolfe).
+ * They stop on ftol too (all but newton-cg). */
 typedef enum fg_minimize_method {
     FG_MIN_GD = 0,
     FG_MIN_MOMENTUM = 1,
@@ -66,6 +79,10 @@ typedef enum fg_minimize_method {
     FG_MIN_RMSPROP = 5,
     FG_MIN_ADAGRAD = 6,
     FG_MIN_NEWTON = 7,
+    FG_MIN_LBFGS = 8,
+    FG_MIN_BFGS = 9,
+    FG_MIN_CG = 10,
+    FG_MIN_NEWTON_CG = 11,
     FG_MIN_METHOD_COUNT
 } fg_minimize_method;
 
@@ -97,7 +114,8 @@ typedef enum fg_minimize_line_search {
 /* What a method needs from the objective (fg_minimize_method_info.needs). */
 enum {
     FG_MIN_NEEDS_GRADIENT = 1,
-    FG_MIN_NEEDS_HESSIAN = 2
+    FG_MIN_NEEDS_HESSIAN = 2,
+    FG_MIN_USES_HVP = 4           /* opt->hvp when given (else finite differences) */
 };
 
 /* A row of the method table as embedders and bindings see it. */
@@ -156,6 +174,13 @@ typedef struct fg_minimize_options {
     double lr_decay, initial_accumulator_value;
     /* Newton: first Levenberg shift relative to max |H_ii| */
     double newton_mu0;
+    /* lbfgs: the number of (s, y) pairs kept, 1..1000 */
+    int64_t lbfgs_m;
+    /* newton-cg: hv = H(x) v (fg_objective.h); NULL: forward differences
+     * of the gradient. Here rather than in fg_objective so that an
+     * objective struct built against an older header keeps its layout. */
+    fg_hvp_fn hvp;
+    void *hvp_ctx;
     /* the run */
     int maximize;               /* gradient ascent (Newton: maximize f) */
     double tol;                 /* stop when ||grad||_2 <= tol; tol >= 0 */
@@ -233,6 +258,8 @@ fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_met
  *   momentum 0.9 for momentum/nesterov (0 for gd), dampening 0,
  *   weight_decay 0 (adamw 1e-2), betas (0.9, 0.999), eps 1e-8 (adagrad 1e-10),
  *   alpha 0.99, lr_decay 0, initial_accumulator_value 0, newton_mu0 1e-3,
+ *   lbfgs_m 10, lr 1 for lbfgs/bfgs/cg/newton-cg (newton-cg's first trial
+ *   step; the others choose their own),
  *   tol 1e-8, ftol 2.2e-9, maxiter 10000, maxfun INT64_MAX,
  *   line_search FG_MIN_LS_DEFAULT, callback_every 1, poll_interval 0.05,
  *   everything else 0/NULL. */

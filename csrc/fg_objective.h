@@ -22,6 +22,10 @@ typedef fg_status (*fg_value_grad_fn)(const double *x, size_t n, double *value,
 /* hess[0..n*n) = the Hessian of f at x, row-major. */
 typedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess, void *ctx);
 
+/* hv[0..n) = the Hessian of f at x times v (hv overlaps neither x nor v). */
+typedef fg_status (*fg_hvp_fn)(const double *x, const double *v, size_t n, double *hv,
+                               void *ctx);
+
 /* An objective for the minimize driver. value_grad is required; hessian
  * may be NULL (then methods that need it return FG_ERR_UNSUPPORTED). */
 typedef struct fg_objective {
@@ -48,11 +52,21 @@ typedef struct fg_scalar_callback {
  */
 #define FG_SCALAR_CAPSULE_NAME "fastgrad.scalar_callback"
 #define FG_OBJECTIVE_CAPSULE_NAME "fastgrad.objective_callback"
+/*   obj._fg_hvp_capsule()       -> PyCapsule named FG_HVP_CAPSULE_NAME holding
+ *                                  an fg_hvp_callback * (optional: what
+ *                                  newton-cg uses for Hessian-vector products) */
+#define FG_HVP_CAPSULE_NAME "fastgrad.hvp_callback"
 
 typedef struct fg_objective_callback {
     fg_objective objective;
     size_t n;
 } fg_objective_callback;
+
+typedef struct fg_hvp_callback {
+    fg_hvp_fn fn;
+    void *ctx;
+    size_t n;
+} fg_hvp_callback;
 
 #ifdef __cplusplus
 }

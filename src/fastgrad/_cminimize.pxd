@@ -15,6 +15,10 @@ cdef extern from "fg_minimize.h" nogil:
         FG_MIN_RMSPROP
         FG_MIN_ADAGRAD
         FG_MIN_NEWTON
+        FG_MIN_LBFGS
+        FG_MIN_BFGS
+        FG_MIN_CG
+        FG_MIN_NEWTON_CG
         FG_MIN_METHOD_COUNT
     ctypedef enum fg_minimize_stop:
         FG_MIN_CONVERGED
@@ -37,6 +41,7 @@ cdef extern from "fg_minimize.h" nogil:
     enum:
         FG_MIN_NEEDS_GRADIENT
         FG_MIN_NEEDS_HESSIAN
+        FG_MIN_USES_HVP
         FG_MIN_HEADER_LEN
     ctypedef struct fg_minimize_method_info:
         const char *name
@@ -67,6 +72,9 @@ cdef extern from "fg_minimize.h" nogil:
         double alpha
         int centered
         double lr_decay, initial_accumulator_value, newton_mu0
+        int64_t lbfgs_m
+        fg_hvp_fn hvp
+        void *hvp_ctx
         int maximize
         double tol, ftol
         int64_t maxiter, maxfun

@@ -8,6 +8,8 @@ cdef extern from "fg_objective.h" nogil:
                                            double *grad, void *ctx) noexcept nogil
     ctypedef fg_status (*fg_hessian_fn)(const double *x, size_t n, double *hess,
                                         void *ctx) noexcept nogil
+    ctypedef fg_status (*fg_hvp_fn)(const double *x, const double *v, size_t n, double *hv,
+                                    void *ctx) noexcept nogil
     ctypedef struct fg_scalar_callback:
         fg_scalar_fn fn
         void *ctx
@@ -19,5 +21,10 @@ cdef extern from "fg_objective.h" nogil:
     ctypedef struct fg_objective_callback:
         fg_objective objective
         size_t n
+    ctypedef struct fg_hvp_callback:
+        fg_hvp_fn fn
+        void *ctx
+        size_t n
     const char *FG_SCALAR_CAPSULE_NAME
     const char *FG_OBJECTIVE_CAPSULE_NAME
+    const char *FG_HVP_CAPSULE_NAME

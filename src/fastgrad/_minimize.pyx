@@ -68,6 +68,7 @@ cdef dict _method_table():
             k += 1
         out[info.name.decode()] = dict(
             code=code, needs_hessian=bool(info.needs & FG_MIN_NEEDS_HESSIAN),
+            uses_hvp=bool(info.needs & FG_MIN_USES_HVP),
             supports_bounds=bool(info.supports_bounds), stops_on_ftol=bool(info.stops_on_ftol),
             line_searches=tuple(name for c, name in _LS_NAMES.items()
                                 if c != FG_MIN_LS_DEFAULT and info.line_searches & (1u << c)),
@@ -79,7 +80,7 @@ cdef dict _method_table():
 #: The C option fields by name: offset, kind (0 double, 1 flag, 2 int64),
 #: count (2 for betas) and the valid range.
 OPTION_FIELDS = _option_fields()
-#: The method table: name -> code, needs_hessian, supports_bounds,
+#: The method table: name -> code, needs_hessian, uses_hvp, supports_bounds,
 #: stops_on_ftol, line_searches, default_line_search, options.
 METHOD_TABLE = _method_table()
 #: doubles of the workspace header (fg_minimize.h)
@@ -221,6 +222,7 @@ cdef class _Run:
     exception any of them raised (re-raised after the C loop returns)."""
     cdef object value_grad      # x -> (f, g) or None (compiled objective)
     cdef object hess            # x -> (n, n) or None
+    cdef object hessp           # (x, v) -> H v or None
     cdef object on_callback     # (nit, x, f, g, gnorm, nfev, njev) -> stop?
     cdef object schedule        # t -> lr or None
     cdef object shape
@@ -260,6 +262,19 @@ cdef fg_status py_hessian(const double *x, size_t n, double *hess, void *ctx) no
         run = <_Run>ctx
         try:
             fill_vector(hess, run.hess(copy_vector(x, n, run.shape)), n * n, "the Hessian (hess)")
+            return FG_OK
+        except BaseException as exc:
+            run.fail(exc)
+            return FG_ERR_CALLBACK
+
+
+cdef fg_status py_hvp(const double *x, const double *v, size_t n, double *hv,
+                      void *ctx) noexcept nogil:
+    with gil:
+        run = <_Run>ctx
+        try:
+            fill_vector(hv, run.hessp(copy_vector(x, n, run.shape), copy_vector(v, n, run.shape)),
+                        n, "the Hessian-vector product (hessp)")
             return FG_OK
         except BaseException as exc:
             run.fail(exc)
@@ -322,6 +337,22 @@ cdef double POLL_SECONDS = 0.05
 
 # ------------------------------------------------------------- the run --
 
+cdef void *capsule_payload(object owner, str getter, const char *name, list keep) except NULL:
+    """The pointer of owner.<getter>(), a PyCapsule named `name` (kept alive
+    in `keep`)."""
+    capsule = getattr(owner, getter)()
+    if not PyCapsule_IsValid(capsule, name):
+        raise TypeError(f"{getter}() must return a PyCapsule named {name.decode()!r}")
+    keep.append(capsule)
+    return PyCapsule_GetPointer(capsule, name)
+
+
+cdef int check_size(size_t got, size_t n) except -1:
+    if got != n:
+        raise ValueError(f"x0 has {n} elements but the compiled objective takes {got}")
+    return 0
+
+
 cdef fg_objective objective_of(object objective, _Run state, size_t n, object hess,
                                list keep) except *:
     """The fg_objective for a compiled objective (its capsule, kept alive in
@@ -329,14 +360,9 @@ cdef fg_objective objective_of(object objective, _Run state, size_t n, object he
     cdef fg_objective obj
     cdef fg_objective_callback *cb
     if hasattr(objective, "_fg_objective_capsule"):
-        capsule = objective._fg_objective_capsule()
-        if not PyCapsule_IsValid(capsule, FG_OBJECTIVE_CAPSULE_NAME):
-            raise TypeError(f"_fg_objective_capsule() must return a PyCapsule named "
-                            f"{OBJECTIVE_CAPSULE_NAME!r}")
-        cb = <fg_objective_callback*>PyCapsule_GetPointer(capsule, FG_OBJECTIVE_CAPSULE_NAME)
-        if cb.n != n:
-            raise ValueError(f"x0 has {n} elements but the compiled objective takes {cb.n}")
-        keep.append(capsule)
+        cb = <fg_objective_callback*>capsule_payload(
+            objective, "_fg_objective_capsule", FG_OBJECTIVE_CAPSULE_NAME, keep)
+        check_size(cb.n, n)
         return cb.objective
     state.value_grad = objective
     state.hess = hess
@@ -349,7 +375,7 @@ cdef fg_objective objective_of(object objective, _Run state, size_t n, object he
 
 
 def run(object objective, cnp.ndarray x, str method, dict options, *, object hess=None,
-        object on_callback=None, int64_t callback_every=1, bint record=False,
+        object hessp=None, object on_callback=None, int64_t callback_every=1, bint record=False,
         bint progress=False, double progress_interval=0.2, object schedule=None,
         object shape=None, cnp.ndarray lower=None, cnp.ndarray upper=None,
         cnp.ndarray state=None):
@@ -357,7 +383,9 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, object hes
 
     objective: an object with ``_fg_objective_capsule()`` (the loop runs
     GIL-free), or a Python callable ``x -> (f, g)``. x (in/out): 1-D
-    contiguous float64, x0 on entry, the result on exit. options (validated
+    contiguous float64, x0 on entry, the result on exit. hess, hessp: Python
+    callables x -> (n, n) and (x, v) -> H v for the methods that use them
+    (a compiled objective's own products take precedence). options (validated
     by the caller): ``lr`` and the method's option fields by name
     (OPTION_FIELDS), and the run's ``tol``, ``ftol``, ``maxiter``,
     ``maxfun``, ``maximize``, ``line_search`` (a LINE_SEARCHES name), each
@@ -387,6 +415,18 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, object hes
     if METHOD_TABLE[method]["needs_hessian"] and obj.hessian == NULL:
         raise ValueError(f"method={method!r} needs a Hessian, and this objective provides none "
                          "(pass hess=callable, or use a compiled function)")
+    cdef fg_hvp_callback *hcb
+    if METHOD_TABLE[method]["uses_hvp"]:
+        if hasattr(objective, "_fg_hvp_capsule"):
+            hcb = <fg_hvp_callback*>capsule_payload(objective, "_fg_hvp_capsule",
+                                                    FG_HVP_CAPSULE_NAME, keep)
+            check_size(hcb.n, n)
+            o.hvp = hcb.fn
+            o.hvp_ctx = hcb.ctx
+        elif hessp is not None:
+            py.hessp = hessp
+            o.hvp = py_hvp
+            o.hvp_ctx = <void*>py
 
     for name, value in options.items():
         if name in OPTION_FIELDS:

@@ -104,17 +104,18 @@ cdef int tape_hvp_f64(void *tape, void *ws, const double *x, const double *v,
 
 # ------------------------------------------------------------- capsules --
 
+ctypedef struct tape_ref:
+    fg_tape *tape
+    fg_tape_ws *ws             # the capsule's own workspace
+    PyObject *owner            # the Tape, kept alive while the capsule lives
+
 ctypedef struct scalar_ctx:
     fg_scalar_callback cb      # first: the capsule's pointer is the context's
-    fg_tape *tape
-    fg_tape_ws *ws
-    PyObject *owner            # the Tape, kept alive while the capsule lives
+    tape_ref ref
 
 ctypedef struct objective_ctx:
     fg_objective_callback cb
-    fg_tape *tape
-    fg_tape_ws *ws
-    PyObject *owner
+    tape_ref ref
     bint reverse               # gradient by the adjoint sweep instead of dual passes
     bint hess_reverse          # Hessian by forward-over-reverse instead of hyper-duals
 
@@ -122,7 +123,7 @@ ctypedef struct objective_ctx:
 cdef double scalar_fn(const double *x, size_t n, void *ctx) noexcept nogil:
     cdef scalar_ctx *c = <scalar_ctx*>ctx
     cdef double value
-    if n != c.cb.n or fg_tape_eval_f64(c.tape, c.ws, x, &value) != FG_OK:
+    if n != c.cb.n or fg_tape_eval_f64(c.ref.tape, c.ref.ws, x, &value) != FG_OK:
         return NAN
     return value
 
@@ -132,10 +133,10 @@ cdef fg_status objective_value_grad(const double *x, size_t n, double *value, do
     if n != c.cb.n:
         return FG_ERR_SHAPE
     if grad == NULL:
-        return fg_tape_eval_f64(c.tape, c.ws, x, value)
+        return fg_tape_eval_f64(c.ref.tape, c.ref.ws, x, value)
     if c.reverse:
-        return fg_tape_value_grad_reverse_f64(c.tape, c.ws, x, value, grad)
-    return fg_tape_value_grad_f64(c.tape, c.ws, x, value, grad)
+        return fg_tape_value_grad_reverse_f64(c.ref.tape, c.ref.ws, x, value, grad)
+    return fg_tape_value_grad_f64(c.ref.tape, c.ref.ws, x, value, grad)
 
 cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
                                  void *ctx) noexcept nogil:
@@ -143,22 +144,57 @@ cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
     if n != c.cb.n:
         return FG_ERR_SHAPE
     if c.hess_reverse:
-        return fg_tape_hessian_reverse_f64(c.tape, c.ws, x, hess, NULL, NULL)
-    return fg_tape_hessian_f64(c.tape, c.ws, x, hess, NULL, NULL)
+        return fg_tape_hessian_reverse_f64(c.ref.tape, c.ref.ws, x, hess, NULL, NULL)
+    return fg_tape_hessian_f64(c.ref.tape, c.ref.ws, x, hess, NULL, NULL)
+
+ctypedef struct hvp_ctx:
+    fg_hvp_callback cb
+    tape_ref ref
+
+
+cdef fg_status objective_hvp(const double *x, const double *v, size_t n, double *hv,
+                             void *ctx) noexcept nogil:
+    cdef hvp_ctx *c = <hvp_ctx*>ctx
+    if n != c.cb.n:
+        return FG_ERR_SHAPE
+    return fg_tape_hvp_f64(c.ref.tape, c.ref.ws, x, v, hv, NULL, NULL)
+
+
+cdef int bind(object tape, void *ctx, tape_ref *ref) except -1:
+    """Point a fresh capsule context (malloc'ed, holding *ref) at `tape`: its
+    own workspace and a reference to the Tape. Frees ctx and raises
+    MemoryError when the workspace cannot be allocated."""
+    ref.ws = NULL
+    if fg_tape_ws_create(<fg_tape*>(<Tape>tape).ptr, (<Tape>tape)._k, &ref.ws) != FG_OK:
+        free(ctx)
+        raise MemoryError("cannot allocate a tape workspace")
+    ref.tape = <fg_tape*>(<Tape>tape).ptr
+    ref.owner = <PyObject*>tape
+    Py_INCREF(tape)
+    return 0
+
+
+cdef void unbind(void *ctx, tape_ref *ref) noexcept:
+    """A capsule's destructor: the workspace, the Tape's reference, ctx."""
+    fg_tape_ws_free(ref.ws)
+    Py_DECREF(<object>ref.owner)
+    free(ctx)
+
+
+cdef void free_hvp_capsule(object cap) noexcept:
+    cdef hvp_ctx *c = <hvp_ctx*>PyCapsule_GetPointer(cap, FG_HVP_CAPSULE_NAME)
+    if c != NULL:
+        unbind(c, &c.ref)
 
 cdef void free_scalar_capsule(object cap) noexcept:
     cdef scalar_ctx *c = <scalar_ctx*>PyCapsule_GetPointer(cap, FG_SCALAR_CAPSULE_NAME)
     if c != NULL:
-        fg_tape_ws_free(c.ws)
-        Py_DECREF(<object>c.owner)
-        free(c)
+        unbind(c, &c.ref)
 
 cdef void free_objective_capsule(object cap) noexcept:
     cdef objective_ctx *c = <objective_ctx*>PyCapsule_GetPointer(cap, FG_OBJECTIVE_CAPSULE_NAME)
     if c != NULL:
-        fg_tape_ws_free(c.ws)
-        Py_DECREF(<object>c.owner)
-        free(c)
+        unbind(c, &c.ref)
 
 
 # ----------------------------------------------------------------- Tape --
@@ -566,16 +602,10 @@ cdef class Tape:
         cdef scalar_ctx *c = <scalar_ctx*>malloc(sizeof(scalar_ctx))
         if c == NULL:
             raise MemoryError()
-        c.ws = NULL
-        if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &c.ws) != FG_OK:
-            free(c)
-            raise MemoryError("cannot allocate a tape workspace")
-        c.tape = <fg_tape*>self.ptr
+        bind(self, c, &c.ref)
         c.cb.fn = scalar_fn
         c.cb.ctx = c
         c.cb.n = self._n
-        c.owner = <PyObject*>self
-        Py_INCREF(self)
         return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
 
     def objective_capsule(self, bint reverse=False, bint hess_reverse=False):
@@ -585,17 +615,24 @@ cdef class Tape:
         cdef objective_ctx *c = <objective_ctx*>malloc(sizeof(objective_ctx))
         if c == NULL:
             raise MemoryError()
-        c.ws = NULL
-        if fg_tape_ws_create(<fg_tape*>self.ptr, self._k, &c.ws) != FG_OK:
-            free(c)
-            raise MemoryError("cannot allocate a tape workspace")
-        c.tape = <fg_tape*>self.ptr
+        bind(self, c, &c.ref)
         c.reverse = reverse
         c.hess_reverse = hess_reverse
         c.cb.objective.value_grad = objective_value_grad
         c.cb.objective.hessian = objective_hessian
         c.cb.objective.ctx = c
         c.cb.n = self._n
-        c.owner = <PyObject*>self
-        Py_INCREF(self)
         return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+
+    def hvp_capsule(self):
+        """A fresh PyCapsule "fastgrad.hvp_callback" (fg_hvp_callback *):
+        Hessian-vector products by forward-over-reverse, own workspace."""
+        cdef hvp_ctx *c = <hvp_ctx*>malloc(sizeof(hvp_ctx))
+        if c == NULL:
+            raise MemoryError()
+        bind(self, c, &c.ref)
+        c.cb.fn = objective_hvp
+        c.cb.ctx = c
+        c.cb.n = self._n
+        return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
+

@@ -287,6 +287,11 @@ class CompiledFunction:
         return self._tape.objective_capsule(self._by_reverse(method),
                                             self._hessian_by_reverse("auto"))
 
+    def _fg_hvp_capsule(self):
+        """A fresh PyCapsule "fastgrad.hvp_callback": H(x) v by forward-over-
+        reverse, as :meth:`hvp` (what minimize's newton-cg uses)."""
+        return self._tape.hvp_capsule()
+
 
 def _rebuild(program: Program, chunk: int, name: str) -> CompiledFunction:
     cf = CompiledFunction(program, None, chunk)

@@ -1,4 +1,5 @@
-"""``minimize``: gradient descent/ascent, momentum, Adam and friends, Newton.
+"""``minimize``: gradient descent/ascent, momentum, Adam and friends, Newton,
+L-BFGS(-B), BFGS, nonlinear CG and Newton-CG.
 
 The whole loop (evaluation, update, stopping tests, divergence guard) runs in
 C (``csrc/fg_minimize.c``) over a table of methods; the first-order methods
@@ -34,9 +35,11 @@ _TABLE: dict[str, dict[str, Any]] = _minimize.METHOD_TABLE
 #: method table; names and defaults of the first-order methods' options are
 #: those of the optimizer classes (``fastgrad.SGD`` for gd, momentum and
 #: nesterov, ``fastgrad.Adam``, ...). ``hess`` is a Python callable for the
-#: methods that need a Hessian.
+#: methods that need a Hessian, ``hessp`` (Hessian-vector products) for
+#: those that use them.
 METHODS: dict[str, tuple[str, ...]] = {
     name: row["options"] + (("hess",) if row["needs_hessian"] else ())
+    + (("hessp",) if row["uses_hvp"] else ())
     for name, row in _TABLE.items()}
 
 #: Default learning rate per method: the optimizer classes' (torch.optim's)
@@ -120,7 +123,9 @@ def _option(name: str, value: Any) -> Any:
     if field["kind"] == 1:
         return _validate.flag(name, value)
     if field["kind"] == 2:
-        return _validate.integer(name, value, low=int(field["low"]))
+        high = field["high"]
+        return _validate.integer(name, value, low=int(field["low"]),
+                                 high=int(high) if math.isfinite(high) else _validate.INT64_MAX)
     rng = dict(low=field["low"], high=field["high"], low_open=field["low_open"],
                high_open=field["high_open"])
     if field["count"] == 1:
@@ -149,7 +154,8 @@ def _options(method: str, lr: Any, line_search: str | None,
     if line_search is not None and line_search not in searches:
         raise ValueError(f"line_search={line_search!r} is not available for method={method!r}; "
                          f"it takes {', '.join(map(repr, searches))}")
-    out: dict[str, Any] = {name: _option(name, v) for name, v in options.items() if name != "hess"}
+    out: dict[str, Any] = {name: _option(name, v) for name, v in options.items()
+                           if name not in ("hess", "hessp")}
     schedule = None
     if lr is None:
         lr = DEFAULT_LR[method]
@@ -157,7 +163,7 @@ def _options(method: str, lr: Any, line_search: str | None,
         schedule = lr
         lr = 0.0
     else:
-        lr = _validate.real("lr", lr, low=0.0, low_open=(method == "newton"))
+        lr = _validate.real("lr", lr, low=0.0, low_open=(method in ("newton", "newton-cg")))
     out["lr"] = lr
     out["line_search"] = line_search
     if method in ("momentum", "nesterov") and out.get("momentum", 0.9) <= 0.0:
@@ -172,6 +178,9 @@ def _options(method: str, lr: Any, line_search: str | None,
     hess = options.get("hess")
     if hess is not None and not callable(hess):
         raise TypeError(f"hess must be a callable x -> (n, n) array, got {type(hess).__name__}")
+    hessp = options.get("hessp")
+    if hessp is not None and not callable(hessp):
+        raise TypeError(f"hessp must be a callable (x, v) -> H(x) v, got {type(hessp).__name__}")
     return out, schedule, hess
 
 
@@ -259,7 +268,8 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     method : str
         One of ``METHODS``: ``"gd"``, ``"momentum"``, ``"nesterov"``,
         ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"`` (the optimizer
-        classes' rules), ``"newton"`` (see Notes).
+        classes' rules), ``"newton"``, ``"lbfgs"``, ``"bfgs"``, ``"cg"``,
+        ``"newton-cg"`` (see Notes).
     jac : callable or True, optional
         ``jac(x) -> gradient`` of x's shape, or True when ``fun`` returns
         ``(f, gradient)``. Default: ``fastgrad.differentiate.gradient(fun, x,
@@ -274,14 +284,16 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         updates over warm starts; calling it takes the GIL each step).
         Default: ``DEFAULT_LR[method]`` (the optimizer classes' defaults: 1e-3
         for gd, momentum, nesterov, adam, adamw; 1e-2 for rmsprop, adagrad;
-        1.0 for newton). With a line search, the first trial step.
+        1.0 for newton). With a line search, the first trial step (newton,
+        newton-cg, gd with Armijo; lbfgs, bfgs and cg choose their own: 1,
+        or 1/|d| without curvature information yet, and ignore lr).
     tol : float
         Success when ``||grad f(x)||_2 <= tol`` (with bounds, the projected
         gradient ``x - P(x - grad f(x))``), tested before every step.
     ftol : float
-        For the methods that stop on it (none of the methods above):
-        success when ``(f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= ftol``,
-        scipy's L-BFGS-B rule.
+        For lbfgs, bfgs and cg: success when ``(f_k - f_{k+1}) /
+        max(|f_k|, |f_{k+1}|, 1) <= ftol``, scipy's L-BFGS-B rule (0: only
+        when f stops decreasing in floating point).
     maxiter : int
         At most this many updates in this call.
     maxfun : int, optional
@@ -304,14 +316,16 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         at most every 0.2 s.
     bounds : optional
         A box for the methods that support it (the first-order methods, by
-        projection: iterates never leave it): None, a pair ``(lb, ub)`` of
-        scalars or arrays (None or ±inf: no bound), a sequence of n ``(lo,
-        hi)`` pairs as in scipy (with n = 2, two tuples or lists are read as
-        pairs: pass arrays for ``(lb, ub)``), or a
+        projection; lbfgs as L-BFGS-B): iterates never leave it. None, a
+        pair ``(lb, ub)`` of scalars or arrays (None or ±inf: no bound), a
+        sequence of n ``(lo, hi)`` pairs as in scipy (with n = 2, two tuples
+        or lists are read as pairs: pass arrays for ``(lb, ub)``), or a
         ``scipy.optimize.Bounds``. Other methods raise ``ValueError``.
     line_search : {None, "none", "armijo", "wolfe"}
         None: the method's default (none for the first-order methods,
-        Armijo backtracking for newton); "none": the step ``lr`` as is.
+        Armijo backtracking for newton and newton-cg, strong Wolfe for
+        lbfgs, bfgs and cg, which take only it); "none": the step ``lr`` as
+        is; newton-cg also takes "wolfe".
         ``method="gd", line_search="armijo"`` adapts its step to the local
         Lipschitz constant: each step starts at twice the last one and halves
         until ``f(x+) <= f(x) + g.(x+ - x) / 2``.
@@ -327,7 +341,10 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         betas, eps, weight_decay (adamw 1e-2), amsgrad; rmsprop: alpha, eps,
         weight_decay, momentum, centered; adagrad: lr_decay, weight_decay,
         initial_accumulator_value, eps; newton: hess (a callable x -> (n, n),
-        for Python ``fun``), newton_mu0 (first Levenberg shift, relative).
+        for Python ``fun``), newton_mu0 (first Levenberg shift, relative);
+        lbfgs: m (pairs kept, 10); newton-cg: hessp (a callable
+        (x, v) -> H(x) v for Python ``fun``; a compiled ``fun`` uses its own
+        ``hvp``; without either, forward differences of the gradient).
 
     Returns
     -------
@@ -362,8 +379,21 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     max|H_ii| * 10^k`` that makes Cholesky succeed) and ``s = lr, lr/2, ...``
     the first step that decreases f enough (Armijo, c = 1e-4).
 
-    Stops when ``||grad f||_2 <= tol`` (success), after ``maxiter`` updates
-    or ``maxfun`` evaluations. If a value, gradient or iterate is not
+    The quasi-Newton family searches along a direction d for a step that
+    meets the strong Wolfe conditions (Moré-Thuente, c1 = 1e-4, c2 = 0.9;
+    cg 0.4; a trial whose value or gradient is not finite shrinks the step):
+    lbfgs ``d = -H g`` from the last ``m`` pairs (s, y), with bounds
+    L-BFGS-B (generalized Cauchy point, subspace step, projection; ``tol``
+    tests the projected gradient); bfgs the dense inverse-Hessian update
+    (n up to a few hundred); cg Polak-Ribière+ with restarts. newton-cg:
+    truncated CG on Hessian-vector products (``nhev`` counts them), then
+    Armijo backtracking from ``lr``. When a search finds no step, the
+    method drops its curvature information and tries the steepest descent
+    once; failing again, the run stops (status 5) at the best point found.
+    Stops when ``||grad f||_2 <= tol`` (success), for lbfgs, bfgs and cg
+    on ``ftol`` (success), after ``maxiter`` updates or ``maxfun``
+    evaluations (a search cut short by ``maxfun`` still takes its best
+    trial). If a value, gradient or iterate is not
     finite, the run stops with ``success=False`` (status 2) and ``x`` the
     last finite iterate. Ctrl-C raises ``KeyboardInterrupt`` within about
     50 ms (plus one evaluation), also while the loop runs without the GIL.
@@ -442,7 +472,8 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         callback_every=callback_every, record=record, progress=progress, schedule=schedule,
         shape=shape, lower=None if box is None else box[0],
         upper=None if box is None else box[1], state=state,
-        hess=None if hess is None else (lambda xx: np.asarray(hess(xx), dtype=np.float64)))
+        hess=None if hess is None else (lambda xx: np.asarray(hess(xx), dtype=np.float64)),
+        hessp=options.get("hessp"))
     res = OptimizeResult(
         x=x.reshape(shape), fun=raw["f"], jac=raw["grad"].reshape(shape),
         grad_norm=raw["grad_norm"], nit=raw["nit"], nfev=raw["nfev"], njev=raw["njev"],

@@ -11,4 +11,8 @@ REF_OPTIONS = {
     "rmsprop": dict(lr=1e-3, centered=True, momentum=0.5, weight_decay=0.01),
     "adagrad": dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
     "newton": dict(),
+    "lbfgs": dict(m=5),
+    "bfgs": dict(),
+    "cg": dict(),
+    "newton-cg": dict(lr=0.5),
 }

@@ -86,6 +86,11 @@ SETTINGS = {
     "rmsprop": dict(lr=schedules.exponential(1e-2, 0.999), maxiter=30_000),
     "adagrad": dict(lr=0.5, maxiter=30_000),
     "newton": dict(maxiter=100),
+    # the quasi-Newton family: ftol = 0 so that only tol ends the run
+    "lbfgs": dict(maxiter=200, ftol=0.0),
+    "bfgs": dict(maxiter=200, ftol=0.0),
+    "cg": dict(maxiter=500, ftol=0.0),
+    "newton-cg": dict(maxiter=200),
 }
 
 
@@ -290,9 +295,15 @@ def test_matrix_shaped_x0_keeps_its_shape():
 
 # ----------------------------------- the three paths agree (oracles) --
 
+# Their twins agree to the last bit over whole runs. The quasi-Newton
+# family's agree to rounding (their dot products sum in another order than
+# NumPy's, and the line searches' interpolation amplifies the difference
+# over long runs): tests/minimize/test_quasi_newton_runs.py holds them to
+# that, step for step.
+EXACT_TWINS = [m for m in METHODS if m not in ("lbfgs", "bfgs", "cg", "newton-cg")]
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", EXACT_TWINS)
 @pytest.mark.parametrize("maximize", [False, True])
 def test_compiled_python_and_reference_paths_agree(method, maximize):
     obj = T.rosenbrock(4)
@@ -385,7 +396,7 @@ def test_compiled_loop_releases_the_gil():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="method"):
-        fg.minimize(SEED, [1.0, 2.0], method="lbfgs")
+        fg.minimize(SEED, [1.0, 2.0], method="nelder-mead")
     with pytest.raises(TypeError, match="betas2.*momentum|momentum.*betas2"):
         fg.minimize(SEED, [1.0, 2.0], method="adam", betas2=0.9, momentum=0.1)
     with pytest.raises(TypeError, match="momentum"):
@@ -425,7 +436,8 @@ def _newton_without_hessian():
 
 def test_defaults_and_result_type():
     assert DEFAULT_LR == {"gd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adam": 1e-3,
-                          "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2, "newton": 1.0}
+                          "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2, "newton": 1.0,
+                          "lbfgs": 1.0, "bfgs": 1.0, "cg": 1.0, "newton-cg": 1.0}
     res = fg.minimize(SEED, [2.0, 4.0], method="gd", lr=0.1)
     assert isinstance(res, OptimizeResult) and isinstance(res, dict)
     assert res.x is res["x"] and res.method == "gd"
@@ -513,7 +525,7 @@ COMPILED_PROBLEMS = {
 }
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", EXACT_TWINS)
 @pytest.mark.parametrize("problem", list(COMPILED_PROBLEMS))
 def test_compiled_fun_python_fun_and_reference_agree(problem, method):
     f, grad, hess, x0 = COMPILED_PROBLEMS[problem]

@@ -9,7 +9,10 @@ import fastgrad as fg
 from fastgrad.minimize import METHODS
 from fastgrad.reference import minimize as ref_minimize
 
-FIRST_ORDER = [m for m in METHODS if m != "newton"]
+QUASI_NEWTON = ("lbfgs", "bfgs", "cg", "newton-cg")
+FIRST_ORDER = [m for m in METHODS if m != "newton" and m not in QUASI_NEWTON]
+# the methods that take bounds: the first-order ones by projection, lbfgs as L-BFGS-B
+BOUNDED = FIRST_ORDER + ["lbfgs"]
 
 # f = sum_i c_i (x_i - t_i)^2 + x0 x1 / 2: the unconstrained minimum lies
 # outside the box [-1, 0.5] x [0, 2] x [-3, 3]
@@ -37,11 +40,11 @@ def scipy_solution():
 SETTINGS = {
     "gd": dict(lr=0.1), "momentum": dict(lr=0.05), "nesterov": dict(lr=0.05),
     "adam": dict(lr=0.05), "adamw": dict(lr=0.05, weight_decay=0.0),
-    "rmsprop": dict(lr=0.01), "adagrad": dict(lr=0.5),
+    "rmsprop": dict(lr=0.01), "adagrad": dict(lr=0.5), "lbfgs": dict(ftol=0.0),
 }
 
 
-@pytest.mark.parametrize("method", FIRST_ORDER)
+@pytest.mark.parametrize("method", BOUNDED)
 def test_iterates_never_leave_the_box_and_reach_scipys_solution(method):
     res = fg.minimize(f, np.zeros(3), jac=grad, method=method, bounds=BOX, record=True,
                       tol=1e-9, maxiter=50_000, **SETTINGS[method])
@@ -53,7 +56,7 @@ def test_iterates_never_leave_the_box_and_reach_scipys_solution(method):
     assert res.grad_norm <= 1e-9 < np.linalg.norm(res.jac)
 
 
-@pytest.mark.parametrize("method", FIRST_ORDER)
+@pytest.mark.parametrize("method", BOUNDED)
 def test_bounds_agree_with_the_reference_twin(method):
     opts = dict(SETTINGS[method], maxiter=300, tol=0.0, record=True)
     ours = fg.minimize(f, np.zeros(3), jac=grad, method=method, bounds=BOX, **opts)

@@ -71,6 +71,10 @@ class _Objective:
         if self.nfev >= self.maxfev:
             raise _Stop(8)
         self.nfev += 1
+        return self.evaluate(x)
+
+    def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """f and its gradient at x, not counted."""
         xs = x.reshape(self.shape)
         if self.jac is True:
             f, g = self.fun(xs)
@@ -230,6 +234,15 @@ def minimize(fun: Callable, x0: Any, *, method: str = "adam", jac: Any = None,
     a pair ``(lb, ub)`` of arrays. ``gradient`` and ``progress`` are accepted
     and ignored.
     """
+    if method in ("lbfgs", "bfgs", "cg", "newton-cg"):
+        # the quasi-Newton family's twins (imported here: they import this module)
+        from fastgrad.reference.quasi_newton import QUASI_NEWTON
+        if lr is not None:
+            options["lr"] = lr
+        return QUASI_NEWTON[method](
+            fun, x0, jac=jac, tol=tol, ftol=ftol, maxiter=maxiter, maxfun=maxfun,
+            maximize=maximize, callback=callback, callback_every=callback_every, record=record,
+            bounds=bounds, line_search=line_search, **options)
     if method not in _DEFAULTS:
         raise ValueError(f"unknown method {method!r}")
     unknown = set(options) - set(_DEFAULTS[method]) - {"lr"}
