@@ -1,7 +1,10 @@
 """Benchmarks of fastgrad.compile against plain NumPy (pytest-benchmark).
 
 Groups per size: the value f(x), the gradient (fastgrad's dual and reverse
-modes against a hand-written NumPy analytic gradient), and compile time.
+modes against a hand-written NumPy analytic gradient), the Hessian-vector
+product and the Hessian (against NumPy forming the analytic tridiagonal
+Hessian and multiplying), and compile time. "c_only" rows run many calls in
+one nogil C loop (the C cost per call without Python's call overhead).
 Run: python -m pytest bench/bench_compiled.py --benchmark-only -q
 """
 import numpy as np
@@ -12,7 +15,7 @@ from support.build import load
 
 repeat_eval = load("testing_tape").repeat_eval   # test-only extension
 
-SIZES = [2, 100]
+SIZES = [2, 10, 100, 1000]
 
 
 def rosenbrock(x):
@@ -87,6 +90,53 @@ def test_gradient_fastgrad_reverse_c_only(benchmark, setup):
     benchmark.group = f"rosenbrock gradient n={n}"
     benchmark.extra_info["calls_per_round"] = 1_000
     benchmark(repeat_eval, cf._tape, x, 1_000, "reverse")
+
+
+# ------------------------------------------------------- second order --
+
+def rosenbrock_hessian(x):
+    """NumPy analytic Hessian (tridiagonal, formed densely)."""
+    n = x.size
+    H = np.zeros((n, n))
+    d = np.zeros(n)
+    d[:-1] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    d[1:] += 200.0
+    H[np.arange(n), np.arange(n)] = d
+    off = -400.0 * x[:-1]
+    H[np.arange(n - 1), np.arange(1, n)] = off
+    H[np.arange(1, n), np.arange(n - 1)] = off
+    return H
+
+
+def test_hvp_numpy_analytic(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock hvp n={n}"
+    v = np.cos(np.arange(n))
+    benchmark(lambda: rosenbrock_hessian(x) @ v)
+
+
+def test_hvp_fastgrad(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock hvp n={n}"
+    v = np.cos(np.arange(n))
+    hv = benchmark(cf.hvp, x, v)
+    np.testing.assert_allclose(hv, rosenbrock_hessian(x) @ v, rtol=1e-11, atol=1e-9)
+
+
+def test_hessian_numpy_analytic(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock hessian n={n}"
+    benchmark(rosenbrock_hessian, x)
+
+
+def test_hessian_fastgrad(benchmark, setup):
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock hessian n={n}"
+    if n > 100:
+        benchmark.pedantic(cf.hessian, args=(x,), rounds=3, iterations=1)
+        return
+    H = benchmark(cf.hessian, x)
+    np.testing.assert_allclose(H, rosenbrock_hessian(x), rtol=1e-12, atol=1e-9)
 
 
 # ---------------------------------------------------------------- compile --

@@ -14,17 +14,6 @@
 #include "fg_ops.h"
 #include "fg_tape_internal.h"
 
-/* Each pass file uses a subset of the elementwise kernels; they are static,
- * so every file gets its own copies of the ones it calls. */
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#include "fg_elem.h"
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
 enum { PASS_VALUE = 1, PASS_DUAL = 2, PASS_HYPER = 4 };   /* components carried */
 
 FG_INLINE void forward_pass(const fg_tape *t, fg_tape_ws *ws, const int ncomp, const int64_t kk)
@@ -95,7 +84,7 @@ static void hyper_pass(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
 fg_status fg_tape_eval_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, double *value)
 {
     if (!FG_TAPE_CHECK_CALL(t, ws, x) || !value) return FG_ERR_ARG;
-    ws->val[0] = (double *)x;   /* read only: no instruction writes slot 0 */
+    fg_tape_bind_input(ws, x);
     fg_tape_value_pass(t, ws);
     *value = ws->val[t->out_slot][0];
     return FG_OK;
@@ -107,7 +96,7 @@ fg_status fg_tape_value_grad_part_f64(const fg_tape *t, fg_tape_ws *ws, const do
     if (!FG_TAPE_CHECK_CALL(t, ws, x) || !grad || j0 > j1 || j1 > t->n) return FG_ERR_ARG;
     const int64_t n = (int64_t)t->n, k = (int64_t)ws->k;
     const int32_t o = t->out_slot;
-    ws->val[0] = (double *)x;
+    fg_tape_bind_input(ws, x);
     double *tx = ws->tan[0];
     if (j0 == j1) fg_tape_value_pass(t, ws);
     for (int64_t d = (int64_t)j0; d < (int64_t)j1; d += k) {
@@ -134,7 +123,7 @@ fg_status fg_tape_jvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, con
 {
     if (!FG_TAPE_CHECK_CALL(t, ws, x) || !v || !jv) return FG_ERR_ARG;
     const int32_t o = t->out_slot;
-    ws->val[0] = (double *)x;
+    fg_tape_bind_input(ws, x);
     memcpy(ws->tan[0], v, t->n * sizeof(double));
     fg_tape_dual_pass(t, ws, 1);
     *jv = ws->tan[o] ? ws->tan[o][0] : 0.0;
@@ -180,7 +169,7 @@ fg_status fg_tape_hessian_part_f64(const fg_tape *t, fg_tape_ws *ws, const doubl
     const size_t n = t->n;
     const int32_t o = t->out_slot;
     const int last = j1 == n;
-    ws->val[0] = (double *)x;
+    fg_tape_bind_input(ws, x);
     if (!ws->tan[o]) {   /* piecewise constant f: zero derivatives */
         for (size_t i = 0; i < n; i++)
             for (size_t j = j0; j < j1; j++) hess[i * n + j] = 0.0;

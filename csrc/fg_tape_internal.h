@@ -175,6 +175,14 @@ void fg_tape_value_pass(const fg_tape *t, fg_tape_ws *ws);
 fg_status fg_tape_hessian_reverse_part(const fg_tape *t, fg_tape_ws *ws, size_t j0, size_t j1,
                                        double *hess, double *grad);
 
+/* Bind the call's input: slot 0 reads x in place (read only: validation
+ * guarantees no instruction writes slot 0). Every entry point binds its
+ * inputs here, and only here. */
+static inline void fg_tape_bind_input(fg_tape_ws *ws, const double *x)
+{
+    ws->val[0] = (double *)x;
+}
+
 /* Operand `slot` of a per-slot buffer array at element offset off, width
  * doubles per element; NULL when the slot has no such buffer. */
 #define FG_TAPE_OPND(arr, slot, off, w) ((arr)[slot] ? (arr)[slot] + (off) * (w) : NULL)

@@ -17,15 +17,6 @@
 #include "fg_ops.h"
 #include "fg_tape_internal.h"
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#include "fg_elem.h"   /* see fg_tape_forward.c */
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-
 FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, const int dual,
                              const int64_t kk)
 {
@@ -144,7 +135,7 @@ fg_status fg_tape_value_grad_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const
                                          double *value, double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !grad)) return FG_ERR_ARG;
-    ws->val[0] = (double *)x;
+    fg_tape_bind_input(ws, x);
     fg_tape_value_pass(t, ws);
     adjoint_into(t, ws, ws->val, grad);
     if (value) *value = ws->val[t->out_slot][0];
@@ -172,7 +163,7 @@ fg_status fg_tape_hvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, con
     if (fg_tape_ws_reverse_buffers(t, ws) != FG_OK) return FG_ERR_NOMEM;
     const size_t n = t->n;
     const int32_t o = t->out_slot;
-    ws->val[0] = (double *)x;
+    fg_tape_bind_input(ws, x);
     if (!ws->tan[o]) {   /* piecewise constant f */
         fg_tape_value_pass(t, ws);
         memset(hv, 0, n * sizeof(double));

@@ -30,53 +30,67 @@ FG_INLINE double sum_contiguous(const double *FG_RESTRICT a, int64_t len)
     return acc;
 }
 
-/* The factor of a derivative sum: an infinite or NaN scale (the mean of an
- * empty axis) times a zero sum contributes 0. */
-FG_INLINE double scaled(double scale, double sum, int deriv)
+/* The full and row sums (post * width == 1), the hot case: out[u] =
+ * scale * sum_j a[u*len + j]; small and out of line, so that its loop gets
+ * registers of its own. */
+FG_ELEM_HOT static void sum_rows(const double *FG_RESTRICT a, double *FG_RESTRICT out,
+                                 int64_t pre, int64_t len, double scale, int ns)
 {
-    return deriv ? FG_NS(scale, sum) : scale * sum;
+    for (int64_t u = 0; u < pre; u++) {
+        const double s = sum_contiguous(a + u * len, len);
+        out[u] = ns ? FG_NS(scale, s) : scale * s;
+    }
 }
 
-/* out(u, w) = scale * sum_j a(u, j, w), elements `width` doubles wide. */
-FG_ELEM_HOT static void sum_forward(const double *FG_RESTRICT a, double *FG_RESTRICT out,
-                                    int64_t pre, int64_t len, int64_t post, int64_t width,
-                                    double scale, int deriv)
+/* out(u, w) = scale * sum_j a(u, j, w), elements `width` doubles wide;
+ * deriv: a derivative component, whose scaling is the NaN-safe product. */
+static void sum_forward(const double *FG_RESTRICT a, double *FG_RESTRICT out, int64_t pre,
+                        int64_t len, int64_t post, int64_t width, double scale, int deriv)
 {
     const int64_t row = post * width;
-    deriv = deriv && !isfinite(scale);
+    const int ns = deriv && !isfinite(scale);
+    if (row == 1) {
+        sum_rows(a, out, pre, len, scale, ns);
+        return;
+    }
     for (int64_t u = 0; u < pre; u++) {
         double *o = out + u * row;
         const double *src = a + u * len * row;
-        if (row == 1) {
-            o[0] = scaled(scale, sum_contiguous(src, len), deriv);
-            continue;
-        }
         for (int64_t w = 0; w < row; w++) o[w] = 0.0;
         for (int64_t j = 0; j < len; j++) {
             const double *r = src + j * row;
             for (int64_t w = 0; w < row; w++) o[w] += r[w];
         }
         if (scale != 1.0)
-            for (int64_t w = 0; w < row; w++) o[w] = scaled(scale, o[w], deriv);
+            for (int64_t w = 0; w < row; w++) o[w] = ns ? FG_NS(scale, o[w]) : scale * o[w];
     }
 }
 
-/* ga(u, j, w) += scale go(u, w) (store: = 0 + scale go(u, w), see
- * fg_tape_plan.c); the full and row sums (post * width == 1) run contiguously. */
-FG_ELEM_HOT static void sum_adjoint(const double *FG_RESTRICT go, double *FG_RESTRICT ga,
-                                    int64_t pre, int64_t len, int64_t post, int64_t width,
-                                    double scale, int store)
+/* The adjoint of a full or row sum, the hot case: ga[u*len + j] += scale
+ * go[u] (store: = 0 + scale go[u], see fg_tape_plan.c). */
+FG_ELEM_HOT static void sum_rows_adjoint(const double *FG_RESTRICT go, double *FG_RESTRICT ga,
+                                         int64_t pre, int64_t len, double scale, int store)
+{
+    const int ns = !isfinite(scale);
+    for (int64_t u = 0; u < pre; u++) {
+        const double g = ns ? FG_NS(scale, go[u]) : scale * go[u];
+        double *d = ga + u * len;
+        if (store) for (int64_t j = 0; j < len; j++) d[j] = 0.0 + g;
+        else for (int64_t j = 0; j < len; j++) d[j] += g;
+    }
+}
+
+/* ga(u, j, w) += scale go(u, w) (store: = 0 + the term) */
+static void sum_adjoint(const double *FG_RESTRICT go, double *FG_RESTRICT ga, int64_t pre,
+                        int64_t len, int64_t post, int64_t width, double scale, int store)
 {
     const int64_t row = post * width;
     const int ns = !isfinite(scale);
+    if (row == 1) {
+        sum_rows_adjoint(go, ga, pre, len, scale, store);
+        return;
+    }
     for (int64_t u = 0; u < pre; u++) {
-        if (row == 1) {
-            const double g = ns ? FG_NS(scale, go[u]) : scale * go[u];
-            double *d = ga + u * len;
-            if (store) for (int64_t j = 0; j < len; j++) d[j] = 0.0 + g;
-            else for (int64_t j = 0; j < len; j++) d[j] += g;
-            continue;
-        }
         const double *g = go + u * row;
         for (int64_t j = 0; j < len; j++) {
             double *d = ga + (u * len + j) * row;
@@ -211,7 +225,7 @@ static void where_adjoint(const double *cond, int64_t sc, double *ga, int64_t sa
 void fg_tape_linear_forward(const fg_tape *t, const fg_tape_instr *I, double *const *V,
                             const double *XA, const double *XB, double *XO, int64_t width)
 {
-    const int deriv = XO != V[I->out];
+    const int deriv = XO != V[I->out];   /* any component but the values */
     switch (I->code) {
     case FG_TI_WHERE:
         where_map(V[I->c] + I->c_off, I->sc, XA, I->sa, XB, I->sb, XO, I->n, width);

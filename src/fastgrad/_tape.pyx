@@ -279,9 +279,11 @@ cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp, doubl
     cdef size_t n = self._n, k = self._k, j = 0, j1, step
     cdef fg_status st
     cdef double t0, dt
-    # passes of the whole call (the hyper-dual Hessian's grow with the column)
+    # passes of the whole call, each carrying k directions over every slot
+    # (the hyper-dual Hessian's grow with the column; forward-over-reverse
+    # is a dual pass and a sweep about twice its cost)
     cdef double passes = <double>n / k if what == PART_GRAD else (
-        <double>n * n / (2.0 * k) if what == PART_HESS_HYPER else 3.0 * n)
+        <double>n * n / (2.0 * k) if what == PART_HESS_HYPER else 3.0 * n / k)
     cdef double work = passes * self._total * k
     if work < FG_PART_WORK:
         if work < FG_GIL_THRESHOLD:
