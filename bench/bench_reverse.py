@@ -83,7 +83,8 @@ D, H, C, M = 92, 97, 10, 256      # D*H + H + H*C + C = 10,001 parameters
 
 def mlp_data():
     rng = np.random.default_rng(0)
-    return rng.normal(size=(M, D)), rng.integers(0, C, M), rng.normal(size=D * H + H + H * C + C) * 0.1
+    w = rng.normal(size=D * H + H + H * C + C) * 0.1
+    return rng.normal(size=(M, D)), rng.integers(0, C, M), w
 
 
 def mlp_loss(w, X, labels, lib=np):
@@ -124,12 +125,19 @@ def test_mlp_gradient_torch(benchmark):
 
 
 # ---------------------------------------------- recording cost per op --
+# x has shape (n // 10, 10); each entry keeps that shape. The last three are
+# an MLP's other operations: a bias row, a row statistic subtracted (the
+# stable softmax), a matrix product.
 CHAIN = 50
+W10 = np.eye(10) + 0.01
 OPS = {
     "x * 1.0001": lambda z: z * 1.0001,
     "x + x": lambda z: z + z,
     "np.exp(x)": lambda z: np.exp(z * 1e-3),
     "x[::-1]": lambda z: z[::-1],
+    "x + x[0]": lambda z: z + z[0],
+    "x - x.max(axis=1, keepdims=True)": lambda z: z - z.max(axis=1, keepdims=True),
+    "x @ W (10 x 10)": lambda z: z @ W10,
 }
 
 
@@ -145,7 +153,7 @@ def chain(op):
                 ids=lambda p: f"{p[0]} n={p[1]}")
 def op_chain(request):
     name, n = request.param
-    return name, n, chain(OPS[name]), np.linspace(0.1, 1.0, n)
+    return name, n, chain(OPS[name]), np.linspace(0.1, 1.0, n).reshape(-1, 10)
 
 
 def test_op_numpy(benchmark, op_chain):

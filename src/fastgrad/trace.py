@@ -117,9 +117,15 @@ class _Tracer:
         self.index_len = 0
         self._scalar_cache: dict[tuple, int] = {}
         self._array_cache: dict[int, tuple[Any, int]] = {}
+        self._ones_slot: dict[int, int] = {}
+        self._bcast_cache: dict[tuple, tuple[Any, int]] = {}
 
     # -- slots
     def const_slot(self, value: Any, key: Any = None) -> int:
+        if key is not None:   # only arrays of more than one element are keyed
+            hit = self._array_cache.get(id(key))
+            if hit is not None:
+                return hit[1]
         flat = np.ascontiguousarray(value, dtype=np.float64).ravel()
         ck: tuple = ()
         if flat.size == 1:
@@ -127,8 +133,6 @@ class _Tracer:
             ck = (v, math.copysign(1.0, v)) if v == v else ("nan",)
             if ck in self._scalar_cache:
                 return self._scalar_cache[ck]
-        elif key is not None and id(key) in self._array_cache:
-            return self._array_cache[id(key)][1]
         self.slot_size.append(flat.size)
         self.slot_kind.append(SLOT_CONST)
         s = len(self.slot_size) - 1
@@ -237,10 +241,49 @@ class _Tracer:
             return self.ref(v), 0
         if tuple(v.shape) == tuple(shape):
             return self.ref(v), 1
-        if not isinstance(v, TracedArray):
-            return self.ref(np.broadcast_to(v, shape)), 1
+        if not isinstance(v, TracedArray):   # one constant slot per array and shape
+            ck = (id(v), shape)
+            hit = self._bcast_cache.get(ck)
+            if hit is None:   # v is kept alive with its slot: ids stay unique
+                hit = self._bcast_cache[ck] = (v, self.const_slot(np.broadcast_to(v, shape)))
+            return (hit[1], 0), 1
+        outer = self._outer(v.shape, shape)
+        if outer is not None:
+            lead, m = outer
+            ones = self._ones_slot.get(m)
+            if ones is None:
+                ones = self._ones_slot[m] = self.const_slot(np.ones(m))
+            # A plain 2-D product (p3 = 1 where the record has a batch count).
+            if lead:   # (..., 1, s) to (..., m, s): ones(m, 1) @ v(1, s)
+                r = self.emit("MATMUL", shape, v._tan, a=(ones, 0), b=(v._slot, v._off),
+                              p=(m, 1, v.size, 1))
+            else:      # (s, 1, ...) to (s, m, ...): v(s, 1) @ ones(1, m)
+                r = self.emit("MATMUL", shape, v._tan, a=(v._slot, v._off), b=(ones, 0),
+                              p=(v.size, 1, m, 1))
+            return (r._slot, 0), 1
         idx = np.broadcast_to(np.arange(v.size).reshape(v.shape), shape)
         return self.ref(self.array_type._fg_backend.gather(v, idx)), 1
+
+    @staticmethod
+    def _outer(vshape: tuple, shape: tuple) -> tuple[bool, int] | None:
+        """(True, m) when broadcasting vshape to shape repeats the whole
+        array m times along leading axes (a bias row added to a matrix),
+        (False, m) when it repeats each element m times along trailing axes
+        (a column of row statistics), else None. Either is an outer product
+        with ones, a matrix product of inner size 1: cheaper to record and
+        to sweep than a gather of one index per element."""
+        full = (1,) * (len(shape) - len(vshape)) + tuple(vshape)
+        k = 0
+        while full[k] == 1:
+            k += 1
+        if full[k:] == shape[k:]:
+            return True, math.prod(shape[:k])
+        k = len(full)
+        while full[k - 1] == 1:
+            k -= 1
+        if full[:k] == shape[:k]:
+            return False, math.prod(shape[k:])
+        return None
 
     def output(self, out: Any) -> Any:
         """f's result as a scalar in a slot of its own written by the last
@@ -407,6 +450,28 @@ def _tan(*vs: Any) -> bool:
     return any(isinstance(v, TracedArray) and v._tan for v in vs)
 
 
+def _broadcast_shape(sa: tuple, sb: tuple, name: str) -> tuple:
+    """``numpy.broadcast_shapes(sa, sb)`` for two shapes, without its
+    per-call array set-up (it runs once per recorded binary operation)."""
+    if sa == sb:
+        return sa
+    d = len(sa) - len(sb)
+    if d > 0:
+        sb = (1,) * d + sb
+    elif d < 0:
+        sa = (1,) * -d + sa
+    out = []
+    for x, y in zip(sa, sb):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise ValueError(f"operands could not be broadcast together with shapes "
+                             f"{sa[max(-d, 0):]} {sb[max(d, 0):]} (in numpy.{name})")
+    return tuple(out)
+
+
 def _layout(shape: tuple, axis: int) -> tuple[int, int, int]:
     """(pre, len, post) of a reduction along axis."""
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
@@ -481,11 +546,7 @@ class _TraceBackend(rules.Backend):
         if kind == "compare" and tr.concrete:   # a plain condition: no derivative
             return row_ufunc(name)(_values(a), _values(b))
         a, b = _operand(a), _operand(b)
-        try:
-            shape = np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise ValueError(f"operands could not be broadcast together with shapes "
-                             f"{a.shape} {b.shape} (in numpy.{name})") from None
+        shape = _broadcast_shape(a.shape, b.shape, name)
         if math.prod(shape) == 0:
             return np.zeros(shape)
         ra, sa = tr.broadcast(a, shape)
@@ -512,15 +573,21 @@ class _TraceBackend(rules.Backend):
     def gather(self, a: TracedArray, idx: np.ndarray) -> Any:
         """A free view when idx is one contiguous run, else a GATHER."""
         flat = idx.ravel()
-        if flat.size and (flat.size == 1 or np.all(np.diff(flat) == 1)):
-            return _view(a, a._off + int(flat[0]), tuple(idx.shape))
-        if flat.size == 0:
+        n = flat.size
+        if n == 0:
             return np.zeros(idx.shape)
+        # the ends first: most gathers that are not one run fail there, cheaply
+        if n == 1 or (flat[n - 1] - flat[0] == n - 1 and (flat[1:] - flat[:-1] == 1).all()):
+            return _view(a, a._off + int(flat[0]), tuple(idx.shape))
         return a._tr.emit("GATHER", tuple(idx.shape), a._tan, a=(a._slot, a._off),
                           index=np.ascontiguousarray(flat, dtype=np.int64))
 
     def reshape(self, a: TracedArray, shape: tuple) -> TracedArray:
-        new = np.empty(a.shape, dtype=np.int8).reshape(shape).shape
+        if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape) \
+                and math.prod(shape) == math.prod(a._shape):
+            new = shape   # the common case: every length given
+        else:   # -1, NumPy integers, and NumPy's error for a wrong size
+            new = np.empty(a.shape, dtype=np.int8).reshape(shape).shape
         return _view(a, a._off, new)
 
     def reduce(self, kind: str, a: TracedArray, axis: int) -> Any:
@@ -637,6 +704,9 @@ def _row_value(V: list, row: tuple, index: Any) -> np.ndarray:
     elif code == _GATHER:
         return V[a][a_off:][index]
     elif code == _MATMUL:
+        if p1 == 1:   # an outer product (a broadcast, see _Tracer.broadcast):
+            # NumPy's matmul (and ufunc.outer) take slow loops for inner size 1
+            return np.multiply(V[a][a_off:a_off + p0, None], V[b][b_off:b_off + p2]).ravel()
         return np.matmul(V[a][a_off:a_off + p0 * p1].reshape(p0, p1),
                          V[b][b_off:b_off + p1 * p2].reshape(p1, p2)).ravel()
     elif code == _CUMSUM:

@@ -112,6 +112,39 @@ def test_every_structural_rule(name):
     np.testing.assert_allclose(H, H_dual, rtol=1e-10, atol=1e-11 * hs)
 
 
+BROADCASTS = {   # name: (f, x's shape, a broadcast is an outer product with ones)
+    "bias row": (lambda z: np.sum(np.tanh(z[:12].reshape(4, 3) + z[12:15]) * z[3:15].reshape(4, 3)),
+                 (15,), True),
+    "row statistic": (lambda z: np.sum(np.exp(z.reshape(4, 3) - z.reshape(4, 3).max(
+        axis=1, keepdims=True)) ** 2), (12,), True),
+    "leading axes": (lambda z: np.sum(np.sin(z[:24].reshape(2, 4, 3) * z[24:])), (27,), True),
+    "trailing axes": (lambda z: np.sum(z[:24].reshape(2, 4, 3) / (2 + z[24:].reshape(2, 1, 1))
+                                       ** 2), (26,), True),
+    "x and its transpose": (lambda z: np.sum(z.reshape(3, 1) * z.reshape(1, 3) ** 2), (3,),
+                            True),
+    "middle axis (gathered)": (lambda z: np.sum(np.cos(z[:12].reshape(4, 1, 3) *
+                                                       z[12:24].reshape(4, 3)[:, :2, None])),
+                               (24,), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROADCASTS))
+def test_broadcasting_a_recorded_array(name):
+    f, shape, outer = BROADCASTS[name]
+    x = point(shape)
+    v, g = rev(fg.value_and_gradient, f, x)
+    assert v == pytest.approx(f(x), rel=1e-14)
+    np.testing.assert_allclose(g, dual(fg.gradient, f, x), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(g, central_jacobian(f, x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(rev(fg.hessian, f, x), dual(fg.hessian, f, x), rtol=1e-11,
+                               atol=1e-12)
+    cf = fg.compile(f, shape)
+    np.testing.assert_allclose(cf.gradient(x), g, rtol=1e-13, atol=1e-14)
+    codes = {int(c) for c in cf.program.instrs["code"]}
+    # a leading or trailing broadcast is a product with ones, never a gather
+    assert (fg._tape.CODES["GATHER"] not in codes) == outer
+
+
 def test_extremum_ties_go_where_dual_numbers_send_them():
     for x in (np.array([1.0, 3.0, 3.0, 2.0]), np.array([3.0, -1.0, 3.0, -1.0]),
               np.array([1.0, np.nan, 5.0, np.nan])):
