@@ -239,8 +239,8 @@ class _Tracer:
         """Operand reference and stride (0: scalar, 1: full) for `shape`."""
         if v.size == 1:
             return self.ref(v), 0
-        if tuple(v.shape) == tuple(shape):
-            return self.ref(v), 1
+        if tuple(v.shape) == tuple(shape) or v.size == math.prod(shape):
+            return self.ref(v), 1   # the same elements in the same order (new unit axes)
         if not isinstance(v, TracedArray):   # one constant slot per array and shape
             ck = (id(v), shape)
             hit = self._bcast_cache.get(ck)

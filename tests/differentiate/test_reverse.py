@@ -122,6 +122,8 @@ BROADCASTS = {   # name: (f, x's shape, a broadcast is an outer product with one
                                        ** 2), (26,), True),
     "x and its transpose": (lambda z: np.sum(z.reshape(3, 1) * z.reshape(1, 3) ** 2), (3,),
                             True),
+    "new unit axes only": (lambda z: np.sum(np.exp(z.reshape(1, 6, 1) * z.reshape(6, 1))),
+                           (6,), True),
     "middle axis (gathered)": (lambda z: np.sum(np.cos(z[:12].reshape(4, 1, 3) *
                                                        z[12:24].reshape(4, 3)[:, :2, None])),
                                (24,), False),
