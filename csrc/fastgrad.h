@@ -19,6 +19,7 @@
 #define FASTGRAD_ABI_VERSION 1
 
 #include "fg_status.h"
+#include "fg_optimizer.h"
 #include "fg_optim.h"
 #include "fg_optim_many.h"
 #include "fg_ops.h"
