@@ -1,7 +1,7 @@
 """Reverse mode for plain Python functions: record f at x, sweep in C.
 
 ``fastgrad.gradient(f, x)`` (``method="auto"`` or ``"reverse"``) calls f once
-on a :class:`fastgrad.trace.RecordedArray`: the tracer of
+on a :class:`fastgrad.recorder.RecordedArray`: the tracer of
 ``fastgrad.compile`` in concrete mode, which emits the tape instructions of
 every operation (by the NumPy rules DualArray shares) and computes their
 values with NumPy as it goes, so f may branch on values. The recording
@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fastgrad import trace
+from fastgrad import recorder, trace
 from fastgrad._tape import Tape
 
 __all__ = ["record", "Recording"]
@@ -58,13 +58,13 @@ class Recording:
 
     def __init__(self, call: Callable[[Any], Any], x: np.ndarray) -> None:
         self.x = x
-        self._tr, self.out = trace.record_at(call, x)
+        self._tr, self.out = recorder.record_at(call, x)
         self.dtype = self._tr.result_dtype()
 
     @property
     def traced(self) -> bool:
         """f's result depends on x (else its derivatives are zero)."""
-        return isinstance(self.out, trace.RecordedArray)
+        return isinstance(self.out, recorder.RecordedArray)
 
     def plain_value(self) -> np.ndarray:
         """f's result when it does not depend on x, as a float array."""
@@ -143,7 +143,7 @@ class Recording:
         m = out.size
         tr = self._tr
         w_slot = tr.weights(m)
-        w = trace.RecordedArray(tr, w_slot, 0, (m,), False)
+        w = recorder.RecordedArray(tr, w_slot, 0, (m,), False)
         flat = out._fg_backend.reshape(out, (m,))
         weighted = tr.elementwise(_MULTIPLY, (m,), True, flat._slot, flat._off, w._slot, 0, 1, 1)
         total = tr.emit("SUM", (), True, a=(weighted._slot, 0), p=(1, m, 1))

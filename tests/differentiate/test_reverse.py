@@ -1,6 +1,6 @@
 """Reverse mode for Python functions: method="auto" (the default) and "reverse".
 
-f is recorded at x by the compile tracer in concrete mode (fastgrad.trace's
+f is recorded at x by the compile tracer in concrete mode (fastgrad.recorder's
 RecordedArray) and its tape swept in C (fastgrad.reverse). Oracles: dual
 numbers (method="dual", the same rules), central differences, hand values,
 and the tape's own compiled modes. Coverage loops over the op table (every
@@ -24,7 +24,8 @@ import fastgrad as fg
 from fastgrad import DualArray
 from fastgrad._ops import ufunc_of
 from fastgrad.differentiate import AUTO_DUAL_SIZE
-from fastgrad.trace import RecordedArray, TraceError
+from fastgrad.recorder import RecordedArray
+from fastgrad.trace import TraceError
 
 
 def rev(fn, *a, **kw):
