@@ -68,6 +68,34 @@ typedef struct fg_hvp_callback {
     size_t n;
 } fg_hvp_callback;
 
+/* f and its gradient on `rows` rows of every data array (a minibatch):
+ * data[j] points to rows * row_elems[j] contiguous elements of the j-th
+ * data array (float64 or int64 as its dtype says), where row_elems[j] =
+ * row_bytes[j] / 8. grad may be NULL: value only. A row count the
+ * objective was not prepared for returns FG_ERR_SHAPE (nothing written). */
+typedef fg_status (*fg_batch_value_grad_fn)(const double *x, size_t n, const void *const *data,
+                                            size_t rows, double *value, double *grad,
+                                            void *ctx);
+
+/* A minibatch objective for the stochastic minimize loop: n is the length
+ * of x, n_data the number of data arrays, row_bytes[j] the bytes of one row
+ * (first-axis entry) of the j-th. ctx and row_bytes belong to whoever
+ * built it (for a capsule: the capsule). */
+typedef struct fg_batch_objective {
+    fg_batch_value_grad_fn value_grad;
+    void *ctx;
+    size_t n;
+    size_t n_data;
+    const size_t *row_bytes;
+} fg_batch_objective;
+
+/*   obj._fg_batch_capsule(row_counts) -> PyCapsule named
+ *                                  FG_BATCH_CAPSULE_NAME holding an
+ *                                  fg_batch_objective * prepared for those
+ *                                  row counts (a compiled function with data:
+ *                                  each count traced before any C runs) */
+#define FG_BATCH_CAPSULE_NAME "fastgrad.batch_objective"
+
 #ifdef __cplusplus
 }
 #endif

@@ -80,13 +80,16 @@ static int64_t mul_nonneg(int64_t a, int64_t b)
 }
 
 /* What an instruction reads: the element count each operand must provide
- * (-1: the code has no such operand) and whether its stride may be 0. */
+ * (-1: the code has no such operand) and whether its stride may be 0:
+ * BROADCAST_ONE reads one element then, BROADCAST_SHARED (MATMUL's batch) the
+ * extent given, already counted for the stride. */
+enum { BROADCAST_NONE = 0, BROADCAST_ONE = 1, BROADCAST_SHARED = 2 };
 typedef struct reads {
     int64_t extent[3];
     int may_broadcast[3];
 } reads;
 
-/* The code-specific fields (op, p0..p2, scale, n) and the operands' needs. */
+/* The code-specific fields (op, p0..p3, scale, n) and the operands' needs. */
 static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
 {
     const fg_tape_spec *s = c->s;
@@ -103,12 +106,14 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         return fail(c, FG_ERR_UNSUPPORTED, -1, "unknown instruction code");
     }
     const int elementwise = I->code == FG_TI_UNARY || I->code == FG_TI_BINARY;
-    const int has_params = !elementwise && I->code != FG_TI_WHERE;
+    const int has_params = !elementwise && I->code != FG_TI_WHERE && I->code != FG_TI_CAST;
     if (!elementwise && I->op != 0) return fail(c, FG_ERR_ARG, -1, "op must be 0");
     if (I->code != FG_TI_SUM && !(I->scale == 1.0))
         return fail(c, FG_ERR_ARG, -1, "scale must be 1 (it is SUM's factor)");
-    if (!has_params && (I->p0 || I->p1 || I->p2))
-        return fail(c, FG_ERR_ARG, -1, "p0, p1, p2 must be 0");
+    if (!has_params && (I->p0 || I->p1 || I->p2 || I->p3))
+        return fail(c, FG_ERR_ARG, -1, "p0, p1, p2, p3 must be 0");
+    if (I->code != FG_TI_MATMUL && I->p3)
+        return fail(c, FG_ERR_ARG, -1, "p3 must be 0 (it is MATMUL's product count)");
     if (I->code == FG_TI_GATHER && (I->p1 || I->p2))
         return fail(c, FG_ERR_ARG, -1, "p1, p2 must be 0");
     switch (I->code) {
@@ -121,11 +126,11 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         if (!info || info->kind == FG_OP_KIND_UNARY)
             return fail(c, FG_ERR_UNSUPPORTED, -1, "op is not a binary operation");
         r->extent[0] = r->extent[1] = n;
-        r->may_broadcast[0] = r->may_broadcast[1] = 1;
+        r->may_broadcast[0] = r->may_broadcast[1] = BROADCAST_ONE;
         return FG_OK;
     case FG_TI_WHERE:
         r->extent[0] = r->extent[1] = r->extent[2] = n;
-        r->may_broadcast[0] = r->may_broadcast[1] = r->may_broadcast[2] = 1;
+        r->may_broadcast[0] = r->may_broadcast[1] = r->may_broadcast[2] = BROADCAST_ONE;
         return FG_OK;
     case FG_TI_GATHER:
         /* a's extent follows from the indices, checked in check_gather */
@@ -134,14 +139,19 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         r->extent[0] = 0;
         return FG_OK;
     case FG_TI_MATMUL: {
+        const int64_t nb = I->p3;
         const int64_t ml = mul_nonneg(I->p0, I->p1), lp = mul_nonneg(I->p1, I->p2);
-        const int64_t mp = mul_nonneg(I->p0, I->p2);
-        if (ml < 0 || lp < 0 || mp < 0)
-            return fail(c, FG_ERR_SHAPE, -1, "(M, L, P) = (p0, p1, p2) must be >= 0, "
-                                             "their products within int64");
-        if (mp != n) return fail(c, FG_ERR_SHAPE, -1, "n must equal M * P");
-        r->extent[0] = ml;
-        r->extent[1] = lp;
+        const int64_t mp = mul_nonneg(nb, mul_nonneg(I->p0, I->p2));
+        const int64_t ml_all = mul_nonneg(nb, ml), lp_all = mul_nonneg(nb, lp);
+        if (ml < 0 || lp < 0 || mp < 0 || ml_all < 0 || lp_all < 0)
+            return fail(c, FG_ERR_SHAPE, -1, "(M, L, P, products) = (p0, p1, p2, p3) must be "
+                                             ">= 0, their products within int64");
+        if (mp != n) return fail(c, FG_ERR_SHAPE, -1, "n must equal p3 * M * P");
+        /* A stride 0 shares one matrix among the products; with one product
+         * it would be a second spelling of stride 1. */
+        if (nb > 1) r->may_broadcast[0] = r->may_broadcast[1] = BROADCAST_SHARED;
+        r->extent[0] = I->sa == 0 && nb > 1 ? ml : ml_all;
+        r->extent[1] = I->sb == 0 && nb > 1 ? lp : lp_all;
         return FG_OK;
     }
     case FG_TI_SUM:
@@ -162,6 +172,19 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         r->extent[0] = whole;
         return FG_OK;
     }
+    case FG_TI_TAKE:
+        /* a's and b's extents follow from the indices, checked in check_take */
+        if (I->p0 < 0 || (uint64_t)I->p0 > s->n_index || n > INT64_MAX / 2
+            || (uint64_t)(2 * n) > s->n_index - (uint64_t)I->p0)
+            return fail(c, FG_ERR_ARG, -1, "the take indices [p0, p0 + 2n) leave the index pool");
+        if (I->p1 < 0 || I->p2 < 1 || mul_nonneg(I->p1, I->p2 - 1) < 0)
+            return fail(c, FG_ERR_SHAPE, -1, "take needs a stride p1 >= 0 and a length p2 >= 1, "
+                                             "p1 * (p2 - 1) within int64");
+        r->extent[0] = r->extent[1] = 0;
+        return FG_OK;
+    case FG_TI_CAST:
+        r->extent[0] = n;
+        return FG_OK;
     default:   /* known codes are handled above */
         return fail(c, FG_ERR_UNSUPPORTED, -1, "unknown instruction code");
     }
@@ -169,9 +192,10 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
 
 /* One operand: unused fields at their unused values, or an existing slot
  * that is readable here, a stride of 1 (0 where broadcasting is allowed)
- * and [off, off + extent) inside the slot. */
+ * and [off, off + extent) inside the slot; an integer data slot exactly
+ * where the code reads integers (integer: TAKE's b, CAST's a). */
 static fg_status check_operand(checker *c, int32_t slot, int64_t off, int32_t stride,
-                               int64_t extent, int may_broadcast)
+                               int64_t extent, int may_broadcast, int integer)
 {
     const fg_tape_spec *s = c->s;
     if (extent < 0) {
@@ -184,10 +208,14 @@ static fg_status check_operand(checker *c, int32_t slot, int64_t off, int32_t st
         return fail(c, FG_ERR_ARG, slot, "operand slot out of range");
     if (s->slot_kind[slot] == FG_SLOT_COMPUTED && !c->written[slot])
         return fail(c, FG_ERR_ARG, slot, "operand read before it is written");
+    if ((s->slot_kind[slot] == FG_SLOT_DATA_INT) != integer)
+        return fail(c, FG_ERR_ARG, slot, integer ? "this operand must be an integer data slot"
+                                                 : "integer data are read only by TAKE "
+                                                   "(operand b) and CAST");
     if (stride != 1 && !(stride == 0 && may_broadcast))
         return fail(c, FG_ERR_ARG, slot, may_broadcast ? "operand stride must be 0 or 1"
                                                        : "operand stride must be 1");
-    if (stride == 0 && extent > 0) extent = 1;
+    if (stride == 0 && extent > 0 && may_broadcast == BROADCAST_ONE) extent = 1;
     const int64_t size = s->slot_size[slot];
     if (off < 0 || off > size || extent > size - off)
         return fail(c, FG_ERR_SHAPE, slot, "operand [offset, offset + extent) leaves its slot");
@@ -201,6 +229,22 @@ static fg_status check_gather(checker *c, const fg_tape_instr *I)
     for (int64_t i = 0; i < I->n; i++)
         if (idx[i] < 0 || idx[i] >= avail)
             return fail(c, FG_ERR_SHAPE, I->a, "a gather index leaves its operand");
+    return FG_OK;
+}
+
+static fg_status check_take(checker *c, const fg_tape_instr *I)
+{
+    const int64_t avail = c->s->slot_size[I->a] - I->a_off;
+    const int64_t sel = c->s->slot_size[I->b] - I->b_off;
+    const int64_t span = I->p1 * (I->p2 - 1);   /* fits: check_code */
+    const int64_t *idx = c->s->index_pool + I->p0;
+    for (int64_t i = 0; i < I->n; i++) {
+        if (idx[i] < 0 || idx[i] >= avail || span > avail - 1 - idx[i])
+            return fail(c, FG_ERR_SHAPE, I->a, "a take base index plus the selected axis "
+                                               "leaves its operand");
+        if (idx[I->n + i] < 0 || idx[I->n + i] >= sel)
+            return fail(c, FG_ERR_SHAPE, I->b, "a take position leaves its integer operand");
+    }
     return FG_OK;
 }
 
@@ -224,8 +268,12 @@ static fg_status check_slots(checker *c)
         if (size < 0) return fail(c, FG_ERR_ARG, (int64_t)i, "negative slot size");
         if ((uint64_t)size > SIZE_MAX / sizeof(double))
             return fail(c, FG_ERR_SHAPE, (int64_t)i, "a slot larger than the address space");
-        if (i > 0 && kind != FG_SLOT_CONST && kind != FG_SLOT_COMPUTED)
-            return fail(c, FG_ERR_ARG, (int64_t)i, "slot kind must be CONST or COMPUTED");
+        if (i > 0 && kind != FG_SLOT_CONST && kind != FG_SLOT_COMPUTED && kind != FG_SLOT_DATA
+            && kind != FG_SLOT_DATA_INT)
+            return fail(c, FG_ERR_ARG, (int64_t)i, "slot kind must be CONST, COMPUTED, DATA or "
+                                                   "DATA_INT");
+        if ((kind == FG_SLOT_DATA || kind == FG_SLOT_DATA_INT) && size < 1)
+            return fail(c, FG_ERR_ARG, (int64_t)i, "a data slot has at least one element");
         if (kind == FG_SLOT_CONST) {
             consts++;
             if (off < 0 || (uint64_t)off > s->n_const || (uint64_t)size > s->n_const - (uint64_t)off)
@@ -254,11 +302,16 @@ static fg_status check_instr(checker *c, const fg_tape_instr *I)
     if (I->n != s->slot_size[I->out])
         return fail(c, FG_ERR_SHAPE, I->out, "n differs from the output slot's size");
     if ((st = check_code(c, I, &r)) != FG_OK) return st;
-    if ((st = check_operand(c, I->a, I->a_off, I->sa, r.extent[0], r.may_broadcast[0])) != FG_OK
-        || (st = check_operand(c, I->b, I->b_off, I->sb, r.extent[1], r.may_broadcast[1])) != FG_OK
-        || (st = check_operand(c, I->c, I->c_off, I->sc, r.extent[2], r.may_broadcast[2])) != FG_OK)
+    const int int_a = I->code == FG_TI_CAST, int_b = I->code == FG_TI_TAKE;
+    if ((st = check_operand(c, I->a, I->a_off, I->sa, r.extent[0], r.may_broadcast[0], int_a))
+            != FG_OK
+        || (st = check_operand(c, I->b, I->b_off, I->sb, r.extent[1], r.may_broadcast[1], int_b))
+            != FG_OK
+        || (st = check_operand(c, I->c, I->c_off, I->sc, r.extent[2], r.may_broadcast[2], 0))
+            != FG_OK)
         return st;
     if (I->code == FG_TI_GATHER && (st = check_gather(c, I)) != FG_OK) return st;
+    if (I->code == FG_TI_TAKE && (st = check_take(c, I)) != FG_OK) return st;
     unsigned char *tan = c->tan;
     switch (I->code) {
     case FG_TI_BINARY:
@@ -354,12 +407,13 @@ fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
     }
     if (spec->slot_const_off)
         memcpy(t->slot_const_off, spec->slot_const_off, spec->n_slots * sizeof(int64_t));
+    if (spec->blas) t->blas = *spec->blas;
     t->out_slot = spec->instr[spec->n_instr - 1].out;
     for (size_t i = 0; i < t->n_slots; i++) t->total += (size_t)t->slot_size[i];
     for (size_t j = 0; j < t->n_instr; j++)
         if (t->instr[j].code == FG_TI_PROD && (size_t)t->instr[j].p1 > t->prod_len)
             t->prod_len = (size_t)t->instr[j].p1;
-    if (fg_tape_plan_adjoint(t) != FG_OK) {
+    if (fg_tape_plan_adjoint(t) != FG_OK || fg_tape_plan_data(t) != FG_OK) {
         fg_tape_free(t);
         return FG_ERR_NOMEM;
     }
@@ -384,6 +438,8 @@ void fg_tape_free(fg_tape *t)
     free(t->adj_part);
     free(t->adj_alias);
     free(t->adj_skip);
+    free(t->data_slot);
+    free(t->data_bound);
     free(t);
 }
 

@@ -7,11 +7,14 @@
  *   fg_tape_struct.c   the structural instructions' rules: the linear ones
  *                      (GATHER, SUM, CUMSUM and the selections WHERE, MAX,
  *                      MIN) as one map and its transpose, applied alike to
- *                      values and to every derivative component; MATMUL and
- *                      PROD with one rule per mode
+ *                      values and to every derivative component; PROD with
+ *                      one rule per mode
+ *   fg_tape_matmul.c   MATMUL's rules, one per mode, through the tape's BLAS
  *   fg_tape_forward.c  the value, dual and hyper-dual passes (one pass body,
  *                      specialized per mode) and their entry points
  *   fg_tape_reverse.c  the adjoint and forward-over-reverse sweeps and theirs
+ *   fg_tape_data.c     data inputs: binding a call's x and data, and the
+ *                      instructions that read integer data (TAKE, CAST)
  * The elementwise rules come from fg_elem.h (generated from fg_ops.def).
  */
 #ifndef FASTGRAD_TAPE_INTERNAL_H
@@ -19,6 +22,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include "fg_blas.h"
 #include "fg_config.h"
 #include "fg_elem.h"
 #include "fg_tape.h"
@@ -29,6 +33,11 @@
 struct fg_tape {
     size_t n;                  /* input length */
     size_t n_slots, n_instr;
+    size_t n_data;             /* data slots, bound per call */
+    int32_t *data_slot;        /* [n_data] their slots, in slot order */
+    int64_t *data_bound;       /* [n_data] an integer datum j must satisfy
+                                  -bound <= j < bound (the shortest axis a TAKE
+                                  selects with it); INT64_MAX when none */
     int64_t *slot_size;
     int32_t *slot_kind;
     unsigned char *slot_tan;   /* 1: the slot depends differentiably on x */
@@ -39,6 +48,7 @@ struct fg_tape {
     int32_t out_slot;
     size_t total;              /* sum of slot sizes */
     size_t prod_len;           /* the longest PROD axis (sizes the scratch) */
+    fg_blas blas;              /* MATMUL's BLAS (dgemm NULL: the plain loops) */
     /* Reverse-mode plan (fg_tape_plan.c) */
     unsigned char *adj_store;  /* [n_instr] bit 0 (a), bit 1 (b): the sweep's
                                   first write into that operand's adjoint covers
@@ -131,20 +141,24 @@ void fg_tape_linear_adjoint(const fg_tape *t, const fg_tape_instr *I, double *co
                             const double *GO, double *GA, double *GB, int64_t width,
                             int store);
 
-/* MATMUL, C = A B with (M, L, P) = (p0, p1, p2), one rule per mode. A NULL
- * tangent or adjoint belongs to a constant operand. */
-void fg_tape_matmul_value(const fg_tape_instr *I, const double *A, const double *B,
-                          double *O);
-void fg_tape_matmul_dual(const fg_tape_instr *I, const double *A, const double *TA,
-                         const double *B, const double *TB, double *O, double *TO, int64_t kk);
-void fg_tape_matmul_hyper(const fg_tape_instr *I, const double *const A[4],
+/* MATMUL, C = A B with (M, L, P, products) = (p0, p1, p2, p3), one rule per
+ * mode (fg_tape_matmul.c), through t->blas. A NULL tangent or adjoint
+ * belongs to a constant operand. store_a (store_b): the sweep's first write
+ * into that operand's adjoint (see fg_tape_plan.c), which it stores. */
+void fg_tape_matmul_value(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                          const double *B, double *O);
+void fg_tape_matmul_dual(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                         const double *TA, const double *B, const double *TB, double *O,
+                         double *TO, int64_t kk);
+void fg_tape_matmul_hyper(const fg_tape *t, const fg_tape_instr *I, const double *const A[4],
                           const double *const B[4], double *const O[4], int64_t kk);
-void fg_tape_matmul_adjoint(const fg_tape_instr *I, const double *A, const double *B,
-                            const double *GO, double *GA, double *GB);
-void fg_tape_matmul_adjdual(const fg_tape_instr *I, const double *A, const double *TA,
-                            const double *B, const double *TB, const double *GO,
-                            const double *TGO, double *GA, double *TGA, double *GB,
-                            double *TGB, int64_t kk);
+void fg_tape_matmul_adjoint(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                            const double *B, const double *GO, double *GA, double *GB,
+                            int store_a, int store_b);
+void fg_tape_matmul_adjdual(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                            const double *TA, const double *B, const double *TB,
+                            const double *GO, const double *TGO, double *GA, double *TGA,
+                            double *GB, double *TGB, int64_t kk);
 
 /* PROD along (pre, len, post) = (p0, p1, p2), one rule per mode; scratch
  * is the workspace's (prod_len + 1) * (k + 1) doubles. */
@@ -175,13 +189,29 @@ void fg_tape_value_pass(const fg_tape *t, fg_tape_ws *ws);
 fg_status fg_tape_hessian_reverse_part(const fg_tape *t, fg_tape_ws *ws, size_t j0, size_t j1,
                                        double *hess, double *grad);
 
-/* Bind the call's input: slot 0 reads x in place (read only: validation
- * guarantees no instruction writes slot 0). Every entry point binds its
- * inputs here, and only here. */
-static inline void fg_tape_bind_input(fg_tape_ws *ws, const double *x)
-{
-    ws->val[0] = (double *)x;
-}
+/* ------------------------------------------------- data (data.c) */
+
+/* Bind the call's inputs: slot 0 reads x and each data slot its data
+ * pointer in place (read only: validation guarantees no instruction writes
+ * them), after checking the pointers and the integer data's range. Every
+ * entry point binds its inputs here, and only here. FG_OK or FG_ERR_ARG. */
+fg_status fg_tape_bind(const fg_tape *t, fg_tape_ws *ws, const double *x,
+                       const void *const *data);
+/* In an entry point: bind x and data (fg_tape_bind), or return its status. */
+#define FG_TAPE_BIND(t, ws, x, data)                                           \
+    do {                                                                       \
+        const fg_status bind_st_ = fg_tape_bind(t, ws, x, data);               \
+        if (FG_UNLIKELY(bind_st_ != FG_OK)) return bind_st_;                   \
+    } while (0)
+/* The data slots and integer bounds of a validated tape. FG_OK, FG_ERR_NOMEM. */
+fg_status fg_tape_plan_data(fg_tape *t);
+/* TAKE (linear in a, the same map for every component of width doubles)
+ * and its transpose, accumulated (GA NULL: skipped); CAST's values. */
+void fg_tape_take_forward(const fg_tape *t, const fg_tape_instr *I, double *const *V,
+                          const double *XA, double *XO, int64_t width);
+void fg_tape_take_adjoint(const fg_tape *t, const fg_tape_instr *I, double *const *V,
+                          const double *GO, double *GA, int64_t width);
+void fg_tape_cast_value(const fg_tape_instr *I, double *const *V, double *O);
 
 /* Operand `slot` of a per-slot buffer array at element offset off, width
  * doubles per element; NULL when the slot has no such buffer. */

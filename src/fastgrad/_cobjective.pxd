@@ -28,3 +28,14 @@ cdef extern from "fg_objective.h" nogil:
     const char *FG_SCALAR_CAPSULE_NAME
     const char *FG_OBJECTIVE_CAPSULE_NAME
     const char *FG_HVP_CAPSULE_NAME
+    ctypedef fg_status (*fg_batch_value_grad_fn)(const double *x, size_t n,
+                                                 const void *const *data, size_t rows,
+                                                 double *value, double *grad,
+                                                 void *ctx) noexcept nogil
+    ctypedef struct fg_batch_objective:
+        fg_batch_value_grad_fn value_grad
+        void *ctx
+        size_t n
+        size_t n_data
+        const size_t *row_bytes
+    const char *FG_BATCH_CAPSULE_NAME

@@ -32,7 +32,7 @@ _F64 = np.dtype(np.float64)
 def _row_value(V: list, row: tuple, index: Any) -> np.ndarray:
     """The values one instruction writes (see csrc/fg_tape.h), computed with
     NumPy from the flat float64 values V of its operands' slots."""
-    code, op, _, a, b, c, a_off, b_off, c_off, sa, sb, sc, n, p0, p1, p2, scale = row
+    code, op, _, a, b, c, a_off, b_off, c_off, sa, sb, sc, n, p0, p1, p2, p3, scale = row
     if code == _UNARY:
         return row_ufunc(op)(V[a][a_off:a_off + n])
     if code == _BINARY:
@@ -44,6 +44,10 @@ def _row_value(V: list, row: tuple, index: Any) -> np.ndarray:
     elif code == _GATHER:
         return V[a][a_off:][index]
     elif code == _MATMUL:
+        if p3 > 1:   # p3 products; an operand of stride 0 is one matrix shared by all
+            return np.matmul(V[a][a_off:a_off + (p3 if sa else 1) * p0 * p1].reshape(-1, p0, p1),
+                             V[b][b_off:b_off + (p3 if sb else 1) * p1 * p2].reshape(-1, p1, p2)
+                             ).ravel()
         if p1 == 1:   # an outer product (a broadcast, see _Tracer.broadcast):
             # NumPy's matmul (and ufunc.outer) take slow loops for inner size 1
             return np.multiply(V[a][a_off:a_off + p0, None], V[b][b_off:b_off + p2]).ravel()

@@ -33,15 +33,15 @@ __all__ = ["TracedArray", "TraceError", "record", "normalize_shape"]
 
 CODES = _tape.CODES
 """Instruction code by name, as csrc/fg_tape.h defines them."""
-SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = (_tape.SLOT_KINDS[k] for k in ("INPUT", "CONST",
-                                                                       "COMPUTED"))
+SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED, SLOT_DATA, SLOT_DATA_INT = (
+    _tape.SLOT_KINDS[k] for k in ("INPUT", "CONST", "COMPUTED", "DATA", "DATA_INT"))
 
 # An instruction is recorded as a tuple of these fields, by name; the C
 # record's layout (offsets, types, size) comes from fastgrad._tape.INSTR_DTYPE,
 # and _PACK writes a tuple as that record, so the rows become the C array in
 # one pass. The positions of the slot fields, used while pruning:
 _FIELDS = ("code", "op", "out", "a", "b", "c", "a_off", "b_off", "c_off", "sa", "sb", "sc",
-           "n", "p0", "p1", "p2", "scale")
+           "n", "p0", "p1", "p2", "p3", "scale")
 _OUT, _A, _B, _C = 2, 3, 4, 5
 
 
@@ -115,6 +115,21 @@ class _Tracer:
         self._array_cache: dict[int, tuple[Any, int]] = {}
         self._ones_slot: dict[int, int] = {}
         self._bcast_cache: dict[tuple, tuple[Any, int]] = {}
+        self.data_slots: list[int] = []
+        self.data_cast: dict[int, Any] = {}   # integer data slot -> its CAST
+
+    def data_input(self, dtype: np.dtype, shape: tuple) -> Any:
+        """A data array of this dtype (float64, or int64 for integers) and
+        shape: a new DATA or DATA_INT slot, bound at each call."""
+        from fastgrad.trace_data import TracedIndex
+        integer = np.dtype(dtype).kind in "biu"
+        self.slot_size.append(math.prod(shape))
+        self.slot_kind.append(SLOT_DATA_INT if integer else SLOT_DATA)
+        s = len(self.slot_size) - 1
+        self.data_slots.append(s)
+        if integer:
+            return TracedIndex(self, s, np.arange(math.prod(shape)).reshape(shape))
+        return TracedArray(self, s, 0, shape, False)
 
     # -- slots
     def const_slot(self, value: Any, key: Any = None) -> int:
@@ -180,7 +195,7 @@ class _Tracer:
         # An operand the code does not read has slot -1, offset 0, stride 0.
         row = (CODES[code], op, out, a[0], b[0], c[0], a[1], b[1], c[1],
                sa if a[0] >= 0 else 0, sb if b[0] >= 0 else 0, sc if c[0] >= 0 else 0,
-               n, p[0], p[1], p[2], float(scale))
+               n, p[0], p[1], p[2], p[3] if len(p) > 3 else 0, float(scale))
         self.instrs.append(row)
         self.computed(row, index)
         arr: Any = _object_new(self.array_type)
@@ -200,9 +215,9 @@ class _Tracer:
         out = len(self.slot_size)
         self.slot_size.append(n)
         self.slot_kind.append(SLOT_COMPUTED)
-        self.instrs.append((_UNARY, op, out, a, -1, -1, a_off, 0, 0, 1, 0, 0, n, 0, 0, 0, 1.0)
+        self.instrs.append((_UNARY, op, out, a, -1, -1, a_off, 0, 0, 1, 0, 0, n, 0, 0, 0, 0, 1.0)
                            if b < 0 else
-                           (_BINARY, op, out, a, b, -1, a_off, b_off, 0, sa, sb, 0, n, 0, 0, 0,
+                           (_BINARY, op, out, a, b, -1, a_off, b_off, 0, sa, sb, 0, n, 0, 0, 0, 0,
                             1.0))
         if self.concrete:
             V = self.values
@@ -316,6 +331,8 @@ class _Tracer:
         kept, numbers unchanged)."""
         live = bytearray(len(self.slot_size) + 1)   # the extra byte absorbs slot -1
         live[0] = live[out_slot] = 1
+        for s in self.data_slots:   # every data slot: one per data argument
+            live[s] = 1
         nkeep = 0
         for ins in reversed(self.instrs):
             if live[ins[_OUT]]:
@@ -423,6 +440,13 @@ class TracedArray(methods.ArrayMethods):
         return methods.apply_ufunc(self._fg_backend, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if self._tr.data_slots:   # integer data among the arguments
+            from fastgrad import trace_data
+            if func is np.take and isinstance(args[1] if len(args) > 1 else kwargs.get(
+                    "indices"), trace_data.TracedIndex):
+                return trace_data.take_function(*args, **kwargs)
+            args, kwargs = trace_data._as_float(args), {
+                k: trace_data._as_float(v) for k, v in kwargs.items()}
         handler = rules.FUNCTIONS.get(func)
         if handler is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
@@ -432,7 +456,11 @@ class TracedArray(methods.ArrayMethods):
 
 
 def _operand(v: Any) -> Any:
-    return v if isinstance(v, TracedArray) else _const(v)
+    if isinstance(v, TracedArray):
+        return v
+    if hasattr(v, "as_float"):   # integer data (fastgrad.trace_data.TracedIndex)
+        return v.as_float()
+    return _const(v)
 
 
 def _tracer_of(*vs: Any) -> _Tracer | None:
@@ -551,6 +579,9 @@ class _TraceBackend(rules.Backend):
         return tr.elementwise(rules.op_code(name), shape, tan, ra[0], ra[1], rb[0], rb[1], sa, sb)
 
     def getitem(self, a: TracedArray, key: Any) -> Any:
+        from fastgrad import trace_data
+        if trace_data._data_in(key):
+            return trace_data.index_with_data(a, key)
         shape = a._shape
         tk = type(key)
         if shape and (tk is int or (tk is slice and (key.step is None or key.step == 1))):
@@ -606,7 +637,7 @@ class _TraceBackend(rules.Backend):
             tr.note_constants(a, b)
         a, b = _operand(a), _operand(b)
         if a.ndim > 2 or b.ndim > 2:
-            return self._batched_matmul(a, b)
+            return self._batched_matmul(tr, a, b)
         M, L = (1, a.shape[0]) if a.ndim == 1 else a.shape
         Lb, P = (b.shape[0], 1) if b.ndim == 1 else b.shape
         if L != Lb:
@@ -615,22 +646,58 @@ class _TraceBackend(rules.Backend):
         out_shape = (() if a.ndim == 1 else (M,)) + (() if b.ndim == 1 else (P,))
         if L == 0:
             return np.zeros(out_shape)
-        return tr.emit("MATMUL", out_shape, _tan(a, b), a=tr.ref(a), b=tr.ref(b), p=(M, L, P))
+        return tr.emit("MATMUL", out_shape, _tan(a, b), a=tr.ref(a), b=tr.ref(b), p=(M, L, P, 1))
 
-    def _batched_matmul(self, a: Any, b: Any) -> Any:
-        """Stacks of matrices: the broadcast product summed over the shared
-        axis (the tape's MATMUL is one 2-D product)."""
-        if a.ndim == 1 or b.ndim == 1:
-            raise self.unsupported(f"matmul of a vector and a stack of matrices ({a.shape}, "
-                                   f"{b.shape}): reshape the vector to a matrix")
-        if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
-        a4 = self.reshape(a, a.shape + (1,)) if isinstance(a, TracedArray) else a[..., None]
-        b4 = self.reshape(b, b.shape[:-2] + (1,) + b.shape[-2:]) \
-            if isinstance(b, TracedArray) else b[..., None, :, :]
-        prod = self.ufunc("multiply", a4, b4)        # (..., M, L, P)
-        return rules.sum_(prod, axis=-2) if isinstance(prod, TracedArray) \
-            else np.sum(prod, axis=-2)
+    def _batched_matmul(self, tr: _Tracer, a: Any, b: Any) -> Any:
+        """Stacks of matrices: one MATMUL of p3 products (a vector operand
+        as a one-row or one-column matrix). A stack of one matrix is shared
+        by every product (stride 0), other broadcasts are gathered out;
+        a shared right-hand matrix makes the stack one tall product. Row
+        by row dot products (M = P = 1) stay an elementwise product and a
+        sum: no matrix product pays for itself there."""
+        am = a if a.ndim > 1 else self._as_matrix(a, (1, a.shape[0]))
+        bm = b if b.ndim > 1 else self._as_matrix(b, (b.shape[0], 1))
+        (M, L), (Lb, P) = am.shape[-2:], bm.shape[-2:]
+        if L != Lb:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+                             f"({L} != {Lb})")
+        batch = np.broadcast_shapes(am.shape[:-2], bm.shape[:-2])
+        out_shape = batch + ((M,) if a.ndim > 1 else ()) + ((P,) if b.ndim > 1 else ())
+        nb = math.prod(batch)
+        if L == 0 or nb * M * P == 0:
+            return np.zeros(out_shape)
+        if M == 1 and P == 1:
+            prod = self.ufunc("multiply", self._as_matrix(am, am.shape[:-2] + (L,)),
+                              self._as_matrix(bm, bm.shape[:-2] + (L,)))
+            r = rules.sum_(prod, axis=-1) if isinstance(prod, TracedArray) \
+                else np.sum(prod, axis=-1)
+            return self._as_matrix(r, out_shape)
+        ra, sa = self._stack(tr, am, batch, nb)
+        rb, sb = self._stack(tr, bm, batch, nb)
+        if sa and not sb:   # (nb M) x L times one L x P
+            r = tr.emit("MATMUL", (nb * M, P), _tan(a, b), a=ra, b=rb, p=(nb * M, L, P, 1))
+        else:
+            r = tr.emit("MATMUL", batch + (M, P), _tan(a, b), a=ra, b=rb, sa=sa, sb=sb,
+                        p=(M, L, P, nb))
+        return self.reshape(r, out_shape)
+
+    def _as_matrix(self, v: Any, shape: tuple) -> Any:
+        return self.reshape(v, shape) if isinstance(v, TracedArray) else np.reshape(v, shape)
+
+    def _stack(self, tr: _Tracer, v: Any, batch: tuple, nb: int) -> tuple[tuple[int, int], int]:
+        """Operand reference and stride of a stack of matrices for the batch
+        shape: 0 for one matrix shared by the nb > 1 products, else 1 (the
+        stack broadcast to the batch, gathered when it is not already)."""
+        mat = v.shape[-2:]
+        if math.prod(v.shape[:-2]) == 1 and nb > 1:
+            return tr.ref(self._as_matrix(v, mat)), 0
+        if v.shape[:-2] != batch:
+            if isinstance(v, TracedArray):
+                idx = np.broadcast_to(np.arange(v.size).reshape(v.shape), batch + mat)
+                v = self.gather(v, idx)
+            else:
+                v = np.ascontiguousarray(np.broadcast_to(v, batch + mat))
+        return tr.ref(v), 1
 
     def where(self, cond: Any, x: Any, y: Any) -> Any:
         tr = _tracer_of(cond, x, y)
@@ -700,9 +767,11 @@ def normalize_shape(shape: Any) -> tuple:
     return out
 
 
-def record(f: Callable, shape: Any, args: Sequence = ()) -> tuple:
+def record(f: Callable, shape: Any, args: Sequence = (), data: Sequence = ()) -> tuple:
     """Call f once on a TracedArray of ``shape`` and return the recorded
-    program's fields (see :meth:`_Tracer.finish`)."""
+    program's fields (see :meth:`_Tracer.finish`). ``data``: (dtype, shape)
+    of each data array, passed to f after x as symbolic inputs (slots 1,
+    2, ... in order), before ``args``."""
     shape = normalize_shape(shape)
     if not isinstance(args, (tuple, list)):
         raise TypeError(f"args must be a tuple of extra arguments for f, got "
@@ -710,4 +779,5 @@ def record(f: Callable, shape: Any, args: Sequence = ()) -> tuple:
     methods.hook_scipy()
     tr = _Tracer(shape)
     x = TracedArray(tr, 0, 0, shape, True)
-    return tr.finish(f(x, *args))
+    inputs = [tr.data_input(dtype, tuple(dshape)) for dtype, dshape in data]
+    return tr.finish(f(x, *inputs, *args))
