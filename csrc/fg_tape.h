@@ -270,6 +270,18 @@ fg_status fg_tape_value_grad_part_f64(const fg_tape *tape, fg_tape_ws *ws, const
 fg_status fg_tape_value_grad_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
                                          const void *const *data, double *value, double *grad);
 
+/* The adjoint sweep of fg_tape_value_grad_reverse_f64 without its value
+ * pass, over values the caller already holds: vals[s] points to counts[s]
+ * doubles, the values of slot s as a value pass at x computes them, for
+ * every slot (n_vals = the number of slots; vals[0] is x, a constant slot's
+ * entry its constants). The sweep reads them and writes only grad (which
+ * must not overlap them) and the workspace's adjoints. For a recorder that
+ * computed the values as it built the tape. Returns FG_OK, FG_ERR_ARG (NULL
+ * pointers, a foreign ws) or FG_ERR_SHAPE (n_vals or a count differs from
+ * the tape's slots); nothing is read before these checks. */
+fg_status fg_tape_grad_at_f64(const fg_tape *tape, fg_tape_ws *ws, size_t n_vals,
+                              const double *const *vals, const int64_t *counts, double *grad);
+
 /* *value = f(x) and *jv = grad f(x) . v (one dual pass, one direction).
  * value may be NULL. Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,

@@ -17,9 +17,9 @@
 #include "fg_ops.h"
 #include "fg_tape_internal.h"
 
-FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, const int dual, const int64_t kk)
+FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, const int dual,
+                             const int64_t kk)
 {
-    double *const *V = ws->val;
     double *const *T = ws->tan;
     double *const *G = dual ? ws->fadj : ws->adj;
     double *const *TG = ws->fadjt;
@@ -98,11 +98,39 @@ FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, const int dual, c
     }
 }
 
-static void adjoint_sweep(const fg_tape *t, fg_tape_ws *ws) { reverse_sweep(t, ws, 0, 1); }
+static void adjoint_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V)
+{
+    reverse_sweep(t, ws, V, 0, 1);
+}
 
 static void adjoint_dual_sweep(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
 {
-    reverse_sweep(t, ws, 1, kk);
+    reverse_sweep(t, ws, ws->val, 1, kk);
+}
+
+/* grad[0..n) = d f / d x by the adjoint sweep over the slot values V
+ * (V[0] = x). */
+static void adjoint_into(const fg_tape *t, fg_tape_ws *ws, double *const *V, double *grad)
+{
+    const size_t n = t->n;
+    if (ws->adj[t->out_slot]) {
+        const uintptr_t g0 = (uintptr_t)grad, x0 = (uintptr_t)V[0], nb = n * sizeof(double);
+        if (g0 + nb <= x0 || x0 + nb <= g0) {
+            /* The sweep accumulates d f / d x straight into grad (no copy
+             * out), which therefore must not overlap x, read by the sweep. */
+            double *const own = ws->adj[0];
+            if (t->adj_zero[0]) memset(grad, 0, n * sizeof(double));
+            ws->adj[0] = grad;
+            adjoint_sweep(t, ws, V);
+            ws->adj[0] = own;
+        } else {
+            if (t->adj_zero[0]) memset(ws->adj[0], 0, n * sizeof(double));
+            adjoint_sweep(t, ws, V);
+            memcpy(grad, ws->adj[0], n * sizeof(double));
+        }
+    } else {
+        memset(grad, 0, n * sizeof(double));   /* piecewise constant f */
+    }
 }
 
 /* --------------------------------------------------------- entry points */
@@ -111,28 +139,24 @@ fg_status fg_tape_value_grad_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const
                                          const void *const *data, double *value, double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !grad)) return FG_ERR_ARG;
-    const size_t n = t->n;
     FG_TAPE_BIND(t, ws, x, data);
     fg_tape_value_pass(t, ws);
-    if (ws->adj[t->out_slot]) {
-        const uintptr_t g0 = (uintptr_t)grad, x0 = (uintptr_t)x, nb = n * sizeof(double);
-        if (g0 + nb <= x0 || x0 + nb <= g0) {
-            /* The sweep accumulates d f / d x straight into grad (no copy
-             * out), which therefore must not overlap x, read by the sweep. */
-            double *const own = ws->adj[0];
-            if (t->adj_zero[0]) memset(grad, 0, n * sizeof(double));
-            ws->adj[0] = grad;
-            adjoint_sweep(t, ws);
-            ws->adj[0] = own;
-        } else {
-            if (t->adj_zero[0]) memset(ws->adj[0], 0, n * sizeof(double));
-            adjoint_sweep(t, ws);
-            memcpy(grad, ws->adj[0], n * sizeof(double));
-        }
-    } else {
-        memset(grad, 0, n * sizeof(double));   /* piecewise constant f */
-    }
+    adjoint_into(t, ws, ws->val, grad);
     if (value) *value = ws->val[t->out_slot][0];
+    return FG_OK;
+}
+
+fg_status fg_tape_grad_at_f64(const fg_tape *t, fg_tape_ws *ws, size_t n_vals,
+                              const double *const *vals, const int64_t *counts, double *grad)
+{
+    if (FG_UNLIKELY(!t || !ws || ws->tape != t || !vals || !counts || !grad)) return FG_ERR_ARG;
+    if (n_vals != t->n_slots) return FG_ERR_SHAPE;
+    for (size_t s = 0; s < n_vals; s++) {
+        if (!vals[s]) return FG_ERR_ARG;
+        if (counts[s] != t->slot_size[s]) return FG_ERR_SHAPE;
+    }
+    /* The sweep only reads V: the cast drops const for its signature alone. */
+    adjoint_into(t, ws, (double *const *)vals, grad);
     return FG_OK;
 }
 

@@ -57,6 +57,9 @@ cdef extern from "fg_tape.h" nogil:
                                           size_t j0, size_t j1, double *value, double *grad)
     fg_status fg_tape_value_grad_reverse_f64(const fg_tape *tape, fg_tape_ws *ws,
                                              const double *x, const void *const *data, double *value, double *grad)
+    fg_status fg_tape_grad_at_f64(const fg_tape *tape, fg_tape_ws *ws, size_t n_vals,
+                                  const double *const *vals, const int64_t *counts,
+                                  double *grad)
     fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                               const double *v, double *value, double *jv)
     fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,

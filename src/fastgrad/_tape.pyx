@@ -422,6 +422,8 @@ cdef cnp.ndarray _int_array(object values, object dtype, str name):
     if a.ndim != 1 or (a.dtype.kind not in "iu" and a.size):
         raise TypeError(f"invalid tape: {name} must be a 1-D array of integers, "
                         f"got {a.dtype} of shape {(<object>a).shape}")
+    if a.dtype == dtype and cnp.PyArray_IS_C_CONTIGUOUS(a):
+        return a   # its values fit its own dtype: nothing to check or copy
     if a.size:
         info = np.iinfo(dtype)
         if int(a.min()) < info.min or int(a.max()) > info.max:
@@ -582,6 +584,49 @@ cdef class Tape:
         """grad f(x), shaped like x."""
         cdef double value = 0.0
         return _value_grad(self, x, data, reverse, &value)
+
+    def grad_at(self, vals):
+        """grad f(x), shaped like x, by the adjoint sweep alone over values
+        already computed (fg_tape_grad_at_f64): vals holds, for every slot
+        in order, a C-contiguous float64 array of its values (vals[0] is x).
+        The arrays are read only; the C function checks their sizes."""
+        cdef tuple keep = tuple(vals)      # every array C reads stays alive
+        cdef Py_ssize_t ns = len(keep), s
+        cdef cnp.ndarray a
+        cdef const double **ptrs = <const double**>malloc((ns + 1) * sizeof(double*))
+        cdef int64_t *counts = <int64_t*>malloc((ns + 1) * sizeof(int64_t))
+        cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
+                                               cnp.NPY_DOUBLE, 0)
+        cdef fg_tape_ws *ws = NULL
+        cdef fg_status st
+        try:
+            if ptrs == NULL or counts == NULL:
+                raise MemoryError()
+            for s in range(ns):
+                v = keep[s]
+                if not (cnp.PyArray_Check(v) and cnp.PyArray_TYPE(<cnp.ndarray>v) == cnp.NPY_DOUBLE
+                        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>v)
+                        and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>v)):
+                    raise TypeError(f"vals[{s}] must be a C-contiguous float64 array")
+                a = <cnp.ndarray>v
+                ptrs[s] = <const double*>cnp.PyArray_DATA(a)
+                counts[s] = cnp.PyArray_SIZE(a)
+            ws = _acquire(self)
+            if self._total >= FG_GIL_THRESHOLD:
+                with nogil:
+                    st = fg_tape_grad_at_f64(<fg_tape*>self.ptr, ws, ns, ptrs, counts,
+                                             <double*>cnp.PyArray_DATA(g))
+            else:
+                st = fg_tape_grad_at_f64(<fg_tape*>self.ptr, ws, ns, ptrs, counts,
+                                         <double*>cnp.PyArray_DATA(g))
+        finally:
+            if ws != NULL:
+                _release(self, ws)
+            free(ptrs)
+            free(counts)
+        if st != FG_OK:
+            raise_status(st, "grad_at")
+        return g
 
     def jvp(self, x, v, data=None):
         """(f(x), grad f(x) . v) from one dual pass."""

@@ -23,6 +23,7 @@ from fastgrad.trace import TracedArray, TraceError, normalize_shape, record
 __all__ = ["compile", "CompiledFunction", "TracedArray", "Program", "TraceError", "trace"]
 
 FD_METHODS = ("forward", "backward", "central", "five-point", "richardson")
+_EXACT = ("auto", "reverse", "dual")
 
 
 # ------------------------------------------------------------------ compile --
@@ -105,7 +106,6 @@ class CompiledFunction:
         self._tape = (Tape(*program.arrays(), program.shape, k) if data is None
                       else data.default_tape())
         self._eval = self._tape.eval
-        self._grad = self._tape.grad
 
     def __repr__(self) -> str:
         return (f"<CompiledFunction {self.__name__} shape={self.shape}, "
@@ -171,7 +171,6 @@ class CompiledFunction:
         other._tape = tape
         other.program = other._data.program_of(tape)
         other._eval = tape.eval
-        other._grad = tape.grad
         return other
 
     def __call__(self, x, *data) -> float:
@@ -195,22 +194,24 @@ class CompiledFunction:
             return self._eval(x)
         return self._run(data, "eval", x)
 
-    def gradient(self, x, *data, method: str = "dual", step=None) -> np.ndarray:
+    def gradient(self, x, *data, method: str = "auto", step=None) -> np.ndarray:
         """The gradient of f at x, shaped like x.
 
         Parameters
         ----------
         x : array_like
             Point of the traced shape.
-        method : {"dual", "reverse", "forward", "backward", "central", "five-point", "richardson"}
-            "dual" (default): forward-mode dual numbers in the C VM, exact to
-            rounding, ceil(n / chunk) passes. "reverse": one value pass and
-            one adjoint sweep in the C VM (same partials from the op table,
-            equal to "dual" up to rounding; cheaper when n is large). The
+        method : {"auto", "reverse", "dual", "forward", "backward", "central", "five-point", \
+"richardson"}
+            "reverse": one value pass and one adjoint sweep in the C VM, a
+            cost independent of n. "dual": forward-mode dual numbers in the
+            C VM, ceil(n / chunk) passes (same partials from the op table,
+            equal to "reverse" up to rounding). "auto" (default): reverse,
+            except dual for n <= 2 where one dual pass costs the same. The
             others: finite differences by ``fastgrad.finite_diff.fd_gradient``
             on the compiled function.
         step : float or array_like, optional
-            Finite-difference step (ignored by "dual").
+            Finite-difference step (ignored by the exact methods).
         *data : array_like
             The data arrays of this call (see ``__call__``).
 
@@ -220,26 +221,27 @@ class CompiledFunction:
             The gradient, float64, shaped like x.
         """
         data, method, step = self._options(data, method, step)
-        if not data and self._data is None and method == "dual":
-            return self._grad(x)
-        if method in ("dual", "reverse"):
-            return self._run(data, "grad", x, method == "reverse")
+        if method in _EXACT:
+            reverse = self._by_reverse(method)
+            if not data and self._data is None:
+                return self._tape.grad(x, reverse)
+            return self._run(data, "grad", x, reverse)
         if method in FD_METHODS:
             from fastgrad.finite_diff import fd_gradient
             return fd_gradient(self.with_data(*data) if data else self, x, method=method,
                                step=step)
-        raise ValueError(f"method must be 'dual', 'reverse' or one of {FD_METHODS}, "
+        raise ValueError(f"method must be 'auto', 'reverse', 'dual' or one of {FD_METHODS}, "
                          f"got {method!r}")
 
-    def value_and_gradient(self, x, *data, method: str = "dual") -> tuple[float, np.ndarray]:
+    def value_and_gradient(self, x, *data, method: str = "auto") -> tuple[float, np.ndarray]:
         """f(x) and its gradient from the same passes.
 
         Parameters
         ----------
         x : array_like
             A point of the traced shape.
-        method : {"dual", "reverse"}
-            Forward-mode dual numbers, or one adjoint sweep (see ``gradient``).
+        method : {"auto", "reverse", "dual"}
+            As in ``gradient``.
         *data : array_like
             The data arrays of this call (see ``__call__``).
 
@@ -249,9 +251,14 @@ class CompiledFunction:
             The value and the gradient (x's shape).
         """
         data, method = self._options(data, method)
-        if method not in ("dual", "reverse"):
-            raise ValueError(f"method must be 'dual' or 'reverse', got {method!r}")
-        return self._run(data, "value_grad", x, method == "reverse")
+        if method not in _EXACT:
+            raise ValueError(f"method must be 'auto', 'reverse' or 'dual', got {method!r}")
+        return self._run(data, "value_grad", x, self._by_reverse(method))
+
+    def _by_reverse(self, method: str) -> bool:
+        """The gradient method: reverse for "reverse", and for "auto" when
+        n > 2 (below, one dual pass costs what a reverse one does)."""
+        return method == "reverse" or (method == "auto" and self.size > 2)
 
     def jvp(self, x, v, *data) -> tuple[float, float]:
         """f(x) and the directional derivative grad f(x) . v.
@@ -370,10 +377,10 @@ class CompiledFunction:
         hessian: as ``hessian(x, method="auto")``. Each capsule owns its
         workspace and binds the default data (``with_data`` for others).
         """
-        if method not in ("auto", "dual", "reverse"):
+        if method not in _EXACT:
             raise ValueError(f"method must be 'auto', 'dual' or 'reverse', got {method!r}")
-        reverse = method == "reverse" or (method == "auto" and self.size > 2)
-        return self._tape.objective_capsule(reverse, self._hessian_by_reverse("auto"),
+        return self._tape.objective_capsule(self._by_reverse(method),
+                                            self._hessian_by_reverse("auto"),
                                             self._default_data())
 
     def _fg_hvp_capsule(self):

@@ -1,10 +1,16 @@
 """Gradients, Jacobians, Hessians, JVPs and gradient checks of Python functions.
 
-``method="dual"`` (the default) runs ``f`` on :class:`fastgrad.DualArray`
-inputs: chunked forward mode, exact to rounding, with Hessians from hyper-dual
-numbers. The finite-difference methods (``"forward"``, ``"backward"``,
-``"central"``, ``"five-point"``, ``"complex"``, ``"richardson"``) are delegated
-to ``fastgrad.finite_diff`` (imported on first use).
+``method="auto"`` (the default) is reverse mode (``fastgrad.reverse``): f is
+called once on a recording array at x, and the C adjoint sweep over the
+recorded tape gives the gradient at a cost independent of n; Hessians run
+forward-over-reverse over the same tape. Where the recorder meets an
+operation it cannot handle, "auto" falls back to ``method="dual"``, which
+runs ``f`` on :class:`fastgrad.DualArray` inputs: chunked forward mode,
+exact to rounding, with Hessians from hyper-dual numbers. ``"reverse"``
+forces reverse mode. The finite-difference methods (``"forward"``,
+``"backward"``, ``"central"``, ``"five-point"``, ``"complex"``,
+``"richardson"``) are delegated to ``fastgrad.finite_diff`` (imported on
+first use).
 """
 from __future__ import annotations
 
@@ -14,8 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fastgrad import _dual_grad, _validate, methods
+from fastgrad import _dual_grad, _validate, methods, reverse
 from fastgrad.dual import DualArray, hyper_seed, mixed_tags_error, seed
+from fastgrad.trace import TraceError
 
 __all__ = [
     "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",
@@ -24,8 +31,14 @@ __all__ = [
 ]
 
 FD_METHODS = ("forward", "backward", "central", "five-point", "complex", "richardson")
-METHODS = ("dual",) + FD_METHODS
-"""Every differentiation method name: "dual" and the finite-difference ones."""
+EXACT_METHODS = ("auto", "reverse", "dual")
+METHODS = EXACT_METHODS + FD_METHODS
+"""Every differentiation method name: the exact ones and the finite differences."""
+
+# "auto" takes dual numbers for x of at most this many elements: one dual
+# pass carries every direction at about the cost of f, less than recording
+# f and building its tape.
+AUTO_DUAL_SIZE = 2
 
 _TAGS = itertools.count(1)  # a fresh perturbation tag per differentiation call
 _F32 = np.dtype(np.float32)
@@ -73,13 +86,32 @@ def _fd():
 
 
 def _check_method(method: Any) -> bool:
-    """True for "dual", False for a finite-difference method, else ValueError."""
-    if method == "dual":
-        return True
-    if isinstance(method, str) and method in FD_METHODS:
-        return False
+    """True for an exact method ("auto", "reverse", "dual"), False for a
+    finite-difference one, else ValueError."""
+    if isinstance(method, str):
+        if method in EXACT_METHODS:
+            return True
+        if method in FD_METHODS:
+            return False
     raise ValueError(f"method must be one of {', '.join(repr(m) for m in METHODS)}; "
                      f"got {method!r}")
+
+
+def _recorded(f: Callable, x: np.ndarray, args: tuple, vectorized: bool,
+              method: str) -> reverse.Recording | None:
+    """f recorded at x for reverse mode, or None where the method takes dual
+    numbers instead: "dual", "auto" for a tiny x (see AUTO_DUAL_SIZE), an
+    empty x, and "auto" when the recorder cannot handle an operation of f
+    (f is then called again on dual numbers, with the same result).
+    "reverse" raises that operation's TypeError (TraceError)."""
+    if method == "dual" or x.size == 0 or (method == "auto" and x.size <= AUTO_DUAL_SIZE):
+        return None
+    try:
+        return reverse.record(lambda xr: _call(f, xr, args, vectorized), x)
+    except TraceError:
+        if method == "reverse":
+            raise
+        return None
 
 
 def _check_f(f: Any) -> None:
@@ -132,9 +164,10 @@ def _chunk(n: int, chunk_size: Any) -> int:
     return min(k, max(n, 1))
 
 
-def _no_step(step: Any) -> None:
+def _no_step(step: Any, method: str = "dual") -> None:
     if step is not None:
-        raise ValueError('step is a finite-difference setting; method="dual" takes no step')
+        raise ValueError(f'step is a finite-difference setting; method="{method}" takes no '
+                         "step")
 
 
 def _call(f: Callable, xd: Any, args: tuple, vectorized: bool) -> Any:
@@ -200,7 +233,7 @@ def _dual_passes(f, x, args, vectorized, chunk_size):
 
 
 # ------------------------------------------------------------- public --
-def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None,
+def value_and_gradient(f: Callable, x: Any, *, method: str = "auto", step: Any = None,
                        args: tuple = (), vectorized: bool = False, full_output: bool = False,
                        chunk_size: int | None = None):
     """The value and the gradient of a scalar function.
@@ -208,23 +241,30 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
     Parameters
     ----------
     f : callable
-        ``f(x, *args) -> scalar``, written with NumPy. For ``method="dual"``
-        it receives a :class:`DualArray` of x's shape (with ``vectorized``: of
-        shape ``(1,) + x.shape``, and returns one value per row).
+        ``f(x, *args) -> scalar``, written with NumPy. It receives an array
+        standing for x (with ``vectorized``: of shape ``(1,) + x.shape``, and
+        returns one value per row): a recording array for "auto" and
+        "reverse", a :class:`DualArray` for "dual".
     x : array_like of real numbers
         The point, any shape; float32 stays float32, else float64.
-    method : {"dual", "forward", "backward", "central", "five-point", "complex", "richardson"}
-        "dual" is exact forward mode; the others are finite differences
-        (``fastgrad.finite_diff``).
+    method : {"auto", "reverse", "dual", "forward", "backward", "central", "five-point", \
+"complex", "richardson"}
+        "auto" (default): reverse mode, falling back to "dual" for an
+        operation the recorder cannot handle (and for x of at most
+        ``AUTO_DUAL_SIZE`` elements, where one dual pass is cheaper).
+        "reverse": reverse mode only; an unsupported operation raises
+        ``TypeError`` naming it. "dual": forward-mode dual numbers. The
+        others are finite differences (``fastgrad.finite_diff``).
     step : float or array_like, optional
-        Finite-difference step (not used by "dual": giving one is an error).
+        Finite-difference step (the exact methods take none: giving one is
+        an error).
     args : tuple
         Extra arguments passed to f.
     vectorized : bool
         f takes a batch of points stacked on a new first axis.
     full_output : bool
-        Also return a per-coordinate error estimate (0 for "dual", which has
-        no truncation error).
+        Also return a per-coordinate error estimate (0 for the exact
+        methods, which have no truncation error).
     chunk_size : int, optional
         Directions per dual pass; default :func:`default_chunk_size`.
 
@@ -236,8 +276,16 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
 
     Notes
     -----
+    Reverse mode calls f once at x on an array that records each NumPy
+    operation as a tape instruction and computes its value (so Python
+    control flow on values, ``if x[0] > 0:``, works: the branch taken is
+    what is differentiated), then one adjoint sweep in C over the recorded
+    values gives ``grad`` at a cost independent of n. ``float(x[0])``,
+    ``.item()`` or ``np.asarray`` of a recorded array raise ``TypeError``
+    as they do for DualArray (the plain number would drop the derivative).
     With chunk c, the dual method makes ``ceil(n / c)`` calls of f, each
-    carrying c unit directions; ``grad[i] = df/dx_i`` exactly (to rounding).
+    carrying c unit directions. Both give ``grad[i] = df/dx_i`` exactly (to
+    rounding), by the same rules.
 
     Example
     -------
@@ -256,8 +304,12 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
         v = _call(f, xp, args, vectorized)
         value: Any = np.asarray(v).reshape(())[()]
         return (value,) + tuple(res) if full_output else (value, res)
-    _no_step(step)
+    _no_step(step, method)
     xp = _as_point(x)
+    rec = _recorded(f, xp, args, vectorized, method)
+    if rec is not None:
+        value, grad = rec.value_and_gradient()
+        return (value, grad, np.zeros_like(grad)) if full_output else (value, grad)
     g = None
     value = None
     for start, k, v, t in _dual_passes(f, xp, args, vectorized, chunk_size):
@@ -273,7 +325,7 @@ def value_and_gradient(f: Callable, x: Any, *, method: str = "dual", step: Any =
     return value, g
 
 
-def gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args: tuple = (),
+def gradient(f: Callable, x: Any, *, method: str = "auto", step: Any = None, args: tuple = (),
              vectorized: bool = False, full_output: bool = False,
              chunk_size: int | None = None):
     """The gradient of a scalar function f at x.
@@ -288,14 +340,15 @@ def gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     grad : ndarray of x's shape
         ``grad[i] = df/dx_i``; float32 for float32 x (and f), else float64.
     err : ndarray, only with ``full_output``
-        Per-coordinate error estimate (zeros for "dual").
+        Per-coordinate error estimate (zeros for the exact methods).
 
     Notes
     -----
-    ``method="dual"`` makes ``ceil(n / chunk_size)`` calls of f on dual arrays
-    seeded with unit directions; the result is exact to rounding. Unsupported
-    NumPy operations inside f raise ``TypeError`` naming the operation; a
-    finite-difference ``method`` then works on any f.
+    ``method="auto"`` records f once at x and runs one adjoint sweep in C:
+    the cost is a small multiple of f's own whatever n (see
+    :func:`value_and_gradient`). Unsupported NumPy operations inside f make
+    "auto" fall back to dual numbers; where those fail too, ``TypeError``
+    names the operation, and a finite-difference ``method`` works on any f.
 
     Example
     -------
@@ -313,7 +366,7 @@ def gradient(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     return res[1:] if full_output else res[1]
 
 
-def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args: tuple = (),
+def jacobian(f: Callable, x: Any, *, method: str = "auto", step: Any = None, args: tuple = (),
              vectorized: bool = False, full_output: bool = False,
              chunk_size: int | None = None):
     """The Jacobian of f at x, of shape ``f(x).shape + x.shape``.
@@ -323,18 +376,22 @@ def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     f : callable
         ``f(x, *args) -> array`` (any shape, a scalar included).
     x, method, step, args, vectorized, full_output, chunk_size
-        As in :func:`value_and_gradient`.
+        As in :func:`value_and_gradient`. "auto" picks reverse mode when f
+        has fewer outputs than inputs, else dual numbers.
 
     Returns
     -------
     jac : ndarray
         ``jac[i..., j...] = d f(x)[i...] / d x[j...]``.
-    err : ndarray, only with ``full_output`` (zeros for "dual")
+    err : ndarray, only with ``full_output`` (zeros for the exact methods)
 
     Notes
     -----
-    Dual passes carry ``chunk_size`` input directions each:
-    ``ceil(n / chunk_size)`` calls of f.
+    Reverse mode records f once and runs one adjoint sweep per output
+    element (a row of the Jacobian each); dual passes carry ``chunk_size``
+    input directions each: ``ceil(n / chunk_size)`` calls of f (a column
+    block each). "auto" records f first to learn its output size m, and
+    keeps the recording when m < n.
 
     Example
     -------
@@ -350,8 +407,12 @@ def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     if not _check_method(method):
         return _fd().fd_jacobian(f, _as_point(x), method=method, step=step, args=args,
                                  vectorized=vectorized, full_output=full_output)
-    _no_step(step)
+    _no_step(step, method)
     xp = _as_point(x)
+    rec = _recorded(f, xp, args, vectorized, method)
+    if rec is not None and (method == "reverse" or not rec.traced or rec.out.size < xp.size):
+        jac = rec.jacobian()
+        return (jac, np.zeros_like(jac)) if full_output else jac
     J = None
     for start, k, v, t in _dual_passes(f, xp, args, vectorized, chunk_size):
         if J is None:
@@ -365,9 +426,10 @@ def jacobian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, arg
     return (J, np.zeros_like(J)) if full_output else J
 
 
-def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args: tuple = (),
+def hessian(f: Callable, x: Any, *, method: str = "auto", step: Any = None, args: tuple = (),
             vectorized: bool = False, chunk_size: int | None = None):
-    """The Hessian of a scalar function f at x, exact and symmetric for "dual".
+    """The Hessian of a scalar function f at x, exact and symmetric for the
+    exact methods.
 
     Parameters
     ----------
@@ -377,10 +439,16 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
         The point; the Hessian has shape ``x.shape + x.shape`` ((n, n) for a
         vector).
     method : str
-        "dual" (hyper-dual numbers, exact) or a finite-difference method
-        (delegated to ``fastgrad.finite_diff.fd_hessian``).
-    step, args, vectorized, chunk_size
+        "auto" (default) or "reverse": forward-over-reverse over f's
+        recorded tape, in C ("auto" falls back to "dual" as
+        :func:`value_and_gradient` says); "dual": hyper-dual numbers; or a
+        finite-difference method (delegated to
+        ``fastgrad.finite_diff.fd_hessian``).
+    step, args, vectorized
         As in :func:`value_and_gradient`.
+    chunk_size : int, optional
+        Directions per pass: the tape's forward passes (default 8) or the
+        dual ones (default :func:`default_chunk_size`).
 
     Returns
     -------
@@ -389,6 +457,11 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
 
     Notes
     -----
+    Forward-over-reverse: f is recorded once at x; for k columns j per
+    pass, the C tape runs a dual pass carrying the unit directions e_j and
+    then the adjoint sweep differentiated along them, which gives columns
+    of ``d(grad f)/dx``: about n/k passes, each a few times f's cost (the
+    mean of the result and its transpose is returned, exactly symmetric).
     Hyper-dual numbers ``x + b e1 + c e2 + d e1e2`` (``e1**2 = e2**2 = 0``) carry
     ``f(x + b e1 + c e2) = f + f' b e1 + f' c e2 + (f' d + f'' b c) e1e2``: with
     ``c = e_i`` and ``b`` the chunk of directions ``e_j``, the e1e2 part of
@@ -408,10 +481,13 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
         if chunk_size is not None:
             raise ValueError('chunk_size is a setting of method="dual"')
         return _fd().fd_hessian(f, _as_point(x), method=method, step=step, args=args)
-    _no_step(step)
+    _no_step(step, method)
     xp = _as_point(x)
     n = xp.size
     c = _chunk(n, chunk_size)
+    rec = _recorded(f, xp, args, vectorized, method)
+    if rec is not None:
+        return rec.hessian(None if chunk_size is None else c)
     tag = next(_TAGS)
     H = None
     for i in range(n):
@@ -430,7 +506,7 @@ def hessian(f: Callable, x: Any, *, method: str = "dual", step: Any = None, args
     return H.reshape(xp.shape + xp.shape)
 
 
-def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
+def jvp(f: Callable, x: Any, v: Any, *, method: str = "auto", step: Any = None,
         args: tuple = (), vectorized: bool = False):
     """The value f(x) and the Jacobian-vector product J(x) v, in one pass.
 
@@ -442,7 +518,9 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
     v : array_like of real numbers, x's shape
         The direction (not normalized).
     method, step, args, vectorized
-        As in :func:`value_and_gradient`.
+        As in :func:`value_and_gradient`; "auto" is "dual" here (one pass
+        whatever n), "reverse" records f and contracts its reverse-mode
+        Jacobian with v.
 
     Returns
     -------
@@ -469,7 +547,12 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
         raise ValueError(f"v must have x's shape {xp.shape}, got {vp.shape}")
     if not _check_method(method):
         return _fd().fd_jvp(f, xp, vp, method=method, step=step, args=args)
-    _no_step(step)
+    _no_step(step, method)
+    rec = _recorded(f, xp, args, vectorized, method) if method == "reverse" else None
+    if rec is not None:
+        J = rec.jacobian()
+        jv = np.tensordot(J, vp.astype(J.dtype), axes=vp.ndim)
+        return rec.values(), np.asarray(jv, order="C")
     tag = next(_TAGS)
     t = np.ascontiguousarray(vp.astype(xp.dtype)[..., None])
     out = _call(f, seed(xp, t, tag, False), args, vectorized)
@@ -478,7 +561,7 @@ def jvp(f: Callable, x: Any, v: Any, *, method: str = "dual", step: Any = None,
 
 
 def directional_derivative(f: Callable, x: Any, v: Any, *, normalize: bool = True,
-                           method: str = "dual", step: Any = None, args: tuple = (),
+                           method: str = "auto", step: Any = None, args: tuple = (),
                            vectorized: bool = False) -> float:
     """The derivative of a scalar f at x along v: ``grad f(x) . v / |v|``.
 
@@ -561,7 +644,7 @@ class GradientCheck:
         return "\n".join(lines)
 
 
-def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step: Any = None,
+def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "auto", step: Any = None,
                    args: tuple = (), vectorized: bool = False, tol: float | None = None,
                    atol: float | None = None) -> GradientCheck:
     """Check a gradient (a function or an array) against a reference gradient.
@@ -574,13 +657,13 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
         The gradient to check: ``grad(x, *args)`` or its value at x.
     x : array_like of real numbers
     method : str
-        How the reference is computed ("dual": exact, the default; or a
-        finite-difference method).
+        How the reference is computed: "auto" (the default), "reverse" or
+        "dual", all exact; or a finite-difference method.
     step, args, vectorized
         As in :func:`gradient`.
     tol : float, optional
-        Largest acceptable relative error: default 1e-6 for "dual" and
-        "complex", 1e-4 for the other finite differences.
+        Largest acceptable relative error: default 1e-6 for the exact
+        methods and "complex", 1e-4 for the other finite differences.
     atol : float, optional
         Floor of the denominator, so coordinates near zero are judged
         against the gradient's scale: default ``1e-3 * max(|grad|_inf,
@@ -609,10 +692,10 @@ def check_gradient(f: Callable, grad: Any, x: Any, *, method: str = "dual", step
     [(1,)]
     """
     args, vectorized = _check_call(f, args, vectorized)
-    is_dual = _check_method(method)
+    exact = _check_method(method)
     xp = _as_point(x)
     if tol is None:
-        tol = 1e-6 if (is_dual or method == "complex") else 1e-4
+        tol = 1e-6 if (exact or method == "complex") else 1e-4
     tol = _validate.real("tol", tol, low=0.0, finite=False)
     if callable(grad):
         g = grad(np.array(xp), *args)

@@ -245,7 +245,7 @@ def _bounds(bounds: Any, shape: tuple, n: int) -> tuple[np.ndarray, np.ndarray] 
 
 
 def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
-             jac: Callable[..., Any] | bool | None = None, gradient: str = "dual",
+             jac: Callable[..., Any] | bool | None = None, gradient: str = "auto",
              lr: float | Callable[[int], float] | None = None, tol: float = 1e-8,
              ftol: float = _RUN_DEFAULTS["ftol"], maxiter: int = 10_000,
              maxfun: int | None = None, maximize: bool = False,
@@ -277,7 +277,9 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         method=gradient)`` (or the compiled function's own gradient).
     gradient : str
         Differentiation method when ``jac`` is None and ``fun`` is a Python
-        callable (``"dual"`` or a finite-difference method).
+        callable: ``"auto"`` (reverse mode over f recorded at each x, see
+        ``fastgrad.gradient``), ``"reverse"``, ``"dual"`` or a
+        finite-difference method.
     lr : float or callable, optional
         Step size, or a schedule ``lr(t) -> float`` (t from 1, counting
         updates over warm starts; calling it takes the GIL each step).

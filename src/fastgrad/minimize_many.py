@@ -119,7 +119,7 @@ class ManyResult:
 
 def minimize_many(fun: Callable[..., Any], X0: Any, *, data: Any = None, threads: int = 1,
                   method: str = "adam", jac: Callable[..., Any] | bool | None = None,
-                  gradient: str = "dual", lr: float | Callable[[int], float] | None = None,
+                  gradient: str = "auto", lr: float | Callable[[int], float] | None = None,
                   tol: float = 1e-8, ftol: float = _RUN_DEFAULTS["ftol"],
                   maxiter: int = 10_000, maxfun: int | None = None, maximize: bool = False,
                   callback: Callable[[OptimizeResult], Any] | None = None,

@@ -1,4 +1,5 @@
-"""The tracer of ``fastgrad.compile``: NumPy code recorded as tape instructions.
+"""The tracer of ``fastgrad.compile`` and the recorder of reverse mode:
+NumPy code recorded as tape instructions.
 
 ``record(f, shape)`` calls ``f`` once with a symbolic :class:`TracedArray`
 that implements NumPy's ``__array_ufunc__`` and ``__array_function__``
@@ -11,29 +12,70 @@ read by name from ``fastgrad._tape``). Operations on constants alone are
 folded at trace time, and an empty result is an empty constant (it has no
 derivative), so no instruction ever has an empty operand.
 
-Every instruction goes through :meth:`_Tracer.emit`, the one place that
-knows the instruction record; a recorder at concrete values would compute
-each instruction's value there too and keep it beside the slot.
+``fastgrad.recorder`` runs the same tracer in concrete mode (``concrete``
+is set, ``values`` holds each slot's values): :meth:`_Tracer.emit` hands
+every instruction to :meth:`_Tracer.computed`, where the recorder computes
+its value, so the tracer's primitives serve both.
 """
 from __future__ import annotations
 
 import math
-import operator
+import struct
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fastgrad import _tape, _validate, methods, rules
+from fastgrad._ops import ROWS
 
 __all__ = ["TracedArray", "TraceError", "record", "normalize_shape"]
 
 
-_INSTR_DTYPE = _tape.INSTR_DTYPE
-_RECORD = operator.itemgetter(*(_INSTR_DTYPE.names or ()))   # the fields in C order
 CODES = _tape.CODES
 """Instruction code by name, as csrc/fg_tape.h defines them."""
 SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED, SLOT_DATA, SLOT_DATA_INT = (
     _tape.SLOT_KINDS[k] for k in ("INPUT", "CONST", "COMPUTED", "DATA", "DATA_INT"))
+
+# An instruction is recorded as a tuple of these fields, by name; the C
+# record's layout (offsets, types, size) comes from fastgrad._tape.INSTR_DTYPE,
+# and _PACK writes a tuple as that record, so the rows become the C array in
+# one pass. The positions of the slot fields, used while pruning:
+_FIELDS = ("code", "op", "out", "a", "b", "c", "a_off", "b_off", "c_off", "sa", "sb", "sc",
+           "n", "p0", "p1", "p2", "p3", "scale")
+_OUT, _A, _B, _C = 2, 3, 4, 5
+
+
+def _packer(dtype: np.dtype) -> tuple[struct.Struct, tuple[int, ...]]:
+    """A struct that writes one record of dtype from a tuple in _FIELDS
+    order, and the order in which it takes the fields (by offset)."""
+    if set(_FIELDS) != set(dtype.names or ()):   # pragma: no cover - a schema change
+        raise ImportError("fastgrad.trace's instruction fields differ from csrc/fg_tape.h's")
+    fields: Any = dtype.fields or {}
+    by_offset = sorted(_FIELDS, key=lambda f: fields[f][1])
+    fmt, pos = "=", 0
+    for name in by_offset:
+        ftype, off = fields[name][:2]
+        fmt += "x" * (off - pos) + {"i4": "i", "i8": "q", "f8": "d"}[ftype.str[1:]]
+        pos = off + ftype.itemsize
+    fmt += "x" * (dtype.itemsize - pos)
+    return struct.Struct(fmt), tuple(_FIELDS.index(f) for f in by_offset)
+
+
+_PACK, _PACK_ORDER = _packer(_tape.INSTR_DTYPE)
+_IN_ORDER = _PACK_ORDER == tuple(range(len(_FIELDS)))
+_NO_OPERAND = (-1, 0)
+_NO_PARAMS = (0, 0, 0)
+
+
+def instruction_array(rows: list) -> np.ndarray:
+    """Recorded rows (tuples in ``_FIELDS`` order) as a new array of
+    ``fastgrad._tape.INSTR_DTYPE``."""
+    pack = _PACK.pack
+    if _IN_ORDER:
+        data = b"".join([pack(*r) for r in rows])
+    else:   # pragma: no cover - a C record whose fields are in another order
+        data = b"".join([pack(*[r[i] for i in _PACK_ORDER]) for r in rows])
+    return np.frombuffer(bytearray(data), dtype=_tape.INSTR_DTYPE)
 
 
 class TraceError(TypeError):
@@ -48,16 +90,31 @@ def _unsupported(what: str, hint: str = "") -> TraceError:
 class _Tracer:
     """Records instructions while f runs on a TracedArray."""
 
+    array_type: Any    # TracedArray, or RecordedArray for a _Recorder
+    concrete = False   # True for a _Recorder: values are known, in values
+    values: list       # a _Recorder's flat float64 values of each slot
+    f32 = False        # x is float32 (a _Recorder tracks f's result dtype)
+    promoted = False
+
+    def result_dtype(self) -> np.dtype:
+        """The dtype of f's result (see _Recorder)."""
+        return np.dtype(np.float64)
+
+    def note_constants(self, *xs: Any) -> None:
+        """Constants met by a traced operand (see _Recorder)."""
+
     def __init__(self, shape: tuple) -> None:
         self.shape = shape
         self.slot_size = [math.prod(shape)]
         self.slot_kind = [SLOT_INPUT]
         self.consts: dict[int, np.ndarray] = {}
-        self.instrs: list[dict] = []
+        self.instrs: list[tuple] = []
         self.index_parts: list[np.ndarray] = []
         self.index_len = 0
         self._scalar_cache: dict[tuple, int] = {}
         self._array_cache: dict[int, tuple[Any, int]] = {}
+        self._ones_slot: dict[int, int] = {}
+        self._bcast_cache: dict[tuple, tuple[Any, int]] = {}
         self.data_slots: list[int] = []
         self.data_cast: dict[int, Any] = {}   # integer data slot -> its CAST
 
@@ -75,12 +132,11 @@ class _Tracer:
         return TracedArray(self, s, 0, shape, False)
 
     # -- slots
-    def new_slot(self, size: int) -> int:
-        self.slot_size.append(int(size))
-        self.slot_kind.append(SLOT_COMPUTED)
-        return len(self.slot_size) - 1
-
     def const_slot(self, value: Any, key: Any = None) -> int:
+        if key is not None:   # only arrays of more than one element are keyed
+            hit = self._array_cache.get(id(key))
+            if hit is not None:
+                return hit[1]
         flat = np.ascontiguousarray(value, dtype=np.float64).ravel()
         ck: tuple = ()
         if flat.size == 1:
@@ -88,16 +144,31 @@ class _Tracer:
             ck = (v, math.copysign(1.0, v)) if v == v else ("nan",)
             if ck in self._scalar_cache:
                 return self._scalar_cache[ck]
-        elif key is not None and id(key) in self._array_cache:
-            return self._array_cache[id(key)][1]
         self.slot_size.append(flat.size)
         self.slot_kind.append(SLOT_CONST)
         s = len(self.slot_size) - 1
-        self.consts[s] = flat.copy()
+        self.consts[s] = flat = flat.copy()
+        self.constant(flat)
         if flat.size == 1:
             self._scalar_cache[ck] = s
         elif key is not None:
             self._array_cache[id(key)] = (key, s)   # keep key alive: ids stay unique
+        return s
+
+    def constant(self, flat: np.ndarray) -> None:
+        """A constant slot was added with these values (a recorder keeps them)."""
+
+    def scalar_slot(self, v: float) -> int:
+        """The constant slot of a Python number (one per value and sign)."""
+        ck = (v, math.copysign(1.0, v)) if v == v else ("nan",)
+        s = self._scalar_cache.get(ck)
+        if s is None:
+            flat = np.array([v], dtype=np.float64)
+            self.slot_size.append(1)
+            self.slot_kind.append(SLOT_CONST)
+            self._scalar_cache[ck] = s = len(self.slot_size) - 1
+            self.consts[s] = flat
+            self.constant(flat)
         return s
 
     def indices(self, idx: np.ndarray) -> int:
@@ -107,22 +178,66 @@ class _Tracer:
         self.index_len += idx.size
         return start
 
-    def emit(self, code: str, out_shape: tuple, tan: bool, op: int = 0, a=(-1, 0), b=(-1, 0),
-             c=(-1, 0), sa: int = 1, sb: int = 1, sc: int = 1, p=(0, 0, 0, 0),
-             scale: float = 1.0) -> Any:
-        """Append one instruction writing a new slot of out_shape. An empty
+    def emit(self, code: str, out_shape: tuple, tan: bool, op: int = 0, a=_NO_OPERAND,
+             b=_NO_OPERAND, c=_NO_OPERAND, sa: int = 1, sb: int = 1, sc: int = 1,
+             p=_NO_PARAMS, scale: float = 1.0, index: Any = None) -> Any:
+        """Append one instruction writing a new slot of out_shape (a tuple of
+        ints); GATHER passes its flat int64 indices as ``index``. An empty
         result is an empty constant instead: it has no derivative."""
         n = math.prod(out_shape)
         if n == 0:
             return np.zeros(out_shape)
-        out = self.new_slot(n)
+        if index is not None:
+            p = (self.indices(index), 0, 0)
+        out = len(self.slot_size)
+        self.slot_size.append(n)
+        self.slot_kind.append(SLOT_COMPUTED)
         # An operand the code does not read has slot -1, offset 0, stride 0.
-        self.instrs.append(dict(code=CODES[code], op=op, out=out, a=a[0], b=b[0], c=c[0],
-                                a_off=a[1], b_off=b[1], c_off=c[1], sa=sa if a[0] >= 0 else 0,
-                                sb=sb if b[0] >= 0 else 0, sc=sc if c[0] >= 0 else 0, n=n,
-                                p0=p[0], p1=p[1], p2=p[2], p3=p[3] if len(p) > 3 else 0,
-                                scale=float(scale)))
-        return TracedArray(self, out, 0, tuple(out_shape), tan)
+        row = (CODES[code], op, out, a[0], b[0], c[0], a[1], b[1], c[1],
+               sa if a[0] >= 0 else 0, sb if b[0] >= 0 else 0, sc if c[0] >= 0 else 0,
+               n, p[0], p[1], p[2], p[3] if len(p) > 3 else 0, float(scale))
+        self.instrs.append(row)
+        self.computed(row, index)
+        arr: Any = _object_new(self.array_type)
+        arr._tr, arr._slot, arr._off, arr._shape, arr._tan = self, out, 0, out_shape, tan
+        return arr
+
+    def computed(self, row: tuple, index: Any) -> None:
+        """An instruction was appended (a recorder computes its value here)."""
+
+    def elementwise(self, op: int, shape: tuple, tan: bool, a: int, a_off: int, b: int = -1,
+                    b_off: int = 0, sa: int = 1, sb: int = 0) -> Any:
+        """The hot path of :meth:`emit` for UNARY (b = -1) and BINARY: the
+        row of op-table row op on operands (slot, offset, stride)."""
+        n = math.prod(shape)
+        if n == 0:
+            return np.zeros(shape)
+        out = len(self.slot_size)
+        self.slot_size.append(n)
+        self.slot_kind.append(SLOT_COMPUTED)
+        self.instrs.append((_UNARY, op, out, a, -1, -1, a_off, 0, 0, 1, 0, 0, n, 0, 0, 0, 0, 1.0)
+                           if b < 0 else
+                           (_BINARY, op, out, a, b, -1, a_off, b_off, 0, sa, sb, 0, n, 0, 0, 0, 0,
+                            1.0))
+        if self.concrete:
+            V = self.values
+            fn = _ROW_UFUNCS.get(op) or row_ufunc(op)
+            A = V[a]
+            m = n if sa else 1
+            if a_off or A.shape[0] != m:
+                A = A[a_off:a_off + m]
+            if b < 0:
+                V.append(fn(A))
+            else:
+                B = V[b]
+                m = n if sb else 1
+                if b_off or B.shape[0] != m:
+                    B = B[b_off:b_off + m]
+                r = fn(A, B)
+                V.append(r if r.shape[0] == n else np.full(n, r[0]))
+        arr: Any = _object_new(self.array_type)
+        arr._tr, arr._slot, arr._off, arr._shape, arr._tan = self, out, 0, shape, tan
+        return arr
 
     # -- operands
     def ref(self, v: Any) -> tuple[int, int]:
@@ -135,52 +250,106 @@ class _Tracer:
         """Operand reference and stride (0: scalar, 1: full) for `shape`."""
         if v.size == 1:
             return self.ref(v), 0
-        if tuple(v.shape) == tuple(shape):
-            return self.ref(v), 1
-        if not isinstance(v, TracedArray):
-            return self.ref(np.broadcast_to(v, shape)), 1
+        if tuple(v.shape) == tuple(shape) or v.size == math.prod(shape):
+            return self.ref(v), 1   # the same elements in the same order (new unit axes)
+        if not isinstance(v, TracedArray):   # one constant slot per array and shape
+            ck = (id(v), shape)
+            hit = self._bcast_cache.get(ck)
+            if hit is None:   # v is kept alive with its slot: ids stay unique
+                hit = self._bcast_cache[ck] = (v, self.const_slot(np.broadcast_to(v, shape)))
+            return (hit[1], 0), 1
+        outer = self._outer(v.shape, shape)
+        if outer is not None:
+            lead, m = outer
+            ones = self._ones_slot.get(m)
+            if ones is None:
+                ones = self._ones_slot[m] = self.const_slot(np.ones(m))
+            # A plain 2-D product (p3 = 1 where the record has a batch count).
+            if lead:   # (..., 1, s) to (..., m, s): ones(m, 1) @ v(1, s)
+                r = self.emit("MATMUL", shape, v._tan, a=(ones, 0), b=(v._slot, v._off),
+                              p=(m, 1, v.size, 1))
+            else:      # (s, 1, ...) to (s, m, ...): v(s, 1) @ ones(1, m)
+                r = self.emit("MATMUL", shape, v._tan, a=(v._slot, v._off), b=(ones, 0),
+                              p=(v.size, 1, m, 1))
+            return (r._slot, 0), 1
         idx = np.broadcast_to(np.arange(v.size).reshape(v.shape), shape)
-        return self.ref(_BACKEND.gather(v, idx)), 1
+        return self.ref(self.array_type._fg_backend.gather(v, idx)), 1
 
-    def finish(self, out: Any) -> tuple:
-        """The recorded program's fields: (shape, slot sizes, slot kinds,
-        constants, instructions, index pool), pruned to what out needs."""
+    @staticmethod
+    def _outer(vshape: tuple, shape: tuple) -> tuple[bool, int] | None:
+        """(True, m) when broadcasting vshape to shape repeats the whole
+        array m times along leading axes (a bias row added to a matrix),
+        (False, m) when it repeats each element m times along trailing axes
+        (a column of row statistics), else None. Either is an outer product
+        with ones, a matrix product of inner size 1: cheaper to record and
+        to sweep than a gather of one index per element."""
+        full = (1,) * (len(shape) - len(vshape)) + tuple(vshape)
+        k = 0
+        while full[k] == 1:
+            k += 1
+        if full[k:] == shape[k:]:
+            return True, math.prod(shape[:k])
+        k = len(full)
+        while full[k - 1] == 1:
+            k -= 1
+        if full[:k] == shape[:k]:
+            return False, math.prod(shape[k:])
+        return None
+
+    def output(self, out: Any) -> Any:
+        """f's result as a scalar in a slot of its own written by the last
+        instruction (a view such as x[0], or an earlier value, is copied out
+        by a one-element SUM)."""
         if not isinstance(out, TracedArray):
             raise ValueError("f returned a value that does not depend on x "
                              f"({type(out).__name__}); nothing to compile")
         if out.size != 1:
             raise ValueError(f"f must return a scalar, got an array of shape {out.shape}")
-        last = self.instrs[-1] if self.instrs else None
-        if last is None or last["out"] != out._slot or out._off != 0:
-            # The result is a view (x[0]) or an earlier value: copy it out.
+        if not self.instrs or self.instrs[-1][_OUT] != out._slot or out._off != 0:
             out = self.emit("SUM", (), out._tan, a=(out._slot, out._off), p=(1, 1, 1))
-        return self._prune(out._slot)
+        return out
 
-    def _prune(self, out_slot: int) -> tuple:
-        """Drop instructions the output does not need, renumber the slots."""
-        live = {0, out_slot, *self.data_slots}   # every data slot: one per data argument
-        keep = []
-        for ins in reversed(self.instrs):
-            if ins["out"] in live:
-                keep.append(ins)
-                live.update(ins[s] for s in "abc" if ins[s] >= 0)
-        keep.reverse()
-        order = sorted(live)
+    def finish(self, out: Any) -> tuple:
+        """The recorded program's fields: (shape, slot sizes, slot kinds,
+        constants, instructions, index pool), pruned to what out needs."""
+        rows, order = self.prune(self.output(out)._slot)
+        if order is None:
+            order = list(range(len(self.slot_size)))
+        keep = set(order)
         new = {s: i for i, s in enumerate(order)}
-        index_pool = (np.concatenate(self.index_parts) if self.index_parts
-                      else np.zeros(0, np.int64))
-        rows = []
-        for ins in keep:
-            row = dict(ins)
-            for j in ("out", "a", "b", "c"):
-                if row[j] >= 0:
-                    row[j] = new[row[j]]
-            rows.append(_RECORD(row))
-        # The C record as a NumPy array, in one conversion.
-        instrs = np.array(rows, dtype=_INSTR_DTYPE)
         return (self.shape, [self.slot_size[s] for s in order],
                 [self.slot_kind[s] for s in order],
-                {new[s]: d for s, d in self.consts.items() if s in live}, instrs, index_pool)
+                {new[s]: d for s, d in self.consts.items() if s in keep},
+                instruction_array(rows), self.index_pool())
+
+    def index_pool(self) -> np.ndarray:
+        return np.concatenate(self.index_parts) if self.index_parts else np.zeros(0, np.int64)
+
+    def prune(self, out_slot: int) -> tuple[list, list | None]:
+        """The instructions the output needs, with their slots renumbered,
+        and the old number of each kept slot in order (None: every slot is
+        kept, numbers unchanged)."""
+        live = bytearray(len(self.slot_size) + 1)   # the extra byte absorbs slot -1
+        live[0] = live[out_slot] = 1
+        for s in self.data_slots:   # every data slot: one per data argument
+            live[s] = 1
+        nkeep = 0
+        for ins in reversed(self.instrs):
+            if live[ins[_OUT]]:
+                nkeep += 1
+                live[ins[_A]] = live[ins[_B]] = live[ins[_C]] = 1
+        live[-1] = 0
+        if nkeep == len(self.instrs) and live.count(1) == len(self.slot_size):
+            return self.instrs, None
+        order = [s for s in range(len(self.slot_size)) if live[s]]
+        new = {s: i for i, s in enumerate(order)}
+        new[-1] = -1
+        rows = [ins[:_OUT] + (new[ins[_OUT]], new[ins[_A]], new[ins[_B]], new[ins[_C]])
+                + ins[_C + 1:] for ins in self.instrs if live[ins[_OUT]]]
+        return rows, order
+
+
+_object_new = object.__new__
 
 
 # ------------------------------------------------------------ traced array --
@@ -254,9 +423,9 @@ class TracedArray(methods.ArrayMethods):
         raise _unsupported("tolist() of a traced value")
 
     def __setitem__(self, key, value):
-        raise _unsupported("item assignment (x[i] = ...)",
-                           "traced arrays are immutable; build the result with np.where "
-                           "or arithmetic")
+        raise self._fg_backend.unsupported(
+            "item assignment (x[i] = ...): recorded arrays are immutable; build the result "
+            "with np.where or arithmetic")
 
     def copy(self) -> "TracedArray":
         return self
@@ -268,7 +437,7 @@ class TracedArray(methods.ArrayMethods):
 
     # -- NumPy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return methods.apply_ufunc(_BACKEND, ufunc, method, inputs, kwargs)
+        return methods.apply_ufunc(self._fg_backend, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if self._tr.data_slots:   # integer data among the arguments
@@ -281,8 +450,8 @@ class TracedArray(methods.ArrayMethods):
         handler = rules.FUNCTIONS.get(func)
         if handler is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
-            raise _unsupported(f"{mod}.{func.__name__}",
-                               "see fastgrad.compile's docstring for what is supported")
+            raise self._fg_backend.unsupported(
+                f"{mod.replace('numpy._core.', 'numpy.')}.{func.__name__}")
         return handler(*args, **kwargs)
 
 
@@ -305,9 +474,50 @@ def _tan(*vs: Any) -> bool:
     return any(isinstance(v, TracedArray) and v._tan for v in vs)
 
 
+def _broadcast_shape(sa: tuple, sb: tuple, name: str) -> tuple:
+    """``numpy.broadcast_shapes(sa, sb)`` for two shapes, without its
+    per-call array set-up (it runs once per recorded binary operation)."""
+    if sa == sb:
+        return sa
+    d = len(sa) - len(sb)
+    if d > 0:
+        sb = (1,) * d + sb
+    elif d < 0:
+        sa = (1,) * -d + sa
+    out = []
+    for x, y in zip(sa, sb):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise ValueError(f"operands could not be broadcast together with shapes "
+                             f"{sa[max(-d, 0):]} {sb[max(d, 0):]} (in numpy.{name})")
+    return tuple(out)
+
+
 def _layout(shape: tuple, axis: int) -> tuple[int, int, int]:
     """(pre, len, post) of a reduction along axis."""
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+
+
+def _view(a: TracedArray, off: int, shape: tuple) -> TracedArray:
+    """Elements [off, off + size) of a's slot, as an array of a's type."""
+    v = _object_new(type(a))
+    v._tr, v._slot, v._off, v._shape, v._tan = a._tr, a._slot, off, shape, a._tan
+    return v
+
+
+_ROW_UFUNCS: dict[Any, Any] = {}
+
+
+def row_ufunc(key: Any) -> Any:
+    """The function of an op-table row, by name or code (looked up once)."""
+    fn = _ROW_UFUNCS.get(key)
+    if fn is None:
+        fn = _ROW_UFUNCS[key] = rules.row_function(key if isinstance(key, str)
+                                                   else ROWS[key].name)
+    return fn
 
 
 class _TraceBackend(rules.Backend):
@@ -324,47 +534,88 @@ class _TraceBackend(rules.Backend):
     def ufunc(self, name: str, *xs: Any) -> Any:
         kind = rules.OP_KIND.get(name)
         if kind is None:
-            raise _unsupported(f"numpy.{name}", "it has no row in the op table")
-        ops = [_operand(x) for x in xs]
-        tr = _tracer_of(*ops)
-        if tr is None:
-            return np.asarray(rules.row_function(name)(*ops), dtype=np.float64)
-        code = rules.op_code(name)
-        if kind == "unary":
-            (a,) = ops
-            return tr.emit("UNARY", a.shape, a._tan, op=code, a=(a._slot, a._off))
-        a, b = ops
-        try:
-            shape = np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise ValueError(f"operands could not be broadcast together with shapes "
-                             f"{a.shape} {b.shape} (in numpy.{name})") from None
+            raise self.unsupported(f"numpy.{name}: it has no row in the op table")
+        if len(xs) == 1:
+            a = xs[0]
+            if isinstance(a, TracedArray):
+                return a._tr.elementwise(rules.op_code(name), a._shape, a._tan, a._slot, a._off)
+            return np.asarray(row_ufunc(name)(_const(a)), dtype=np.float64)
+        a, b = xs
+        if isinstance(a, TracedArray):   # the common cases first: x op x, x op 2.0
+            tr = a._tr
+            if kind != "compare" or not tr.concrete:
+                tb = type(b)
+                if tb is float or tb is int:
+                    return tr.elementwise(rules.op_code(name), a._shape,
+                                          a._tan and kind != "compare", a._slot, a._off,
+                                          tr.scalar_slot(b), 0, 1 if a._shape else 0, 0)
+                if isinstance(b, TracedArray) and a._shape == b._shape and a._shape:
+                    return tr.elementwise(rules.op_code(name), a._shape,
+                                          (a._tan or b._tan) and kind != "compare", a._slot,
+                                          a._off, b._slot, b._off, 1, 1)
+        elif isinstance(b, TracedArray) and (kind != "compare" or not b._tr.concrete):
+            ta = type(a)
+            if ta is float or ta is int:
+                tr = b._tr
+                return tr.elementwise(rules.op_code(name), b._shape,
+                                      b._tan and kind != "compare", tr.scalar_slot(a), 0,
+                                      b._slot, b._off, 0, 1 if b._shape else 0)
+        tracer = a._tr if isinstance(a, TracedArray) else \
+            b._tr if isinstance(b, TracedArray) else None
+        if tracer is None:
+            return np.asarray(row_ufunc(name)(_const(a), _const(b)), dtype=np.float64)
+        tr = tracer
+        if tr.f32:
+            tr.note_constants(a, b)
+        if kind == "compare" and tr.concrete:   # a plain condition: no derivative
+            return row_ufunc(name)(_values(a), _values(b))
+        a, b = _operand(a), _operand(b)
+        shape = _broadcast_shape(a.shape, b.shape, name)
         if math.prod(shape) == 0:
             return np.zeros(shape)
         ra, sa = tr.broadcast(a, shape)
         rb, sb = tr.broadcast(b, shape)
         tan = kind != "compare" and _tan(a, b)
-        return tr.emit("BINARY", shape, tan, op=code, a=ra, b=rb, sa=sa, sb=sb)
+        return tr.elementwise(rules.op_code(name), shape, tan, ra[0], ra[1], rb[0], rb[1], sa, sb)
 
     def getitem(self, a: TracedArray, key: Any) -> Any:
         from fastgrad import trace_data
         if trace_data._data_in(key):
             return trace_data.index_with_data(a, key)
-        return self.gather(a, np.asarray(np.arange(a.size).reshape(a.shape)[key]))
+        shape = a._shape
+        tk = type(key)
+        if shape and (tk is int or (tk is slice and (key.step is None or key.step == 1))):
+            # a[i] and a[i:j] along the first axis: a view, no index arrays
+            inner = math.prod(shape[1:])
+            if tk is int:
+                i = key + shape[0] if key < 0 else key
+                if 0 <= i < shape[0]:
+                    return _view(a, a._off + i * inner, shape[1:])
+            else:
+                start, stop, _ = key.indices(shape[0])
+                if stop > start:
+                    return _view(a, a._off + start * inner, (stop - start,) + shape[1:])
+        return self.gather(a, np.asarray(np.arange(a.size).reshape(shape)[key]))
 
     def gather(self, a: TracedArray, idx: np.ndarray) -> Any:
         """A free view when idx is one contiguous run, else a GATHER."""
         flat = idx.ravel()
-        if flat.size and (flat.size == 1 or np.all(np.diff(flat) == 1)):
-            return TracedArray(a._tr, a._slot, a._off + int(flat[0]), idx.shape, a._tan)
-        if flat.size == 0:
+        n = flat.size
+        if n == 0:
             return np.zeros(idx.shape)
-        start = a._tr.indices(flat)
-        return a._tr.emit("GATHER", idx.shape, a._tan, a=(a._slot, a._off), p=(start, 0, 0))
+        # the ends first: most gathers that are not one run fail there, cheaply
+        if n == 1 or (flat[n - 1] - flat[0] == n - 1 and (flat[1:] - flat[:-1] == 1).all()):
+            return _view(a, a._off + int(flat[0]), tuple(idx.shape))
+        return a._tr.emit("GATHER", tuple(idx.shape), a._tan, a=(a._slot, a._off),
+                          index=np.ascontiguousarray(flat, dtype=np.int64))
 
     def reshape(self, a: TracedArray, shape: tuple) -> TracedArray:
-        new = np.empty(a.shape, dtype=np.int8).reshape(shape).shape
-        return TracedArray(a._tr, a._slot, a._off, new, a._tan)
+        if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape) \
+                and math.prod(shape) == math.prod(a._shape):
+            new = shape   # the common case: every length given
+        else:   # -1, NumPy integers, and NumPy's error for a wrong size
+            new = np.empty(a.shape, dtype=np.int8).reshape(shape).shape
+        return _view(a, a._off, new)
 
     def reduce(self, kind: str, a: TracedArray, axis: int) -> Any:
         shape = a.shape
@@ -379,10 +630,12 @@ class _TraceBackend(rules.Backend):
                           p=_layout(a.shape, axis))
 
     def matmul(self, a: Any, b: Any) -> Any:
-        a, b = _operand(a), _operand(b)
         tr = _tracer_of(a, b)
         if tr is None:
-            return np.matmul(a, b)
+            return np.matmul(_const(a), _const(b))
+        if tr.f32:
+            tr.note_constants(a, b)
+        a, b = _operand(a), _operand(b)
         if a.ndim > 2 or b.ndim > 2:
             return self._batched_matmul(tr, a, b)
         M, L = (1, a.shape[0]) if a.ndim == 1 else a.shape
@@ -447,8 +700,10 @@ class _TraceBackend(rules.Backend):
         return tr.ref(v), 1
 
     def where(self, cond: Any, x: Any, y: Any) -> Any:
+        tr = _tracer_of(cond, x, y)
+        if tr is not None and tr.f32:
+            tr.note_constants(x, y)
         c, a, b = _operand(cond), _operand(x), _operand(y)
-        tr = _tracer_of(c, a, b)
         if tr is None:
             return np.where(c, a, b).astype(np.float64)
         shape = np.broadcast_shapes(c.shape, a.shape, b.shape)
@@ -463,8 +718,11 @@ class _TraceBackend(rules.Backend):
         """Each piece gathered into the output's shape (clamped indices
         outside its own block), then where(block mask, piece, previous)
         stitches the blocks: the rules of gather and where carry over."""
+        tr = _tracer_of(*xs)
+        if tr is not None and tr.f32:
+            tr.note_constants(*xs)
         ops = [_operand(x) for x in xs]
-        if _tracer_of(*ops) is None:
+        if tr is None:
             return np.concatenate(ops, axis=axis)
         labels = np.concatenate([np.full(p.shape, i) for i, p in enumerate(ops)], axis=axis)
         local = np.concatenate([np.arange(p.size).reshape(p.shape) for p in ops], axis=axis)
@@ -482,6 +740,17 @@ class _TraceBackend(rules.Backend):
 
 _BACKEND = _TraceBackend()
 TracedArray._fg_backend = _BACKEND
+_Tracer.array_type = TracedArray
+
+
+_UNARY, _BINARY = CODES["UNARY"], CODES["BINARY"]
+
+
+def _values(x: Any) -> Any:
+    """The values of a recorded array (a constant as it is)."""
+    if isinstance(x, TracedArray):
+        return x._tr.values[x._slot][x._off:x._off + x.size].reshape(x._shape)
+    return x
 
 
 # ------------------------------------------------------------------ record --

@@ -30,7 +30,7 @@ threading.Thread(target=interrupt, daemon=True).start()
 start = time.perf_counter()
 try:
     if what == "gradient":
-        cf.gradient(x)
+        cf.gradient(x, method="dual")   # the O(n) dual passes, in parts
     else:
         cf.hessian(x, method=what)
 except KeyboardInterrupt:

@@ -238,7 +238,7 @@ def test_default_chunk_rule():
     def f(x):
         calls.append(x.k)
         return np.sum(x)
-    gradient(f, np.zeros(1000))
+    gradient(f, np.zeros(1000), method="dual")
     assert len(calls) == math.ceil(1000 / default_chunk_size(1000)) == 32
 
 
@@ -382,13 +382,13 @@ def test_bad_inputs():
     with pytest.raises(TypeError, match="central"):
         gradient(lambda x: np.sum(np.floor(x)), [1.0])
     with pytest.raises(ValueError, match="shapes"):
-        jacobian(lambda x: x[: int(x.k)], np.ones(4), chunk_size=3)
+        jacobian(lambda x: x[: int(x.k)], np.ones(4), chunk_size=3, method="dual")
     with pytest.raises(ValueError, match="read-only|assignment"):
         gradient(lambda x: x.value.__setitem__(0, 5.0), [1.0])
 
 
 def test_methods_constant():
-    assert METHODS[0] == "dual" and set(FD_METHODS) == {
+    assert METHODS[:3] == ("auto", "reverse", "dual") and set(FD_METHODS) == {
         "forward", "backward", "central", "five-point", "complex", "richardson"}
 
 
@@ -449,7 +449,7 @@ def test_dual_array_input_to_user_code_has_expected_api():
         seen["type"] = type(x)
         seen["shape"] = x.shape
         return np.sum(x)
-    gradient(f, np.ones((2, 2)))
+    gradient(f, np.ones((2, 2)), method="dual")
     assert seen == {"type": DualArray, "shape": (2, 2)}
 
 
@@ -461,7 +461,7 @@ import fastgrad as fg
 import fastgrad.differentiate as _diff
 
 ALL_METHODS = _diff.METHODS
-TOL_BY_METHOD = {"dual": 1e-14, "complex": 1e-14, "richardson": 1e-9, "five-point": 1e-9,
+TOL_BY_METHOD = {"auto": 1e-14, "reverse": 1e-14, "dual": 1e-14, "complex": 1e-14, "richardson": 1e-9, "five-point": 1e-9,
                  "central": 1e-7, "forward": 1e-5, "backward": 1e-5}
 
 

@@ -5,6 +5,7 @@ reference duals (fastgrad.reference.dual: scalar Duals in object arrays), and
 hand values. Every elementwise rule is tested by looping over the op table
 fastgrad._ops.OPS, so a new row is tested the moment it is added.
 """
+import functools
 import pathlib
 import subprocess
 import sys
@@ -14,11 +15,17 @@ import numpy as np
 import pytest
 
 import fastgrad
-from fastgrad import DualArray, dual, gradient, hessian, jacobian
+from fastgrad import DualArray, dual
 from fastgrad import _dual as cdual
 from fastgrad._ops import OP_CODES, OPS, ufunc_of
 from fastgrad.dual import DUAL_FUNCTIONS
 from fastgrad.reference import dual as R
+
+# This module tests dual numbers: its front-end calls take method="dual" (the
+# default, reverse mode, is tested in test_reverse.py).
+gradient = functools.partial(fastgrad.gradient, method="dual")
+hessian = functools.partial(fastgrad.hessian, method="dual")
+jacobian = functools.partial(fastgrad.jacobian, method="dual")
 
 UNARY = [name for name, kind, _ in OPS if kind == "unary"]
 BINARY = [name for name, kind, _ in OPS if kind == "binary"]
@@ -384,7 +391,7 @@ def test_number_of_passes_is_ceil_n_over_chunk():
     def f(x):
         calls.append(x.k)
         return np.sum(x ** 2)
-    gradient(f, np.ones(10), chunk_size=4)
+    gradient(f, np.ones(10), chunk_size=4, method="dual")
     assert calls == [4, 4, 2]
 
 

@@ -128,12 +128,12 @@ def test_rule_under_dual(name):
     x = point(shape)
     d = f(dual(x))
     np.testing.assert_allclose(d.value, f(x), rtol=1e-13, atol=1e-14)
-    J = jacobian(f, x)
+    J = jacobian(f, x, method="dual")
     np.testing.assert_allclose(J, central_jacobian(f, x), rtol=1e-6, atol=1e-7)
     g = scalar(f)
-    H = hessian(g, x).reshape(x.size, x.size)
+    H = hessian(g, x, method="dual").reshape(x.size, x.size)
     np.testing.assert_array_equal(H, H.T)
-    Hfd = central_jacobian(lambda z: gradient(g, z), x)
+    Hfd = central_jacobian(lambda z: gradient(g, z, method="dual"), x)
     np.testing.assert_allclose(H, Hfd.reshape(H.shape), rtol=1e-5, atol=1e-6)
 
 
