@@ -143,7 +143,7 @@ def _as_point(x: Any, name: str = "x") -> np.ndarray:
         a = np.array(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be an array-like of real numbers") from exc
-    if a.dtype.kind not in "fiub":
+    if a.dtype.kind not in "fiu":   # bools are not points: no silent coercion
         if a.dtype.kind == "c":
             raise TypeError(f"{name} must be real; complex input is only used internally by "
                             'method="complex"')

@@ -71,7 +71,7 @@ def _as_real(a: Any, name: str, check_finite: bool = True) -> np.ndarray:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{name} must be an array-like of real numbers: {exc}") from None
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "iuf":   # bools are not points: no silent coercion
         raise TypeError(f"{name} must be an array-like of real numbers, got dtype {arr.dtype}")
     dtype = np.float32 if arr.dtype == np.float32 else np.float64
     out = np.array(arr, dtype=dtype, order="C", copy=True)

@@ -525,3 +525,11 @@ def test_minimize_python_function_without_jac_uses_the_dual_gradient():
     res_fd = fg.minimize(lambda v: 3 * v[0] ** 2 + v[1] ** 2, [2.0, 4.0], method="gd", lr=0.1,
                          tol=1e-6, gradient="central")
     assert res_fd.success and np.linalg.norm(res_fd.x) < 1e-6
+
+
+@pytest.mark.parametrize("fn", [fastgrad.gradient, fastgrad.value_and_gradient, fastgrad.hessian,
+                                fastgrad.jacobian])
+def test_bool_points_are_refused_naming_x(fn):
+    """A boolean array is not a point: no silent coercion to 0.0 and 1.0."""
+    with pytest.raises(TypeError, match="x must be an array-like of real numbers"):
+        fn(lambda x: np.sum(x * x), np.array([True, False]))

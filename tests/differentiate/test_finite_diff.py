@@ -753,3 +753,9 @@ def test_batches_are_reused_when_not_kept():
         np.testing.assert_allclose(fd_gradient(f, x, vectorized=True), 2 * x, rtol=1e-8)
     # the first batch is still alive and is the second: refilled, not reallocated
     assert seen[0]() is not None and seen[0]() is seen[1]()
+
+
+def test_bool_points_are_refused_naming_x():
+    """A boolean array is not a point: no silent coercion to 0.0 and 1.0."""
+    with pytest.raises(TypeError, match="x must be an array-like of real numbers"):
+        fd_gradient(lambda x: np.sum(x * x), np.array([True, False]))
