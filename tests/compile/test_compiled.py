@@ -5,7 +5,6 @@ interpreter (fastgrad.reference.compiled), five-point differences, the
 difference of the gradient (Hessians), sympy and hand-derived formulas.
 """
 import ctypes
-import threading
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from fastgrad._ops import OPS, ufunc_of
 from support.build import load
 from fastgrad.compiled import TraceError
 from fastgrad.reference import compiled as ref
+from support.threads import run_threads
 
 RNG_SEED = 20261122
 TT = load("testing_tape")   # capsule calls (test-only extension)
@@ -649,11 +649,7 @@ def test_threads_share_one_compiled_function():
                 errors.append(i)
                 return
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, 8)
     assert errors == []
 
 

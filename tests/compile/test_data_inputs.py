@@ -12,6 +12,7 @@ import pytest
 import fastgrad as fg
 from fastgrad._tape import SLOT_KINDS
 from support.build import load
+from support.threads import run_threads
 
 TD = load("testing_data")
 
@@ -226,11 +227,7 @@ def test_threads_with_different_data(cf, problem):
             if abs(v - expect[j][0]) > 1e-12 or np.abs(g - expect[j][1]).max() > 1e-12:
                 errors.append((i, j))
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, 6)
     assert errors == []
 
 

@@ -18,6 +18,7 @@ import fastgrad
 from fastgrad import _blas
 from fastgrad._tape import TI_MATMUL, Tape
 from fastgrad.reference.compiled import CompiledFunction as ReferenceFunction
+from support.threads import run_threads
 
 RNG = np.random.default_rng(11)
 X = RNG.normal(size=(37, 12))          # data: rows x features
@@ -241,11 +242,7 @@ def test_concurrent_calls_match_single_threaded():
                 if not all(np.array_equal(a, b) for a, b in zip(got, expect[j])):
                     errors.append((i, j))
 
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(worker, 6)
     assert errors == []
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 import fastgrad
 from support.build import load
+from support.threads import run_threads
 
 call_objective_capsule = load("testing_tape").call_objective_capsule
 
@@ -49,11 +50,7 @@ def test_workspace_pool_under_concurrent_mixed_calls():
             if not same(calls[i](), expect[i]):
                 errors.append(i)
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, 8)
     assert errors == []
     if sysconfig.get_config_var("Py_GIL_DISABLED"):
         # a free-threaded build: importing the tape module left the GIL off
