@@ -209,7 +209,7 @@ static fg_minimize_stop kernel_stop(fg_status st)
          : st == FG_ERR_NONFINITE ? FG_MIN_DIVERGED : FG_MIN_SCHEDULE_ERROR;
 }
 
-static fg_minimize_stop fo_step(fg_min_run *r)
+fg_minimize_stop fg_min_first_order_update(fg_min_run *r)
 {
     const fg_minimize_options *o = r->opt;
     double *s0 = r->state + FO_SCALARS, *s1 = s0 + r->n, *s2 = s1 + r->n;
@@ -253,7 +253,12 @@ static fg_minimize_stop fo_step(fg_min_run *r)
         break;
     }
     }
-    fg_minimize_stop stop = kernel_stop(st);
+    return kernel_stop(st);
+}
+
+static fg_minimize_stop fo_step(fg_min_run *r)
+{
+    fg_minimize_stop stop = fg_min_first_order_update(r);
     return stop == FG_MIN_STOP_COUNT ? evaluate_trial(r) : stop;
 }
 

@@ -38,7 +38,7 @@ static const fg_min_method *const METHODS[FG_MIN_METHOD_COUNT] = {
     [FG_MIN_NEWTON_CG] = &fg_min_newton_cg,
 };
 
-static const fg_min_method *method_row(fg_minimize_method m)
+const fg_min_method *fg_min_method_of(fg_minimize_method m)
 {
     return (int)m >= 0 && m < FG_MIN_METHOD_COUNT ? METHODS[m] : NULL;
 }
@@ -76,7 +76,7 @@ const fg_minimize_option_field *fg_minimize_option_fields(size_t *count)
 
 fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_method_info *info)
 {
-    const fg_min_method *m = method_row(method);
+    const fg_min_method *m = fg_min_method_of(method);
     if (!m || !info) return FG_ERR_ARG;
     *info = m->info;
     return FG_OK;
@@ -85,7 +85,7 @@ fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_met
 fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
                                    fg_minimize_method method)
 {
-    if (!opt || struct_size != sizeof *opt || !method_row(method)) return FG_ERR_ARG;
+    if (!opt || struct_size != sizeof *opt || !fg_min_method_of(method)) return FG_ERR_ARG;
     memset(opt, 0, sizeof *opt);
     opt->struct_size = sizeof *opt;
     opt->method = method;
@@ -122,6 +122,7 @@ const char *fg_minimize_stop_message(fg_minimize_stop stop)
     case FG_MIN_FTOL: return "converged: the relative decrease of f is at most ftol";
     case FG_MIN_MAXFUN: return "maximum number of function evaluations reached before the gradient norm fell to tol";
     case FG_MIN_INTERRUPTED: return "interrupted";
+    case FG_MIN_EPOCHS: return "ran the requested epochs";
     default: return "unknown stop reason";
     }
 }
@@ -221,7 +222,7 @@ static fg_status layout(size_t n, const fg_minimize_options *opt, size_t *state_
     const fg_min_method *m;
     fg_minimize_options o;
     size_t state, scratch;
-    if (!opt || opt->struct_size != sizeof *opt || !(m = method_row(opt->method)))
+    if (!opt || opt->struct_size != sizeof *opt || !(m = fg_min_method_of(opt->method)))
         return FG_ERR_ARG;
     resolve(opt, m, &o);
     if (m->sizes(n, &o, &state, &scratch) != FG_OK) return FG_ERR_ARG;
@@ -331,12 +332,14 @@ static double now_seconds(void)
 /* The clock is read every `batch` iterations, and batch adapts so that the
  * reads are about poll_interval / 4 apart: a few dozen clock reads a second
  * whatever an iteration costs (one per iteration when each takes longer). */
-typedef struct poll_clock {
-    int64_t countdown, batch;
-    double last_read, next_poll;
-} poll_clock;
+void fg_min_poll_start(fg_min_poll_clock *pc, double interval)
+{
+    pc->countdown = pc->batch = 1;
+    pc->last_read = now_seconds();
+    pc->next_poll = pc->last_read + interval;
+}
 
-static int poll_due(poll_clock *pc, double interval)
+int fg_min_poll_due(fg_min_poll_clock *pc, double interval)
 {
     if (--pc->countdown > 0) return 0;
     const double now = now_seconds(), gap = now - pc->last_read, target = 0.25 * interval;
@@ -390,7 +393,7 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         return FG_ERR_ARG;
     size_t carried, total;
     if (layout(n, opt, &carried, &total) != FG_OK || work_len < total) return FG_ERR_ARG;
-    const fg_min_method *m = method_row(opt->method);
+    const fg_min_method *m = fg_min_method_of(opt->method);
     fg_minimize_options o;
     resolve(opt, m, &o);
     fg_status st = check_options(&o, m, obj, n);
@@ -449,11 +452,8 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     }
 
     const int64_t nit0 = nit;
-    poll_clock pc = {1, 1, 0.0, 0.0};
-    if (o.poll) {
-        pc.last_read = now_seconds();
-        pc.next_poll = pc.last_read + o.poll_interval;
-    }
+    fg_min_poll_clock pc = {1, 1, 0.0, 0.0};
+    if (o.poll) fg_min_poll_start(&pc, o.poll_interval);
     while (stop == FG_MIN_STOP_COUNT) {
         if (r.gnorm <= o.tol) { stop = FG_MIN_CONVERGED; break; }
         if (nit - nit0 >= o.maxiter) { stop = FG_MIN_MAXITER; break; }
@@ -483,7 +483,7 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
             stop = FG_MIN_CALLBACK_STOP;
             break;
         }
-        if (o.poll && poll_due(&pc, o.poll_interval) && call_hook(o.poll, o.poll_ctx, &r, nit)) {
+        if (o.poll && fg_min_poll_due(&pc, o.poll_interval) && call_hook(o.poll, o.poll_ctx, &r, nit)) {
             stop = FG_MIN_INTERRUPTED;
             break;
         }

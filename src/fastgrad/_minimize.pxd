@@ -17,3 +17,9 @@ cdef fg_status minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                                 const fg_minimize_options *opt, double *work, size_t work_len,
                                 double *grad, fg_minimize_result *res) noexcept nogil
 cdef const char *minimize_stop_message(fg_minimize_stop stop) noexcept nogil
+
+# For fastgrad's own Cython modules (the stochastic loop, _stochastic.pyx):
+# an options struct with a method's defaults, and one option field set by
+# its entry of OPTION_FIELDS (values validated by the caller).
+cdef int init_options(fg_minimize_options *o, str method) except -1
+cdef int set_field(fg_minimize_options *o, dict field, object value) except -1
