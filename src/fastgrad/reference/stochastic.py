@@ -33,7 +33,7 @@ def minimize_batches(fun: Any, x0: Any, *, data: tuple, batch_size: int,
         raise ValueError(f"method={method!r} is not a first-order method")
     h = dict(_DEFAULTS[method], **options)
     schedule = lr if callable(lr) else None
-    base_lr = h["lr"] if lr is None else lr
+    base_lr = float(h["lr"] if lr is None or schedule else lr)   # type: ignore[arg-type]
     shape = np.shape(x0)
     x = np.array(x0, dtype=np.float64).reshape(-1)
     box = None
@@ -44,15 +44,15 @@ def minimize_batches(fun: Any, x0: Any, *, data: tuple, batch_size: int,
     m = len(data[0])
     B = min(batch_size, m)
     rng = np.random.default_rng(seed)
-    epochs = math.inf if epochs is None else epochs
-    maxiter = math.inf if maxiter is None else maxiter
+    last_epoch = math.inf if epochs is None else epochs
+    last_update = math.inf if maxiter is None else maxiter
     epoch_fun: list[float] = []
     batch_fun: list[float] = []
     t, e, status = 0, 0, 10
-    while e < epochs and status == 10:
+    while e < last_epoch and status == 10:
         order = None
         for k in range(0, m, B):
-            if t >= maxiter:
+            if t >= last_update:
                 status = 1
                 break
             if order is None:
