@@ -12,11 +12,11 @@
 /* The binary interface: incremented whenever a public struct's layout, a
  * function's signature or an op code (fg_ops.def) changes, so that an
  * embedder can refuse a core it was not built against:
- *     #if FASTGRAD_ABI_VERSION != 1
+ *     #if FASTGRAD_ABI_VERSION != 2
  *     #error "built against another fastgrad ABI"
  *     #endif
  * Python reads it as fastgrad._ops.ABI_VERSION. */
-#define FASTGRAD_ABI_VERSION 1
+#define FASTGRAD_ABI_VERSION 2
 
 #include "fg_status.h"
 #include "fg_optim.h"

@@ -1,10 +1,11 @@
 /* fg_tape.h: the expression-tape VM behind fastgrad.compile.
  *
  * A tape is a validated linear program of array operations over "slots".
- * Every slot is a contiguous row-major float64 buffer of a fixed element
- * count: slot 0 is the input x, constant slots point into the tape's own
- * constant pool, every other slot is written by exactly one instruction
- * (static single assignment) before anything reads it. An operand names a
+ * Every slot is a contiguous row-major buffer of a fixed element count:
+ * slot 0 is the input x, data slots are the caller's data arrays (bound at
+ * each call, like x), constant slots point into the tape's own constant
+ * pool, every other slot is written by exactly one instruction (static
+ * single assignment) before anything reads it. An operand names a
  * slot plus an element offset, so contiguous slices (x[1:], x[:-1]) and
  * reshapes cost nothing. The last instruction writes the scalar output.
  *
@@ -60,10 +61,20 @@ extern "C" {
  *           products of the other factors, formed without division (exact
  *           at zeros)
  *   CUMSUM  out[(u*len + j)*post + w] = sum_{i <= j} a(u, i, w)
+ * Integer data (operand b of TAKE, operand a of CAST: a DATA_INT slot,
+ * int64 elements):
+ *   TAKE    out[i] = a[index[p0 + i] + p1 * j_i], j_i = b[index[p0 + n + i]]
+ *           (2n indices from p0 in the index pool: a base offset and the
+ *           position of the integer that selects, per output element),
+ *           p1 >= 0 the stride of the selected axis, p2 >= 1 its length;
+ *           j_i in [-p2, p2), a negative one counting from the end as in
+ *           NumPy (class labels indexing logits: Z[arange(m), labels]).
+ *           Linear in a, like GATHER.
+ *   CAST    out[i] = (double)a[i]: integer data as float64 (no derivative)
  */
 #define FG_TAPE_CODES(X)                                                       \
     X(UNARY, 1) X(BINARY, 2) X(WHERE, 3) X(GATHER, 4) X(SUM, 5) X(MATMUL, 6)   \
-    X(MAX, 7) X(MIN, 8) X(PROD, 9) X(CUMSUM, 10)
+    X(MAX, 7) X(MIN, 8) X(PROD, 9) X(CUMSUM, 10) X(TAKE, 11) X(CAST, 12)
 
 typedef enum fg_tape_code {
 #define FG_TAPE_ENUM_ROW_(name, value) FG_TI_##name = value,
@@ -74,8 +85,16 @@ typedef enum fg_tape_code {
 /* Slot kinds, one row each: X(NAME, value) gives FG_SLOT_<NAME>.
  *   INPUT     slot 0 only: x
  *   CONST     read-only data in the constant pool
- *   COMPUTED  written by exactly one instruction */
-#define FG_TAPE_SLOT_KINDS(X) X(INPUT, 0) X(CONST, 1) X(COMPUTED, 2)
+ *   COMPUTED  written by exactly one instruction
+ *   DATA      a float64 data array, read in place at each call: the j-th
+ *             data slot (in slot order, DATA and DATA_INT alike) reads
+ *             data[j] of the entry points below
+ *   DATA_INT  an int64 data array, likewise; only TAKE (operand b) and CAST
+ *             (operand a) read it, and only they may
+ * Data carry no derivative (they are not x); their sizes are fixed per
+ * tape (a new batch size is a new tape). */
+#define FG_TAPE_SLOT_KINDS(X)                                                  \
+    X(INPUT, 0) X(CONST, 1) X(COMPUTED, 2) X(DATA, 3) X(DATA_INT, 4)
 
 typedef enum fg_tape_slot_kind {
 #define FG_TAPE_ENUM_ROW_(name, value) FG_SLOT_##name = value,
@@ -184,6 +203,12 @@ void fg_tape_free(fg_tape *tape);
 
 /* Length n of the input x. */
 size_t fg_tape_input_size(const fg_tape *tape);
+/* The number of data slots (the length of the entry points' data array). */
+size_t fg_tape_data_count(const fg_tape *tape);
+/* The j-th data slot's kind (FG_SLOT_DATA or FG_SLOT_DATA_INT) in *kind
+ * and element count in *size (either may be NULL). FG_OK or FG_ERR_ARG
+ * (j out of range). */
+fg_status fg_tape_data_info(const fg_tape *tape, size_t j, int32_t *kind, size_t *size);
 /* Sum of all slot sizes: the number of values one pass computes. */
 size_t fg_tape_total_size(const fg_tape *tape);
 
@@ -197,20 +222,25 @@ void fg_tape_ws_free(fg_tape_ws *ws);
 
 /* Evaluation entry points. Preconditions for all of them: ws was created
  * for this tape and serves one call at a time; x (and v) hold n doubles;
- * the outputs (grad, hess) do not overlap the inputs. Non-finite values
+ * data holds fg_tape_data_count pointers (NULL when the tape has no data
+ * slots), data[j] pointing to the j-th data slot's elements (double, or
+ * int64_t for DATA_INT), read during the call only; the outputs (grad,
+ * hess) do not overlap the inputs. Every entry point returns FG_ERR_ARG,
+ * before any pass, for a missing data pointer or an integer datum outside
+ * the range its TAKE instructions allow. Non-finite values
  * propagate as IEEE arithmetic makes them (nothing is turned finite), and
  * derivatives follow the dual numbers' NaN-safe rule: a zero tangent or
  * adjoint times an infinite or NaN partial contributes exactly 0.
  *
  * *value = f(x). Returns FG_OK or FG_ERR_ARG (NULL pointer, foreign ws). */
 fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                           double *value);
+                           const void *const *data, double *value);
 
 /* *value = f(x) and grad[0..n) = grad f(x) by dual numbers: ceil(n/k) passes,
  * each carrying the unit directions e_j for k consecutive j.
  * value may be NULL. Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                                 double *value, double *grad);
+                                 const void *const *data, double *value, double *grad);
 
 /* The part grad[j0..j1) of fg_tape_value_grad_f64 (0 <= j0 <= j1 <= n), for
  * callers that split the O(n) passes (to check for interrupts in between):
@@ -218,7 +248,8 @@ fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const doub
  * multiples of k gives the same numbers. value (may be NULL) is f(x).
  * Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_value_grad_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                                      size_t j0, size_t j1, double *value, double *grad);
+                                      const void *const *data, size_t j0, size_t j1,
+                                      double *value, double *grad);
 
 /* The same gradient by reverse mode: one value pass, then one adjoint sweep
  * backwards over the tape (adj_operand += adj_out * partial, partials from
@@ -227,12 +258,12 @@ fg_status fg_tape_value_grad_part_f64(const fg_tape *tape, fg_tape_ws *ws, const
  * agree with dual mode to rounding. value may be NULL.
  * Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_value_grad_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                                         double *value, double *grad);
+                                         const void *const *data, double *value, double *grad);
 
 /* *value = f(x) and *jv = grad f(x) . v (one dual pass, one direction).
  * value may be NULL. Returns FG_OK or FG_ERR_ARG. */
 fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                          const double *v, double *value, double *jv);
+                          const void *const *data, const double *v, double *value, double *jv);
 
 /* hess[0..n*n) = the Hessian of f at x, row-major, exact to rounding, by
  * hyper-dual numbers: for each column j, eps2 carries e_j and eps1 carries
@@ -241,7 +272,8 @@ fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
  * grad[0..n) = grad f(x) (from the eps1 parts; each may be NULL).
  * Returns FG_OK, FG_ERR_ARG (also when n * n overflows). */
 fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                              double *hess, double *value, double *grad);
+                              const void *const *data, double *hess, double *value,
+                              double *grad);
 
 /* The same Hessian by forward-over-reverse: for k columns j per pass, one
  * dual pass carrying e_j, then the adjoint sweep differentiated along them
@@ -254,7 +286,8 @@ fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double 
  * buffers for this mode (about k + 1 doubles per element).
  * Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM. */
 fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                                      double *hess, double *value, double *grad);
+                                      const void *const *data, double *hess, double *value,
+                                      double *grad);
 
 /* Columns [j0, j1) of fg_tape_hessian_f64 (reverse = 0) or
  * fg_tape_hessian_reverse_f64 (reverse = 1), for callers that split the
@@ -264,16 +297,17 @@ fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws, const
  * and grad (each may be NULL). Parts that start at multiples of k give the
  * numbers of one whole call. Returns as the whole calls. */
 fg_status fg_tape_hessian_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
-                                   size_t j0, size_t j1, int reverse, double *hess,
-                                   double *value, double *grad);
+                                   const void *const *data, size_t j0, size_t j1, int reverse,
+                                   double *hess, double *value, double *grad);
 
 /* hv[0..n) = H(x) v, the Hessian times v without forming H: one dual pass
  * carrying v, then the differentiated adjoint sweep (no n^2 work).
  * Optionally *value = f(x) and grad[0..n) = grad f(x) from the same passes
  * (each may be NULL). hv must not overlap x or v.
  * Returns FG_OK, FG_ERR_ARG or FG_ERR_NOMEM (see above). */
-fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const double *v,
-                          double *hv, double *value, double *grad);
+fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                          const void *const *data, const double *v, double *hv, double *value,
+                          double *grad);
 
 #ifdef __cplusplus
 }

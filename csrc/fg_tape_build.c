@@ -103,7 +103,7 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         return fail(c, FG_ERR_UNSUPPORTED, -1, "unknown instruction code");
     }
     const int elementwise = I->code == FG_TI_UNARY || I->code == FG_TI_BINARY;
-    const int has_params = !elementwise && I->code != FG_TI_WHERE;
+    const int has_params = !elementwise && I->code != FG_TI_WHERE && I->code != FG_TI_CAST;
     if (!elementwise && I->op != 0) return fail(c, FG_ERR_ARG, -1, "op must be 0");
     if (I->code != FG_TI_SUM && !(I->scale == 1.0))
         return fail(c, FG_ERR_ARG, -1, "scale must be 1 (it is SUM's factor)");
@@ -162,6 +162,19 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         r->extent[0] = whole;
         return FG_OK;
     }
+    case FG_TI_TAKE:
+        /* a's and b's extents follow from the indices, checked in check_take */
+        if (I->p0 < 0 || (uint64_t)I->p0 > s->n_index || n > INT64_MAX / 2
+            || (uint64_t)(2 * n) > s->n_index - (uint64_t)I->p0)
+            return fail(c, FG_ERR_ARG, -1, "the take indices [p0, p0 + 2n) leave the index pool");
+        if (I->p1 < 0 || I->p2 < 1 || mul_nonneg(I->p1, I->p2 - 1) < 0)
+            return fail(c, FG_ERR_SHAPE, -1, "take needs a stride p1 >= 0 and a length p2 >= 1, "
+                                             "p1 * (p2 - 1) within int64");
+        r->extent[0] = r->extent[1] = 0;
+        return FG_OK;
+    case FG_TI_CAST:
+        r->extent[0] = n;
+        return FG_OK;
     default:   /* known codes are handled above */
         return fail(c, FG_ERR_UNSUPPORTED, -1, "unknown instruction code");
     }
@@ -169,9 +182,10 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
 
 /* One operand: unused fields at their unused values, or an existing slot
  * that is readable here, a stride of 1 (0 where broadcasting is allowed)
- * and [off, off + extent) inside the slot. */
+ * and [off, off + extent) inside the slot; an integer data slot exactly
+ * where the code reads integers (integer: TAKE's b, CAST's a). */
 static fg_status check_operand(checker *c, int32_t slot, int64_t off, int32_t stride,
-                               int64_t extent, int may_broadcast)
+                               int64_t extent, int may_broadcast, int integer)
 {
     const fg_tape_spec *s = c->s;
     if (extent < 0) {
@@ -184,6 +198,10 @@ static fg_status check_operand(checker *c, int32_t slot, int64_t off, int32_t st
         return fail(c, FG_ERR_ARG, slot, "operand slot out of range");
     if (s->slot_kind[slot] == FG_SLOT_COMPUTED && !c->written[slot])
         return fail(c, FG_ERR_ARG, slot, "operand read before it is written");
+    if ((s->slot_kind[slot] == FG_SLOT_DATA_INT) != integer)
+        return fail(c, FG_ERR_ARG, slot, integer ? "this operand must be an integer data slot"
+                                                 : "integer data are read only by TAKE "
+                                                   "(operand b) and CAST");
     if (stride != 1 && !(stride == 0 && may_broadcast))
         return fail(c, FG_ERR_ARG, slot, may_broadcast ? "operand stride must be 0 or 1"
                                                        : "operand stride must be 1");
@@ -201,6 +219,22 @@ static fg_status check_gather(checker *c, const fg_tape_instr *I)
     for (int64_t i = 0; i < I->n; i++)
         if (idx[i] < 0 || idx[i] >= avail)
             return fail(c, FG_ERR_SHAPE, I->a, "a gather index leaves its operand");
+    return FG_OK;
+}
+
+static fg_status check_take(checker *c, const fg_tape_instr *I)
+{
+    const int64_t avail = c->s->slot_size[I->a] - I->a_off;
+    const int64_t sel = c->s->slot_size[I->b] - I->b_off;
+    const int64_t span = I->p1 * (I->p2 - 1);   /* fits: check_code */
+    const int64_t *idx = c->s->index_pool + I->p0;
+    for (int64_t i = 0; i < I->n; i++) {
+        if (idx[i] < 0 || idx[i] >= avail || span > avail - 1 - idx[i])
+            return fail(c, FG_ERR_SHAPE, I->a, "a take base index plus the selected axis "
+                                               "leaves its operand");
+        if (idx[I->n + i] < 0 || idx[I->n + i] >= sel)
+            return fail(c, FG_ERR_SHAPE, I->b, "a take position leaves its integer operand");
+    }
     return FG_OK;
 }
 
@@ -224,8 +258,12 @@ static fg_status check_slots(checker *c)
         if (size < 0) return fail(c, FG_ERR_ARG, (int64_t)i, "negative slot size");
         if ((uint64_t)size > SIZE_MAX / sizeof(double))
             return fail(c, FG_ERR_SHAPE, (int64_t)i, "a slot larger than the address space");
-        if (i > 0 && kind != FG_SLOT_CONST && kind != FG_SLOT_COMPUTED)
-            return fail(c, FG_ERR_ARG, (int64_t)i, "slot kind must be CONST or COMPUTED");
+        if (i > 0 && kind != FG_SLOT_CONST && kind != FG_SLOT_COMPUTED && kind != FG_SLOT_DATA
+            && kind != FG_SLOT_DATA_INT)
+            return fail(c, FG_ERR_ARG, (int64_t)i, "slot kind must be CONST, COMPUTED, DATA or "
+                                                   "DATA_INT");
+        if ((kind == FG_SLOT_DATA || kind == FG_SLOT_DATA_INT) && size < 1)
+            return fail(c, FG_ERR_ARG, (int64_t)i, "a data slot has at least one element");
         if (kind == FG_SLOT_CONST) {
             consts++;
             if (off < 0 || (uint64_t)off > s->n_const || (uint64_t)size > s->n_const - (uint64_t)off)
@@ -254,11 +292,16 @@ static fg_status check_instr(checker *c, const fg_tape_instr *I)
     if (I->n != s->slot_size[I->out])
         return fail(c, FG_ERR_SHAPE, I->out, "n differs from the output slot's size");
     if ((st = check_code(c, I, &r)) != FG_OK) return st;
-    if ((st = check_operand(c, I->a, I->a_off, I->sa, r.extent[0], r.may_broadcast[0])) != FG_OK
-        || (st = check_operand(c, I->b, I->b_off, I->sb, r.extent[1], r.may_broadcast[1])) != FG_OK
-        || (st = check_operand(c, I->c, I->c_off, I->sc, r.extent[2], r.may_broadcast[2])) != FG_OK)
+    const int int_a = I->code == FG_TI_CAST, int_b = I->code == FG_TI_TAKE;
+    if ((st = check_operand(c, I->a, I->a_off, I->sa, r.extent[0], r.may_broadcast[0], int_a))
+            != FG_OK
+        || (st = check_operand(c, I->b, I->b_off, I->sb, r.extent[1], r.may_broadcast[1], int_b))
+            != FG_OK
+        || (st = check_operand(c, I->c, I->c_off, I->sc, r.extent[2], r.may_broadcast[2], 0))
+            != FG_OK)
         return st;
     if (I->code == FG_TI_GATHER && (st = check_gather(c, I)) != FG_OK) return st;
+    if (I->code == FG_TI_TAKE && (st = check_take(c, I)) != FG_OK) return st;
     unsigned char *tan = c->tan;
     switch (I->code) {
     case FG_TI_BINARY:
@@ -359,7 +402,7 @@ fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
     for (size_t j = 0; j < t->n_instr; j++)
         if (t->instr[j].code == FG_TI_PROD && (size_t)t->instr[j].p1 > t->prod_len)
             t->prod_len = (size_t)t->instr[j].p1;
-    if (fg_tape_plan_adjoint(t) != FG_OK) {
+    if (fg_tape_plan_adjoint(t) != FG_OK || fg_tape_plan_data(t) != FG_OK) {
         fg_tape_free(t);
         return FG_ERR_NOMEM;
     }
@@ -384,6 +427,8 @@ void fg_tape_free(fg_tape *t)
     free(t->adj_part);
     free(t->adj_alias);
     free(t->adj_skip);
+    free(t->data_slot);
+    free(t->data_bound);
     free(t);
 }
 

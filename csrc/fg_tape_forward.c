@@ -58,6 +58,12 @@ FG_INLINE void forward_pass(const fg_tape *t, fg_tape_ws *ws, const int ncomp, c
             else if (nc == 2) fg_tape_prod_dual(I, A[0], A[1], O[0], O[1], kk, ws->scratch);
             else fg_tape_prod_hyper(I, A, O, kk);
             break;
+        case FG_TI_TAKE:
+            for (int c = 0; c < nc; c++) fg_tape_take_forward(t, I, V, A[c], O[c], width[c]);
+            break;
+        case FG_TI_CAST:   /* no tangent: its operand is data */
+            fg_tape_cast_value(I, V, O[0]);
+            break;
         default:   /* linear: one map for every component */
             for (int c = 0; c < nc; c++)
                 fg_tape_linear_forward(t, I, V, A[c], B[c], O[c], width[c]);
@@ -81,22 +87,24 @@ static void hyper_pass(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
 
 #define FG_TAPE_CHECK_CALL(t, ws, x) (FG_LIKELY((t) && (ws) && (ws)->tape == (t) && (x)))
 
-fg_status fg_tape_eval_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, double *value)
+fg_status fg_tape_eval_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
+                           const void *const *data, double *value)
 {
     if (!FG_TAPE_CHECK_CALL(t, ws, x) || !value) return FG_ERR_ARG;
-    fg_tape_bind_input(ws, x);
+    FG_TAPE_BIND(t, ws, x, data);
     fg_tape_value_pass(t, ws);
     *value = ws->val[t->out_slot][0];
     return FG_OK;
 }
 
 fg_status fg_tape_value_grad_part_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
-                                      size_t j0, size_t j1, double *value, double *grad)
+                                      const void *const *data, size_t j0, size_t j1,
+                                      double *value, double *grad)
 {
     if (!FG_TAPE_CHECK_CALL(t, ws, x) || !grad || j0 > j1 || j1 > t->n) return FG_ERR_ARG;
     const int64_t n = (int64_t)t->n, k = (int64_t)ws->k;
     const int32_t o = t->out_slot;
-    fg_tape_bind_input(ws, x);
+    FG_TAPE_BIND(t, ws, x, data);
     double *tx = ws->tan[0];
     if (j0 == j1) fg_tape_value_pass(t, ws);
     for (int64_t d = (int64_t)j0; d < (int64_t)j1; d += k) {
@@ -113,17 +121,17 @@ fg_status fg_tape_value_grad_part_f64(const fg_tape *t, fg_tape_ws *ws, const do
 }
 
 fg_status fg_tape_value_grad_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
-                                 double *value, double *grad)
+                                 const void *const *data, double *value, double *grad)
 {
-    return fg_tape_value_grad_part_f64(t, ws, x, 0, t ? t->n : 0, value, grad);
+    return fg_tape_value_grad_part_f64(t, ws, x, data, 0, t ? t->n : 0, value, grad);
 }
 
-fg_status fg_tape_jvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, const double *v,
-                          double *value, double *jv)
+fg_status fg_tape_jvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
+                          const void *const *data, const double *v, double *value, double *jv)
 {
     if (!FG_TAPE_CHECK_CALL(t, ws, x) || !v || !jv) return FG_ERR_ARG;
     const int32_t o = t->out_slot;
-    fg_tape_bind_input(ws, x);
+    FG_TAPE_BIND(t, ws, x, data);
     memcpy(ws->tan[0], v, t->n * sizeof(double));
     fg_tape_dual_pass(t, ws, 1);
     *jv = ws->tan[o] ? ws->tan[o][0] : 0.0;
@@ -160,8 +168,8 @@ static void hessian_hyper_part(const fg_tape *t, fg_tape_ws *ws, size_t j0, size
 }
 
 fg_status fg_tape_hessian_part_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
-                                   size_t j0, size_t j1, int reverse, double *hess,
-                                   double *value, double *grad)
+                                   const void *const *data, size_t j0, size_t j1, int reverse,
+                                   double *hess, double *value, double *grad)
 {
     if (!FG_TAPE_CHECK_CALL(t, ws, x) || !hess || j0 > j1 || j1 > t->n
         || t->n > SIZE_MAX / sizeof(double) / t->n)
@@ -169,7 +177,7 @@ fg_status fg_tape_hessian_part_f64(const fg_tape *t, fg_tape_ws *ws, const doubl
     const size_t n = t->n;
     const int32_t o = t->out_slot;
     const int last = j1 == n;
-    fg_tape_bind_input(ws, x);
+    FG_TAPE_BIND(t, ws, x, data);
     if (!ws->tan[o]) {   /* piecewise constant f: zero derivatives */
         for (size_t i = 0; i < n; i++)
             for (size_t j = j0; j < j1; j++) hess[i * n + j] = 0.0;
@@ -187,20 +195,22 @@ fg_status fg_tape_hessian_part_f64(const fg_tape *t, fg_tape_ws *ws, const doubl
         hessian_hyper_part(t, ws, j0, j1, hess, last ? grad : NULL);
     }
     if (last && j0 == j1)   /* an empty last part: value and grad of their own */
-        return grad ? fg_tape_value_grad_part_f64(t, ws, x, 0, n, value, grad)
-                    : (value ? fg_tape_eval_f64(t, ws, x, value) : FG_OK);
+        return grad ? fg_tape_value_grad_part_f64(t, ws, x, data, 0, n, value, grad)
+                    : (value ? fg_tape_eval_f64(t, ws, x, data, value) : FG_OK);
     if (last && value) *value = ws->val[o][0];
     return FG_OK;
 }
 
-fg_status fg_tape_hessian_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, double *hess,
-                              double *value, double *grad)
+fg_status fg_tape_hessian_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
+                              const void *const *data, double *hess, double *value,
+                              double *grad)
 {
-    return fg_tape_hessian_part_f64(t, ws, x, 0, t ? t->n : 0, 0, hess, value, grad);
+    return fg_tape_hessian_part_f64(t, ws, x, data, 0, t ? t->n : 0, 0, hess, value, grad);
 }
 
 fg_status fg_tape_hessian_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
-                                      double *hess, double *value, double *grad)
+                                      const void *const *data, double *hess, double *value,
+                                      double *grad)
 {
-    return fg_tape_hessian_part_f64(t, ws, x, 0, t ? t->n : 0, 1, hess, value, grad);
+    return fg_tape_hessian_part_f64(t, ws, x, data, 0, t ? t->n : 0, 1, hess, value, grad);
 }

@@ -12,6 +12,8 @@
  *   fg_tape_forward.c  the value, dual and hyper-dual passes (one pass body,
  *                      specialized per mode) and their entry points
  *   fg_tape_reverse.c  the adjoint and forward-over-reverse sweeps and theirs
+ *   fg_tape_data.c     data inputs: binding a call's x and data, and the
+ *                      instructions that read integer data (TAKE, CAST)
  * The elementwise rules come from fg_elem.h (generated from fg_ops.def).
  */
 #ifndef FASTGRAD_TAPE_INTERNAL_H
@@ -29,6 +31,11 @@
 struct fg_tape {
     size_t n;                  /* input length */
     size_t n_slots, n_instr;
+    size_t n_data;             /* data slots, bound per call */
+    int32_t *data_slot;        /* [n_data] their slots, in slot order */
+    int64_t *data_bound;       /* [n_data] an integer datum j must satisfy
+                                  -bound <= j < bound (the shortest axis a TAKE
+                                  selects with it); INT64_MAX when none */
     int64_t *slot_size;
     int32_t *slot_kind;
     unsigned char *slot_tan;   /* 1: the slot depends differentiably on x */
@@ -175,13 +182,29 @@ void fg_tape_value_pass(const fg_tape *t, fg_tape_ws *ws);
 fg_status fg_tape_hessian_reverse_part(const fg_tape *t, fg_tape_ws *ws, size_t j0, size_t j1,
                                        double *hess, double *grad);
 
-/* Bind the call's input: slot 0 reads x in place (read only: validation
- * guarantees no instruction writes slot 0). Every entry point binds its
- * inputs here, and only here. */
-static inline void fg_tape_bind_input(fg_tape_ws *ws, const double *x)
-{
-    ws->val[0] = (double *)x;
-}
+/* ------------------------------------------------- data (data.c) */
+
+/* Bind the call's inputs: slot 0 reads x and each data slot its data
+ * pointer in place (read only: validation guarantees no instruction writes
+ * them), after checking the pointers and the integer data's range. Every
+ * entry point binds its inputs here, and only here. FG_OK or FG_ERR_ARG. */
+fg_status fg_tape_bind(const fg_tape *t, fg_tape_ws *ws, const double *x,
+                       const void *const *data);
+/* In an entry point: bind x and data (fg_tape_bind), or return its status. */
+#define FG_TAPE_BIND(t, ws, x, data)                                           \
+    do {                                                                       \
+        const fg_status bind_st_ = fg_tape_bind(t, ws, x, data);               \
+        if (FG_UNLIKELY(bind_st_ != FG_OK)) return bind_st_;                   \
+    } while (0)
+/* The data slots and integer bounds of a validated tape. FG_OK, FG_ERR_NOMEM. */
+fg_status fg_tape_plan_data(fg_tape *t);
+/* TAKE (linear in a, the same map for every component of width doubles)
+ * and its transpose, accumulated (GA NULL: skipped); CAST's values. */
+void fg_tape_take_forward(const fg_tape *t, const fg_tape_instr *I, double *const *V,
+                          const double *XA, double *XO, int64_t width);
+void fg_tape_take_adjoint(const fg_tape *t, const fg_tape_instr *I, double *const *V,
+                          const double *GO, double *GA, int64_t width);
+void fg_tape_cast_value(const fg_tape_instr *I, double *const *V, double *O);
 
 /* Operand `slot` of a per-slot buffer array at element offset off, width
  * doubles per element; NULL when the slot has no such buffer. */

@@ -87,6 +87,10 @@ FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, const int dual, c
             if (dual) fg_tape_prod_adjdual(I, A, TA, GO, TGO, GA, TGA, kk, ws->scratch);
             else fg_tape_prod_adjoint(I, A, GO, GA, ws->scratch);
             break;
+        case FG_TI_TAKE:
+            fg_tape_take_adjoint(t, I, V, GO, GA, 1);
+            if (dual) fg_tape_take_adjoint(t, I, V, TGO, TGA, kk);
+            break;
         default:   /* linear: the transposed map for every component */
             fg_tape_linear_adjoint(t, I, V, GO, GA, GB, 1, za);
             if (dual) fg_tape_linear_adjoint(t, I, V, TGO, TGA, TGB, kk, 0);
@@ -104,11 +108,11 @@ static void adjoint_dual_sweep(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
 /* --------------------------------------------------------- entry points */
 
 fg_status fg_tape_value_grad_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
-                                         double *value, double *grad)
+                                         const void *const *data, double *value, double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !grad)) return FG_ERR_ARG;
     const size_t n = t->n;
-    fg_tape_bind_input(ws, x);
+    FG_TAPE_BIND(t, ws, x, data);
     fg_tape_value_pass(t, ws);
     if (ws->adj[t->out_slot]) {
         const uintptr_t g0 = (uintptr_t)grad, x0 = (uintptr_t)x, nb = n * sizeof(double);
@@ -132,14 +136,15 @@ fg_status fg_tape_value_grad_reverse_f64(const fg_tape *t, fg_tape_ws *ws, const
     return FG_OK;
 }
 
-fg_status fg_tape_hvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x, const double *v,
-                          double *hv, double *value, double *grad)
+fg_status fg_tape_hvp_f64(const fg_tape *t, fg_tape_ws *ws, const double *x,
+                          const void *const *data, const double *v, double *hv, double *value,
+                          double *grad)
 {
     if (FG_UNLIKELY(!t || !ws || ws->tape != t || !x || !v || !hv)) return FG_ERR_ARG;
     if (fg_tape_ws_reverse_buffers(t, ws) != FG_OK) return FG_ERR_NOMEM;
     const size_t n = t->n;
     const int32_t o = t->out_slot;
-    fg_tape_bind_input(ws, x);
+    FG_TAPE_BIND(t, ws, x, data);
     if (!ws->tan[o]) {   /* piecewise constant f */
         fg_tape_value_pass(t, ws);
         memset(hv, 0, n * sizeof(double));

@@ -42,27 +42,29 @@ cdef extern from "fg_tape.h" nogil:
     fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
     void fg_tape_free(fg_tape *tape)
     size_t fg_tape_input_size(const fg_tape *tape)
+    size_t fg_tape_data_count(const fg_tape *tape)
+    fg_status fg_tape_data_info(const fg_tape *tape, size_t j, int32_t *kind, size_t *size)
     size_t fg_tape_total_size(const fg_tape *tape)
     fg_status fg_tape_ws_create(const fg_tape *tape, size_t k, fg_tape_ws **out)
     void fg_tape_ws_free(fg_tape_ws *ws)
-    fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+    fg_status fg_tape_eval_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                                double *value)
-    fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+    fg_status fg_tape_value_grad_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                                      double *value, double *grad)
-    fg_status fg_tape_value_grad_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+    fg_status fg_tape_value_grad_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                                           size_t j0, size_t j1, double *value, double *grad)
     fg_status fg_tape_value_grad_reverse_f64(const fg_tape *tape, fg_tape_ws *ws,
-                                             const double *x, double *value, double *grad)
-    fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+                                             const double *x, const void *const *data, double *value, double *grad)
+    fg_status fg_tape_jvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                               const double *v, double *value, double *jv)
-    fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+    fg_status fg_tape_hessian_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                                   double *hess, double *value, double *grad)
-    fg_status fg_tape_hessian_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+    fg_status fg_tape_hessian_part_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                                        size_t j0, size_t j1, int reverse, double *hess,
                                        double *value, double *grad)
-    fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x,
+    fg_status fg_tape_hvp_f64(const fg_tape *tape, fg_tape_ws *ws, const double *x, const void *const *data,
                               const double *v, double *hv, double *value, double *grad)
     fg_status fg_tape_hessian_reverse_f64(const fg_tape *tape, fg_tape_ws *ws,
-                                          const double *x, double *hess, double *value,
+                                          const double *x, const void *const *data, double *hess, double *value,
                                           double *grad)
 

@@ -9,7 +9,7 @@ once and copies; each call then checks x cheaply (PyArray_DATA after
 type/order/shape checks), borrows a workspace from a small pool (under a
 per-tape lock, so threads never share one), and runs C with the GIL released
 when the work is large, long calls in parts with a Ctrl-C check between.
-Inputs: x, v (read only). Outputs: new arrays.
+Inputs: x, v and the data arrays (read only). Outputs: new arrays.
 """
 cimport cython
 cimport numpy as cnp
@@ -18,7 +18,7 @@ from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset
 from libc.math cimport NAN
 from fastgrad._cstatus cimport *
@@ -46,7 +46,8 @@ cdef dict _names(const fg_tape_name *(*table)(size_t *) noexcept nogil):
 CODES = _names(fg_tape_code_table)
 """Instruction code by name ("UNARY", ..., "CUMSUM"), from csrc/fg_tape.h."""
 SLOT_KINDS = _names(fg_tape_slot_kind_table)
-"""Slot kind by name ("INPUT", "CONST", "COMPUTED"), from csrc/fg_tape.h."""
+"""Slot kind by name ("INPUT", "CONST", "COMPUTED", "DATA", "DATA_INT"), from
+csrc/fg_tape.h."""
 globals().update({f"TI_{name}": code for name, code in CODES.items()})
 globals().update({f"SLOT_{name}": kind for name, kind in SLOT_KINDS.items()})
 
@@ -75,31 +76,35 @@ cdef void *tape_ws_create(void *tape, size_t k) noexcept nogil:
 cdef void tape_ws_free(void *ws) noexcept nogil:
     fg_tape_ws_free(<fg_tape_ws*>ws)
 
-cdef int tape_eval_f64(void *tape, void *ws, const double *x, double *value) noexcept nogil:
-    return fg_tape_eval_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, value)
+cdef int tape_eval_f64(void *tape, void *ws, const double *x, const void *const *data,
+                       double *value) noexcept nogil:
+    return fg_tape_eval_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, data, value)
 
-cdef int tape_value_grad_f64(void *tape, void *ws, const double *x, double *value,
-                             double *grad) noexcept nogil:
-    return fg_tape_value_grad_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, value, grad)
+cdef int tape_value_grad_f64(void *tape, void *ws, const double *x, const void *const *data,
+                             double *value, double *grad) noexcept nogil:
+    return fg_tape_value_grad_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, data, value, grad)
 
-cdef int tape_value_grad_reverse_f64(void *tape, void *ws, const double *x, double *value,
+cdef int tape_value_grad_reverse_f64(void *tape, void *ws, const double *x,
+                                     const void *const *data, double *value,
                                      double *grad) noexcept nogil:
-    return fg_tape_value_grad_reverse_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, value, grad)
+    return fg_tape_value_grad_reverse_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, data, value, grad)
 
-cdef int tape_jvp_f64(void *tape, void *ws, const double *x, const double *v, double *value,
-                      double *jv) noexcept nogil:
-    return fg_tape_jvp_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, v, value, jv)
+cdef int tape_jvp_f64(void *tape, void *ws, const double *x, const void *const *data,
+                      const double *v, double *value, double *jv) noexcept nogil:
+    return fg_tape_jvp_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, data, v, value, jv)
 
-cdef int tape_hessian_f64(void *tape, void *ws, const double *x, double *hess) noexcept nogil:
-    return fg_tape_hessian_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, hess, NULL, NULL)
+cdef int tape_hessian_f64(void *tape, void *ws, const double *x, const void *const *data,
+                          double *hess) noexcept nogil:
+    return fg_tape_hessian_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, data, hess, NULL, NULL)
 
 cdef int tape_hessian_reverse_f64(void *tape, void *ws, const double *x,
-                                  double *hess) noexcept nogil:
-    return fg_tape_hessian_reverse_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, hess, NULL, NULL)
+                                  const void *const *data, double *hess) noexcept nogil:
+    return fg_tape_hessian_reverse_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, data, hess, NULL,
+                                       NULL)
 
-cdef int tape_hvp_f64(void *tape, void *ws, const double *x, const double *v,
-                      double *hv) noexcept nogil:
-    return fg_tape_hvp_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, v, hv, NULL, NULL)
+cdef int tape_hvp_f64(void *tape, void *ws, const double *x, const void *const *data,
+                      const double *v, double *hv) noexcept nogil:
+    return fg_tape_hvp_f64(<fg_tape*>tape, <fg_tape_ws*>ws, x, data, v, hv, NULL, NULL)
 
 
 # ------------------------------------------------------------- capsules --
@@ -108,6 +113,8 @@ ctypedef struct tape_ref:
     fg_tape *tape
     fg_tape_ws *ws             # the capsule's own workspace
     PyObject *owner            # the Tape, kept alive while the capsule lives
+    const void **data          # the data pointers the capsule binds (malloc'ed)
+    PyObject *data_owner       # the arrays they point into, kept alive likewise
 
 ctypedef struct scalar_ctx:
     fg_scalar_callback cb      # first: the capsule's pointer is the context's
@@ -123,7 +130,7 @@ ctypedef struct objective_ctx:
 cdef double scalar_fn(const double *x, size_t n, void *ctx) noexcept nogil:
     cdef scalar_ctx *c = <scalar_ctx*>ctx
     cdef double value
-    if n != c.cb.n or fg_tape_eval_f64(c.ref.tape, c.ref.ws, x, &value) != FG_OK:
+    if n != c.cb.n or fg_tape_eval_f64(c.ref.tape, c.ref.ws, x, c.ref.data, &value) != FG_OK:
         return NAN
     return value
 
@@ -132,11 +139,7 @@ cdef fg_status objective_value_grad(const double *x, size_t n, double *value, do
     cdef objective_ctx *c = <objective_ctx*>ctx
     if n != c.cb.n:
         return FG_ERR_SHAPE
-    if grad == NULL:
-        return fg_tape_eval_f64(c.ref.tape, c.ref.ws, x, value)
-    if c.reverse:
-        return fg_tape_value_grad_reverse_f64(c.ref.tape, c.ref.ws, x, value, grad)
-    return fg_tape_value_grad_f64(c.ref.tape, c.ref.ws, x, value, grad)
+    return tape_value_grad(c.ref.tape, c.ref.ws, x, c.ref.data, value, grad, c.reverse)
 
 cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
                                  void *ctx) noexcept nogil:
@@ -144,8 +147,8 @@ cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
     if n != c.cb.n:
         return FG_ERR_SHAPE
     if c.hess_reverse:
-        return fg_tape_hessian_reverse_f64(c.ref.tape, c.ref.ws, x, hess, NULL, NULL)
-    return fg_tape_hessian_f64(c.ref.tape, c.ref.ws, x, hess, NULL, NULL)
+        return fg_tape_hessian_reverse_f64(c.ref.tape, c.ref.ws, x, c.ref.data, hess, NULL, NULL)
+    return fg_tape_hessian_f64(c.ref.tape, c.ref.ws, x, c.ref.data, hess, NULL, NULL)
 
 ctypedef struct hvp_ctx:
     fg_hvp_callback cb
@@ -157,27 +160,57 @@ cdef fg_status objective_hvp(const double *x, const double *v, size_t n, double 
     cdef hvp_ctx *c = <hvp_ctx*>ctx
     if n != c.cb.n:
         return FG_ERR_SHAPE
-    return fg_tape_hvp_f64(c.ref.tape, c.ref.ws, x, v, hv, NULL, NULL)
+    return fg_tape_hvp_f64(c.ref.tape, c.ref.ws, x, c.ref.data, v, hv, NULL, NULL)
 
 
-cdef int bind(object tape, void *ctx, tape_ref *ref) except -1:
+cdef inline fg_status tape_value_grad(fg_tape *t, fg_tape_ws *ws, const double *x,
+                                      const void *const *data, double *value, double *grad,
+                                      bint reverse) noexcept nogil:
+    """value (grad NULL) or value and gradient, by the adjoint sweep or dual
+    numbers: what the objective and batch capsules compute."""
+    if grad == NULL:
+        return fg_tape_eval_f64(t, ws, x, data, value)
+    if reverse:
+        return fg_tape_value_grad_reverse_f64(t, ws, x, data, value, grad)
+    return fg_tape_value_grad_f64(t, ws, x, data, value, grad)
+
+
+cdef int bind(object tape, void *ctx, tape_ref *ref, object data) except -1:
     """Point a fresh capsule context (malloc'ed, holding *ref) at `tape`: its
-    own workspace and a reference to the Tape. Frees ctx and raises
-    MemoryError when the workspace cannot be allocated."""
+    own workspace, a reference to the Tape, and the data arrays `data`
+    (checked as every call checks them). Frees ctx and raises on failure."""
+    cdef list keep = []
     ref.ws = NULL
-    if fg_tape_ws_create(<fg_tape*>(<Tape>tape).ptr, (<Tape>tape)._k, &ref.ws) != FG_OK:
+    ref.data = NULL
+    cdef const void **ptrs
+    try:
+        ptrs = _data(<Tape>tape, data, keep)
+        ref.data = <const void**>malloc(max((<Tape>tape)._n_data, 1) * sizeof(void*))
+        if ref.data == NULL:
+            raise MemoryError()
+        for j in range((<Tape>tape)._n_data):
+            ref.data[j] = ptrs[j]
+        if fg_tape_ws_create(<fg_tape*>(<Tape>tape).ptr, (<Tape>tape)._k, &ref.ws) != FG_OK:
+            raise MemoryError("cannot allocate a tape workspace")
+    except BaseException:
+        free(ref.data)
         free(ctx)
-        raise MemoryError("cannot allocate a tape workspace")
+        raise
+    keep = keep[1:]            # the arrays (keep[0] is the pointer table)
     ref.tape = <fg_tape*>(<Tape>tape).ptr
     ref.owner = <PyObject*>tape
+    ref.data_owner = <PyObject*>keep
     Py_INCREF(tape)
+    Py_INCREF(keep)
     return 0
 
 
 cdef void unbind(void *ctx, tape_ref *ref) noexcept:
-    """A capsule's destructor: the workspace, the Tape's reference, ctx."""
+    """A capsule's destructor: the workspace, the references, ctx."""
     fg_tape_ws_free(ref.ws)
+    free(ref.data)
     Py_DECREF(<object>ref.owner)
+    Py_DECREF(<object>ref.data_owner)
     free(ctx)
 
 
@@ -219,6 +252,33 @@ cdef inline void _release(Tape self, fg_tape_ws *ws) noexcept:
             self._npool += 1
             ws = NULL
     fg_tape_ws_free(ws)
+
+cdef const void **_data(Tape self, object data, list keep) except NULL:
+    """The table of data pointers for C (kept alive as keep[0]), from a
+    sequence of arrays exactly of the tape's data slots: float64 (DATA) or
+    int64 (DATA_INT), native byte order, C-contiguous, of the slot's element
+    count; the arrays are appended to keep. Conversions and messages that
+    name the user's arguments belong to the caller (fastgrad.compiled)."""
+    cdef cnp.ndarray table = np.zeros(max(self._n_data, 1), dtype=np.uintp)
+    cdef size_t *p = <size_t*>cnp.PyArray_DATA(table)
+    cdef cnp.ndarray a
+    cdef Py_ssize_t j
+    keep.append(table)
+    if data is None:
+        data = ()
+    if len(data) != self._n_data:
+        raise ValueError(f"the tape takes {self._n_data} data arrays, got {len(data)}")
+    for j in range(self._n_data):
+        dtype, size = self.data_info[j]
+        a = data[j] if cnp.PyArray_Check(data[j]) else None
+        if (a is None or a.dtype != dtype or not cnp.PyArray_ISNOTSWAPPED(a)
+                or not cnp.PyArray_IS_C_CONTIGUOUS(a) or a.size != size):
+            raise ValueError(f"data[{j}] must be a C-contiguous array of {size} {dtype} "
+                             f"values in native byte order")
+        keep.append(a)
+        p[j] = <size_t>cnp.PyArray_DATA(a)
+    return <const void**>p
+
 
 cdef inline const double *_input(Tape self, object x, str name, list keep) except NULL:
     """Data pointer of x (float64 in native byte order, C-contiguous, the
@@ -265,15 +325,16 @@ cdef enum Part:
     PART_HESS_HYPER = 1        # fg_tape_hessian_part_f64, hyper-dual
     PART_HESS_REVERSE = 2      # fg_tape_hessian_part_f64, forward-over-reverse
 
-cdef inline fg_status _part(Tape self, fg_tape_ws *ws, Part what, const double *xp, size_t j0,
-                            size_t j1, double *out, double *value, double *grad) noexcept nogil:
+cdef inline fg_status _part(Tape self, fg_tape_ws *ws, Part what, const double *xp,
+                            const void *const *dp, size_t j0, size_t j1, double *out,
+                            double *value, double *grad) noexcept nogil:
     if what == PART_GRAD:
-        return fg_tape_value_grad_part_f64(<fg_tape*>self.ptr, ws, xp, j0, j1, value, out)
-    return fg_tape_hessian_part_f64(<fg_tape*>self.ptr, ws, xp, j0, j1,
+        return fg_tape_value_grad_part_f64(<fg_tape*>self.ptr, ws, xp, dp, j0, j1, value, out)
+    return fg_tape_hessian_part_f64(<fg_tape*>self.ptr, ws, xp, dp, j0, j1,
                                     what == PART_HESS_REVERSE, out, value, grad)
 
-cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp, double *out,
-                   double *value, double *grad) except -1:
+cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp,
+                   const void *const *dp, double *out, double *value, double *grad) except -1:
     """Run `what` over all n columns; the fg_status (>= 0), or -1 with
     KeyboardInterrupt raised."""
     cdef size_t n = self._n, k = self._k, j = 0, j1, step
@@ -287,16 +348,16 @@ cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp, doubl
     cdef double work = passes * self._total * k
     if work < FG_PART_WORK:
         if work < FG_GIL_THRESHOLD:
-            return _part(self, ws, what, xp, 0, n, out, value, grad)
+            return _part(self, ws, what, xp, dp, 0, n, out, value, grad)
         with nogil:
-            st = _part(self, ws, what, xp, 0, n, out, value, grad)
+            st = _part(self, ws, what, xp, dp, 0, n, out, value, grad)
         return st
     step = k
     while True:
         j1 = min(n, j + step)
         t0 = _now()
         with nogil:
-            st = _part(self, ws, what, xp, j, j1, out, value, grad)
+            st = _part(self, ws, what, xp, dp, j, j1, out, value, grad)
         dt = _now() - t0
         if st != FG_OK or j1 == n:
             return st
@@ -327,24 +388,28 @@ cdef int _touch_in_parts(double *p, size_t count) except -1:
     return 0
 
 
-cdef cnp.ndarray _value_grad(Tape self, object x, bint reverse, double *value):
+cdef cnp.ndarray _value_grad(Tape self, object x, object data, bint reverse, double *value):
     """The gradient array (new, x's shape); *value = f(x)."""
     cdef list keep = []
     cdef const double *xp = _input(self, x, "x", keep)
+    cdef const void **dp = _data(self, data, keep)
+    cdef fg_status st
     cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
                                            cnp.NPY_DOUBLE, 0)
     cdef double *gp = <double*>cnp.PyArray_DATA(g)
     cdef fg_tape_ws *ws = _acquire(self)
     try:
         if not reverse:
-            _in_parts(self, ws, PART_GRAD, xp, gp, value, NULL)
+            st = <fg_status>_in_parts(self, ws, PART_GRAD, xp, dp, gp, value, NULL)
         elif self._total >= FG_GIL_THRESHOLD:
             with nogil:
-                fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
+                st = fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, dp, value, gp)
         else:
-            fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, value, gp)
+            st = fg_tape_value_grad_reverse_f64(<fg_tape*>self.ptr, ws, xp, dp, value, gp)
     finally:
         _release(self, ws)
+    if st != FG_OK:
+        raise_status(st, "gradient")
     return g
 
 
@@ -438,6 +503,15 @@ cdef class Tape:
         self._k = min(max(chunk, 1), self._n)
         self._total = fg_tape_total_size(t)
         self._npool = 0
+        self._n_data = fg_tape_data_count(t)
+        cdef int32_t kind = 0
+        cdef size_t size = 0
+        info = []
+        for j in range(<Py_ssize_t>self._n_data):
+            fg_tape_data_info(t, j, &kind, &size)
+            info.append((np.dtype(np.int64 if kind == SLOT_KINDS["DATA_INT"] else np.float64),
+                         size))
+        self.data_info = tuple(info)
 
     def __dealloc__(self):
         cdef int i
@@ -458,53 +532,67 @@ cdef class Tape:
         """Tangent directions carried per dual pass."""
         return self._k
 
-    def eval(self, x):
-        """f(x) as a float."""
+    @property
+    def n_data(self):
+        """The number of data arrays each call binds."""
+        return self._n_data
+
+    def eval(self, x, data=None):
+        """f(x) as a float (data: the data arrays, see _data)."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
+        cdef const void **dp = _data(self, data, keep)
         cdef fg_tape_ws *ws = _acquire(self)
         cdef double value = 0.0
+        cdef fg_status st
         if self._total >= FG_GIL_THRESHOLD:
             with nogil:
-                fg_tape_eval_f64(<fg_tape*>self.ptr, ws, xp, &value)
+                st = fg_tape_eval_f64(<fg_tape*>self.ptr, ws, xp, dp, &value)
         else:
-            fg_tape_eval_f64(<fg_tape*>self.ptr, ws, xp, &value)
+            st = fg_tape_eval_f64(<fg_tape*>self.ptr, ws, xp, dp, &value)
         _release(self, ws)
+        if st != FG_OK:
+            raise_status(st, "evaluation")
         return value
 
-    def value_grad(self, x, bint reverse=False):
+    def value_grad(self, x, bint reverse=False, data=None):
         """(f(x), grad f(x)) by dual numbers (reverse=True: by the adjoint
         sweep); the gradient has x's shape."""
         cdef double value = 0.0
-        g = _value_grad(self, x, reverse, &value)
+        g = _value_grad(self, x, data, reverse, &value)
         return value, g
 
-    def grad(self, x, bint reverse=False):
+    def grad(self, x, bint reverse=False, data=None):
         """grad f(x), shaped like x."""
         cdef double value = 0.0
-        return _value_grad(self, x, reverse, &value)
+        return _value_grad(self, x, data, reverse, &value)
 
-    def jvp(self, x, v):
+    def jvp(self, x, v, data=None):
         """(f(x), grad f(x) . v) from one dual pass."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
         cdef const double *vp = _input(self, v, "v", keep)
+        cdef const void **dp = _data(self, data, keep)
         cdef fg_tape_ws *ws = _acquire(self)
         cdef double value = 0.0, jv = 0.0
+        cdef fg_status st
         if self._total >= FG_GIL_THRESHOLD:
             with nogil:
-                fg_tape_jvp_f64(<fg_tape*>self.ptr, ws, xp, vp, &value, &jv)
+                st = fg_tape_jvp_f64(<fg_tape*>self.ptr, ws, xp, dp, vp, &value, &jv)
         else:
-            fg_tape_jvp_f64(<fg_tape*>self.ptr, ws, xp, vp, &value, &jv)
+            st = fg_tape_jvp_f64(<fg_tape*>self.ptr, ws, xp, dp, vp, &value, &jv)
         _release(self, ws)
+        if st != FG_OK:
+            raise_status(st, "jvp")
         return value, jv
 
-    def hvp(self, x, v):
+    def hvp(self, x, v, data=None):
         """(f(x), grad f(x), H(x) v) from one dual pass and one
         differentiated adjoint sweep."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
         cdef const double *vp = _input(self, v, "v", keep)
+        cdef const void **dp = _data(self, data, keep)
         cdef cnp.ndarray g = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
                                                cnp.NPY_DOUBLE, 0)
         cdef cnp.ndarray hv = cnp.PyArray_EMPTY(self._ndim, <cnp.npy_intp*>self._shape,
@@ -516,20 +604,21 @@ cdef class Tape:
         cdef fg_tape_ws *ws = _acquire(self)
         if self._total >= FG_GIL_THRESHOLD:
             with nogil:
-                st = fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
+                st = fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, dp, vp, hvp, &value, gp)
         else:
-            st = fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, vp, hvp, &value, gp)
+            st = fg_tape_hvp_f64(<fg_tape*>self.ptr, ws, xp, dp, vp, hvp, &value, gp)
         _release(self, ws)
         if st != FG_OK:
             raise_status(st, "hvp")
         return value, g, hv
 
-    def hessian(self, x, bint with_grad=False, bint reverse=False):
+    def hessian(self, x, bint with_grad=False, bint reverse=False, data=None):
         """The (n, n) Hessian by hyper-dual numbers (reverse=True: by
         forward-over-reverse), exact to rounding; with_grad=True: (f(x),
         grad f(x), Hessian) from the same passes. Interruptible (Ctrl-C)."""
         cdef list keep = []
         cdef const double *xp = _input(self, x, "x", keep)
+        cdef const void **dp = _data(self, data, keep)
         cdef cnp.npy_intp dims[2]
         dims[0] = self._n
         dims[1] = self._n
@@ -544,7 +633,7 @@ cdef class Tape:
         try:
             _touch_in_parts(hp, self._n * self._n)
             st = <fg_status>_in_parts(self, ws, PART_HESS_REVERSE if reverse
-                                      else PART_HESS_HYPER, xp, hp, &value, gp)
+                                      else PART_HESS_HYPER, xp, dp, hp, &value, gp)
         finally:
             _release(self, ws)
         if st != FG_OK:
@@ -553,26 +642,28 @@ cdef class Tape:
             return value, g, h
         return h
 
-    def scalar_capsule(self):
+    def scalar_capsule(self, data=None):
         """A fresh PyCapsule "fastgrad.scalar_callback" (fg_scalar_callback *)
-        with its own workspace, freed by the capsule's destructor."""
+        with its own workspace, freed by the capsule's destructor; it binds
+        `data` (kept alive with it)."""
         cdef scalar_ctx *c = <scalar_ctx*>malloc(sizeof(scalar_ctx))
         if c == NULL:
             raise MemoryError()
-        bind(self, c, &c.ref)
+        bind(self, c, &c.ref, data)
         c.cb.fn = scalar_fn
         c.cb.ctx = c
         c.cb.n = self._n
         return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
 
-    def objective_capsule(self, bint reverse=False, bint hess_reverse=False):
+    def objective_capsule(self, bint reverse=False, bint hess_reverse=False, data=None):
         """A fresh PyCapsule "fastgrad.objective_callback" (fg_objective_callback *):
         value_grad by dual numbers (reverse=True: by the adjoint sweep),
-        hessian by hyper-dual numbers (hess_reverse=True: forward-over-reverse)."""
+        hessian by hyper-dual numbers (hess_reverse=True: forward-over-reverse),
+        on `data`."""
         cdef objective_ctx *c = <objective_ctx*>malloc(sizeof(objective_ctx))
         if c == NULL:
             raise MemoryError()
-        bind(self, c, &c.ref)
+        bind(self, c, &c.ref, data)
         c.reverse = reverse
         c.hess_reverse = hess_reverse
         c.cb.objective.value_grad = objective_value_grad
@@ -581,15 +672,118 @@ cdef class Tape:
         c.cb.n = self._n
         return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
 
-    def hvp_capsule(self):
+    def hvp_capsule(self, data=None):
         """A fresh PyCapsule "fastgrad.hvp_callback" (fg_hvp_callback *):
-        Hessian-vector products by forward-over-reverse, own workspace."""
+        Hessian-vector products by forward-over-reverse, own workspace, on
+        `data`."""
         cdef hvp_ctx *c = <hvp_ctx*>malloc(sizeof(hvp_ctx))
         if c == NULL:
             raise MemoryError()
-        bind(self, c, &c.ref)
+        bind(self, c, &c.ref, data)
         c.cb.fn = objective_hvp
         c.cb.ctx = c
         c.cb.n = self._n
         return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
 
+
+
+# -------------------------------------------------------- batch capsule --
+
+ctypedef struct batch_ctx:
+    fg_batch_objective cb      # first: the capsule's pointer is the context's
+    size_t n_tapes
+    size_t *rows               # [n_tapes] the row count each tape was traced for
+    fg_tape **tapes            # [n_tapes]
+    fg_tape_ws **ws            # [n_tapes] the capsule's own workspaces
+    size_t *row_bytes          # [n_data]
+    bint reverse
+    PyObject *owner            # the Tapes, kept alive while the capsule lives
+
+
+cdef fg_status batch_value_grad(const double *x, size_t n, const void *const *data, size_t rows,
+                                double *value, double *grad, void *ctx) noexcept nogil:
+    cdef batch_ctx *c = <batch_ctx*>ctx
+    cdef size_t i
+    if n != c.cb.n:
+        return FG_ERR_SHAPE
+    for i in range(c.n_tapes):
+        if c.rows[i] == rows:
+            return tape_value_grad(c.tapes[i], c.ws[i], x, data, value, grad, c.reverse)
+    return FG_ERR_SHAPE
+
+
+cdef void free_batch_capsule(object cap) noexcept:
+    cdef batch_ctx *c = <batch_ctx*>PyCapsule_GetPointer(cap, FG_BATCH_CAPSULE_NAME)
+    if c == NULL:
+        return
+    _free_batch(c)
+
+
+cdef void _free_batch(batch_ctx *c) noexcept:
+    cdef size_t i
+    if c.ws != NULL:
+        for i in range(c.n_tapes):
+            fg_tape_ws_free(c.ws[i])
+    free(c.ws)
+    free(c.tapes)
+    free(c.rows)
+    free(c.row_bytes)
+    if c.owner != NULL:
+        Py_DECREF(<object>c.owner)
+    free(c)
+
+
+def batch_capsule(tapes, bint reverse=True):
+    """A fresh PyCapsule "fastgrad.batch_objective" (fg_batch_objective *)
+    over `tapes`, a sequence of (rows, Tape): the tapes of one function
+    traced for those first-axis lengths of its data, each with its own
+    workspace. A call with another row count returns FG_ERR_SHAPE. Gradient
+    by the adjoint sweep (reverse=False: dual numbers)."""
+    tapes = [(int(r), t) for r, t in tapes]
+    if not tapes:
+        raise ValueError("a batch capsule needs at least one row count")
+    cdef Tape first = tapes[0][1]
+    cdef Tape t
+    cdef size_t i, j, nd = first._n_data
+    if nd == 0:
+        raise ValueError("a batch capsule needs a tape with data inputs")
+    for r, t in tapes:
+        if r < 1 or t._n != first._n or t._n_data != nd:
+            raise ValueError("the tapes of a batch capsule share x and the data arrays, "
+                             "with at least one row each")
+        for j in range(nd):
+            dtype, size = t.data_info[j]
+            if (dtype != first.data_info[j][0] or size % r
+                    or size // r != first.data_info[j][1] // tapes[0][0]):
+                raise ValueError(f"data array {j} has a different row size in the tape for "
+                                 f"{r} rows")
+    cdef batch_ctx *c = <batch_ctx*>calloc(1, sizeof(batch_ctx))
+    if c == NULL:
+        raise MemoryError()
+    c.n_tapes = len(tapes)
+    c.rows = <size_t*>calloc(c.n_tapes, sizeof(size_t))
+    c.tapes = <fg_tape**>calloc(c.n_tapes, sizeof(fg_tape*))
+    c.ws = <fg_tape_ws**>calloc(c.n_tapes, sizeof(fg_tape_ws*))
+    c.row_bytes = <size_t*>calloc(nd, sizeof(size_t))
+    if c.rows == NULL or c.tapes == NULL or c.ws == NULL or c.row_bytes == NULL:
+        _free_batch(c)
+        raise MemoryError()
+    for i in range(c.n_tapes):
+        t = tapes[i][1]
+        c.rows[i] = tapes[i][0]
+        c.tapes[i] = <fg_tape*>t.ptr
+        if fg_tape_ws_create(<fg_tape*>t.ptr, t._k, &c.ws[i]) != FG_OK:
+            _free_batch(c)
+            raise MemoryError("cannot allocate a tape workspace")
+    for j in range(nd):
+        c.row_bytes[j] = first.data_info[j][1] // tapes[0][0] * 8
+    owner = [t for r, t in tapes]
+    c.owner = <PyObject*>owner
+    Py_INCREF(owner)
+    c.reverse = reverse
+    c.cb.value_grad = batch_value_grad
+    c.cb.ctx = c
+    c.cb.n = first._n
+    c.cb.n_data = nd
+    c.cb.row_bytes = c.row_bytes
+    return PyCapsule_New(c, FG_BATCH_CAPSULE_NAME, free_batch_capsule)

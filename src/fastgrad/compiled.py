@@ -11,11 +11,12 @@ large work.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fastgrad import _validate
+from fastgrad.compiled_data import DataInputs
 from fastgrad.program import Program
 from fastgrad.trace import TracedArray, TraceError, normalize_shape, record
 
@@ -26,24 +27,27 @@ FD_METHODS = ("forward", "backward", "central", "five-point", "richardson")
 
 # ------------------------------------------------------------------ compile --
 
-def trace(f: Callable, shape, args: Sequence = ()) -> Program:
+def trace(f: Callable, shape, args: Sequence = (), data: Sequence = ()) -> Program:
     """Record f as a tape by calling it once on a TracedArray of `shape`.
 
     Parameters
     ----------
     f : callable
-        ``f(x, *args) -> scalar`` written with NumPy operations.
+        ``f(x, *data, *args) -> scalar`` written with NumPy operations.
     shape : int or tuple of int
         Shape of x.
     args : sequence
         Extra arguments passed to f as constants.
+    data : sequence of (dtype, shape)
+        The data inputs, passed to f as symbolic arrays (float64, or
+        integers for an integer dtype) read at each call.
 
     Returns
     -------
     Program
         The recorded, dead-code-free tape.
     """
-    return Program(*record(f, shape, args))
+    return Program(*record(f, shape, args, data))
 
 
 class CompiledFunction:
@@ -84,7 +88,8 @@ class CompiledFunction:
     # this many tangents, so the workspace grows with it.
     _DUAL_DIRECTIONS = 8
 
-    def __init__(self, program: Program, fun: Callable | None = None, chunk: int | None = None):
+    def __init__(self, program: Program, fun: Callable | None = None, chunk: int | None = None,
+                 data: DataInputs | None = None):
         from fastgrad._tape import Tape
         self.program = program
         self.shape = program.shape
@@ -96,7 +101,9 @@ class CompiledFunction:
         if k < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
         self._chunk = k
-        self._tape = Tape(*program.arrays(), program.shape, k)
+        self._data = data
+        self._tape = (Tape(*program.arrays(), program.shape, k) if data is None
+                      else data.default_tape())
         self._eval = self._tape.eval
         self._grad = self._tape.grad
 
@@ -105,23 +112,79 @@ class CompiledFunction:
                 f"{len(self.program.instrs)} instructions>")
 
     def __reduce__(self):
-        return (_rebuild, (self.program, self._chunk, self.__name__))
+        return (_rebuild, (self.program, self._chunk, self.__name__, self._data))
 
-    def __call__(self, x) -> float:
+    def _bind(self, data: tuple) -> tuple[Any, Any]:
+        """The tape and the data arrays of a call: the data given (checked,
+        converted; a new first-axis length traced once), or the defaults."""
+        if self._data is None:
+            if data:
+                raise TypeError(f"{self.__name__} was compiled without data=, so it takes x "
+                                f"alone; got {len(data)} more argument(s)")
+            return self._tape, None
+        return self._data.bind(data)
+
+    def _options(self, data: tuple, *given: Any) -> tuple:
+        """(data, *options): for a function without data inputs, options
+        may still come by position (``cf.hessian(x, "hyperdual")``, the
+        signature before data inputs); given holds the keyword values."""
+        if self._data is None and data and isinstance(data[0], str):
+            if len(data) > len(given):
+                raise TypeError(f"{self.__name__} takes x and at most {len(given)} options "
+                                f"by position, got {len(data)}")
+            return ((),) + tuple(data) + given[len(data):]
+        return (data,) + given
+
+    def with_data(self, *data) -> "CompiledFunction":
+        """The same compiled function with other default data arrays (same
+        checks as a call's): what ``minimize(cf, x0, data=...)`` and any C
+        driver (through the capsules) evaluate.
+
+        Parameters
+        ----------
+        *data : array_like
+            One array per data input, as in a call.
+
+        Returns
+        -------
+        CompiledFunction
+            Shares the traced tapes with this one.
+        """
+        if self._data is None:
+            raise TypeError(f"{self.__name__} was compiled without data=")
+        tape, arrays = self._data.bind(data)
+        other = object.__new__(CompiledFunction)
+        other.__dict__.update(self.__dict__)
+        other._data = self._data.with_defaults(tape, arrays)
+        other._tape = tape
+        other.program = other._data.program_of(tape)
+        other._eval = tape.eval
+        other._grad = tape.grad
+        return other
+
+    def __call__(self, x, *data) -> float:
         """f(x) as a float, computed by the C VM.
 
         Parameters
         ----------
         x : array_like
             A point of the traced shape (float64 C-contiguous is the fast path).
+        *data : array_like
+            With ``compile(..., data=...)``: the data arrays of this call
+            (default: those given to compile). The first axis may differ
+            from call to call (each new length is traced once); anything
+            else about the shapes and the dtypes must stay.
 
         Returns
         -------
         float
         """
-        return self._eval(x)
+        if not data and self._data is None:
+            return self._eval(x)
+        tape, arrays = self._bind(data)
+        return tape.eval(x, arrays)
 
-    def gradient(self, x, method: str = "dual", step=None) -> np.ndarray:
+    def gradient(self, x, *data, method: str = "dual", step=None) -> np.ndarray:
         """The gradient of f at x, shaped like x.
 
         Parameters
@@ -137,23 +200,30 @@ class CompiledFunction:
             on the compiled function.
         step : float or array_like, optional
             Finite-difference step (ignored by "dual").
+        *data : array_like
+            The data arrays of this call (see ``__call__``).
 
         Returns
         -------
         ndarray
             The gradient, float64, shaped like x.
         """
-        if method == "dual":
+        data, method, step = self._options(data, method, step)
+        if not data and self._data is None and method == "dual":
             return self._grad(x)
+        tape, arrays = self._bind(data)
+        if method == "dual":
+            return tape.grad(x, False, arrays)
         if method == "reverse":
-            return self._tape.grad(x, True)
+            return tape.grad(x, True, arrays)
         if method in FD_METHODS:
             from fastgrad.finite_diff import fd_gradient
-            return fd_gradient(self, x, method=method, step=step)
+            return fd_gradient(self.with_data(*data) if data else self, x, method=method,
+                               step=step)
         raise ValueError(f"method must be 'dual', 'reverse' or one of {FD_METHODS}, "
                          f"got {method!r}")
 
-    def value_and_gradient(self, x, method: str = "dual") -> tuple[float, np.ndarray]:
+    def value_and_gradient(self, x, *data, method: str = "dual") -> tuple[float, np.ndarray]:
         """f(x) and its gradient from the same passes.
 
         Parameters
@@ -162,32 +232,39 @@ class CompiledFunction:
             A point of the traced shape.
         method : {"dual", "reverse"}
             Forward-mode dual numbers, or one adjoint sweep (see ``gradient``).
+        *data : array_like
+            The data arrays of this call (see ``__call__``).
 
         Returns
         -------
         (float, ndarray)
             The value and the gradient (x's shape).
         """
+        data, method = self._options(data, method)
         if method not in ("dual", "reverse"):
             raise ValueError(f"method must be 'dual' or 'reverse', got {method!r}")
-        return self._tape.value_grad(x, method == "reverse")
+        tape, arrays = self._bind(data)
+        return tape.value_grad(x, method == "reverse", arrays)
 
-    def jvp(self, x, v) -> tuple[float, float]:
+    def jvp(self, x, v, *data) -> tuple[float, float]:
         """f(x) and the directional derivative grad f(x) . v.
 
         Parameters
         ----------
         x, v : array_like
             The point and the direction, both of the traced shape.
+        *data : array_like
+            The data arrays of this call (see ``__call__``).
 
         Returns
         -------
         (float, float)
             f(x) and J v, from one dual pass with tangent v.
         """
-        return self._tape.jvp(x, v)
+        tape, arrays = self._bind(data)
+        return tape.jvp(x, v, arrays)
 
-    def hvp(self, x, v) -> np.ndarray:
+    def hvp(self, x, v, *data) -> np.ndarray:
         """The Hessian-vector product H(x) v, exact to rounding, without
         forming H.
 
@@ -201,6 +278,8 @@ class CompiledFunction:
         ----------
         x, v : array_like
             The point and the direction, both of the traced shape.
+        *data : array_like
+            The data arrays of this call (see ``__call__``).
 
         Returns
         -------
@@ -214,9 +293,10 @@ class CompiledFunction:
         >>> cf.hvp(np.array([1.0, 0.0]), np.array([1.0, 0.0]))
         array([0., 2.])
         """
-        return self._tape.hvp(x, v)[2]
+        tape, arrays = self._bind(data)
+        return tape.hvp(x, v, arrays)[2]
 
-    def hessian(self, x, method: str = "auto") -> np.ndarray:
+    def hessian(self, x, *data, method: str = "auto") -> np.ndarray:
         """The (n, n) Hessian at x, exact to rounding.
 
         Notes
@@ -242,6 +322,8 @@ class CompiledFunction:
         ----------
         x : array_like
             A point of the traced shape.
+        *data : array_like
+            The data arrays of this call (see ``__call__``).
         method : {"auto", "reverse", "hyperdual"}
 
         Returns
@@ -257,16 +339,23 @@ class CompiledFunction:
         array([[0., 2.],
                [2., 0.]])
         """
-        return self._tape.hessian(x, reverse=self._hessian_by_reverse(method))
+        data, method = self._options(data, method)
+        by_reverse = self._hessian_by_reverse(method)
+        tape, arrays = self._bind(data)
+        return tape.hessian(x, reverse=by_reverse, data=arrays)
 
     def _hessian_by_reverse(self, method: str) -> bool:
         if method not in ("auto", "reverse", "hyperdual"):
             raise ValueError(f"method must be 'auto', 'reverse' or 'hyperdual', got {method!r}")
         return method == "reverse" or (method == "auto" and self.size > 2)
 
+    def _default_data(self) -> Any:
+        return None if self._data is None else self._data.defaults
+
     def _fg_scalar_capsule(self):
-        """A fresh PyCapsule "fastgrad.scalar_callback" (value mode, own workspace)."""
-        return self._tape.scalar_capsule()
+        """A fresh PyCapsule "fastgrad.scalar_callback" (value mode, own
+        workspace, bound to the default data)."""
+        return self._tape.scalar_capsule(self._default_data())
 
     def _fg_objective_capsule(self, method: str = "auto"):
         """A fresh PyCapsule "fastgrad.objective_callback" for C drivers.
@@ -275,27 +364,46 @@ class CompiledFunction:
         "auto" (default): reverse, whose cost does not grow with n, except
         for n <= 2 where one dual pass costs the same.
         hessian: as ``hessian(x, method="auto")``. Each capsule owns its
-        workspace.
+        workspace and binds the default data (``with_data`` for others).
         """
         if method not in ("auto", "dual", "reverse"):
             raise ValueError(f"method must be 'auto', 'dual' or 'reverse', got {method!r}")
         reverse = method == "reverse" or (method == "auto" and self.size > 2)
-        return self._tape.objective_capsule(reverse, self._hessian_by_reverse("auto"))
+        return self._tape.objective_capsule(reverse, self._hessian_by_reverse("auto"),
+                                            self._default_data())
 
     def _fg_hvp_capsule(self):
         """A fresh PyCapsule "fastgrad.hvp_callback": H(x) v by forward-over-
-        reverse, as :meth:`hvp` (what minimize's newton-cg uses)."""
-        return self._tape.hvp_capsule()
+        reverse, as :meth:`hvp` (what minimize's newton-cg uses), on the
+        default data."""
+        return self._tape.hvp_capsule(self._default_data())
+
+    def _fg_batch_capsule(self, row_counts, method: str = "auto"):
+        """A fresh PyCapsule "fastgrad.batch_objective" (``fg_batch_objective``
+        in fg_objective.h) for the stochastic minimize loop: f and its
+        gradient on any of `row_counts` rows of every data array (each
+        count traced here, before any C runs); another count returns
+        FG_ERR_SHAPE. Gradient by the adjoint sweep ("auto", "reverse") or
+        dual numbers ("dual"); own workspaces."""
+        from fastgrad._tape import batch_capsule
+        if self._data is None:
+            raise TypeError(f"{self.__name__} was compiled without data=: it has no batches")
+        if method not in ("auto", "dual", "reverse"):
+            raise ValueError(f"method must be 'auto', 'dual' or 'reverse', got {method!r}")
+        rows = sorted({_validate.integer("row_counts", r, low=1) for r in row_counts})
+        reverse = method == "reverse" or (method == "auto" and self.size > 2)
+        return batch_capsule([(r, self._data.tape_for(r)) for r in rows], reverse)
 
 
-def _rebuild(program: Program, chunk: int, name: str) -> CompiledFunction:
-    cf = CompiledFunction(program, None, chunk)
+def _rebuild(program: Program, chunk: int, name: str,
+             data: DataInputs | None = None) -> CompiledFunction:
+    cf = CompiledFunction(program, None, chunk, data)
     cf.__name__ = name
     return cf
 
 
-def compile(f: Callable | None = None, shape=None, *, args: Sequence = (),
-            chunk: int | None = None):
+def compile(f: Callable | None = None, shape=None, *, data: Sequence | None = None,
+            args: Sequence = (), chunk: int | None = None):
     """Trace ``f`` once into a tape of array operations evaluated in C.
 
     Parameters
@@ -305,6 +413,15 @@ def compile(f: Callable | None = None, shape=None, *, args: Sequence = (),
         ``compile`` as a decorator: ``@compile(shape=(n,))``.
     shape : int or tuple of int
         Shape of x.
+    data : sequence of array_like, optional
+        Data arrays (float, or integer such as class labels): f is called
+        ``f(x, *data, *args)`` and the data are inputs of the tape, read at
+        each call (``cf(x, X2, y2)``, ``cf.gradient(x, X2, y2)``, ...),
+        defaulting to these arrays. All share their first-axis length (the
+        rows); a call may pass another number of rows (traced once per new
+        length and cached), nothing else about their shapes or dtypes may
+        change. Integer data may index: ``Z[np.arange(m), labels]``,
+        ``np.take(W, labels, axis=0)``; elsewhere they act as float64.
     args : sequence, optional
         Extra arguments for f, frozen as constants at trace time.
     chunk : int, optional
@@ -356,9 +473,12 @@ def compile(f: Callable | None = None, shape=None, *, args: Sequence = (),
         if shape is None:
             raise TypeError("compile() needs shape=...")
         shape = normalize_shape(shape)
-        return lambda fun: compile(fun, shape, args=args, chunk=chunk)
+        return lambda fun: compile(fun, shape, data=data, args=args, chunk=chunk)
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     if shape is None:
         raise TypeError("compile() needs the shape of x: compile(f, shape)")
-    return CompiledFunction(trace(f, shape, args), f, chunk)
+    if data is None:
+        return CompiledFunction(trace(f, shape, args), f, chunk)
+    inputs = DataInputs(f, normalize_shape(shape), data, args, chunk)
+    return CompiledFunction(inputs.program_of(inputs.default_tape()), f, chunk, inputs)

@@ -413,26 +413,50 @@ def _prod(a: DualArray, ax: int) -> DualArray:
     return _new(_contig(y), _contig(t), a._tag, a._hyper)
 
 
+def _ns_matmul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``p @ q`` where a product with an exactly zero factor is 0 even against
+    inf or NaN: tangents follow the NaN-safe rule of the op table (a zero
+    tangent times an infinite partial contributes nothing). BLAS gives the
+    plain product; only a NaN next to a non-finite operand needs the slow
+    elementwise form."""
+    with np.errstate(invalid="ignore"):
+        r = np.matmul(p, q)
+    if not np.isnan(r).any() or (np.isfinite(p).all() and np.isfinite(q).all()):
+        return r
+    p2 = p[None, :] if p.ndim == 1 else p
+    q2 = q[:, None] if q.ndim == 1 else q
+    zero = (p2 == 0)[..., :, :, None] | (q2 == 0)[..., None, :, :]
+    with np.errstate(invalid="ignore"):
+        prod = p2[..., :, :, None] * q2[..., None, :, :]
+    prod[np.broadcast_to(zero, prod.shape)] = 0
+    r = prod.sum(axis=-2)
+    if p.ndim == 1:
+        r = r[..., 0, :]
+    if q.ndim == 1:
+        r = r[..., 0]
+    return r
+
+
 def _mm_left(t: np.ndarray, b: np.ndarray, a_ndim: int) -> np.ndarray:
     """matmul(A, b) with A replaced by tangent t (shape A.shape + (m,)),
     returned as shape result.shape + (m,)."""
     if a_ndim == 1:
-        r = np.matmul(t.T, b)           # (m, p) @ b
+        r = _ns_matmul(t.T, b)           # (m, p) @ b
         return r if b.ndim == 1 else np.moveaxis(r, -2, -1)
     tm = np.moveaxis(t, -1, 0)
     if b.ndim > a_ndim:
         tm = tm.reshape((tm.shape[0],) + (1,) * (b.ndim - a_ndim) + tm.shape[1:])
-    return np.moveaxis(np.matmul(tm, b), 0, -1)
+    return np.moveaxis(_ns_matmul(tm, b), 0, -1)
 
 
 def _mm_right(a: np.ndarray, t: np.ndarray, b_ndim: int) -> np.ndarray:
     """matmul(a, B) with B replaced by tangent t, as result.shape + (m,)."""
     if b_ndim == 1:
-        return np.matmul(a, t)          # a @ (p, m)
+        return _ns_matmul(a, t)          # a @ (p, m)
     tm = np.moveaxis(t, -1, 0)
     if a.ndim > b_ndim:
         tm = tm.reshape((tm.shape[0],) + (1,) * (a.ndim - b_ndim) + tm.shape[1:])
-    return np.moveaxis(np.matmul(a, tm), 0, -1)
+    return np.moveaxis(_ns_matmul(a, tm), 0, -1)
 
 
 def _matmul(a: Any, b: Any) -> DualArray:

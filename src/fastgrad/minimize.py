@@ -335,7 +335,12 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         counters, step counter and optimizer state): a run split in two
         equals the uninterrupted run bit for bit. ``x0`` must then be None or
         equal ``warm_start.x``; ``maxiter`` and ``maxfun`` count this call.
-    data, batch_size, epochs, shuffle, seed
+    data : tuple of array_like, optional
+        Data arrays ``(X, y, ...)`` for ``fun(x, X, y, ...)``: a compiled
+        function with data inputs (``compile(f, shape, data=...)``) is
+        evaluated on them in C (full batch, any method); a Python callable
+        (and ``jac``, ``hess``, ``hessp``) is called with them after x.
+    batch_size, epochs, shuffle, seed
         Minibatch training (``fastgrad.stochastic``): with ``batch_size=B``
         and a ``fun`` compiled with data inputs, each update uses B rows
         (first axis) of every array of ``data``; epoch e visits the rows in
@@ -450,6 +455,8 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
             progress=progress, bounds=bounds, line_search=line_search, options=options)
     if maxiter is None:
         maxiter = 10_000
+    if data is not None:
+        fun, jac, options = _on_data(fun, jac, data, options)
     state = None
     if warm_start is not None:
         state, x0 = _warm_state(warm_start, method, x0)
@@ -510,6 +517,27 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         res["history"] = dict(x=h["x"].reshape((-1,) + shape), fun=h["fun"],
                               grad_norm=h["grad_norm"])
     return res
+
+
+def _on_data(fun: Callable, jac: Any, data: Any, options: dict) -> tuple:
+    """fun, jac and the options' hess/hessp evaluated on ``data`` (full
+    batch): a compiled function with data inputs bound to them (its capsules
+    then read them, the loop stays in C), a Python callable called as
+    ``fun(x, *data)``."""
+    if isinstance(data, np.ndarray) or not isinstance(data, (tuple, list)):
+        raise TypeError(f"data must be a tuple of arrays (data=(X, y)), got "
+                        f"{type(data).__name__}")
+    if hasattr(fun, "with_data") and jac is None:
+        return fun.with_data(*data), jac, options
+    data = tuple(data)
+
+    def on_data(g: Any) -> Any:
+        return g if not callable(g) else (lambda x, *rest: g(x, *data, *rest))
+    options = dict(options)
+    for key in ("hess", "hessp"):
+        if key in options:
+            options[key] = on_data(options[key])
+    return on_data(fun), (jac if jac is None or jac is True else on_data(jac)), options
 
 
 def _warm_state(warm: Any, method: str, x0: Any) -> tuple[np.ndarray, np.ndarray]:

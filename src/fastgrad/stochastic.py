@@ -121,6 +121,11 @@ def minimize_batches(fun: Any, x0: Any, *, data: Any, batch_size: Any, epochs: A
     if line_search not in (None, "none"):
         raise ValueError(f"line_search={line_search!r} is not available with batch_size (each "
                          "update takes the step lr)")
+    if isinstance(data, (tuple, list)) and hasattr(fun, "with_data"):
+        # the compiled function's own checks, naming its arguments: dtypes and
+        # trailing shapes as compiled, integer data within the axes they index
+        # (on all rows, so on every batch)
+        fun.with_data(*data)
     arrays = _data_arrays(data)
     rows = arrays[0].shape[0]
     batch_size = _validate.integer("batch_size", batch_size, low=1)

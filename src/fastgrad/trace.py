@@ -32,8 +32,8 @@ _INSTR_DTYPE = _tape.INSTR_DTYPE
 _RECORD = operator.itemgetter(*(_INSTR_DTYPE.names or ()))   # the fields in C order
 CODES = _tape.CODES
 """Instruction code by name, as csrc/fg_tape.h defines them."""
-SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED = (_tape.SLOT_KINDS[k] for k in ("INPUT", "CONST",
-                                                                       "COMPUTED"))
+SLOT_INPUT, SLOT_CONST, SLOT_COMPUTED, SLOT_DATA, SLOT_DATA_INT = (
+    _tape.SLOT_KINDS[k] for k in ("INPUT", "CONST", "COMPUTED", "DATA", "DATA_INT"))
 
 
 class TraceError(TypeError):
@@ -58,6 +58,21 @@ class _Tracer:
         self.index_len = 0
         self._scalar_cache: dict[tuple, int] = {}
         self._array_cache: dict[int, tuple[Any, int]] = {}
+        self.data_slots: list[int] = []
+        self.data_cast: dict[int, Any] = {}   # integer data slot -> its CAST
+
+    def data_input(self, dtype: np.dtype, shape: tuple) -> Any:
+        """A data array of this dtype (float64, or int64 for integers) and
+        shape: a new DATA or DATA_INT slot, bound at each call."""
+        from fastgrad.trace_data import TracedIndex
+        integer = np.dtype(dtype).kind in "biu"
+        self.slot_size.append(math.prod(shape))
+        self.slot_kind.append(SLOT_DATA_INT if integer else SLOT_DATA)
+        s = len(self.slot_size) - 1
+        self.data_slots.append(s)
+        if integer:
+            return TracedIndex(self, s, np.arange(math.prod(shape)).reshape(shape))
+        return TracedArray(self, s, 0, shape, False)
 
     # -- slots
     def new_slot(self, size: int) -> int:
@@ -142,7 +157,7 @@ class _Tracer:
 
     def _prune(self, out_slot: int) -> tuple:
         """Drop instructions the output does not need, renumber the slots."""
-        live = {0, out_slot}
+        live = {0, out_slot, *self.data_slots}   # every data slot: one per data argument
         keep = []
         for ins in reversed(self.instrs):
             if ins["out"] in live:
@@ -255,6 +270,13 @@ class TracedArray(methods.ArrayMethods):
         return methods.apply_ufunc(_BACKEND, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if self._tr.data_slots:   # integer data among the arguments
+            from fastgrad import trace_data
+            if func is np.take and isinstance(args[1] if len(args) > 1 else kwargs.get(
+                    "indices"), trace_data.TracedIndex):
+                return trace_data.take_function(*args, **kwargs)
+            args, kwargs = trace_data._as_float(args), {
+                k: trace_data._as_float(v) for k, v in kwargs.items()}
         handler = rules.FUNCTIONS.get(func)
         if handler is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
@@ -264,7 +286,11 @@ class TracedArray(methods.ArrayMethods):
 
 
 def _operand(v: Any) -> Any:
-    return v if isinstance(v, TracedArray) else _const(v)
+    if isinstance(v, TracedArray):
+        return v
+    if hasattr(v, "as_float"):   # integer data (fastgrad.trace_data.TracedIndex)
+        return v.as_float()
+    return _const(v)
 
 
 def _tracer_of(*vs: Any) -> _Tracer | None:
@@ -320,6 +346,9 @@ class _TraceBackend(rules.Backend):
         return tr.emit("BINARY", shape, tan, op=code, a=ra, b=rb, sa=sa, sb=sb)
 
     def getitem(self, a: TracedArray, key: Any) -> Any:
+        from fastgrad import trace_data
+        if trace_data._data_in(key):
+            return trace_data.index_with_data(a, key)
         return self.gather(a, np.asarray(np.arange(a.size).reshape(a.shape)[key]))
 
     def gather(self, a: TracedArray, idx: np.ndarray) -> Any:
@@ -432,9 +461,11 @@ def normalize_shape(shape: Any) -> tuple:
     return out
 
 
-def record(f: Callable, shape: Any, args: Sequence = ()) -> tuple:
+def record(f: Callable, shape: Any, args: Sequence = (), data: Sequence = ()) -> tuple:
     """Call f once on a TracedArray of ``shape`` and return the recorded
-    program's fields (see :meth:`_Tracer.finish`)."""
+    program's fields (see :meth:`_Tracer.finish`). ``data``: (dtype, shape)
+    of each data array, passed to f after x as symbolic inputs (slots 1,
+    2, ... in order), before ``args``."""
     shape = normalize_shape(shape)
     if not isinstance(args, (tuple, list)):
         raise TypeError(f"args must be a tuple of extra arguments for f, got "
@@ -442,4 +473,5 @@ def record(f: Callable, shape: Any, args: Sequence = ()) -> tuple:
     methods.hook_scipy()
     tr = _Tracer(shape)
     x = TracedArray(tr, 0, 0, shape, True)
-    return tr.finish(f(x, *args))
+    inputs = [tr.data_input(dtype, tuple(dshape)) for dtype, dshape in data]
+    return tr.finish(f(x, *inputs, *args))

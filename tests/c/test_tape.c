@@ -123,13 +123,13 @@ static void run_all(const fg_tape *t, size_t n, const double *x, const double *v
     for (size_t k = 1; k <= 3; k += 2) {
         fg_tape_ws *ws = NULL;
         if (fg_tape_ws_create(t, k, &ws) != FG_OK) continue;
-        fg_tape_eval_f64(t, ws, x, &value);
-        fg_tape_value_grad_f64(t, ws, x, &value, g);
-        fg_tape_value_grad_reverse_f64(t, ws, x, &value, g);
-        fg_tape_jvp_f64(t, ws, x, v, &value, &jv);
-        fg_tape_hvp_f64(t, ws, x, v, hv, &value, g);
-        fg_tape_hessian_f64(t, ws, x, h, &value, g);
-        fg_tape_hessian_reverse_f64(t, ws, x, h, &value, g);
+        fg_tape_eval_f64(t, ws, x, NULL, &value);
+        fg_tape_value_grad_f64(t, ws, x, NULL, &value, g);
+        fg_tape_value_grad_reverse_f64(t, ws, x, NULL, &value, g);
+        fg_tape_jvp_f64(t, ws, x, NULL, v, &value, &jv);
+        fg_tape_hvp_f64(t, ws, x, NULL, v, hv, &value, g);
+        fg_tape_hessian_f64(t, ws, x, NULL, h, &value, g);
+        fg_tape_hessian_reverse_f64(t, ws, x, NULL, h, &value, g);
         fg_tape_ws_free(ws);
     }
     free(g);
@@ -160,36 +160,36 @@ static void test_modes_agree(int64_t n)
     double v0, v1, v2, jv;
     fg_tape_ws *ws = NULL;
     CHECK_STATUS(fg_tape_ws_create(t, 3, &ws), FG_OK);
-    CHECK_STATUS(fg_tape_eval_f64(t, ws, x, &v0), FG_OK);
-    CHECK_STATUS(fg_tape_value_grad_f64(t, ws, x, &v1, gd), FG_OK);
-    CHECK_STATUS(fg_tape_value_grad_reverse_f64(t, ws, x, &v2, gr), FG_OK);
+    CHECK_STATUS(fg_tape_eval_f64(t, ws, x, NULL, &v0), FG_OK);
+    CHECK_STATUS(fg_tape_value_grad_f64(t, ws, x, NULL, &v1, gd), FG_OK);
+    CHECK_STATUS(fg_tape_value_grad_reverse_f64(t, ws, x, NULL, &v2, gr), FG_OK);
     CHECK(v0 == v1 && v0 == v2 && isfinite(v0));
     for (int64_t i = 0; i < n; i++) CHECK(close_to(gd[i], gr[i], 1e-12));
     /* the dual gradient in parts starting at multiples of k: the same numbers */
     for (size_t j = 0; j < (size_t)n; j += 3)
-        CHECK_STATUS(fg_tape_value_grad_part_f64(t, ws, x, j, j + 3 < (size_t)n ? j + 3 : (size_t)n,
+        CHECK_STATUS(fg_tape_value_grad_part_f64(t, ws, x, NULL, j, j + 3 < (size_t)n ? j + 3 : (size_t)n,
                                                  NULL, gp), FG_OK);
     for (int64_t i = 0; i < n; i++) CHECK(gp[i] == gd[i]);
-    CHECK_STATUS(fg_tape_jvp_f64(t, ws, x, v, NULL, &jv), FG_OK);
+    CHECK_STATUS(fg_tape_jvp_f64(t, ws, x, NULL, v, NULL, &jv), FG_OK);
     double dot = 0.0;
     for (int64_t i = 0; i < n; i++) dot += gd[i] * v[i];
     CHECK(close_to(jv, dot, 1e-12));
-    CHECK_STATUS(fg_tape_hessian_f64(t, ws, x, hh, NULL, NULL), FG_OK);
-    CHECK_STATUS(fg_tape_hessian_reverse_f64(t, ws, x, hr, NULL, NULL), FG_OK);
+    CHECK_STATUS(fg_tape_hessian_f64(t, ws, x, NULL, hh, NULL, NULL), FG_OK);
+    CHECK_STATUS(fg_tape_hessian_reverse_f64(t, ws, x, NULL, hr, NULL, NULL), FG_OK);
     for (int64_t i = 0; i < n * n; i++) CHECK(close_to(hh[i], hr[i], 1e-11));
     for (int reverse = 0; reverse < 2; reverse++) {   /* parts: the whole call's numbers */
         for (size_t j = 0; j < (size_t)n; j += 6)
-            CHECK_STATUS(fg_tape_hessian_part_f64(t, ws, x, j, j + 6 < (size_t)n ? j + 6 : (size_t)n,
+            CHECK_STATUS(fg_tape_hessian_part_f64(t, ws, x, NULL, j, j + 6 < (size_t)n ? j + 6 : (size_t)n,
                                                   reverse, hp, NULL, NULL), FG_OK);
         for (int64_t i = 0; i < n * n; i++) CHECK(hp[i] == (reverse ? hr[i] : hh[i]));
     }
-    CHECK_STATUS(fg_tape_hvp_f64(t, ws, x, v, hv, NULL, NULL), FG_OK);
+    CHECK_STATUS(fg_tape_hvp_f64(t, ws, x, NULL, v, hv, NULL, NULL), FG_OK);
     for (int64_t i = 0; i < n; i++) {
         double r = 0.0;
         for (int64_t j = 0; j < n; j++) r += hr[i * n + j] * v[j];
         CHECK(close_to(hv[i], r, 1e-10));
     }
-    CHECK_STATUS(fg_tape_value_grad_part_f64(t, ws, x, 2, 1, NULL, gp), FG_ERR_ARG);
+    CHECK_STATUS(fg_tape_value_grad_part_f64(t, ws, x, NULL, 2, 1, NULL, gp), FG_ERR_ARG);
     fg_tape_ws_free(ws);
     fg_tape_free(t);
     free(x); free(v); free(gd); free(gr); free(gp); free(hv); free(hh); free(hr); free(hp);

@@ -28,7 +28,7 @@ SHAPES = [(1, 5, 1), (2, 3, 4), (3, 1, 2), (1, 4, 3), (4, 2, 1)]
 def test_codes_by_name():
     """Codes are explicit and append-only: pickled tapes store them."""
     assert CODES == {"UNARY": 1, "BINARY": 2, "WHERE": 3, "GATHER": 4, "SUM": 5, "MATMUL": 6,
-                     "MAX": 7, "MIN": 8, "PROD": 9, "CUMSUM": 10}
+                     "MAX": 7, "MIN": 8, "PROD": 9, "CUMSUM": 10, "TAKE": 11, "CAST": 12}
 
 
 def axis_program(code, pre, ln, post, weights):

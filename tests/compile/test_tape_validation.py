@@ -264,14 +264,18 @@ for case in range(int(sys.argv[2])):
     ok += 1
     x = rng.normal(size=shape)
     v = rng.normal(size=shape)
+    # data slots (from the program, or a corrupted slot kind): integers of
+    # either sign within the smallest axis any program here selects with them
+    d = tuple(rng.integers(-2, 2, size).astype(dt) if dt.kind == "i" else rng.normal(size=size)
+              for dt, size in tape.data_info)
     with np.errstate(all="ignore"):
-        tape.eval(x)
-        tape.value_grad(x)
-        tape.value_grad(x, True)
-        tape.jvp(x, v)
-        tape.hvp(x, v)
-        tape.hessian(x, True, False)
-        tape.hessian(x, True, True)
+        tape.eval(x, d)
+        tape.value_grad(x, False, d)
+        tape.value_grad(x, True, d)
+        tape.jvp(x, v, d)
+        tape.hvp(x, v, d)
+        tape.hessian(x, True, False, d)
+        tape.hessian(x, True, True, d)
 print(ok, refused)
 """
 

@@ -535,3 +535,25 @@ def test_cython_consumer_calls_the_kernels_nogil(tmp_path):
     assert y == pytest.approx([0.0, np.sin(1.0)])
     assert ty == pytest.approx([0.0, 0.0, 0.0, np.cos(1.0) + np.sin(1.0)])
     assert hy == pytest.approx(np.e) and hty == pytest.approx([np.e, np.e, np.e])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(x @ _INF_COLUMN),
+    lambda x: np.sum(_INF_COLUMN.T @ x[:, None]),
+    lambda x: np.sum(np.stack([x, x]) @ _INF_COLUMN),
+    lambda x: np.sum((x * x) @ _INF_COLUMN),
+], ids=["vec@mat", "mat@col", "stack@mat", "square@mat"])
+def test_matmul_tangents_are_nan_safe_like_the_tape(f):
+    """A product with an infinite constant entry: the direction that does not
+    meet the infinity keeps its finite derivative, as in the compiled tape's
+    dual and reverse modes (one rule for every mode)."""
+    x = np.array([0.0, 1.0])
+    cf = fastgrad.compile(f, 2)
+    g = gradient(f, x, method="dual")
+    assert np.isfinite(g[1])
+    np.testing.assert_array_equal(g, cf.gradient(x, method="dual"))
+    np.testing.assert_array_equal(g, cf.gradient(x, method="reverse"))
+
+
+_INF_COLUMN = np.array([[np.inf], [1.0]])

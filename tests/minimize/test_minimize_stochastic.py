@@ -396,5 +396,50 @@ def test_bad_data_and_functions():
     with pytest.raises(TypeError, match="compiled function with data"):
         fg.minimize(lambda x: float(x @ x), x0, data=(X, y), batch_size=8, epochs=1)
     cf_plain = fg.compile(lambda x: (x ** 2).sum(), D)
-    with pytest.raises(TypeError, match="compiled function with data"):
+    with pytest.raises(TypeError, match="compiled without data"):
         fg.minimize(cf_plain, x0, data=(X, y), batch_size=8, epochs=1)
+
+
+# ------------------------------------------- a function compiled with data --
+
+def softmax_loss(w, X, y):
+    """Mean cross-entropy of a linear softmax classifier, 3 classes."""
+    W = w.reshape(X.shape[1], 3)
+    Z = X @ W
+    zmax = Z.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(Z - zmax).sum(axis=1)) + zmax[:, 0]
+    return np.mean(lse - Z[np.arange(len(y)), y])
+
+
+@pytest.mark.parametrize("method,cls,kw", [("adam", fg.Adam, {}), ("gd", fg.SGD, {}),
+                                           ("momentum", fg.SGD, dict(momentum=0.9))])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_compiled_function_with_data_equals_the_python_loop(method, cls, kw, shuffle):
+    """The documented loop with cf.gradient(x, X[rows], y[rows]) per batch."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(90, 5))
+    y = rng.integers(0, 3, size=90)
+    cf = fg.compile(softmax_loss, 15, data=(X, y))
+    x0 = 0.1 * rng.normal(size=15)
+    res = fg.minimize(cf, x0, data=(X, y), batch_size=16, epochs=4, shuffle=shuffle, seed=11,
+                      method=method, lr=0.05, record=True, **kw)
+    x = python_loop(cf, x0, X, y, cls, 16, 4, shuffle, 11, lr=0.05, **kw)
+    np.testing.assert_allclose(res.x, x, rtol=1e-12, atol=1e-14)
+    assert res.fun == pytest.approx(cf(res.x, X, y), rel=1e-14)
+    assert res.history["epoch_fun"][-1] == pytest.approx(res.fun, rel=1e-14)
+    assert res.history["epoch_fun"][-1] < res.history["epoch_fun"][0] < cf(x0, X, y)
+
+
+def test_compiled_function_checks_its_data_before_c_runs():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(30, 5))
+    y = rng.integers(0, 3, size=30)
+    cf = fg.compile(softmax_loss, 15, data=(X, y))
+    bad = y.copy()
+    bad[17] = 3                       # indexes an axis of length 3
+    with pytest.raises(ValueError, match="y holds 3"):
+        fg.minimize(cf, np.zeros(15), data=(X, bad), batch_size=8, epochs=1)
+    with pytest.raises(ValueError, match="dtype"):
+        fg.minimize(cf, np.zeros(15), data=(X, y.astype(float)), batch_size=8, epochs=1)
+    with pytest.raises(ValueError, match="shape"):
+        fg.minimize(cf, np.zeros(15), data=(X[:, :4], y), batch_size=8, epochs=1)

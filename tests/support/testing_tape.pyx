@@ -73,15 +73,15 @@ def repeat_eval(Tape tape, x, size_t reps, str mode="value"):
     with nogil:
         for r in range(reps):
             if m == 0:
-                st = tape_eval_f64(tape.ptr, ws, xp, &value)
+                st = tape_eval_f64(tape.ptr, ws, xp, NULL, &value)
             elif m == 1:
-                st = tape_value_grad_f64(tape.ptr, ws, xp, &value, gp)
+                st = tape_value_grad_f64(tape.ptr, ws, xp, NULL, &value, gp)
             elif m == 3:
-                st = tape_value_grad_reverse_f64(tape.ptr, ws, xp, &value, gp)
+                st = tape_value_grad_reverse_f64(tape.ptr, ws, xp, NULL, &value, gp)
             elif m == 4:
-                st = tape_hessian_reverse_f64(tape.ptr, ws, xp, gp)
+                st = tape_hessian_reverse_f64(tape.ptr, ws, xp, NULL, gp)
             else:
-                st = tape_hessian_f64(tape.ptr, ws, xp, gp)
+                st = tape_hessian_f64(tape.ptr, ws, xp, NULL, gp)
     tape_ws_free(ws)
     if st != FG_OK:
         raise_status(<fg_status>st, mode)
