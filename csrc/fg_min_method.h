@@ -101,6 +101,8 @@ typedef struct fg_min_poll_clock {
 } fg_min_poll_clock;
 void fg_min_poll_start(fg_min_poll_clock *pc, double interval);
 int fg_min_poll_due(fg_min_poll_clock *pc, double interval);
+/* fn(state of r at update nit, ctx): the callback or poll of the run. */
+int fg_min_call_hook(fg_minimize_callback fn, void *ctx, const fg_min_run *r, int64_t nit);
 
 /* ---- vector helpers (fg_minimize.c) ----------------------------------- */
 

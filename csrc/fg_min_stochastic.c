@@ -181,20 +181,6 @@ static int evaluate(loop *L, const void *const *data, size_t rows, double *f, do
     return 1;
 }
 
-static int call_poll(const fg_minimize_options *o, const fg_min_run *r, int64_t nit)
-{
-    fg_minimize_state s;
-    s.nit = nit;
-    s.nfev = r->nfev;
-    s.njev = r->njev;
-    s.n = r->n;
-    s.x = r->x;
-    s.grad = r->g;
-    s.f = r->f;
-    s.grad_norm = r->gnorm;
-    return o->poll(&s, o->poll_ctx);
-}
-
 static fg_minimize_stop run_epochs(loop *L, const fg_stochastic_options *sopt, const layout *l,
                                    unsigned char *w)
 {
@@ -237,7 +223,8 @@ static fg_minimize_stop run_epochs(loop *L, const fg_stochastic_options *sopt, c
             r->xt = tmp;
             nit = r->t;
             L->res->nit = nit;
-            if (o->poll && fg_min_poll_due(&pc, o->poll_interval) && call_poll(o, r, nit))
+            if (o->poll && fg_min_poll_due(&pc, o->poll_interval)
+                && fg_min_call_hook(o->poll, o->poll_ctx, r, nit))
                 return FG_MIN_INTERRUPTED;
         }
         fg_stochastic_epoch_state s;

@@ -365,7 +365,7 @@ static void record(const fg_minimize_options *o, fg_minimize_result *res, const 
     res->history_len = k + 1;
 }
 
-static int call_hook(fg_minimize_callback fn, void *ctx, const fg_min_run *r, int64_t nit)
+int fg_min_call_hook(fg_minimize_callback fn, void *ctx, const fg_min_run *r, int64_t nit)
 {
     fg_minimize_state s;
     s.nit = nit;
@@ -479,11 +479,12 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         nit = r.t;
         record(&o, res, r.x, n, r.f, r.gnorm);
         if (o.callback && nit % o.callback_every == 0
-            && call_hook(o.callback, o.callback_ctx, &r, nit)) {
+            && fg_min_call_hook(o.callback, o.callback_ctx, &r, nit)) {
             stop = FG_MIN_CALLBACK_STOP;
             break;
         }
-        if (o.poll && fg_min_poll_due(&pc, o.poll_interval) && call_hook(o.poll, o.poll_ctx, &r, nit)) {
+        if (o.poll && fg_min_poll_due(&pc, o.poll_interval)
+            && fg_min_call_hook(o.poll, o.poll_ctx, &r, nit)) {
             stop = FG_MIN_INTERRUPTED;
             break;
         }
