@@ -4,6 +4,9 @@
  * counted, history and epoch buffers filled to their capacity only, stops
  * (maxiter, divergence, objective error, order failure, epoch hook), and
  * the arguments refused with nothing written. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200112L   /* posix_memalign */
+#endif
 #include <stdlib.h>
 #include "check.h"
 #include "fastgrad.h"
@@ -93,6 +96,14 @@ static void make(setup *s, size_t rows, size_t d, uint64_t *seed)
     s->data[1] = s->y;
 }
 
+/* Exactly `bytes` bytes at a 64-byte boundary, so ASan sees any access past them. */
+static void *aligned64(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64)) abort();
+    return p;
+}
+
 static void release(setup *s)
 {
     free(s->X);
@@ -106,7 +117,7 @@ static fg_status run(setup *s, const fg_minimize_options *o, const fg_stochastic
 {
     size_t bytes = fg_minimize_stochastic_workspace_size(&s->obj, s->rows, o, so);
     CHECK(bytes > 0 && bytes % 64 == 0);
-    void *work = aligned_alloc(64, bytes);
+    void *work = aligned64(bytes);
     double *grad = malloc(s->d * sizeof *grad);
     fg_status st = fg_minimize_stochastic_f64(&s->obj, s->data, s->rows, x, s->d, o, so, work,
                                               bytes, grad, res);
@@ -221,7 +232,7 @@ static void test_refusals(void)
     fg_stochastic_options_init(&so, sizeof so);
     CHECK_STATUS(fg_stochastic_options_init(&so, sizeof so - 1), FG_ERR_ARG);
     size_t bytes = fg_minimize_stochastic_workspace_size(&s.obj, s.rows, &o, &so);
-    void *work = aligned_alloc(64, bytes + 64);
+    void *work = aligned64(bytes + 64);
     double x[2] = {0.5, 0.5}, grad[2];
 #define REFUSED(expr, want)                                                     \
     do {                                                                        \
