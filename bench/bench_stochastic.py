@@ -3,7 +3,8 @@ softmax MLP (tanh hidden layer, 2,410 parameters) on scikit-learn's digits:
 
 - fastgrad: ``minimize(cf, w, data=(X, y), batch_size=64, epochs=E)``, the
   loop in C (the batch capsule's tapes are traced once, on the first call);
-- a Python loop of ``cf.value_and_gradient(w, X[rows], y[rows])`` and
+- a Python loop of ``cf.gradient(w, X[rows], y[rows], method="reverse")``
+  (the adjoint sweep, as the C loop's batch capsule) and
   ``fastgrad.Adam.step`` per batch (what a user writes without the C loop);
 - torch: the same network as ``nn.Sequential``, a DataLoader-free loop
   (``randperm``, index, forward, ``cross_entropy``, backward,
@@ -84,7 +85,7 @@ def python_loop(cf, X, y, w0, epochs, seed=0):
         order = rng.permutation(len(X))
         for k in range(0, len(X), B):
             rows = order[k:k + B]
-            opt.step(cf.value_and_gradient(w, X[rows], y[rows])[1])
+            opt.step(cf.gradient(w, X[rows], y[rows], method="reverse"))
     return w
 
 
