@@ -1,5 +1,6 @@
 """One optimizer step: fastgrad vs careful in-place NumPy, the reference twin,
-torch's fused CPU kernel (one thread, when installed) and a plain C loop.
+torch's CPU kernel (fused where torch has one; one thread, when installed)
+and a plain C loop.
 
 Groups: "<optimizer> <dtype> n=<size>". Read the ratios inside a group.
 """
@@ -11,7 +12,8 @@ import pytest
 import fastgrad as fg
 import fastgrad.reference as ref
 from conftest import as_ptr
-from fastgrad.benchmark import NumpyAdagrad, NumpyAdam, NumpyRMSprop, NumpySGD
+from fastgrad.benchmark import (NumpyAdagrad, NumpyAdam, NumpyAdamax, NumpyNAdam, NumpyRMSprop,
+                                NumpySGD)
 
 try:
     import torch
@@ -26,7 +28,12 @@ OPTIMIZERS = {
     "SGD-momentum": (fg.SGD, ref.SGD, NumpySGD, dict(lr=1e-3, momentum=0.9)),
     "RMSprop": (fg.RMSprop, ref.RMSprop, NumpyRMSprop, dict(lr=1e-2)),
     "Adagrad": (fg.Adagrad, ref.Adagrad, NumpyAdagrad, dict(lr=1e-2)),
+    "Adamax": (fg.Adamax, ref.Adamax, NumpyAdamax, dict(lr=2e-3)),
+    "NAdam": (fg.NAdam, ref.NAdam, NumpyNAdam, dict(lr=2e-3)),
 }
+TORCH = {"Adam": "Adam", "SGD-momentum": "SGD", "RMSprop": "RMSprop", "Adagrad": "Adagrad",
+         "Adamax": "Adamax", "NAdam": "NAdam"}
+TORCH_FUSED = {"Adam", "SGD-momentum", "Adagrad"}   # the others have no fused CPU kernel
 IMPLS = ["fastgrad", "fastgrad-2threads", "kernel", "numpy", "reference", "torch-fused",
          "torch-fused-2threads", "plain-C"]
 
@@ -70,10 +77,8 @@ def test_step(benchmark, impl, opt_name, dtype, n, plain_c_adam):
         torch.set_num_threads(2 if impl.endswith("2threads") else 1)
         t = torch.from_numpy(p)
         t.grad = torch.from_numpy(g)
-        cls = {"Adam": torch.optim.Adam, "SGD-momentum": torch.optim.SGD,
-               "RMSprop": torch.optim.RMSprop, "Adagrad": torch.optim.Adagrad}[opt_name]
-        fused = {} if opt_name == "RMSprop" else {"fused": True}  # RMSprop has no fused kernel
-        topt = cls([t], **options, **fused)
+        fused = {"fused": True} if opt_name in TORCH_FUSED else {"foreach": False}
+        topt = getattr(torch.optim, TORCH[opt_name])([t], **options, **fused)
         step = lambda g: topt.step()  # noqa: E731
     else:  # plain-C
         if plain_c_adam is None or opt_name != "Adam" or dtype != np.float64:

@@ -19,6 +19,8 @@
 #define FASTGRAD_ABI_VERSION 2
 
 #include "fg_status.h"
+#include "fg_blas.h"
+#include "fg_optimizer.h"
 #include "fg_optim.h"
 #include "fg_optim_many.h"
 #include "fg_ops.h"

@@ -1,39 +1,62 @@
-/* fg_min_first_order.c: the first-order minimize methods (gd, momentum,
- * nesterov, adam, adamw, rmsprop, adagrad), each one update of the
- * out-of-place kernels of fg_optim.h per iteration, so minimize follows
- * torch.optim's rules.
+/* fg_min_first_order.c: the first-order minimize methods, each an optimizer
+ * of fg_optimizer.h (gd, momentum and nesterov are SGD with momentum off,
+ * on, or Nesterov's): one out-of-place step of the optimizer's descriptor
+ * per iteration, so minimize follows torch.optim's rules, and a new
+ * optimizer becomes a method by one row below.
  *
- * Carried state (doubles): FO_SCALARS numbers, then the optimizer's buffers
- * of n each (momentum; exp_avg, exp_avg_sq, max_exp_avg_sq; square_avg,
- * momentum, grad_avg; state_sum). Unused option buffers (Adam's
- * max_exp_avg_sq without amsgrad) are still sized: the AVX-512 kernels
- * if-convert the option branches into masked loads, and a masked-off load
- * from NULL costs a fault-suppression microcode assist per vector on AMD Zen
- * (8x slower Adam at n = 100).
+ * The optimizer's hyperparameters come from the option fields of the same
+ * names (fg_minimize_option_fields; "beta1" and "beta2" are "betas",
+ * "maximize" is the run's) that the method reads (its options list); the
+ * others are fixed by the row or take the optimizer's default.
  *
- * Scalars: gd keeps its adaptive step (line_search = armijo) in [0]; Adam
- * and AdamW keep beta1^t and beta2^t as double-double running products in
- * [0..3] and in [4] whether [0..3] already hold the next step's powers.
- *
- * Adam's bias-correction powers as running products (hi + lo, Dekker's exact
- * product per factor and step) instead of torch's two pow() calls per step,
- * which cost about a quarter of an iteration at n = 100. The product's
- * relative error after t steps is about t * 2^-104, so hi + lo rounds to the
- * correctly rounded beta^t; 1 - beta^t is then formed as torch forms it,
- * and bc2's square root with sqrt(). pow() is within 0.52 ulp and pow(bc2,
- * 0.5) is not always sqrt(bc2), so in rare steps a bias correction differs
- * from torch's in its last bit: minimize's Adam equals the fastgrad.Adam
- * class bit for bit over thousands of steps in the tests, but only to
- * rounding in general. Once both powers are below 2^-60 and lr is fixed,
- * 1 - beta^t is exactly 1 and the coefficients are reused.
+ * Carried state (doubles), in this order: the optimizer's running numbers
+ * (its incremental prepare: Adam's powers beta^t), FO_PREPARED (1 when the
+ * cache already holds the next step's coefficients), FO_STEP (gd's adaptive
+ * step with line_search = armijo), the optimizer's scalar state (NAdam's
+ * mu_product), then its state buffers, n each. Buffers an option leaves
+ * unused (Adam's max_exp_avg_sq without amsgrad) are still sized and passed:
+ * the AVX-512 kernels if-convert the option branches into masked loads, and
+ * a masked-off load from NULL costs a fault-suppression microcode assist
+ * per vector on AMD Zen (8x slower Adam at n = 100).
  */
 #include <math.h>
 #include <string.h>
 #include "fg_min_method.h"
 
-enum { FO_SCALARS = 5 };
-enum { GD_STEP = 0 };
-enum { ADAM_H1 = 0, ADAM_L1 = 1, ADAM_H2 = 2, ADAM_L2 = 3, ADAM_PREPARED = 4 };
+/* A hyperparameter value a row sets. */
+typedef struct fo_value {
+    const char *name;
+    double value;
+} fo_value;
+
+typedef struct fo_row {
+    fg_optim_kind optimizer;
+    const fo_value *fixed;      /* set by the method, not options; NULL-ended */
+    const fo_value *defaults;   /* defaults other than the optimizer's; NULL-ended */
+} fo_row;
+
+static const fo_value NONE[] = {{NULL, 0.0}};
+static const fo_value NESTEROV_FIXED[] = {{"nesterov", 1.0}, {NULL, 0.0}};
+static const fo_value MOMENTUM_DEFAULTS[] = {{"momentum", 0.9}, {NULL, 0.0}};
+
+/* A hyperparameter the method does not read takes the optimizer's default:
+ * gd has no momentum, AdamW's decay is decoupled. */
+static const fo_row ROWS[FG_MIN_METHOD_COUNT] = {
+    [FG_MIN_GD] = {FG_OPTIM_SGD, NONE, NONE},
+    [FG_MIN_MOMENTUM] = {FG_OPTIM_SGD, NONE, MOMENTUM_DEFAULTS},
+    [FG_MIN_NESTEROV] = {FG_OPTIM_SGD, NESTEROV_FIXED, MOMENTUM_DEFAULTS},
+    [FG_MIN_ADAM] = {FG_OPTIM_ADAM, NONE, NONE},
+    [FG_MIN_ADAMW] = {FG_OPTIM_ADAMW, NONE, NONE},
+    [FG_MIN_RMSPROP] = {FG_OPTIM_RMSPROP, NONE, NONE},
+    [FG_MIN_ADAGRAD] = {FG_OPTIM_ADAGRAD, NONE, NONE},
+    [FG_MIN_ADAMAX] = {FG_OPTIM_ADAMAX, NONE, NONE},
+    [FG_MIN_NADAM] = {FG_OPTIM_NADAM, NONE, NONE},
+};
+
+static const fg_optimizer *optimizer_of(const fg_minimize_options *o)
+{
+    return fg_optimizer_get(ROWS[o->method].optimizer);
+}
 
 /* gd with line_search = armijo: f(x(s)) <= f(x) + ARMIJO_C1 * g.(x(s) - x)
  * with c1 = 1/2 accepts s = 1/L on an L-smooth f (the descent lemma), so
@@ -44,155 +67,163 @@ static const double GD_ARMIJO_C1 = 0.5, GD_GROW = 2.0, GD_SHRINK = 0.5;
 static const double GD_APPROX_EPS = 1e-6;
 enum { GD_MAX_EVALS = 64 };
 
-static size_t buffers(fg_minimize_method m)
+/* The carried state's layout for optimizer d. */
+typedef struct fo_layout {
+    size_t running, prepared, step, scalars, buffers;   /* offsets */
+} fo_layout;
+
+static fo_layout layout(const fg_optimizer *d)
 {
-    switch (m) {
-    case FG_MIN_ADAM:
-    case FG_MIN_ADAMW:
-    case FG_MIN_RMSPROP: return 3;
-    default: return 1;
+    fo_layout l;
+    l.running = 0;
+    l.prepared = (size_t)d->n_running;
+    l.step = l.prepared + 1;
+    l.scalars = l.step + 1;
+    l.buffers = l.scalars + (size_t)d->n_scalar;
+    return l;
+}
+
+/* ---- options to hyperparameters ------------------------------------------ */
+
+/* The option field that holds hyperparameter `name` (and which of its
+ * values), or NULL. */
+static const fg_minimize_option_field *field_of(const char *name, int *index)
+{
+    size_t count;
+    const fg_minimize_option_field *f = fg_minimize_option_fields(&count);
+    *index = 0;
+    if (strcmp(name, "beta1") == 0 || strcmp(name, "beta2") == 0) {
+        *index = name[4] == '2';
+        name = "betas";
+    }
+    for (size_t k = 0; k < count; k++)
+        if (strcmp(f[k].name, name) == 0) return &f[k];
+    return NULL;
+}
+
+static int reads(const fg_min_method *m, const char *field)
+{
+    for (const char *const *o = m->info.options; *o; o++)
+        if (strcmp(*o, field) == 0) return 1;
+    return 0;
+}
+
+static const fo_value *find(const fo_value *v, const char *name)
+{
+    for (; v->name; v++)
+        if (strcmp(v->name, name) == 0) return v;
+    return NULL;
+}
+
+/* The optimizer's hyperparameters for the options o. */
+static void hyper_of(const fg_minimize_options *o, double *hyper)
+{
+    const fo_row *row = &ROWS[o->method];
+    const fg_optimizer *d = fg_optimizer_get(row->optimizer);
+    const fg_min_method *m = fg_min_method_of(o->method);
+    for (int i = 0; i < d->n_hyper; i++) {
+        const char *name = d->hyper[i].name;
+        const fo_value *fixed = find(row->fixed, name);
+        int k;
+        const fg_minimize_option_field *f = field_of(name, &k);
+        if (strcmp(name, "maximize") == 0) {
+            hyper[i] = o->maximize != 0;
+        } else if (fixed) {
+            hyper[i] = fixed->value;
+        } else if (f && reads(m, f->name)) {
+            const char *at = (const char *)o + f->offset;
+            hyper[i] = f->kind == FG_MIN_FIELD_INT ? (double)(*(const int *)at != 0)
+                                                   : ((const double *)at)[k];
+        } else {
+            hyper[i] = d->hyper[i].default_value;
+        }
     }
 }
 
+/* The options' defaults for the method: the optimizer's (or the row's) in
+ * every field the method reads. */
+static void fo_defaults(fg_minimize_options *o)
+{
+    const fo_row *row = &ROWS[o->method];
+    const fg_optimizer *d = fg_optimizer_get(row->optimizer);
+    const fg_min_method *m = fg_min_method_of(o->method);
+    o->lr = d->lr_default;
+    for (int i = 0; i < d->n_hyper; i++) {
+        int k;
+        const fg_minimize_option_field *f = field_of(d->hyper[i].name, &k);
+        if (!f || !reads(m, f->name)) continue;
+        const fo_value *def = find(row->defaults, d->hyper[i].name);
+        const double v = def ? def->value : d->hyper[i].default_value;
+        char *at = (char *)o + f->offset;
+        if (f->kind == FG_MIN_FIELD_INT) *(int *)at = v != 0.0;
+        else ((double *)at)[k] = v;
+    }
+}
+
+/* ---- sizes, check, init ---------------------------------------------------- */
+
 static fg_status fo_sizes(size_t n, const fg_minimize_options *o, size_t *state, size_t *scratch)
 {
-    size_t k = buffers(o->method);
-    if (n > (SIZE_MAX - FO_SCALARS) / k) return FG_ERR_ARG;
-    *state = FO_SCALARS + k * n;
+    const fg_optimizer *d = optimizer_of(o);
+    const size_t head = layout(d).buffers, k = (size_t)d->n_state;
+    if (k && n > (SIZE_MAX - head) / k) return FG_ERR_ARG;
+    *state = head + k * n;
     *scratch = 0;
     return FG_OK;
 }
 
-/* The kernels' prepare functions judge the hyperparameters (lr 0 when a
- * schedule supplies it). */
+/* The optimizer judges its hyperparameters (lr 0 when a schedule supplies it). */
 static fg_status fo_check(const fg_minimize_options *o)
 {
-    const double lr = o->lr_fn ? 0.0 : o->lr;
-    switch (o->method) {
-    case FG_MIN_GD:
-    case FG_MIN_MOMENTUM:
-    case FG_MIN_NESTEROV: {
-        fg_sgd_coeffs c;
-        if (o->line_search == FG_MIN_LS_ARMIJO
-            && (o->weight_decay != 0.0 || o->lr_fn || !(o->lr > 0.0)))
-            return FG_ERR_ARG;   /* the search starts from lr > 0 and tests f itself */
-        return fg_sgd_prepare(&c, lr, o->method == FG_MIN_GD ? 0.0 : o->momentum, o->dampening,
-                              o->weight_decay, o->method == FG_MIN_NESTEROV, o->maximize, 1);
-    }
-    case FG_MIN_ADAM:
-    case FG_MIN_ADAMW: {
-        fg_adam_coeffs c;
-        return fg_adam_prepare(&c, lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->amsgrad,
-                               o->maximize, o->method == FG_MIN_ADAMW, 1);
-    }
-    case FG_MIN_RMSPROP: {
-        fg_rmsprop_coeffs c;
-        return fg_rmsprop_prepare(&c, lr, o->alpha, o->eps, o->weight_decay, o->momentum,
-                                  o->centered, o->maximize, 1);
-    }
-    case FG_MIN_ADAGRAD: {
-        fg_adagrad_coeffs c;
-        if (!(o->initial_accumulator_value >= 0.0) || !isfinite(o->initial_accumulator_value))
-            return FG_ERR_ARG;
-        return fg_adagrad_prepare(&c, lr, o->lr_decay, o->eps, o->weight_decay, o->maximize, 1);
-    }
-    default: return FG_ERR_ARG;
-    }
+    double hyper[FG_OPTIM_MAX_HYPER];
+    hyper_of(o, hyper);
+    if (o->method == FG_MIN_GD && o->line_search == FG_MIN_LS_ARMIJO
+        && (o->weight_decay != 0.0 || o->lr_fn || !(o->lr > 0.0)))
+        return FG_ERR_ARG;   /* the search starts from lr > 0 and tests f itself */
+    return fg_optimizer_check(optimizer_of(o), hyper, o->lr_fn ? 0.0 : o->lr, 1, NULL);
 }
-
-/* ---- Adam's powers ------------------------------------------------------ */
-
-/* Veltkamp's split a = hi + lo into two 26-bit halves, so that products of
- * halves are exact. Plain arithmetic rather than fma(): the driver is built
- * for baseline x86-64, where fma() is a libm call (with -ffp-contract=off
- * the compiler contracts nothing here either). */
-static void dd_split(double a, double *hi, double *lo)
-{
-    const double c = 134217729.0 * a;   /* 2^27 + 1 */
-    *hi = c - (c - a);
-    *lo = a - *hi;
-}
-
-/* (hi + lo) *= b, b = bh + bl split: Dekker's exact product hi*b = p + e,
- * plus lo*b, renormalized. */
-static void dd_mul(double *hi, double *lo, double b, double bh, double bl)
-{
-    double ah, al;
-    dd_split(*hi, &ah, &al);
-    const double p = *hi * b;
-    const double e = (((ah * bh - p) + ah * bl) + al * bh) + al * bl + *lo * b;
-    const double s = p + e;
-    *lo = e - (s - p);
-    *hi = s;
-}
-
-/* The per-step coefficients from the powers in s (torch's 1 - beta^t with
- * beta^t = hi + lo rounded once: the same bits as 1 - pow(beta, t) whenever
- * pow rounds correctly). */
-static void adam_coeffs_from_powers(fg_adam_coeffs *c, const double *s,
-                                    const fg_minimize_options *o, double lr)
-{
-    const double bc1 = 1.0 - (s[ADAM_H1] + s[ADAM_L1]), bc2 = 1.0 - (s[ADAM_H2] + s[ADAM_L2]);
-    c->neg_step_size = -(lr / bc1);
-    c->bc2_sqrt = sqrt(bc2);
-    c->decay_factor = 1.0 - lr * o->weight_decay;
-}
-
-static int adam_frozen(const double *s, const fg_minimize_options *o)
-{
-    return !o->lr_fn && s[ADAM_H1] < 0x1p-60 && s[ADAM_H2] < 0x1p-60;
-}
-
-/* Advance the powers one step (unless saturated with a fixed lr, where the
- * coefficients are final) and compute that step's coefficients. */
-static void adam_advance(fg_min_run *r, double lr)
-{
-    double *s = r->state;
-    const fg_minimize_options *o = r->opt;
-    if (adam_frozen(s, o)) return;
-    dd_mul(&s[ADAM_H1], &s[ADAM_L1], o->beta1, r->cache.adam.b1h, r->cache.adam.b1l);
-    dd_mul(&s[ADAM_H2], &s[ADAM_L2], o->beta2, r->cache.adam.b2h, r->cache.adam.b2l);
-    adam_coeffs_from_powers(&r->cache.adam.c, s, o, lr);
-}
-
-/* ---- init and step ------------------------------------------------------ */
 
 static fg_status fo_init(fg_min_run *r, int warm)
 {
     const fg_minimize_options *o = r->opt;
-    double *s = r->state;
-    const size_t nb = buffers(o->method) * r->n;
-    double *buf = s + FO_SCALARS;
+    const fg_optimizer *d = optimizer_of(o);
+    const fo_layout l = layout(d);
+    double *s = r->state, *hyper = r->cache.fo.hyper;
+    hyper_of(o, hyper);
+    r->cache.fo.d = d;
+    r->cache.fo.running = s + l.running;
+    r->cache.fo.prepared = s + l.prepared;
+    r->cache.fo.scalars = s + l.scalars;
+    for (int i = 0; i < d->n_state; i++) r->cache.fo.buffers[i] = s + l.buffers + (size_t)i * r->n;
     if (!warm) {
-        memset(s, 0, (FO_SCALARS + nb) * sizeof *s);
-        if (o->method == FG_MIN_ADAGRAD)
-            for (size_t i = 0; i < r->n; i++) buf[i] = o->initial_accumulator_value;
-        s[GD_STEP] = o->lr;
-        if (o->method == FG_MIN_ADAM || o->method == FG_MIN_ADAMW) {
-            s[ADAM_H1] = s[ADAM_H2] = 1.0;   /* beta^0 */
-            s[ADAM_L1] = s[ADAM_L2] = 0.0;
+        memset(s, 0, l.buffers * sizeof *s);
+        for (int i = 0; i < d->n_scalar; i++) s[l.scalars + i] = d->scalar[i].initial;
+        for (int i = 0; i < d->n_state; i++) {
+            const double v = fg_optimizer_state_initial(d, hyper, i);
+            for (size_t j = 0; j < r->n; j++) r->cache.fo.buffers[i][j] = v;
         }
+        s[l.step] = o->lr;
     } else {
-        if (!fg_min_all_finite(s, FO_SCALARS + nb)) return FG_ERR_ARG;
-        if (o->method == FG_MIN_GD && o->line_search == FG_MIN_LS_ARMIJO && !(s[GD_STEP] > 0.0))
+        if (!fg_min_all_finite(s, l.buffers + (size_t)d->n_state * r->n)) return FG_ERR_ARG;
+        if (o->method == FG_MIN_GD && o->line_search == FG_MIN_LS_ARMIJO && !(s[l.step] > 0.0))
             return FG_ERR_ARG;
-        if ((o->method == FG_MIN_ADAM || o->method == FG_MIN_ADAMW)
-            && (!(s[ADAM_H1] >= 0.0 && s[ADAM_H1] <= 1.0) || !(s[ADAM_H2] >= 0.0
-                && s[ADAM_H2] <= 1.0) || (s[ADAM_PREPARED] != 0.0 && s[ADAM_PREPARED] != 1.0)))
+        if ((s[l.prepared] != 0.0 && s[l.prepared] != 1.0)
+            || (s[l.prepared] != 0.0 && !d->running_prepare))
             return FG_ERR_ARG;
     }
-    if (o->method == FG_MIN_ADAM || o->method == FG_MIN_ADAMW) {
-        /* the fields that do not change from step to step (checked by fo_check) */
-        fg_adam_prepare(&r->cache.adam.c, o->lr_fn ? 0.0 : o->lr, o->beta1, o->beta2, o->eps,
-                        o->weight_decay, o->amsgrad, o->maximize,
-                        o->method == FG_MIN_ADAMW, 1);
-        dd_split(o->beta1, &r->cache.adam.b1h, &r->cache.adam.b1l);
-        dd_split(o->beta2, &r->cache.adam.b2h, &r->cache.adam.b2l);
-        if (s[ADAM_PREPARED] != 0.0 || adam_frozen(s, o))
-            adam_coeffs_from_powers(&r->cache.adam.c, s, o, o->lr);
+    if (d->running_start) {
+        double scalars[FG_OPTIM_MAX_SCALAR];   /* prepare must not advance the carried ones */
+        memcpy(scalars, s + l.scalars, (size_t)d->n_scalar * sizeof *scalars);
+        if (d->running_start(s + l.running, hyper, !warm) != FG_OK
+            || d->prepare(&r->cache.fo.c, hyper, o->lr_fn ? 0.0 : o->lr, 1, scalars) != FG_OK)
+            return FG_ERR_ARG;
+        if (s[l.prepared] != 0.0)
+            d->running_prepare(&r->cache.fo.c, hyper, o->lr, s + l.running);
     }
     return FG_OK;
 }
+
+/* ---- the step -------------------------------------------------------------- */
 
 /* The trial's evaluation, shared by every method without a line search. */
 static fg_minimize_stop evaluate_trial(fg_min_run *r)
@@ -202,58 +233,37 @@ static fg_minimize_stop evaluate_trial(fg_min_run *r)
     return e == FG_LS_EVAL_OK ? FG_MIN_STOP_COUNT : fg_min_eval_stop(e);
 }
 
-static fg_minimize_stop kernel_stop(fg_status st)
-{
-    /* a bad scheduled lr gets FG_ERR_ARG from prepare: options were checked */
-    return st == FG_OK ? FG_MIN_STOP_COUNT
-         : st == FG_ERR_NONFINITE ? FG_MIN_DIVERGED : FG_MIN_SCHEDULE_ERROR;
-}
-
 fg_minimize_stop fg_min_first_order_update(fg_min_run *r)
 {
-    const fg_minimize_options *o = r->opt;
-    double *s0 = r->state + FO_SCALARS, *s1 = s0 + r->n, *s2 = s1 + r->n;
-    const double lr = r->lr;
-    const size_t n = r->n;
+    const fg_optimizer *d = r->cache.fo.d;
+    const double *hyper = r->cache.fo.hyper;
+    double *const *buffers = r->cache.fo.buffers;
+    void *c = &r->cache.fo.c;
     fg_status st;
-    switch (o->method) {
-    case FG_MIN_GD:
-    case FG_MIN_MOMENTUM:
-    case FG_MIN_NESTEROV: {
-        fg_sgd_coeffs c;
-        st = fg_sgd_prepare(&c, lr, o->method == FG_MIN_GD ? 0.0 : o->momentum, o->dampening,
-                            o->weight_decay, o->method == FG_MIN_NESTEROV, o->maximize, r->t);
-        if (st == FG_OK) st = fg_sgd_step_out_f64(r->x, r->xt, r->g, s0, n, &c);
-        break;
-    }
-    case FG_MIN_ADAM:
-    case FG_MIN_ADAMW: {
-        double *ps = r->state;
-        if (ps[ADAM_PREPARED] == 0.0) adam_advance(r, lr);
-        st = fg_adam_step_out_f64(r->x, r->xt, r->g, s0, s1, s2, n, &r->cache.adam.c);
+    if (d->running_prepare) {
+        double *running = r->cache.fo.running, *prepared = r->cache.fo.prepared;
+        const int fixed_lr = !r->opt->lr_fn;
+        if (*prepared == 0.0) {
+            d->running_advance(running);
+            d->running_prepare(c, hyper, r->lr, running);
+        }
+        st = d->step_f64(r->x, r->xt, r->g, buffers, r->n, c);
         /* With a fixed lr, the next step's coefficients (a chain of
-         * dependent scalar operations, ~60 cycles) are computed now, where
-         * they overlap the objective evaluation that follows instead of
-         * delaying the next update. */
-        ps[ADAM_PREPARED] = o->lr_fn ? 0.0 : 1.0;
-        if (!o->lr_fn) adam_advance(r, lr);
-        break;
+         * dependent scalar operations, ~60 cycles for Adam) are computed
+         * now, where they overlap the objective evaluation that follows
+         * instead of delaying the next update. */
+        *prepared = fixed_lr;
+        if (fixed_lr) {
+            d->running_advance(running);
+            d->running_prepare(c, hyper, r->lr, running);
+        }
+    } else {
+        /* a bad scheduled lr gets FG_ERR_ARG here: the options were checked */
+        st = d->prepare(c, hyper, r->lr, r->t, r->cache.fo.scalars);
+        if (st == FG_OK) st = d->step_f64(r->x, r->xt, r->g, buffers, r->n, c);
     }
-    case FG_MIN_RMSPROP: {
-        fg_rmsprop_coeffs c;
-        st = fg_rmsprop_prepare(&c, lr, o->alpha, o->eps, o->weight_decay, o->momentum,
-                                o->centered, o->maximize, r->t);
-        if (st == FG_OK) st = fg_rmsprop_step_out_f64(r->x, r->xt, r->g, s0, s1, s2, n, &c);
-        break;
-    }
-    default: {
-        fg_adagrad_coeffs c;
-        st = fg_adagrad_prepare(&c, lr, o->lr_decay, o->eps, o->weight_decay, o->maximize, r->t);
-        if (st == FG_OK) st = fg_adagrad_step_out_f64(r->x, r->xt, r->g, s0, n, &c);
-        break;
-    }
-    }
-    return kernel_stop(st);
+    return st == FG_OK ? FG_MIN_STOP_COUNT
+         : st == FG_ERR_NONFINITE ? FG_MIN_DIVERGED : FG_MIN_SCHEDULE_ERROR;
 }
 
 static fg_minimize_stop fo_step(fg_min_run *r)
@@ -288,7 +298,7 @@ static fg_ls_eval gd_phi(void *ctx, fg_ls_trial *t)
 static fg_minimize_stop gd_step(fg_min_run *r)
 {
     if (r->opt->line_search != FG_MIN_LS_ARMIJO) return fo_step(r);
-    double *step = &r->state[GD_STEP];
+    double *step = r->cache.fo.prepared + 1;   /* FO_STEP follows FO_PREPARED */
     const fg_ls_armijo_params p = {GD_ARMIJO_C1, GD_GROW * *step, GD_SHRINK, GD_MAX_EVALS, 1,
                                    GD_APPROX_EPS};
     fg_ls_trial t;
@@ -308,12 +318,15 @@ static const char *const RMSPROP_OPTIONS[] = {"alpha", "eps", "weight_decay", "m
                                               "centered", NULL};
 static const char *const ADAGRAD_OPTIONS[] = {"lr_decay", "weight_decay",
                                               "initial_accumulator_value", "eps", NULL};
+static const char *const ADAMAX_OPTIONS[] = {"betas", "eps", "weight_decay", NULL};
+static const char *const NADAM_OPTIONS[] = {"betas", "eps", "weight_decay", "momentum_decay",
+                                            "decoupled_weight_decay", NULL};
 
 #define NO_LS (1u << FG_MIN_LS_NONE)
 #define FIRST_ORDER(row, name_, options_, lines, step_)                                       \
     const fg_min_method row = {                                                               \
         {name_, FG_MIN_NEEDS_GRADIENT, 1, 0, lines, FG_MIN_LS_NONE, options_},                \
-        fo_sizes, fo_check, fo_init, step_}
+        fo_sizes, fo_check, fo_init, step_, fo_defaults}
 
 FIRST_ORDER(fg_min_gd, "gd", GD_OPTIONS, NO_LS | (1u << FG_MIN_LS_ARMIJO), gd_step);
 FIRST_ORDER(fg_min_momentum, "momentum", MOMENTUM_OPTIONS, NO_LS, fo_step);
@@ -322,3 +335,5 @@ FIRST_ORDER(fg_min_adam, "adam", ADAM_OPTIONS, NO_LS, fo_step);
 FIRST_ORDER(fg_min_adamw, "adamw", ADAM_OPTIONS, NO_LS, fo_step);
 FIRST_ORDER(fg_min_rmsprop, "rmsprop", RMSPROP_OPTIONS, NO_LS, fo_step);
 FIRST_ORDER(fg_min_adagrad, "adagrad", ADAGRAD_OPTIONS, NO_LS, fo_step);
+FIRST_ORDER(fg_min_adamax, "adamax", ADAMAX_OPTIONS, NO_LS, fo_step);
+FIRST_ORDER(fg_min_nadam, "nadam", NADAM_OPTIONS, NO_LS, fo_step);

@@ -16,7 +16,9 @@
  * To add a method: a code in fg_minimize_method (fg_minimize.h), a file
  * fg_min_<name>.c defining its row, and the row in the table of
  * fg_minimize.c (option fields it needs go into fg_minimize_options and
- * the field table next to it).
+ * the field table next to it). A new optimizer of fg_optimizer.h becomes a
+ * first-order method by a code, a row in fg_min_first_order.c and the
+ * table row.
  */
 #ifndef FASTGRAD_MIN_METHOD_H
 #define FASTGRAD_MIN_METHOD_H
@@ -32,9 +34,12 @@
  * (fresh or warm) and never carried. */
 typedef union fg_min_cache {
     struct {
-        fg_adam_coeffs c;
-        double b1h, b1l, b2h, b2l;   /* beta1, beta2 split for exact products */
-    } adam;
+        fg_optim_coeffs c;                 /* the step's coefficients */
+        double hyper[FG_OPTIM_MAX_HYPER];  /* the optimizer's hyperparameters */
+        const fg_optimizer *d;             /* the optimizer */
+        double *running, *prepared, *scalars;   /* into the carried state */
+        double *buffers[FG_OPTIM_MAX_STATE];
+    } fo;                                  /* the first-order methods */
     double d[32];
 } fg_min_cache;
 
@@ -75,11 +80,14 @@ typedef struct fg_min_method {
      * and before x and g hold the carried iterate. */
     fg_status (*init)(fg_min_run *r, int warm);
     fg_minimize_stop (*step)(fg_min_run *r);
+    /* May be NULL: set the method's own defaults (the fields it reads, lr)
+     * after fg_minimize_options_init has set the common ones. */
+    void (*defaults)(fg_minimize_options *o);
 } fg_min_method;
 
 extern const fg_min_method fg_min_gd, fg_min_momentum, fg_min_nesterov, fg_min_adam,
     fg_min_adamw, fg_min_rmsprop, fg_min_adagrad, fg_min_newton, fg_min_lbfgs, fg_min_bfgs,
-    fg_min_cg, fg_min_newton_cg;
+    fg_min_cg, fg_min_newton_cg, fg_min_adamax, fg_min_nadam;
 
 /* The row of method m (fg_minimize.c's table), or NULL for an unknown code. */
 const fg_min_method *fg_min_method_of(fg_minimize_method m);

@@ -92,4 +92,4 @@ static const char *const NEWTON_OPTIONS[] = {"newton_mu0", NULL};
 const fg_min_method fg_min_newton = {
     {"newton", FG_MIN_NEEDS_GRADIENT | FG_MIN_NEEDS_HESSIAN, 0, 0,
      (1u << FG_MIN_LS_NONE) | (1u << FG_MIN_LS_ARMIJO), FG_MIN_LS_ARMIJO, NEWTON_OPTIONS},
-    newton_sizes, newton_check, newton_init, newton_step};
+    newton_sizes, newton_check, newton_init, newton_step, NULL};

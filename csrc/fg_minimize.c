@@ -36,6 +36,8 @@ static const fg_min_method *const METHODS[FG_MIN_METHOD_COUNT] = {
     [FG_MIN_BFGS] = &fg_min_bfgs,
     [FG_MIN_CG] = &fg_min_cg,
     [FG_MIN_NEWTON_CG] = &fg_min_newton_cg,
+    [FG_MIN_ADAMAX] = &fg_min_adamax,
+    [FG_MIN_NADAM] = &fg_min_nadam,
 };
 
 const fg_min_method *fg_min_method_of(fg_minimize_method m)
@@ -60,6 +62,8 @@ static const fg_minimize_option_field FIELDS[] = {
     FIELD("centered", centered, INT, 1, 0.0, 1.0, 0, 0),
     FIELD("lr_decay", lr_decay, DOUBLE, 1, 0.0, INFINITY, 0, 0),
     FIELD("initial_accumulator_value", initial_accumulator_value, DOUBLE, 1, 0.0, INFINITY, 0, 0),
+    FIELD("momentum_decay", momentum_decay, DOUBLE, 1, 0.0, INFINITY, 0, 0),
+    FIELD("decoupled_weight_decay", decoupled_weight_decay, INT, 1, 0.0, 1.0, 0, 0),
     FIELD("newton_mu0", newton_mu0, DOUBLE, 1, 0.0, INFINITY, 1, 0),
     FIELD("m", lbfgs_m, INT64, 1, 1.0, 1000.0, 0, 0),
 };
@@ -85,18 +89,14 @@ fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_met
 fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
                                    fg_minimize_method method)
 {
-    if (!opt || struct_size != sizeof *opt || !fg_min_method_of(method)) return FG_ERR_ARG;
+    const fg_min_method *m = fg_min_method_of(method);
+    if (!opt || struct_size != sizeof *opt || !m) return FG_ERR_ARG;
     memset(opt, 0, sizeof *opt);
     opt->struct_size = sizeof *opt;
     opt->method = method;
-    opt->lr = (method == FG_MIN_RMSPROP || method == FG_MIN_ADAGRAD) ? 1e-2
-            : (method >= FG_MIN_NEWTON) ? 1.0 : 1e-3;
-    opt->momentum = (method == FG_MIN_MOMENTUM || method == FG_MIN_NESTEROV) ? 0.9 : 0.0;
-    opt->weight_decay = method == FG_MIN_ADAMW ? 1e-2 : 0.0;
-    opt->beta1 = 0.9;
-    opt->beta2 = 0.999;
-    opt->eps = method == FG_MIN_ADAGRAD ? 1e-10 : 1e-8;
-    opt->alpha = 0.99;
+    /* newton and the quasi-Newton family: the full step; the first-order
+     * methods take their optimizer's (their rows' defaults, below) */
+    opt->lr = 1.0;
     opt->newton_mu0 = 1e-3;
     opt->lbfgs_m = 10;
     opt->tol = 1e-8;
@@ -106,6 +106,7 @@ fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,
     opt->line_search = FG_MIN_LS_DEFAULT;
     opt->callback_every = 1;
     opt->poll_interval = 0.05;
+    if (m->defaults) m->defaults(opt);
     return FG_OK;
 }
 

@@ -42,8 +42,9 @@ extern "C" {
 
 /* The methods. Codes are explicit and only ever appended. gd, momentum,
  * nesterov are torch.optim.SGD (momentum 0, momentum > 0, Nesterov
- * momentum); adam, adamw, rmsprop, adagrad the same-named torch.optim
- * classes, all through the kernels of fg_optim.h.
+ * momentum); adam, adamw, rmsprop, adagrad, adamax, nadam the same-named
+ * torch.optim classes, all through the optimizer descriptors of
+ * fg_optimizer.h.
  *
  * FG_MIN_NEWTON, damped Newton with a Levenberg safeguard:
  *     H <- hessian(x)   (negated, with g, when maximizing: Newton on -f)
@@ -83,6 +84,8 @@ typedef enum fg_minimize_method {
     FG_MIN_BFGS = 9,
     FG_MIN_CG = 10,
     FG_MIN_NEWTON_CG = 11,
+    FG_MIN_ADAMAX = 12,
+    FG_MIN_NADAM = 13,
     FG_MIN_METHOD_COUNT
 } fg_minimize_method;
 
@@ -173,6 +176,9 @@ typedef struct fg_minimize_options {
     int centered;
     /* Adagrad */
     double lr_decay, initial_accumulator_value;
+    /* NAdam */
+    double momentum_decay;
+    int decoupled_weight_decay;
     /* Newton: first Levenberg shift relative to max |H_ii| */
     double newton_mu0;
     /* lbfgs: the number of (s, y) pairs kept, 1..1000 */
@@ -254,14 +260,12 @@ fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_met
 /* Fill *opt with the defaults for a method. struct_size must be
  * sizeof(fg_minimize_options) as the caller sees it; FG_ERR_ARG (nothing
  * written) for another size, a NULL opt or an unknown method.
- *   lr: gd/momentum/nesterov/adam/adamw 1e-3, rmsprop/adagrad 1e-2 (the
- *       optimizer classes' defaults), newton 1 (the full Newton step)
- *   momentum 0.9 for momentum/nesterov (0 for gd), dampening 0,
- *   weight_decay 0 (adamw 1e-2), betas (0.9, 0.999), eps 1e-8 (adagrad 1e-10),
- *   alpha 0.99, lr_decay 0, initial_accumulator_value 0, newton_mu0 1e-3,
- *   lbfgs_m 10, lr 1 for lbfgs/bfgs/cg/newton-cg (newton-cg's first trial
- *   step; the others choose their own),
- *   tol 1e-8, ftol 2.2e-9, maxiter 10000, maxfun INT64_MAX,
+ *   first-order methods: lr and every option field the method reads are
+ *       its optimizer's defaults (fg_optimizer.h's table: the optimizer
+ *       classes', torch.optim's), except momentum 0.9 for momentum and
+ *       nesterov; newton, lbfgs, bfgs, cg, newton-cg: lr 1 (newton and
+ *       newton-cg's first trial step; the others choose their own)
+ *   newton_mu0 1e-3, lbfgs_m 10, tol 1e-8, ftol 2.2e-9, maxiter 10000, maxfun INT64_MAX,
  *   line_search FG_MIN_LS_DEFAULT, callback_every 1, poll_interval 0.05,
  *   everything else 0/NULL. */
 fg_status fg_minimize_options_init(fg_minimize_options *opt, size_t struct_size,

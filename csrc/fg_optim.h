@@ -1,29 +1,24 @@
-/* fg_optim.h: fused optimizer updates over contiguous float32/float64 arrays.
+/* fg_optim.h: typed entry points of the original four optimizers (SGD,
+ * Adam/AdamW, RMSprop, Adagrad), for embedders that call one optimizer by
+ * name: fg_<opt>_prepare fills a typed coefficient struct, fg_<opt>_step_f64
+ * and _f32 update in place. They wrap the descriptors of fg_optimizer.h
+ * (the same step bodies, bit for bit), where the formulas are written out
+ * (csrc/fg_optim_<name>.c) and every optimizer, the newer ones included, is
+ * reachable through one interface.
  *
- * Each step function updates param (and its state buffers) in place in one
- * pass over n elements, following torch.optim's single-tensor path operation
- * by operation, with fma() exactly where torch's vectorized CPU kernels fuse
- * (see TORCH_SEMANTICS.md), so that a float64 trajectory fed the same
- * gradients agrees with torch bit for bit on x86-64 with AVX2/AVX-512.
- *
- * Per-step scalars (bias corrections, decayed learning rates) are computed
- * once per step by the fg_<opt>_prepare functions into a small coefficient
- * struct; the step kernels only read it. A step kernel never allocates.
- *
- * Preconditions for every step kernel: all arrays hold n elements, are
+ * Preconditions for every step function: all arrays hold n elements, are
  * contiguous, and do not overlap each other (grad may be any readable
- * memory); n may be 0. Notation: p param, g grad, t the step count after
- * increment (t = 1 on the first step), fma(a, b, c) = a*b + c rounded once.
- * Every kernel returns FG_OK or FG_ERR_ARG (a required pointer is NULL
- * while n > 0).
+ * memory); n may be 0. t is the step count after increment (t = 1 on the
+ * first step). Every step function returns FG_OK or FG_ERR_ARG (a required
+ * pointer is NULL while n > 0).
  *
- * Every kernel has an out-of-place twin, fg_<opt>_step_out_*(param,
+ * Every step function has an out-of-place twin, fg_<opt>_step_out_*(param,
  * param_out, ...): the new parameters go to param_out (bit for bit what the
- * in-place kernel writes), param is only read (it may not overlap param_out
- * or the state), and the state is updated in place as usual. For drivers
- * that keep the previous iterate (minimize's divergence guard) without
- * copying it. The twins also return FG_ERR_NONFINITE when a new parameter is
- * NaN or infinite (everything is still written), found in the same pass.
+ * in-place function writes), param is only read (it may not overlap
+ * param_out or the state), and the state is updated in place as usual. For
+ * drivers that keep the previous iterate without copying it. The twins also
+ * return FG_ERR_NONFINITE when a new parameter is NaN or infinite
+ * (everything is still written), found in the same pass.
  */
 #ifndef FASTGRAD_OPTIM_H
 #define FASTGRAD_OPTIM_H
@@ -31,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fg_status.h"
+#include "fg_optimizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,7 +72,7 @@ fg_status fg_sgd_step_out_f32(const float *param, float *param_out, const float 
  *   AdamW: p <- p*(1 - lr*wd)      Adam: g <- fma(p, wd, g)      (if wd != 0)
  *   m <- lerp(m, g, 1 - beta1)     (ATen's two-branch lerp, with fma)
  *   v <- fma(g, g*(1 - beta2), v*beta2)
- *   vmax <- max(vmax, v) if amsgrad (raw v)
+ *   vmax <- max(vmax, v) if amsgrad (raw v; NaN propagates)
  *   denom <- sqrt(amsgrad ? vmax : v) / pow(1 - beta2^t, 0.5) + eps
  *   p <- p + ((-lr/(1 - beta1^t)) * m) / denom
  * max_exp_avg_sq may be NULL unless amsgrad.                               */
@@ -97,13 +93,6 @@ typedef struct fg_adam_coeffs {
 fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double beta2,
                           double eps, double weight_decay, int amsgrad, int maximize,
                           int decoupled, int64_t step);
-/* fg_adam_prepare with the powers beta1^t and beta2^t given (each in
- * [0, 1)), for drivers that know them more cheaply than two pow() calls:
- * e.g. 0 once pow(beta, t) < 2^-60, where 1 - beta^t is exactly 1.0. Same
- * validation and return codes as fg_adam_prepare. */
-fg_status fg_adam_prepare_powers(fg_adam_coeffs *out, double lr, double beta1, double beta2,
-                                 double eps, double weight_decay, int amsgrad, int maximize,
-                                 int decoupled, double beta1_pow_t, double beta2_pow_t);
 /* One update by the formula above, in place over n elements, with c from
  * fg_adam_prepare for this step. Returns FG_OK, or FG_ERR_ARG for a
  * NULL c or a NULL required array while n > 0 (preconditions: top of file). */

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "fg_blas.h"
 #include "fg_status.h"
 
 #ifdef __cplusplus
@@ -49,7 +50,11 @@ extern "C" {
  *   WHERE   out[i] = c[i*sc] != 0 ? a[i*sa] : b[i*sb]
  *   GATHER  out[i] = a[index[p0 + i]]   (slicing, broadcasting, transposes;
  *           p0 is an offset into the index pool)
- *   MATMUL  out[i*P + j] = sum_l a[i*L + l] * b[l*P + j],  (M, L, P) = (p0, p1, p2)
+ *   MATMUL  p3 matrix products (M x L)(L x P), (M, L, P) = (p0, p1, p2):
+ *           out[(q*M + i)*P + j] = sum_l a[q*sa*M*L + i*L + l] * b[q*sb*L*P + l*P + j]
+ *           for q < p3; the stride sa (sb) is 1, or 0 when one matrix of a
+ *           (b) serves every product (p3 > 1 only). Through the tape's BLAS
+ *           (fg_tape_spec.blas) when it has one.
  * The reductions along one axis view operand a as (pre, len, post) =
  * (p0, p1, p2), element (u, j, w) at a[(u*len + j)*post + w]:
  *   SUM     out[u*post + w] = scale * sum_j a(u, j, w)
@@ -123,16 +128,17 @@ const fg_tape_name *fg_tape_slot_kind_table(size_t *count);
  *   a, b, c       operand slots, -1 when the code has no such operand
  *   a_off, ...    element offsets into the operand slots (0 when unused)
  *   sa, sb, sc    element strides, 0 (broadcast one element) or 1 (BINARY,
- *                 WHERE; else 0)
+ *                 WHERE; MATMUL's batch strides; 1 for an operand that other
+ *                 codes read, else 0)
  *   n             output element count, equal to the out slot's size
- *   p0, p1, p2    code-specific parameters (see FG_TAPE_CODES), else 0
+ *   p0 .. p3      code-specific parameters (see FG_TAPE_CODES), else 0
  *   scale         SUM's factor (1 for sum, 1/len for mean), else 1 */
 #define FG_TAPE_INSTR_FIELDS(X)                                                \
     X(int32_t, code) X(int32_t, op) X(int32_t, out)                            \
     X(int32_t, a) X(int32_t, b) X(int32_t, c)                                  \
     X(int64_t, a_off) X(int64_t, b_off) X(int64_t, c_off)                      \
     X(int32_t, sa) X(int32_t, sb) X(int32_t, sc)                               \
-    X(int64_t, n) X(int64_t, p0) X(int64_t, p1) X(int64_t, p2)                 \
+    X(int64_t, n) X(int64_t, p0) X(int64_t, p1) X(int64_t, p2) X(int64_t, p3)  \
     X(double, scale)
 
 typedef struct fg_tape_instr {
@@ -155,7 +161,8 @@ const fg_tape_field *fg_tape_instr_fields(size_t *count, size_t *record_size);
 
 /* Everything fg_tape_create needs. All arrays are read, then copied; an
  * array may be NULL when its count is 0 (slot_const_off: when no slot is
- * constant, all offsets are then 0). */
+ * constant, all offsets are then 0). blas (copied too) is the BLAS the
+ * MATMUL instructions call; NULL: the plain loops (see fg_blas.h). */
 typedef struct fg_tape_spec {
     size_t n_slots;
     const int64_t *slot_size;      /* [n_slots] element counts; slot_size[0] = n (input) */
@@ -167,6 +174,7 @@ typedef struct fg_tape_spec {
     size_t n_index;
     const fg_tape_instr *instr;
     size_t n_instr;
+    const fg_blas *blas;
 } fg_tape_spec;
 
 /* Where a spec is invalid: the instruction and slot concerned (-1: none)
@@ -183,7 +191,9 @@ typedef struct fg_tape_ws fg_tape_ws;
 /* Validate spec, field by field, without building anything: the checks of
  * fg_tape_create, with the first problem found described in *where (may be
  * NULL). Slot 0 is the one INPUT slot (n >= 1 elements); every other slot
- * is CONST (inside the constant pool) or COMPUTED; every instruction has a
+ * is CONST (inside the constant pool), COMPUTED, or DATA / DATA_INT (at
+ * least one element; integer data read by TAKE and CAST only, each take
+ * index and its selected axis inside the operands); every instruction has a
  * known code, an op of its kind, its parameters and n consistent, each
  * operand it reads an existing slot written before, with [off, off +
  * extent) inside it (overflow-safe), every field it does not read at its

@@ -80,13 +80,16 @@ static int64_t mul_nonneg(int64_t a, int64_t b)
 }
 
 /* What an instruction reads: the element count each operand must provide
- * (-1: the code has no such operand) and whether its stride may be 0. */
+ * (-1: the code has no such operand) and whether its stride may be 0:
+ * BROADCAST_ONE reads one element then, BROADCAST_SHARED (MATMUL's batch) the
+ * extent given, already counted for the stride. */
+enum { BROADCAST_NONE = 0, BROADCAST_ONE = 1, BROADCAST_SHARED = 2 };
 typedef struct reads {
     int64_t extent[3];
     int may_broadcast[3];
 } reads;
 
-/* The code-specific fields (op, p0..p2, scale, n) and the operands' needs. */
+/* The code-specific fields (op, p0..p3, scale, n) and the operands' needs. */
 static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
 {
     const fg_tape_spec *s = c->s;
@@ -107,8 +110,10 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
     if (!elementwise && I->op != 0) return fail(c, FG_ERR_ARG, -1, "op must be 0");
     if (I->code != FG_TI_SUM && !(I->scale == 1.0))
         return fail(c, FG_ERR_ARG, -1, "scale must be 1 (it is SUM's factor)");
-    if (!has_params && (I->p0 || I->p1 || I->p2))
-        return fail(c, FG_ERR_ARG, -1, "p0, p1, p2 must be 0");
+    if (!has_params && (I->p0 || I->p1 || I->p2 || I->p3))
+        return fail(c, FG_ERR_ARG, -1, "p0, p1, p2, p3 must be 0");
+    if (I->code != FG_TI_MATMUL && I->p3)
+        return fail(c, FG_ERR_ARG, -1, "p3 must be 0 (it is MATMUL's product count)");
     if (I->code == FG_TI_GATHER && (I->p1 || I->p2))
         return fail(c, FG_ERR_ARG, -1, "p1, p2 must be 0");
     switch (I->code) {
@@ -121,11 +126,11 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         if (!info || info->kind == FG_OP_KIND_UNARY)
             return fail(c, FG_ERR_UNSUPPORTED, -1, "op is not a binary operation");
         r->extent[0] = r->extent[1] = n;
-        r->may_broadcast[0] = r->may_broadcast[1] = 1;
+        r->may_broadcast[0] = r->may_broadcast[1] = BROADCAST_ONE;
         return FG_OK;
     case FG_TI_WHERE:
         r->extent[0] = r->extent[1] = r->extent[2] = n;
-        r->may_broadcast[0] = r->may_broadcast[1] = r->may_broadcast[2] = 1;
+        r->may_broadcast[0] = r->may_broadcast[1] = r->may_broadcast[2] = BROADCAST_ONE;
         return FG_OK;
     case FG_TI_GATHER:
         /* a's extent follows from the indices, checked in check_gather */
@@ -134,14 +139,19 @@ static fg_status check_code(checker *c, const fg_tape_instr *I, reads *r)
         r->extent[0] = 0;
         return FG_OK;
     case FG_TI_MATMUL: {
+        const int64_t nb = I->p3;
         const int64_t ml = mul_nonneg(I->p0, I->p1), lp = mul_nonneg(I->p1, I->p2);
-        const int64_t mp = mul_nonneg(I->p0, I->p2);
-        if (ml < 0 || lp < 0 || mp < 0)
-            return fail(c, FG_ERR_SHAPE, -1, "(M, L, P) = (p0, p1, p2) must be >= 0, "
-                                             "their products within int64");
-        if (mp != n) return fail(c, FG_ERR_SHAPE, -1, "n must equal M * P");
-        r->extent[0] = ml;
-        r->extent[1] = lp;
+        const int64_t mp = mul_nonneg(nb, mul_nonneg(I->p0, I->p2));
+        const int64_t ml_all = mul_nonneg(nb, ml), lp_all = mul_nonneg(nb, lp);
+        if (ml < 0 || lp < 0 || mp < 0 || ml_all < 0 || lp_all < 0)
+            return fail(c, FG_ERR_SHAPE, -1, "(M, L, P, products) = (p0, p1, p2, p3) must be "
+                                             ">= 0, their products within int64");
+        if (mp != n) return fail(c, FG_ERR_SHAPE, -1, "n must equal p3 * M * P");
+        /* A stride 0 shares one matrix among the products; with one product
+         * it would be a second spelling of stride 1. */
+        if (nb > 1) r->may_broadcast[0] = r->may_broadcast[1] = BROADCAST_SHARED;
+        r->extent[0] = I->sa == 0 && nb > 1 ? ml : ml_all;
+        r->extent[1] = I->sb == 0 && nb > 1 ? lp : lp_all;
         return FG_OK;
     }
     case FG_TI_SUM:
@@ -205,7 +215,7 @@ static fg_status check_operand(checker *c, int32_t slot, int64_t off, int32_t st
     if (stride != 1 && !(stride == 0 && may_broadcast))
         return fail(c, FG_ERR_ARG, slot, may_broadcast ? "operand stride must be 0 or 1"
                                                        : "operand stride must be 1");
-    if (stride == 0 && extent > 0) extent = 1;
+    if (stride == 0 && extent > 0 && may_broadcast == BROADCAST_ONE) extent = 1;
     const int64_t size = s->slot_size[slot];
     if (off < 0 || off > size || extent > size - off)
         return fail(c, FG_ERR_SHAPE, slot, "operand [offset, offset + extent) leaves its slot");
@@ -397,6 +407,7 @@ fg_status fg_tape_create(const fg_tape_spec *spec, fg_tape **out)
     }
     if (spec->slot_const_off)
         memcpy(t->slot_const_off, spec->slot_const_off, spec->n_slots * sizeof(int64_t));
+    if (spec->blas) t->blas = *spec->blas;
     t->out_slot = spec->instr[spec->n_instr - 1].out;
     for (size_t i = 0; i < t->n_slots; i++) t->total += (size_t)t->slot_size[i];
     for (size_t j = 0; j < t->n_instr; j++)

@@ -49,9 +49,9 @@ FG_INLINE void forward_pass(const fg_tape *t, fg_tape_ws *ws, const int ncomp, c
                                      I->sb, O[0], O[1], O[2], O[3], n, kk);
             break;
         case FG_TI_MATMUL:
-            if (nc == 1) fg_tape_matmul_value(I, A[0], B[0], O[0]);
-            else if (nc == 2) fg_tape_matmul_dual(I, A[0], A[1], B[0], B[1], O[0], O[1], kk);
-            else fg_tape_matmul_hyper(I, A, B, O, kk);
+            if (nc == 1) fg_tape_matmul_value(t, I, A[0], B[0], O[0]);
+            else if (nc == 2) fg_tape_matmul_dual(t, I, A[0], A[1], B[0], B[1], O[0], O[1], kk);
+            else fg_tape_matmul_hyper(t, I, A, B, O, kk);
             break;
         case FG_TI_PROD:
             if (nc == 1) fg_tape_prod_value(I, A[0], O[0]);

@@ -7,8 +7,9 @@
  *   fg_tape_struct.c   the structural instructions' rules: the linear ones
  *                      (GATHER, SUM, CUMSUM and the selections WHERE, MAX,
  *                      MIN) as one map and its transpose, applied alike to
- *                      values and to every derivative component; MATMUL and
- *                      PROD with one rule per mode
+ *                      values and to every derivative component; PROD with
+ *                      one rule per mode
+ *   fg_tape_matmul.c   MATMUL's rules, one per mode, through the tape's BLAS
  *   fg_tape_forward.c  the value, dual and hyper-dual passes (one pass body,
  *                      specialized per mode) and their entry points
  *   fg_tape_reverse.c  the adjoint and forward-over-reverse sweeps and theirs
@@ -21,6 +22,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include "fg_blas.h"
 #include "fg_config.h"
 #include "fg_elem.h"
 #include "fg_tape.h"
@@ -46,6 +48,7 @@ struct fg_tape {
     int32_t out_slot;
     size_t total;              /* sum of slot sizes */
     size_t prod_len;           /* the longest PROD axis (sizes the scratch) */
+    fg_blas blas;              /* MATMUL's BLAS (dgemm NULL: the plain loops) */
     /* Reverse-mode plan (fg_tape_plan.c) */
     unsigned char *adj_store;  /* [n_instr] bit 0 (a), bit 1 (b): the sweep's
                                   first write into that operand's adjoint covers
@@ -138,20 +141,24 @@ void fg_tape_linear_adjoint(const fg_tape *t, const fg_tape_instr *I, double *co
                             const double *GO, double *GA, double *GB, int64_t width,
                             int store);
 
-/* MATMUL, C = A B with (M, L, P) = (p0, p1, p2), one rule per mode. A NULL
- * tangent or adjoint belongs to a constant operand. */
-void fg_tape_matmul_value(const fg_tape_instr *I, const double *A, const double *B,
-                          double *O);
-void fg_tape_matmul_dual(const fg_tape_instr *I, const double *A, const double *TA,
-                         const double *B, const double *TB, double *O, double *TO, int64_t kk);
-void fg_tape_matmul_hyper(const fg_tape_instr *I, const double *const A[4],
+/* MATMUL, C = A B with (M, L, P, products) = (p0, p1, p2, p3), one rule per
+ * mode (fg_tape_matmul.c), through t->blas. A NULL tangent or adjoint
+ * belongs to a constant operand. store_a (store_b): the sweep's first write
+ * into that operand's adjoint (see fg_tape_plan.c), which it stores. */
+void fg_tape_matmul_value(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                          const double *B, double *O);
+void fg_tape_matmul_dual(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                         const double *TA, const double *B, const double *TB, double *O,
+                         double *TO, int64_t kk);
+void fg_tape_matmul_hyper(const fg_tape *t, const fg_tape_instr *I, const double *const A[4],
                           const double *const B[4], double *const O[4], int64_t kk);
-void fg_tape_matmul_adjoint(const fg_tape_instr *I, const double *A, const double *B,
-                            const double *GO, double *GA, double *GB);
-void fg_tape_matmul_adjdual(const fg_tape_instr *I, const double *A, const double *TA,
-                            const double *B, const double *TB, const double *GO,
-                            const double *TGO, double *GA, double *TGA, double *GB,
-                            double *TGB, int64_t kk);
+void fg_tape_matmul_adjoint(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                            const double *B, const double *GO, double *GA, double *GB,
+                            int store_a, int store_b);
+void fg_tape_matmul_adjdual(const fg_tape *t, const fg_tape_instr *I, const double *A,
+                            const double *TA, const double *B, const double *TB,
+                            const double *GO, const double *TGO, double *GA, double *TGA,
+                            double *GB, double *TGB, int64_t kk);
 
 /* PROD along (pre, len, post) = (p0, p1, p2), one rule per mode; scratch
  * is the workspace's (prod_len + 1) * (k + 1) doubles. */

@@ -62,8 +62,10 @@ static fg_status plan_adjoint_aliases(fg_tape *t)
  * slot's adjoint may store when it writes each element of a range exactly
  * once: a unary or binary operand read contiguously (stride 1, any offset
  * and length, so x[1:] and x[:-1] qualify; not both operands on one slot,
- * as in x * x or x[1:] * x[:-1]), or the operand of a sum that spans the
- * slot. Every later write adds to it. Elements outside that range (x[99]
+ * as in x * x or x[1:] * x[:-1]), the operand of a sum that spans the
+ * slot, or a matrix product's operand (its matrices, on a slot the other
+ * operand does not read; a matrix shared by the products of a batch is
+ * stored by the first and added to by the others). Every later write adds to it. Elements outside that range (x[99]
  * when x[:-1] stores first) are zeroed before the sweep, and so are slots
  * with no such first write. Storing 0 + v keeps the result bit for bit
  * that of zeroing and adding (0 + -0 = +0 alike). */
@@ -104,6 +106,20 @@ static fg_status plan_adjoint_stores(fg_tape *t)
                 && I->p0 * I->p1 * I->p2 == t->slot_size[I->a]) {
                 flags |= 1;
                 t->adj_hi[I->a] = t->slot_size[I->a];
+            }
+        } else if (I->code == FG_TI_MATMUL && I->a != I->b) {
+            /* each operand's matrices, a contiguous range (see fg_tape_matmul.c) */
+            const int64_t ea = (I->sa ? I->p3 : 1) * I->p0 * I->p1;
+            const int64_t eb = (I->sb ? I->p3 : 1) * I->p1 * I->p2;
+            if (a_tan && !seen[I->a] && ea > 0) {
+                flags |= 1;
+                t->adj_lo[I->a] = I->a_off;
+                t->adj_hi[I->a] = I->a_off + ea;
+            }
+            if (b_tan && !seen[I->b] && eb > 0) {
+                flags |= 2;
+                t->adj_lo[I->b] = I->b_off;
+                t->adj_hi[I->b] = I->b_off + eb;
             }
         }
         t->adj_store[j] = flags;

@@ -80,8 +80,8 @@ FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, const int dual, c
                 fg_elem_binary_adjoint(I->op, A, GA, I->sa, B, GB, I->sb, O, GO, n, za, zb);
             break;
         case FG_TI_MATMUL:
-            if (dual) fg_tape_matmul_adjdual(I, A, TA, B, TB, GO, TGO, GA, TGA, GB, TGB, kk);
-            else fg_tape_matmul_adjoint(I, A, B, GO, GA, GB);
+            if (dual) fg_tape_matmul_adjdual(t, I, A, TA, B, TB, GO, TGO, GA, TGA, GB, TGB, kk);
+            else fg_tape_matmul_adjoint(t, I, A, B, GO, GA, GB, za, zb);
             break;
         case FG_TI_PROD:
             if (dual) fg_tape_prod_adjdual(I, A, TA, GO, TGO, GA, TGA, kk, ws->scratch);

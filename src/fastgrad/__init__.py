@@ -1,8 +1,9 @@
 """fastgrad: a gradient engine for NumPy users with a C core.
 
 - Optimizers with torch.optim's rules, one fused pass of C per step: ``SGD``,
-  ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``; raw step kernels in
-  ``fastgrad.kernels``; learning-rate schedules in ``fastgrad.schedules``.
+  ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adamax``, ``NAdam``; raw
+  step kernels in ``fastgrad.kernels``; learning-rate schedules in
+  ``fastgrad.schedules``.
 - Derivatives of NumPy code: ``gradient``, ``value_and_gradient``,
   ``jacobian``, ``hessian``, ``jvp``, ``directional_derivative``,
   ``check_gradient`` by dual numbers (``DualArray``, ``dual``) or finite
@@ -16,7 +17,7 @@ import os as _os
 
 from fastgrad import kernels, schedules
 from fastgrad import finite_diff
-from fastgrad.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from fastgrad.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, NAdam, Optimizer, RMSprop
 from fastgrad.dual import DualArray, dual
 from fastgrad.differentiate import (check_gradient, directional_derivative, gradient, hessian,
                                     jacobian, jvp, value_and_gradient)
@@ -26,7 +27,7 @@ from fastgrad.compiled import CompiledFunction, compile
 __version__ = "0.1.0"
 
 __all__ = [
-    "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Optimizer",
+    "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "Optimizer",
     "kernels", "schedules", "get_include", "get_library_dir", "__version__",
     "finite_diff", "minimize", "OptimizeResult",
     "DualArray", "dual", "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",

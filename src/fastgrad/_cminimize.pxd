@@ -19,6 +19,8 @@ cdef extern from "fg_minimize.h" nogil:
         FG_MIN_BFGS
         FG_MIN_CG
         FG_MIN_NEWTON_CG
+        FG_MIN_ADAMAX
+        FG_MIN_NADAM
         FG_MIN_METHOD_COUNT
     ctypedef enum fg_minimize_stop:
         FG_MIN_CONVERGED
@@ -72,7 +74,8 @@ cdef extern from "fg_minimize.h" nogil:
         int amsgrad
         double alpha
         int centered
-        double lr_decay, initial_accumulator_value, newton_mu0
+        double lr_decay, initial_accumulator_value, momentum_decay, newton_mu0
+        int decoupled_weight_decay
         int64_t lbfgs_m
         fg_hvp_fn hvp
         void *hvp_ctx

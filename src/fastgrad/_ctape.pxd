@@ -4,6 +4,7 @@
 from libc.stdint cimport int32_t, int64_t
 
 from fastgrad._cstatus cimport fg_status
+from fastgrad._cblas cimport fg_blas
 from fastgrad._cobjective cimport *
 
 cdef extern from "fg_tape.h" nogil:
@@ -30,6 +31,7 @@ cdef extern from "fg_tape.h" nogil:
         size_t n_index
         const fg_tape_instr *instr
         size_t n_instr
+        const fg_blas *blas
     ctypedef struct fg_tape_problem:
         int64_t instr
         int64_t slot

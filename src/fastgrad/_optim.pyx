@@ -1,405 +1,429 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: freethreading_compatible = True
-"""Bindings of csrc/fg_optim*.{h,c}: the fused optimizer steps.
+"""Bindings of csrc/fg_optimizer.h and fg_optim_many.h: every optimizer
+through its descriptor, so nothing here names an optimizer.
 
-Layers: Python (optimizers.py) validates hyperparameters and owns state
-arrays; this module checks arrays cheaply (PyArray_DATA after dtype, shape,
-layout and writeability checks: ~30 ns, where a typed memoryview costs
-~150 ns), fills a preallocated slot table, and calls one C function per step
-with the GIL released above FG_GIL_THRESHOLD elements. C never sees Python.
-Arrays marked (in/out) are updated in place; (in) arrays are only read.
+Layers: optimizers.py holds one spec per optimizer and validates
+hyperparameters with fastgrad._validate; this module reads the descriptor
+table (``descriptors``), checks arrays cheaply (PyArray_DATA after dtype,
+byte order, shape, layout and writeability checks: ~30 ns, where a typed
+memoryview costs ~150 ns), and makes one C call per step with the GIL
+released above FG_GIL_THRESHOLD elements. C never sees Python. Arrays
+marked (in/out) are updated in place; (in) arrays are only read.
+
+Free-threading: a Kernel is immutable once built; an Engine's slot table,
+hyperparameters and scalar state change only while the engine is claimed
+(``_busy``, tested and set inside a critical section on the engine), and
+its learning rate and schedule are read and written inside one.
 """
 cimport cython
 cimport numpy as cnp
+from cpython.ref cimport PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+
+cdef extern from "Python.h":
+    ctypedef object (*PyCFunction)(object, object)
+    ctypedef struct PyMethodDef:
+        const char *ml_name
+        PyCFunction ml_meth
+        int ml_flags
+        const char *ml_doc
+    enum:
+        METH_FASTCALL
+        METH_KEYWORDS
+    object PyCFunction_NewEx(PyMethodDef *ml, object self, object module)
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
 from libc.math cimport isfinite
 from fastgrad._cstatus cimport *
 from fastgrad._coptim cimport *
 
-from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD, float_array, matching_array, overlaps
+from fastgrad._common cimport (raise_status, FG_GIL_THRESHOLD, float_array, matching_array,
+                               overlaps, same_shape)
+
+from fastgrad import _validate
 
 cnp.import_array()
 
-cdef int bad_hyper(str name, object value, str rule) except -1:
-    raise ValueError(f"{name} must be {rule}, got {value!r}")
+cdef const fg_optimizer *descriptor(int kind) except NULL:
+    cdef const fg_optimizer *opt = fg_optimizer_get(kind)
+    if opt == NULL:
+        raise ValueError(f"no optimizer has code {kind}")
+    return opt
 
 
-cdef inline int check_nonneg(double x, str name) except -1:
-    if not (x >= 0.0 and isfinite(x)):
-        bad_hyper(name, x, "a finite number >= 0")
+def descriptors():
+    """The optimizer table of csrc/fg_optim_table.def as plain data: one dict
+    per optimizer, in table order, with its ``name``, ``kind`` (its code),
+    ``lr_default``, ``hyper`` (dicts: ``name``, ``default``, ``kind``
+    "real" or "flag", ``low``, ``high``, ``low_open``, ``high_open``),
+    ``state`` (dicts: ``name``, ``initial``, ``initial_from`` and
+    ``used_if``, each a hyperparameter name or None), ``scalar`` (dicts:
+    ``name``, ``initial``) and ``rule`` (a cross-hyperparameter rule in
+    words, or None)."""
+    cdef int k, i
+    cdef const fg_optimizer *o
+    table = []
+    for k in range(FG_OPTIM_COUNT):
+        o = fg_optimizer_get(k)
+        hyper = [dict(name=o.hyper[i].name.decode(), default=o.hyper[i].default_value,
+                      kind="flag" if o.hyper[i].kind == FG_HYPER_FLAG else "real",
+                      low=o.hyper[i].low, high=o.hyper[i].high,
+                      low_open=bool(o.hyper[i].low_open), high_open=bool(o.hyper[i].high_open))
+                 for i in range(o.n_hyper)]
+        names = [h["name"] for h in hyper]
+        state = [dict(name=o.state[i].name.decode(), initial=o.state[i].initial,
+                      initial_from=None if o.state[i].initial_from == FG_OPTIM_NONE
+                      else names[o.state[i].initial_from],
+                      used_if=None if o.state[i].used_if == FG_OPTIM_NONE
+                      else names[o.state[i].used_if])
+                 for i in range(o.n_state)]
+        scalar = [dict(name=o.scalar[i].name.decode(), initial=o.scalar[i].initial)
+                  for i in range(o.n_scalar)]
+        table.append(dict(name=o.name.decode(), kind=k, lr_default=o.lr_default, hyper=hyper,
+                          state=state, scalar=scalar,
+                          rule=None if o.rule == NULL else o.rule.decode()))
+    return table
+
+
+def rule_violation(int kind, hyper):
+    """The name of the hyperparameter that breaks optimizer ``kind``'s rule
+    (``descriptors()[kind]["rule"]``) with these values, or None. ``hyper``:
+    the values in descriptor order, each already allowed on its own."""
+    cdef const fg_optimizer *opt = descriptor(kind)
+    cdef double h[FG_OPTIM_MAX_HYPER]
+    cdef int i, bad
+    if len(hyper) != opt.n_hyper:
+        raise ValueError(f"{opt.name.decode()} takes {opt.n_hyper} hyperparameters")
+    for i in range(opt.n_hyper):
+        h[i] = hyper[i]
+    if opt.check == NULL:
+        return None
+    bad = opt.check(h)
+    return None if bad == FG_OPTIM_NONE else opt.hyper[bad].name.decode()
+
+
+# -------------------------------------------------- value checks, fast paths --
+# A float (or int) in range and a bool are accepted in a few nanoseconds;
+# anything else goes to fastgrad._validate, which accepts NumPy scalars and
+# raises the TypeError/ValueError that names the argument.
+
+cdef inline double hyper_value(const fg_optim_hyper *h, str name, object v) except? -1.0:
+    cdef double x
+    if h.kind == FG_HYPER_FLAG:
+        if v is True:
+            return 1.0
+        if v is False:
+            return 0.0
+        return 1.0 if _validate.flag(name, v) else 0.0
+    if type(v) is float or type(v) is int:
+        x = v
+        if (isfinite(x) and (x > h.low if h.low_open else x >= h.low)
+                and (x < h.high if h.high_open else x <= h.high)):
+            return x
+    return _validate.real(name, v, low=h.low, high=h.high, low_open=h.low_open,
+                          high_open=h.high_open)
+
+
+cdef inline double lr_value(object v) except? -1.0:
+    cdef double x
+    if type(v) is float or type(v) is int:
+        x = v
+        if isfinite(x) and x >= 0.0:
+            return x
+    return _validate.real("lr", v, low=0.0)
+
+
+cdef inline double scheduled_lr(object v, int64_t t) except? -1.0:
+    cdef double x
+    if type(v) is float or type(v) is int:
+        x = v
+        if isfinite(x) and x >= 0.0:
+            return x
+    return _validate.real(f"lr (schedule value at step {t})", v, low=0.0)
+
+
+cdef inline double scalar_value(object v, str name) except? -1.0:
+    cdef double x
+    if type(v) is float:
+        x = v
+        if isfinite(x):
+            return x
+    return _validate.real(name, v)
+
+
+cdef inline int64_t step_value(object v) except? -1:
+    if type(v) is int and 1 <= v <= 0x7fffffffffffffff:
+        return v
+    return _validate.integer("step", v, low=1)
+
+
+cdef inline int refuse_rule(const fg_optimizer *opt, const double *h, tuple names) except -1:
+    """ValueError when the optimizer's rule between hyperparameters fails."""
+    cdef int bad = FG_OPTIM_NONE if opt.check == NULL else opt.check(h)
+    if bad != FG_OPTIM_NONE:
+        raise ValueError(f"{opt.rule.decode()}; got {names[bad]}={h[bad]!r}")
     return 0
 
 
-cdef inline int check_beta(double x, str name) except -1:
-    if not (0.0 <= x < 1.0):
-        bad_hyper(name, x, "in [0, 1)")
+cdef enum:
+    # param, grad, the state buffers and out
+    MAX_ARRAYS = FG_OPTIM_MAX_STATE + 3
+
+
+cdef struct arrays_of_call:
+    # the byte ranges of a call's arrays; who[k]: 0 param, 1 grad, 2 + i
+    # state buffer i, 2 + n_state out
+    int count
+    char *lo[MAX_ARRAYS]
+    char *hi[MAX_ARRAYS]
+    bint writes[MAX_ARRAYS]
+    int who[MAX_ARRAYS]
+
+
+cdef inline void add_array(arrays_of_call *c, cnp.ndarray a, bint writes, int who) noexcept:
+    cdef Py_ssize_t nb = cnp.PyArray_NBYTES(a)
+    if nb == 0:
+        return   # an empty array overlaps nothing
+    c.lo[c.count] = cnp.PyArray_BYTES(a)
+    c.hi[c.count] = c.lo[c.count] + nb
+    c.writes[c.count] = writes
+    c.who[c.count] = who
+    c.count += 1
+
+
+cdef inline int first_overlap(const arrays_of_call *c, int *first, int *second) noexcept:
+    """1 and the two positions when two arrays of the call share memory and
+    the call writes at least one of them, else 0."""
+    cdef int i, j
+    for j in range(1, c.count):
+        for i in range(j):
+            if ((c.writes[i] or c.writes[j]) and c.lo[i] < c.hi[j] and c.lo[j] < c.hi[i]):
+                first[0] = i
+                second[0] = j
+                return 1
     return 0
 
 
-cdef inline int check_step(int64_t step) except -1:
-    if step < 1:
-        bad_hyper("step", step, "an integer >= 1 (the step number t, counting from 1)")
-    return 0
-
-
-cdef inline void *state_ptr(object arr, str name, cnp.ndarray param, bint required) except? NULL:
-    """Data pointer of an optional state buffer (in/out), checked against param."""
-    if arr is None:
-        if required:
-            raise TypeError(f"{name} is required with these options but is None")
-        return NULL
-    cdef cnp.ndarray a = matching_array(arr, name, param, "param", True)
-    if overlaps(a, param):
-        raise ValueError(f"{name} overlaps param in memory")
-    return cnp.PyArray_DATA(a)
-
-
-cdef inline void *out_ptr(object out, cnp.ndarray p, tuple others) except? NULL:
-    """Data pointer of ``out=`` (None: NULL, the update runs in place): an
-    array like param, writeable, overlapping none of the kernel's arrays
-    (``others``: (array or None, name) pairs, param's included)."""
-    if out is None:
-        return NULL
-    cdef cnp.ndarray o = matching_array(out, "out", p, "param", True)
-    for other, name in others:
-        if other is not None and overlaps(o, other):
-            raise ValueError(f"out overlaps {name} in memory")
-    return cnp.PyArray_DATA(o)
-
-
-# A non-finite result is not an error for these kernels: the out-of-place
-# twins report one (FG_ERR_NONFINITE), the in-place kernels do not look.
-cdef inline fg_status finite_or_not(fg_status st) noexcept nogil:
-    return FG_OK if st == FG_ERR_NONFINITE else st
-
-
-# One nogil call per kernel whatever the dtype, so each Python kernel below
-# has a single call site inside and outside `with nogil`.
-
-cdef inline fg_status run_sgd(bint f32, void *p, void *out, const void *g, void *buf, size_t n,
-                              const fg_sgd_coeffs *c) noexcept nogil:
-    if out != NULL:
-        if f32:
-            return finite_or_not(fg_sgd_step_out_f32(<const float*>p, <float*>out,
-                                                     <const float*>g, <float*>buf, n, c))
-        return finite_or_not(fg_sgd_step_out_f64(<const double*>p, <double*>out,
-                                                 <const double*>g, <double*>buf, n, c))
+cdef inline fg_status run_step(const fg_optimizer *opt, bint f32, const void *src, void *p,
+                               const void *g, void **state, size_t n,
+                               const void *c) noexcept nogil:
     if f32:
-        return fg_sgd_step_f32(<float*>p, <const float*>g, <float*>buf, n, c)
-    return fg_sgd_step_f64(<double*>p, <const double*>g, <double*>buf, n, c)
+        return opt.step_f32(<const float*>src, <float*>p, <const float*>g,
+                            <float**>state, n, c)
+    return opt.step_f64(<const double*>src, <double*>p, <const double*>g,
+                        <double**>state, n, c)
 
 
-cdef inline fg_status run_adam(bint f32, void *p, void *out, const void *g, void *m, void *v,
-                               void *vmax, size_t n, const fg_adam_coeffs *c) noexcept nogil:
-    if out != NULL:
-        if f32:
-            return finite_or_not(fg_adam_step_out_f32(<const float*>p, <float*>out,
-                                                      <const float*>g, <float*>m, <float*>v,
-                                                      <float*>vmax, n, c))
-        return finite_or_not(fg_adam_step_out_f64(<const double*>p, <double*>out,
-                                                  <const double*>g, <double*>m, <double*>v,
-                                                  <double*>vmax, n, c))
-    if f32:
-        return fg_adam_step_f32(<float*>p, <const float*>g, <float*>m, <float*>v,
-                                <float*>vmax, n, c)
-    return fg_adam_step_f64(<double*>p, <const double*>g, <double*>m, <double*>v,
-                            <double*>vmax, n, c)
+# ----------------------------------------------------------- raw kernels --
 
-
-cdef inline fg_status run_rmsprop(bint f32, void *p, void *out, const void *g, void *s, void *b,
-                                  void *ga, size_t n, const fg_rmsprop_coeffs *c) noexcept nogil:
-    if out != NULL:
-        if f32:
-            return finite_or_not(fg_rmsprop_step_out_f32(<const float*>p, <float*>out,
-                                                         <const float*>g, <float*>s, <float*>b,
-                                                         <float*>ga, n, c))
-        return finite_or_not(fg_rmsprop_step_out_f64(<const double*>p, <double*>out,
-                                                     <const double*>g, <double*>s,
-                                                     <double*>b, <double*>ga, n, c))
-    if f32:
-        return fg_rmsprop_step_f32(<float*>p, <const float*>g, <float*>s, <float*>b,
-                                   <float*>ga, n, c)
-    return fg_rmsprop_step_f64(<double*>p, <const double*>g, <double*>s, <double*>b,
-                               <double*>ga, n, c)
-
-
-cdef inline fg_status run_adagrad(bint f32, void *p, void *out, const void *g, void *s,
-                                  size_t n, const fg_adagrad_coeffs *c) noexcept nogil:
-    if out != NULL:
-        if f32:
-            return finite_or_not(fg_adagrad_step_out_f32(<const float*>p, <float*>out,
-                                                         <const float*>g, <float*>s, n, c))
-        return finite_or_not(fg_adagrad_step_out_f64(<const double*>p, <double*>out,
-                                                     <const double*>g, <double*>s, n, c))
-    if f32:
-        return fg_adagrad_step_f32(<float*>p, <const float*>g, <float*>s, n, c)
-    return fg_adagrad_step_f64(<double*>p, <const double*>g, <double*>s, n, c)
-
-
-# ---------------------------------------------------------------- kernels --
-
-def sgd_step(param, grad, momentum_buffer, int64_t step, double lr, double momentum=0.0,
-             double dampening=0.0, double weight_decay=0.0, bint nesterov=False,
-             bint maximize=False, *, out=None):
-    """SGD update in place, torch.optim.SGD's rule (see ``fastgrad.SGD``).
-
-    ``param`` (in/out), ``grad`` (in), ``momentum_buffer`` (in/out, or None when
-    ``momentum == 0``): C-contiguous arrays of one shape and dtype. ``step`` is
-    this update's number t >= 1; on step 1 the buffer is set to the gradient.
-    With ``out`` (an array like ``param``, overlapping none of the others) the
-    new parameters go to ``out`` and ``param`` is only read, bit for bit the
-    same values: keep the previous iterate without a copy.
-    """
-    cdef cnp.ndarray p = float_array(param, "param", out is None)
-    cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
-    if overlaps(g, p):
-        raise ValueError("grad overlaps param in memory; pass a copy")
-    check_step(step); check_nonneg(lr, "lr"); check_nonneg(momentum, "momentum")
-    check_nonneg(weight_decay, "weight_decay")
-    if not isfinite(dampening):
-        bad_hyper("dampening", dampening, "finite")
-    if nesterov and (momentum <= 0.0 or dampening != 0.0):
-        bad_hyper("nesterov", nesterov, "False unless momentum > 0 and dampening == 0")
-    cdef void *buf = state_ptr(momentum_buffer, "momentum_buffer", p, momentum != 0.0)
-    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"),
-                                     (momentum_buffer, "momentum_buffer")))
-    cdef fg_sgd_coeffs c
-    cdef fg_status st = fg_sgd_prepare(&c, lr, momentum, dampening, weight_decay,
-                                       nesterov, maximize, step)
-    cdef size_t n = cnp.PyArray_SIZE(p)
-    cdef bint f32 = cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT
-    cdef void *pp = cnp.PyArray_DATA(p)
-    cdef void *gp = cnp.PyArray_DATA(g)
-    if st == FG_OK:
-        if n >= FG_GIL_THRESHOLD:
-            with nogil:
-                st = run_sgd(f32, pp, op, gp, buf, n, &c)
-        else:
-            st = run_sgd(f32, pp, op, gp, buf, n, &c)
-    if st != FG_OK:
-        raise_status(st, "sgd_step")
-
-
-def adam_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double beta1=0.9,
-              double beta2=0.999, double eps=1e-8, double weight_decay=0.0, *,
-              bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False,
-              bint decoupled=False, out=None):
-    """Adam update in place, torch.optim.Adam's rule (see ``fastgrad.Adam``).
-
-    ``param``, ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``,
-    ``max_exp_avg_sq`` are updated in place; ``grad`` is read. ``step`` is this
-    update's number t >= 1 (used for bias correction). ``decoupled=True`` is
-    AdamW's weight decay. ``out``: as in ``sgd_step``.
-    """
-    cdef cnp.ndarray p = float_array(param, "param", out is None)
-    cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
-    if overlaps(g, p):
-        raise ValueError("grad overlaps param in memory; pass a copy")
-    cdef void *m = state_ptr(exp_avg, "exp_avg", p, True)
-    cdef void *v = state_ptr(exp_avg_sq, "exp_avg_sq", p, True)
-    cdef void *vmax = state_ptr(max_exp_avg_sq, "max_exp_avg_sq", p, amsgrad)
-    if m == v and m != NULL:
-        raise ValueError("exp_avg and exp_avg_sq must be different arrays")
-    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"), (exp_avg, "exp_avg"),
-                                     (exp_avg_sq, "exp_avg_sq"),
-                                     (max_exp_avg_sq, "max_exp_avg_sq")))
-    check_step(step); check_nonneg(lr, "lr"); check_beta(beta1, "beta1")
-    check_beta(beta2, "beta2"); check_nonneg(eps, "eps")
-    check_nonneg(weight_decay, "weight_decay")
-    cdef fg_adam_coeffs c
-    cdef fg_status st = fg_adam_prepare(&c, lr, beta1, beta2, eps, weight_decay, amsgrad,
-                                        maximize, decoupled, step)
-    cdef size_t n = cnp.PyArray_SIZE(p)
-    cdef bint f32 = cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT
-    cdef void *pp = cnp.PyArray_DATA(p)
-    cdef void *gp = cnp.PyArray_DATA(g)
-    if st == FG_OK:
-        if n >= FG_GIL_THRESHOLD:
-            with nogil:
-                st = run_adam(f32, pp, op, gp, m, v, vmax, n, &c)
-        else:
-            st = run_adam(f32, pp, op, gp, m, v, vmax, n, &c)
-    if st != FG_OK:
-        raise_status(st, "adam_step")
-
-
-def adamw_step(param, grad, exp_avg, exp_avg_sq, int64_t step, double lr, double beta1=0.9,
-               double beta2=0.999, double eps=1e-8, double weight_decay=1e-2, *,
-               bint amsgrad=False, max_exp_avg_sq=None, bint maximize=False, out=None):
-    """AdamW update in place (or into ``out``): ``adam_step`` with decoupled
-    weight decay ``p <- p * (1 - lr * weight_decay)`` (see ``fastgrad.AdamW``)."""
-    adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
-              amsgrad=amsgrad, max_exp_avg_sq=max_exp_avg_sq, maximize=maximize,
-              decoupled=True, out=out)
-
-
-def rmsprop_step(param, grad, square_avg, int64_t step, double lr, double alpha=0.99,
-                 double eps=1e-8, double weight_decay=0.0, double momentum=0.0,
-                 bint centered=False, *, momentum_buffer=None, grad_avg=None,
-                 bint maximize=False, out=None):
-    """RMSprop update in place, torch.optim.RMSprop's rule (see ``fastgrad.RMSprop``).
-
-    ``square_avg`` (in/out) always; ``momentum_buffer`` (in/out) when
-    ``momentum > 0``; ``grad_avg`` (in/out) when ``centered``. ``out``: as in
-    ``sgd_step``.
-    """
-    cdef cnp.ndarray p = float_array(param, "param", out is None)
-    cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
-    if overlaps(g, p):
-        raise ValueError("grad overlaps param in memory; pass a copy")
-    cdef void *s = state_ptr(square_avg, "square_avg", p, True)
-    cdef void *b = state_ptr(momentum_buffer, "momentum_buffer", p, momentum > 0.0)
-    cdef void *ga = state_ptr(grad_avg, "grad_avg", p, centered)
-    if (b != NULL and (b == s or b == ga)) or (ga != NULL and ga == s):
-        raise ValueError("square_avg, momentum_buffer and grad_avg must be different arrays")
-    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"), (square_avg, "square_avg"),
-                                     (momentum_buffer, "momentum_buffer"),
-                                     (grad_avg, "grad_avg")))
-    check_step(step); check_nonneg(lr, "lr"); check_nonneg(alpha, "alpha")
-    check_nonneg(eps, "eps"); check_nonneg(weight_decay, "weight_decay")
-    check_nonneg(momentum, "momentum")
-    cdef fg_rmsprop_coeffs c
-    cdef fg_status st = fg_rmsprop_prepare(&c, lr, alpha, eps, weight_decay, momentum,
-                                           centered, maximize, step)
-    cdef size_t n = cnp.PyArray_SIZE(p)
-    cdef bint f32 = cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT
-    cdef void *pp = cnp.PyArray_DATA(p)
-    cdef void *gp = cnp.PyArray_DATA(g)
-    if st == FG_OK:
-        if n >= FG_GIL_THRESHOLD:
-            with nogil:
-                st = run_rmsprop(f32, pp, op, gp, s, b, ga, n, &c)
-        else:
-            st = run_rmsprop(f32, pp, op, gp, s, b, ga, n, &c)
-    if st != FG_OK:
-        raise_status(st, "rmsprop_step")
-
-
-def adagrad_step(param, grad, state_sum, int64_t step, double lr, double lr_decay=0.0,
-                 double weight_decay=0.0, double eps=1e-10, *, bint maximize=False,
-                 out=None):
-    """Adagrad update in place, torch.optim.Adagrad's rule (see ``fastgrad.Adagrad``).
-
-    ``state_sum`` (in/out) is the running sum of squared gradients; ``step`` is
-    this update's number t >= 1 (the learning rate decays as
-    ``lr / (1 + (t - 1) * lr_decay)``). ``out``: as in ``sgd_step``.
-    """
-    cdef cnp.ndarray p = float_array(param, "param", out is None)
-    cdef cnp.ndarray g = matching_array(grad, "grad", p, "param", False)
-    if overlaps(g, p):
-        raise ValueError("grad overlaps param in memory; pass a copy")
-    cdef void *s = state_ptr(state_sum, "state_sum", p, True)
-    cdef void *op = out_ptr(out, p, ((p, "param"), (g, "grad"), (state_sum, "state_sum")))
-    check_step(step); check_nonneg(lr, "lr"); check_nonneg(lr_decay, "lr_decay")
-    check_nonneg(weight_decay, "weight_decay"); check_nonneg(eps, "eps")
-    cdef fg_adagrad_coeffs c
-    cdef fg_status st = fg_adagrad_prepare(&c, lr, lr_decay, eps, weight_decay, maximize, step)
-    cdef size_t n = cnp.PyArray_SIZE(p)
-    cdef bint f32 = cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT
-    cdef void *pp = cnp.PyArray_DATA(p)
-    cdef void *gp = cnp.PyArray_DATA(g)
-    if st == FG_OK:
-        if n >= FG_GIL_THRESHOLD:
-            with nogil:
-                st = run_adagrad(f32, pp, op, gp, s, n, &c)
-        else:
-            st = run_adagrad(f32, pp, op, gp, s, n, &c)
-    if st != FG_OK:
-        raise_status(st, "adagrad_step")
+include "_optim_kernel.pxi"
 
 
 # ------------------------------------------------------ optimizer engine --
 
-KIND_SGD = FG_OPTIM_SGD
-KIND_ADAM = FG_OPTIM_ADAM
-KIND_RMSPROP = FG_OPTIM_RMSPROP
-KIND_ADAGRAD = FG_OPTIM_ADAGRAD
+cdef inline Py_ssize_t address(cnp.ndarray a):
+    return <Py_ssize_t>cnp.PyArray_BYTES(a)
 
 
-cdef class FusedOptimizer:
-    """Engine behind fastgrad's optimizer classes (not used directly).
+cdef struct span:
+    char *lo
+    char *hi
 
-    Holds the parameter arrays, their state buffers and a slot table of raw
-    pointers built once at setup, so a step checks the gradients, computes
-    the per-step scalars and makes a single C call over all parameters with
-    the GIL released once.
+
+cdef class Engine:
+    """The C side of fastgrad's optimizer classes (not used directly).
+
+    Holds the parameter arrays, their state buffers, the hyperparameters as
+    doubles, the scalar state and a slot table of raw pointers built once at
+    setup, so a step checks the gradients, computes the per-step scalars and
+    makes a single C call over all parameters with the GIL released once.
     """
-    cdef fg_optim_config cfg
+    cdef const fg_optimizer *opt
+    cdef double hyper[FG_OPTIM_MAX_HYPER]
+    cdef double scalars[FG_OPTIM_MAX_SCALAR]
+    cdef fg_optim_coeffs coeffs
     cdef fg_optim_slot *slots
+    cdef void **state_ptrs       # count * n_state pointers, the slots' state arrays
+    cdef span *written           # params and buffers by address: what a step writes
+    cdef Py_ssize_t nwritten
     cdef Py_ssize_t count
     cdef size_t total
     cdef bint single
     cdef int64_t _steps
     cdef list _params
-    cdef list _states
+    cdef list _buffers           # per param, a list of n_state arrays (None: unused)
+    cdef list _grad_refs         # the gradients of the running step, kept alive
+    cdef list _written_names     # names of the written spans, for messages
+    cdef double _lr_fixed
     cdef object _schedule
-    # Raw hyperparameters, read every step without touching Python.
-    cdef public double _lr, _beta1, _beta2, _eps, _weight_decay, _momentum
-    cdef public double _dampening, _alpha, _lr_decay
-    cdef public bint _amsgrad, _maximize, _nesterov, _centered, _decoupled
-    cdef public bint _check_finite, _buffers_ready
-    cdef bint _busy   # a step or a setup is running (the slot table is in use)
+    cdef bint _busy              # claimed: a step, setup or state transfer is running
+    cdef public bint _check_finite
     cdef public int _threads
 
     def __dealloc__(self):
         free(self.slots)
+        free(self.state_ptrs)
+        free(self.written)
 
-    # Free-threading: _busy is tested and set inside a critical section on
-    # self (cython.critical_section: a per-object lock without the GIL, a
-    # no-op with it), so two threads can never both hold the slot table; the
-    # loser gets RuntimeError. _schedule, a Python object, is only read or
-    # replaced inside a critical section too.
     cdef int _claim(self) except -1:
         cdef bint was_busy
         with cython.critical_section(self):
             was_busy = self._busy
             self._busy = True
         if was_busy:
-            # The GIL is released during a step; a second thread must not
-            # rewrite the slot table under the first one.
-            raise RuntimeError("step() called while another step of this optimizer is "
-                               "running in another thread; use one optimizer per thread")
+            # The GIL is released during a step; a second thread must neither
+            # rewrite the slot table nor read state that is being written.
+            raise RuntimeError("this optimizer is running a step (or a state_dict or "
+                               "load_state_dict) in another thread; use one optimizer per "
+                               "thread")
         return 0
 
     cdef void _release(self) noexcept:
         with cython.critical_section(self):
             self._busy = False
 
-    def _setup(self, int kind, list params, list states, bint single):
-        """params: validated arrays; states: per param, a list of up to three
-        state arrays (or None) in the C kernel's order."""
+    def _enter(self):
+        """Claim the optimizer for a state transfer (state_dict,
+        load_state_dict): a concurrent step raises instead of tearing it."""
+        self._claim()
+
+    def _exit(self):
+        self._release()
+
+    def _bind(self, int kind):
+        """Make this the engine of optimizer ``kind`` (once, before anything else)."""
+        if self.opt != NULL:
+            raise RuntimeError("the optimizer is already set up")
+        self.opt = descriptor(kind)
+
+    cdef int _bound(self) except -1:
+        if self.opt == NULL:
+            raise RuntimeError("the optimizer is not set up (Optimizer.__init__ was not run)")
+        return 0
+
+    def _setup(self, list params, list buffers, bint single):
+        """params: validated arrays; buffers: per param, a list of the
+        descriptor's n_state arrays (None where unused). Refuses parameters
+        that share memory."""
+        self._bound()
         self._claim()
         try:
-            self._setup_slots(kind, params, states, single)
+            self._setup_slots(params, buffers, single)
         finally:
             self._release()
 
-    cdef int _setup_slots(self, int kind, list params, list states, bint single) except -1:
-        cdef Py_ssize_t i, j
+    cdef int _setup_slots(self, list params, list buffers, bint single) except -1:
+        cdef Py_ssize_t i, j, k
         cdef cnp.ndarray p
+        cdef int ns = self.opt.n_state
         free(self.slots)
+        free(self.state_ptrs)
+        free(self.written)
         self.slots = NULL
+        self.state_ptrs = NULL
+        self.written = NULL
         self.count = len(params)
         self.slots = <fg_optim_slot*>malloc(max(self.count, 1) * sizeof(fg_optim_slot))
-        if self.slots == NULL:
+        self.state_ptrs = <void**>malloc(max(self.count * ns, 1) * sizeof(void*))
+        self.written = <span*>malloc(max(self.count * (ns + 1), 1) * sizeof(span))
+        if self.slots == NULL or self.state_ptrs == NULL or self.written == NULL:
             raise MemoryError("could not allocate the optimizer's slot table")
-        self.cfg.kind = <fg_optim_kind>kind
         self.single = single
         self._params = params
-        self._states = states
+        self._buffers = buffers
+        self._grad_refs = [None] * self.count
         self.total = 0
+        spans = []
         for i in range(self.count):
             p = params[i]
             self.slots[i].param = cnp.PyArray_DATA(p)
             self.slots[i].grad = NULL
             self.slots[i].n = cnp.PyArray_SIZE(p)
             self.slots[i].dtype = FG_FLOAT32 if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT else FG_FLOAT64
-            for j in range(3):
-                s = states[i][j] if j < len(states[i]) else None
-                self.slots[i].state[j] = NULL if s is None else cnp.PyArray_DATA(<cnp.ndarray>s)
+            self.slots[i].state = &self.state_ptrs[i * ns]
+            pname = self._param_name(i)
+            spans.append((p, pname))
+            for j in range(ns):
+                s = buffers[i][j]
+                self.state_ptrs[i * ns + j] = (NULL if s is None
+                                               else cnp.PyArray_DATA(<cnp.ndarray>s))
+                if s is not None:
+                    spans.append((s, f"the {self.opt.state[j].name.decode()} buffer of {pname}"))
             self.total += self.slots[i].n
+        keyed = sorted((address(a), k) for k, (a, _) in enumerate(spans)
+                       if cnp.PyArray_NBYTES(<cnp.ndarray>a) > 0)
+        self.nwritten = len(keyed)
+        self._written_names = []
+        for k in range(self.nwritten):
+            p, name = spans[keyed[k][1]]
+            self.written[k].lo = cnp.PyArray_BYTES(p)
+            self.written[k].hi = self.written[k].lo + cnp.PyArray_NBYTES(p)
+            if k and self.written[k].lo < self.written[k - 1].hi:
+                raise ValueError(f"{self._written_names[k - 1]} and {name} share memory; each "
+                                 "parameter must be its own array")
+            self._written_names.append(name)
         return 0
+
+    cdef Py_ssize_t _written_overlap(self, cnp.ndarray g) noexcept:
+        """Index of the written span that g's memory overlaps, or -1. The
+        spans are disjoint and sorted, so only the last one starting below
+        g's end can reach into g (a binary search)."""
+        cdef Py_ssize_t nb = cnp.PyArray_NBYTES(g)
+        if nb == 0 or self.nwritten == 0:
+            return -1
+        cdef char *lo = cnp.PyArray_BYTES(g)
+        cdef char *hi = lo + nb
+        cdef Py_ssize_t a = 0, b = self.nwritten, m
+        while a < b:                 # first span with written[m].lo >= hi
+            m = (a + b) // 2
+            if self.written[m].lo < hi:
+                a = m + 1
+            else:
+                b = m
+        if a > 0 and self.written[a - 1].hi > lo:
+            return a - 1
+        return -1
+
+    # ---- hyperparameters, learning rate, scalar state, steps --
+
+    def _set_hyper(self, values):
+        """The hyperparameters in descriptor order, already validated."""
+        cdef int i
+        self._bound()
+        if len(values) != self.opt.n_hyper:
+            raise ValueError("wrong number of hyperparameters")
+        for i in range(self.opt.n_hyper):
+            self.hyper[i] = values[i]
+
+    def _get_scalars(self):
+        cdef int i
+        self._bound()
+        return [self.scalars[i] for i in range(self.opt.n_scalar)]
+
+    def _set_scalars(self, values):
+        cdef int i
+        self._bound()
+        if len(values) != self.opt.n_scalar:
+            raise ValueError("wrong number of scalar state values")
+        for i in range(self.opt.n_scalar):
+            self.scalars[i] = values[i]
+
+    def _set_lr(self, double fixed, schedule):
+        """A fixed rate (used when schedule is None) and a schedule, set together."""
+        with cython.critical_section(self):
+            self._lr_fixed = fixed
+            self._schedule = schedule
+
+    def _get_lr(self):
+        """(fixed rate, schedule or None)."""
+        with cython.critical_section(self):
+            pair = (self._lr_fixed, self._schedule)
+        return pair
+
+    def _set_steps(self, int64_t steps):
+        self._steps = steps
 
     @property
     def params(self):
@@ -411,39 +435,7 @@ cdef class FusedOptimizer:
         """Number of steps taken."""
         return self._steps
 
-    def _set_steps(self, int64_t steps):
-        self._steps = steps
-
-    def _set_schedule(self, schedule):
-        with cython.critical_section(self):
-            self._schedule = schedule
-
-    def _get_schedule(self):
-        with cython.critical_section(self):
-            schedule = self._schedule
-        return schedule
-
-    cdef int _prepare(self, int64_t t, double lr) except -1:
-        cdef fg_status st
-        cdef int kind = self.cfg.kind
-        if kind == FG_OPTIM_SGD:
-            st = fg_sgd_prepare(&self.cfg.coeffs.sgd, lr, self._momentum, self._dampening,
-                                self._weight_decay, self._nesterov, self._maximize, t)
-            self.cfg.coeffs.sgd.first_step = not self._buffers_ready
-        elif kind == FG_OPTIM_ADAM:
-            st = fg_adam_prepare(&self.cfg.coeffs.adam, lr, self._beta1, self._beta2, self._eps,
-                                 self._weight_decay, self._amsgrad, self._maximize,
-                                 self._decoupled, t)
-        elif kind == FG_OPTIM_RMSPROP:
-            st = fg_rmsprop_prepare(&self.cfg.coeffs.rmsprop, lr, self._alpha, self._eps,
-                                    self._weight_decay, self._momentum, self._centered,
-                                    self._maximize, t)
-        else:
-            st = fg_adagrad_prepare(&self.cfg.coeffs.adagrad, lr, self._lr_decay, self._eps,
-                                    self._weight_decay, self._maximize, t)
-        if st != FG_OK:
-            raise_status(st, "step")
-        return 0
+    # ---- the step --
 
     def step(self, grads):
         """Apply one update to every parameter, in place.
@@ -453,49 +445,72 @@ cdef class FusedOptimizer:
         grads : ndarray or sequence of ndarray
             The gradients, in the same structure as ``params`` was given (one
             array, or a sequence of the same length), each matching its
-            parameter's shape and dtype.
+            parameter's shape, dtype and byte order, and sharing no memory
+            with any parameter or state buffer.
         """
         cdef Py_ssize_t i
-        cdef cnp.ndarray g
-        cdef fg_status st
-        cdef int ok
+        self._bound()
         self._claim()
         try:
             self._step(grads)
         finally:
             for i in range(self.count):
                 self.slots[i].grad = NULL   # keep no pointer into the caller's arrays
+                self._grad_refs[i] = None
             self._release()
+
+    cdef int _check_grad(self, Py_ssize_t i, object grad) except -1:
+        cdef cnp.ndarray p = <cnp.ndarray>self._params[i]
+        cdef cnp.ndarray g
+        # The common case is checked without building the argument's name;
+        # anything else goes to matching_array, which names it in its error.
+        if (cnp.PyArray_Check(grad) and cnp.PyArray_TYPE(<cnp.ndarray>grad) == cnp.PyArray_TYPE(p)
+                and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>grad)
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>grad)
+                and same_shape(<cnp.ndarray>grad, p)):
+            g = <cnp.ndarray>grad
+        else:
+            g = matching_array(grad, self._grad_name(i), p, self._param_name(i), False)
+        cdef Py_ssize_t k = self._written_overlap(g)
+        if k >= 0:
+            raise ValueError(f"{self._grad_name(i)} overlaps {self._written_names[k]} in memory; "
+                             "the step writes it, so they must be different arrays (pass a copy)")
+        # The reference keeps an array that grads[i] built on the fly alive
+        # while C reads it.
+        self._grad_refs[i] = g
+        self.slots[i].grad = cnp.PyArray_DATA(g)
+        return 0
+
+    cdef str _grad_name(self, Py_ssize_t i):
+        return "grads" if self.single else f"grads[{i}]"
+
+    cdef str _param_name(self, Py_ssize_t i):
+        return "params" if self.single else f"params[{i}]"
 
     cdef int _step(self, grads) except -1:
         cdef Py_ssize_t i
-        cdef cnp.ndarray g
         cdef fg_status st
         cdef int ok
+        cdef double sc[FG_OPTIM_MAX_SCALAR]
         if self.single:
-            g = matching_array(grads, "grads", <cnp.ndarray>self._params[0], "params", False)
-            if overlaps(g, <cnp.ndarray>self._params[0]):
-                raise ValueError("grads overlaps params in memory; pass a copy")
-            self.slots[0].grad = cnp.PyArray_DATA(g)
+            self._check_grad(0, grads)
         else:
             if cnp.PyArray_Check(grads) or len(grads) != self.count:
                 raise ValueError(f"grads must be a sequence of {self.count} arrays, one per "
                                  f"parameter")
             for i in range(self.count):
-                g = matching_array(grads[i], f"grads[{i}]", <cnp.ndarray>self._params[i],
-                                   f"params[{i}]", False)
-                if overlaps(g, <cnp.ndarray>self._params[i]):
-                    raise ValueError(f"grads[{i}] overlaps params[{i}] in memory; pass a copy")
-                self.slots[i].grad = cnp.PyArray_DATA(g)
+                self._check_grad(i, grads[i])
         cdef int64_t t = self._steps + 1
-        cdef double lr = self._lr
+        cdef double rate
         with cython.critical_section(self):
+            rate = self._lr_fixed
             schedule = self._schedule
         if schedule is not None:
-            lr = float(schedule(t))
-            if not (lr >= 0.0 and isfinite(lr)):
-                bad_hyper("lr", lr, f"a finite number >= 0 (schedule value at step {t})")
-        self._prepare(t, lr)
+            rate = scheduled_lr(schedule(t), t)
+        memcpy(sc, self.scalars, sizeof(sc))
+        st = self.opt.prepare(&self.coeffs, self.hyper, rate, t, sc)
+        if st != FG_OK:
+            raise_status(st, "step")
         if self._check_finite:
             if self.total >= FG_GIL_THRESHOLD:
                 with nogil:
@@ -507,93 +522,18 @@ cdef class FusedOptimizer:
                                          "parameters and state were left unchanged")
         if self.total >= FG_GIL_THRESHOLD:
             with nogil:
-                st = fg_optim_step_many(&self.cfg, self.slots, self.count, self._threads)
+                st = fg_optim_step_many(self.opt, &self.coeffs, self.slots, self.count,
+                                        self._threads)
         else:
-            st = fg_optim_step_many(&self.cfg, self.slots, self.count, self._threads)
+            st = fg_optim_step_many(self.opt, &self.coeffs, self.slots, self.count,
+                                    self._threads)
         if st != FG_OK and st != FG_ERR_THREAD:
             raise_status(st, "step")
+        memcpy(self.scalars, sc, sizeof(sc))
         self._steps = t
-        self._buffers_ready = True
         return 0
 
 
 # ------------------------------------------- exports for Cython embedders --
-# Declared in _optim.pxd; thin nogil wrappers that compute the per-step
-# coefficients and run the kernel (see the module docstring of _optim.pxd).
 
-cdef int sgd_step_f64(double *param, const double *grad, double *momentum_buffer, size_t n,
-                      int64_t step, double lr, double momentum, double dampening,
-                      double weight_decay, bint nesterov, bint maximize) noexcept nogil:
-    cdef fg_sgd_coeffs c
-    cdef fg_status st = fg_sgd_prepare(&c, lr, momentum, dampening, weight_decay, nesterov,
-                                       maximize, step)
-    return st if st != FG_OK else fg_sgd_step_f64(param, grad, momentum_buffer, n, &c)
-
-
-cdef int sgd_step_f32(float *param, const float *grad, float *momentum_buffer, size_t n,
-                      int64_t step, double lr, double momentum, double dampening,
-                      double weight_decay, bint nesterov, bint maximize) noexcept nogil:
-    cdef fg_sgd_coeffs c
-    cdef fg_status st = fg_sgd_prepare(&c, lr, momentum, dampening, weight_decay, nesterov,
-                                       maximize, step)
-    return st if st != FG_OK else fg_sgd_step_f32(param, grad, momentum_buffer, n, &c)
-
-
-cdef int adam_step_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq,
-                       double *max_exp_avg_sq, size_t n, int64_t step, double lr, double beta1,
-                       double beta2, double eps, double weight_decay, bint amsgrad,
-                       bint maximize, bint decoupled) noexcept nogil:
-    cdef fg_adam_coeffs c
-    cdef fg_status st = fg_adam_prepare(&c, lr, beta1, beta2, eps, weight_decay, amsgrad,
-                                        maximize, decoupled, step)
-    return st if st != FG_OK else fg_adam_step_f64(param, grad, exp_avg, exp_avg_sq,
-                                                   max_exp_avg_sq, n, &c)
-
-
-cdef int adam_step_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
-                       float *max_exp_avg_sq, size_t n, int64_t step, double lr, double beta1,
-                       double beta2, double eps, double weight_decay, bint amsgrad,
-                       bint maximize, bint decoupled) noexcept nogil:
-    cdef fg_adam_coeffs c
-    cdef fg_status st = fg_adam_prepare(&c, lr, beta1, beta2, eps, weight_decay, amsgrad,
-                                        maximize, decoupled, step)
-    return st if st != FG_OK else fg_adam_step_f32(param, grad, exp_avg, exp_avg_sq,
-                                                   max_exp_avg_sq, n, &c)
-
-
-cdef int rmsprop_step_f64(double *param, const double *grad, double *square_avg,
-                          double *momentum_buffer, double *grad_avg, size_t n, int64_t step,
-                          double lr, double alpha, double eps, double weight_decay,
-                          double momentum, bint centered, bint maximize) noexcept nogil:
-    cdef fg_rmsprop_coeffs c
-    cdef fg_status st = fg_rmsprop_prepare(&c, lr, alpha, eps, weight_decay, momentum,
-                                           centered, maximize, step)
-    return st if st != FG_OK else fg_rmsprop_step_f64(param, grad, square_avg,
-                                                      momentum_buffer, grad_avg, n, &c)
-
-
-cdef int rmsprop_step_f32(float *param, const float *grad, float *square_avg,
-                          float *momentum_buffer, float *grad_avg, size_t n, int64_t step,
-                          double lr, double alpha, double eps, double weight_decay,
-                          double momentum, bint centered, bint maximize) noexcept nogil:
-    cdef fg_rmsprop_coeffs c
-    cdef fg_status st = fg_rmsprop_prepare(&c, lr, alpha, eps, weight_decay, momentum,
-                                           centered, maximize, step)
-    return st if st != FG_OK else fg_rmsprop_step_f32(param, grad, square_avg,
-                                                      momentum_buffer, grad_avg, n, &c)
-
-
-cdef int adagrad_step_f64(double *param, const double *grad, double *state_sum, size_t n,
-                          int64_t step, double lr, double lr_decay, double weight_decay,
-                          double eps, bint maximize) noexcept nogil:
-    cdef fg_adagrad_coeffs c
-    cdef fg_status st = fg_adagrad_prepare(&c, lr, lr_decay, eps, weight_decay, maximize, step)
-    return st if st != FG_OK else fg_adagrad_step_f64(param, grad, state_sum, n, &c)
-
-
-cdef int adagrad_step_f32(float *param, const float *grad, float *state_sum, size_t n,
-                          int64_t step, double lr, double lr_decay, double weight_decay,
-                          double eps, bint maximize) noexcept nogil:
-    cdef fg_adagrad_coeffs c
-    cdef fg_status st = fg_adagrad_prepare(&c, lr, lr_decay, eps, weight_decay, maximize, step)
-    return st if st != FG_OK else fg_adagrad_step_f32(param, grad, state_sum, n, &c)
+include "_optim_exports.pxi"

@@ -35,5 +35,9 @@ cdef int tape_hessian_f64(void *tape, void *ws, const double *x, const void *con
                           double *hess) noexcept nogil
 cdef int tape_hessian_reverse_f64(void *tape, void *ws, const double *x,
                                   const void *const *data, double *hess) noexcept nogil
+# value (grad NULL), or value and gradient by the adjoint sweep (reverse) or
+# dual numbers: what the objective and batch capsules compute.
+cdef int tape_value_grad(void *tape, void *ws, const double *x, const void *const *data,
+                         double *value, double *grad, bint reverse) noexcept nogil
 cdef int tape_hvp_f64(void *tape, void *ws, const double *x, const void *const *data,
                       const double *v, double *hv) noexcept nogil

@@ -18,12 +18,14 @@ from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
 from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD
+from fastgrad._cblas cimport fg_blas, FG_BLAS_MIN_WORK
+from fastgrad._blas cimport scipy_blas
 
 
 import math
@@ -139,7 +141,8 @@ cdef fg_status objective_value_grad(const double *x, size_t n, double *value, do
     cdef objective_ctx *c = <objective_ctx*>ctx
     if n != c.cb.n:
         return FG_ERR_SHAPE
-    return tape_value_grad(c.ref.tape, c.ref.ws, x, c.ref.data, value, grad, c.reverse)
+    return <fg_status>tape_value_grad(c.ref.tape, c.ref.ws, x, c.ref.data, value, grad,
+                                      c.reverse)
 
 cdef fg_status objective_hessian(const double *x, size_t n, double *hess,
                                  void *ctx) noexcept nogil:
@@ -163,16 +166,15 @@ cdef fg_status objective_hvp(const double *x, const double *v, size_t n, double 
     return fg_tape_hvp_f64(c.ref.tape, c.ref.ws, x, c.ref.data, v, hv, NULL, NULL)
 
 
-cdef inline fg_status tape_value_grad(fg_tape *t, fg_tape_ws *ws, const double *x,
-                                      const void *const *data, double *value, double *grad,
-                                      bint reverse) noexcept nogil:
+cdef int tape_value_grad(void *t, void *ws, const double *x, const void *const *data,
+                         double *value, double *grad, bint reverse) noexcept nogil:
     """value (grad NULL) or value and gradient, by the adjoint sweep or dual
     numbers: what the objective and batch capsules compute."""
     if grad == NULL:
-        return fg_tape_eval_f64(t, ws, x, data, value)
+        return fg_tape_eval_f64(<fg_tape*>t, <fg_tape_ws*>ws, x, data, value)
     if reverse:
-        return fg_tape_value_grad_reverse_f64(t, ws, x, data, value, grad)
-    return fg_tape_value_grad_f64(t, ws, x, data, value, grad)
+        return fg_tape_value_grad_reverse_f64(<fg_tape*>t, <fg_tape_ws*>ws, x, data, value, grad)
+    return fg_tape_value_grad_f64(<fg_tape*>t, <fg_tape_ws*>ws, x, data, value, grad)
 
 
 cdef int bind(object tape, void *ctx, tape_ref *ref, object data) except -1:
@@ -447,13 +449,17 @@ cdef class Tape:
     fastgrad.program).
 
     Tape(slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-    shape, chunk): the arrays of ``Program.arrays()``; ``instr`` is a 1-D
-    array of INSTR_DTYPE, handed to C as it is. Any invalid field raises
-    ValueError (TypeError for arrays of the wrong kind) before C reads it.
+    shape, chunk, blas=True, blas_min_work=None): the arrays of
+    ``Program.arrays()``; ``instr`` is a 1-D array of INSTR_DTYPE, handed to
+    C as it is. Any invalid field raises ValueError (TypeError for arrays of
+    the wrong kind) before C reads it. Matrix products run through SciPy's
+    BLAS (``fastgrad._blas``) when ``blas`` is true and they have at least
+    ``blas_min_work`` multiply-adds (None: ``fastgrad._blas.MIN_WORK``),
+    else through fastgrad's own loops.
     """
 
     def __cinit__(self, slot_size, slot_kind, slot_const_off, const_pool, index_pool, instr,
-                  shape, size_t chunk):
+                  shape, size_t chunk, bint blas=True, blas_min_work=None):
         cdef cnp.ndarray ss = _int_array(slot_size, np.int64, "slot_size")
         cdef cnp.ndarray sk = _int_array(slot_kind, np.int32, "slot_kind")
         cdef cnp.ndarray so = _int_array(slot_const_off, np.int64, "slot_const_off")
@@ -479,7 +485,17 @@ cdef class Tape:
         self._ndim = len(shape)
         for j in range(self._ndim):
             self._shape[j] = shape[j]
+        cdef fg_blas routines
+        if blas:
+            if blas_min_work is None:
+                blas_min_work = FG_BLAS_MIN_WORK
+            if isinstance(blas_min_work, bool) or not isinstance(blas_min_work, int) \
+                    or blas_min_work < 0:
+                raise ValueError(f"blas_min_work must be a non-negative int, "
+                                 f"got {blas_min_work!r}")
+            routines = scipy_blas(min(blas_min_work, 2**62))
         cdef fg_tape_spec spec
+        spec.blas = &routines if blas else NULL
         spec.n_slots = ss.shape[0]
         spec.slot_size = <const int64_t*>cnp.PyArray_DATA(ss)
         spec.slot_kind = <const int32_t*>cnp.PyArray_DATA(sk)
@@ -686,104 +702,3 @@ cdef class Tape:
         return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
 
 
-
-# -------------------------------------------------------- batch capsule --
-
-ctypedef struct batch_ctx:
-    fg_batch_objective cb      # first: the capsule's pointer is the context's
-    size_t n_tapes
-    size_t *rows               # [n_tapes] the row count each tape was traced for
-    fg_tape **tapes            # [n_tapes]
-    fg_tape_ws **ws            # [n_tapes] the capsule's own workspaces
-    size_t *row_bytes          # [n_data]
-    bint reverse
-    PyObject *owner            # the Tapes, kept alive while the capsule lives
-
-
-cdef fg_status batch_value_grad(const double *x, size_t n, const void *const *data, size_t rows,
-                                double *value, double *grad, void *ctx) noexcept nogil:
-    cdef batch_ctx *c = <batch_ctx*>ctx
-    cdef size_t i
-    if n != c.cb.n:
-        return FG_ERR_SHAPE
-    for i in range(c.n_tapes):
-        if c.rows[i] == rows:
-            return tape_value_grad(c.tapes[i], c.ws[i], x, data, value, grad, c.reverse)
-    return FG_ERR_SHAPE
-
-
-cdef void free_batch_capsule(object cap) noexcept:
-    cdef batch_ctx *c = <batch_ctx*>PyCapsule_GetPointer(cap, FG_BATCH_CAPSULE_NAME)
-    if c == NULL:
-        return
-    _free_batch(c)
-
-
-cdef void _free_batch(batch_ctx *c) noexcept:
-    cdef size_t i
-    if c.ws != NULL:
-        for i in range(c.n_tapes):
-            fg_tape_ws_free(c.ws[i])
-    free(c.ws)
-    free(c.tapes)
-    free(c.rows)
-    free(c.row_bytes)
-    if c.owner != NULL:
-        Py_DECREF(<object>c.owner)
-    free(c)
-
-
-def batch_capsule(tapes, bint reverse=True):
-    """A fresh PyCapsule "fastgrad.batch_objective" (fg_batch_objective *)
-    over `tapes`, a sequence of (rows, Tape): the tapes of one function
-    traced for those first-axis lengths of its data, each with its own
-    workspace. A call with another row count returns FG_ERR_SHAPE. Gradient
-    by the adjoint sweep (reverse=False: dual numbers)."""
-    tapes = [(int(r), t) for r, t in tapes]
-    if not tapes:
-        raise ValueError("a batch capsule needs at least one row count")
-    cdef Tape first = tapes[0][1]
-    cdef Tape t
-    cdef size_t i, j, nd = first._n_data
-    if nd == 0:
-        raise ValueError("a batch capsule needs a tape with data inputs")
-    for r, t in tapes:
-        if r < 1 or t._n != first._n or t._n_data != nd:
-            raise ValueError("the tapes of a batch capsule share x and the data arrays, "
-                             "with at least one row each")
-        for j in range(nd):
-            dtype, size = t.data_info[j]
-            if (dtype != first.data_info[j][0] or size % r
-                    or size // r != first.data_info[j][1] // tapes[0][0]):
-                raise ValueError(f"data array {j} has a different row size in the tape for "
-                                 f"{r} rows")
-    cdef batch_ctx *c = <batch_ctx*>calloc(1, sizeof(batch_ctx))
-    if c == NULL:
-        raise MemoryError()
-    c.n_tapes = len(tapes)
-    c.rows = <size_t*>calloc(c.n_tapes, sizeof(size_t))
-    c.tapes = <fg_tape**>calloc(c.n_tapes, sizeof(fg_tape*))
-    c.ws = <fg_tape_ws**>calloc(c.n_tapes, sizeof(fg_tape_ws*))
-    c.row_bytes = <size_t*>calloc(nd, sizeof(size_t))
-    if c.rows == NULL or c.tapes == NULL or c.ws == NULL or c.row_bytes == NULL:
-        _free_batch(c)
-        raise MemoryError()
-    for i in range(c.n_tapes):
-        t = tapes[i][1]
-        c.rows[i] = tapes[i][0]
-        c.tapes[i] = <fg_tape*>t.ptr
-        if fg_tape_ws_create(<fg_tape*>t.ptr, t._k, &c.ws[i]) != FG_OK:
-            _free_batch(c)
-            raise MemoryError("cannot allocate a tape workspace")
-    for j in range(nd):
-        c.row_bytes[j] = first.data_info[j][1] // tapes[0][0] * 8
-    owner = [t for r, t in tapes]
-    c.owner = <PyObject*>owner
-    Py_INCREF(owner)
-    c.reverse = reverse
-    c.cb.value_grad = batch_value_grad
-    c.cb.ctx = c
-    c.cb.n = first._n
-    c.cb.n_data = nd
-    c.cb.row_bytes = c.row_bytes
-    return PyCapsule_New(c, FG_BATCH_CAPSULE_NAME, free_batch_capsule)

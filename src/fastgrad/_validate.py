@@ -130,7 +130,8 @@ def inplace_array(name: str, value: Any, *, like: np.ndarray | None = None,
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
                         f"got {type(value).__name__}")
-    if value.dtype not in (np.float32, np.float64):
+    # the byte order is judged on its own below: >f8 is float64, misordered
+    if value.dtype.newbyteorder("=") not in (np.float32, np.float64):
         raise TypeError(f"{name} must have dtype float32 or float64, got {value.dtype}")
     if not value.dtype.isnative:
         raise ValueError(f"{name} has non-native byte order ({value.dtype.str}); fastgrad "

@@ -1,8 +1,9 @@
 """``python -m fastgrad bench``: one screen of speed ratios on this machine.
 
 Times one optimizer step of fastgrad against careful in-place NumPy (the
-``Numpy*`` classes below: one preallocated temporary, the fairest NumPy code) and, when installed, torch's
-fused CPU kernel on one thread, for every optimizer over sizes 10..1e7.
+``Numpy*`` classes below: preallocated temporaries, the fairest NumPy code)
+and, when installed, torch's CPU kernel on one thread (the fused one where
+torch has it), for every optimizer over sizes 10..1e7.
 Each cell is the best of several repeats; ratios are NumPy (or torch) time
 divided by fastgrad time, so > 1 means fastgrad is faster.
 """
@@ -23,18 +24,29 @@ DEFAULT_SIZES = (10, 10_000, 1_000_000, 10_000_000)
 """The sizes of the README's table."""
 
 
-class NumpyAdam:
-    def __init__(self, p, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+class _NumpyMoments:
+    """What the Adam family's NumPy baselines share: the first moment
+    m <- b1 m + (1 - b1) g in place, a second buffer and one temporary."""
+
+    def __init__(self, p, lr, betas, eps):
         self.p, self.lr, (self.b1, self.b2), self.eps = p, lr, betas, eps
         self.m, self.v, self.tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
         self.t = 0
 
-    def step(self, g):
+    def _moment(self, g):
         self.t += 1
+        self.m *= self.b1
+        np.multiply(g, 1 - self.b1, out=self.tmp)
+        self.m += self.tmp
+
+
+class NumpyAdam(_NumpyMoments):
+    def __init__(self, p, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(p, lr, betas, eps)
+
+    def step(self, g):
+        self._moment(g)
         b1, b2, m, v, tmp = self.b1, self.b2, self.m, self.v, self.tmp
-        m *= b1
-        np.multiply(g, 1 - b1, out=tmp)
-        m += tmp
         v *= b2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
@@ -91,6 +103,48 @@ class NumpyAdagrad:
         self.p -= self.tmp
 
 
+class NumpyAdamax(_NumpyMoments):
+    def __init__(self, p, lr=2e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(p, lr, betas, eps)   # v is the infinity norm u
+
+    def step(self, g):
+        self._moment(g)
+        u, tmp = self.v, self.tmp
+        u *= self.b2
+        np.abs(g, out=tmp)
+        tmp += self.eps
+        np.maximum(u, tmp, out=u)
+        np.divide(self.m, u, out=tmp)
+        tmp *= self.lr / (1 - self.b1 ** self.t)
+        self.p -= tmp
+
+
+class NumpyNAdam(_NumpyMoments):
+    def __init__(self, p, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, momentum_decay=4e-3):
+        super().__init__(p, lr, betas, eps)
+        self.md, self.mu_product, self.denom = momentum_decay, 1.0, np.empty_like(p)
+
+    def step(self, g):
+        self._moment(g)
+        b1, b2, t, v, tmp, denom = self.b1, self.b2, self.t, self.v, self.tmp, self.denom
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * self.md))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.md))
+        self.mu_product *= mu
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        np.divide(v, 1 - b2 ** t, out=denom)
+        np.sqrt(denom, out=denom)
+        denom += self.eps
+        np.divide(g, denom, out=tmp)
+        tmp *= self.lr * (1 - mu) / (1 - self.mu_product)
+        self.p -= tmp
+        np.divide(self.m, denom, out=tmp)
+        tmp *= self.lr * mu_next / (1 - self.mu_product * mu_next)
+        self.p -= tmp
+
+
 CASES = {
     "Adam": (lambda p: fg.Adam(p, lr=1e-3).step, lambda p: NumpyAdam(p, lr=1e-3).step,
              ("Adam", dict(lr=1e-3), True)),
@@ -101,6 +155,10 @@ CASES = {
                 ("RMSprop", dict(lr=1e-2), False)),
     "Adagrad": (lambda p: fg.Adagrad(p, lr=1e-2).step, lambda p: NumpyAdagrad(p, lr=1e-2).step,
                 ("Adagrad", dict(lr=1e-2), True)),
+    "Adamax": (lambda p: fg.Adamax(p, lr=2e-3).step, lambda p: NumpyAdamax(p, lr=2e-3).step,
+               ("Adamax", dict(lr=2e-3), False)),
+    "NAdam": (lambda p: fg.NAdam(p, lr=2e-3).step, lambda p: NumpyNAdam(p, lr=2e-3).step,
+              ("NAdam", dict(lr=2e-3), False)),
 }
 
 

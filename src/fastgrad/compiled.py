@@ -124,6 +124,17 @@ class CompiledFunction:
             return self._tape, None
         return self._data.bind(data)
 
+    def _run(self, data: tuple, mode: str, *args: Any, **kwargs: Any) -> Any:
+        """Tape method `mode` on the call's tape and data arrays; an
+        integer index out of range (refused by C) raises naming its array."""
+        tape, arrays = self._bind(data)
+        try:
+            return getattr(tape, mode)(*args, data=arrays, **kwargs)
+        except ValueError:
+            if arrays is not None and self._data is not None:
+                self._data.explain(arrays)
+            raise
+
     def _options(self, data: tuple, *given: Any) -> tuple:
         """(data, *options): for a function without data inputs, options
         may still come by position (``cf.hessian(x, "hyperdual")``, the
@@ -153,6 +164,7 @@ class CompiledFunction:
         if self._data is None:
             raise TypeError(f"{self.__name__} was compiled without data=")
         tape, arrays = self._data.bind(data)
+        self._data.explain(arrays)   # the capsules would only return a status
         other = object.__new__(CompiledFunction)
         other.__dict__.update(self.__dict__)
         other._data = self._data.with_defaults(tape, arrays)
@@ -181,8 +193,7 @@ class CompiledFunction:
         """
         if not data and self._data is None:
             return self._eval(x)
-        tape, arrays = self._bind(data)
-        return tape.eval(x, arrays)
+        return self._run(data, "eval", x)
 
     def gradient(self, x, *data, method: str = "dual", step=None) -> np.ndarray:
         """The gradient of f at x, shaped like x.
@@ -211,11 +222,8 @@ class CompiledFunction:
         data, method, step = self._options(data, method, step)
         if not data and self._data is None and method == "dual":
             return self._grad(x)
-        tape, arrays = self._bind(data)
-        if method == "dual":
-            return tape.grad(x, False, arrays)
-        if method == "reverse":
-            return tape.grad(x, True, arrays)
+        if method in ("dual", "reverse"):
+            return self._run(data, "grad", x, method == "reverse")
         if method in FD_METHODS:
             from fastgrad.finite_diff import fd_gradient
             return fd_gradient(self.with_data(*data) if data else self, x, method=method,
@@ -243,8 +251,7 @@ class CompiledFunction:
         data, method = self._options(data, method)
         if method not in ("dual", "reverse"):
             raise ValueError(f"method must be 'dual' or 'reverse', got {method!r}")
-        tape, arrays = self._bind(data)
-        return tape.value_grad(x, method == "reverse", arrays)
+        return self._run(data, "value_grad", x, method == "reverse")
 
     def jvp(self, x, v, *data) -> tuple[float, float]:
         """f(x) and the directional derivative grad f(x) . v.
@@ -261,8 +268,7 @@ class CompiledFunction:
         (float, float)
             f(x) and J v, from one dual pass with tangent v.
         """
-        tape, arrays = self._bind(data)
-        return tape.jvp(x, v, arrays)
+        return self._run(data, "jvp", x, v)
 
     def hvp(self, x, v, *data) -> np.ndarray:
         """The Hessian-vector product H(x) v, exact to rounding, without
@@ -293,8 +299,7 @@ class CompiledFunction:
         >>> cf.hvp(np.array([1.0, 0.0]), np.array([1.0, 0.0]))
         array([0., 2.])
         """
-        tape, arrays = self._bind(data)
-        return tape.hvp(x, v, arrays)[2]
+        return self._run(data, "hvp", x, v)[2]
 
     def hessian(self, x, *data, method: str = "auto") -> np.ndarray:
         """The (n, n) Hessian at x, exact to rounding.
@@ -341,8 +346,7 @@ class CompiledFunction:
         """
         data, method = self._options(data, method)
         by_reverse = self._hessian_by_reverse(method)
-        tape, arrays = self._bind(data)
-        return tape.hessian(x, reverse=by_reverse, data=arrays)
+        return self._run(data, "hessian", x, reverse=by_reverse)
 
     def _hessian_by_reverse(self, method: str) -> bool:
         if method not in ("auto", "reverse", "hyperdual"):
@@ -385,7 +389,7 @@ class CompiledFunction:
         count traced here, before any C runs); another count returns
         FG_ERR_SHAPE. Gradient by the adjoint sweep ("auto", "reverse") or
         dual numbers ("dual"); own workspaces."""
-        from fastgrad._tape import batch_capsule
+        from fastgrad._tape_batch import batch_capsule
         if self._data is None:
             raise TypeError(f"{self.__name__} was compiled without data=: it has no batches")
         if method not in ("auto", "dual", "reverse"):

@@ -57,7 +57,7 @@ class _Portable:
         except Exception:
             pass
         try:
-            import cloudpickle
+            import cloudpickle  # type: ignore[import-untyped]
             return (_Portable._loads, (cloudpickle.dumps(self.fun),))
         except Exception:
             return (_Portable, (None,))
@@ -101,10 +101,7 @@ class DataInputs:
             f"data[{j}]" for j in range(len(data))]
         raw = []
         for name, a in zip(self.names, data):
-            try:
-                arr = np.asarray(a)
-            except Exception as exc:
-                raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+            arr = a if isinstance(a, np.ndarray) else np.asarray(a)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{name} must hold real numbers or integers, got dtype "
                                 f"{arr.dtype}")
@@ -172,11 +169,12 @@ class DataInputs:
 
     def _store(self, rows: int, program: Any, tape: Any) -> tuple:
         from fastgrad._tape import CODES
-        bounds = [None] * len(self.names)
+        bounds: list[int | None] = [None] * len(self.names)
         for rec in program.instrs[program.instrs["code"] == CODES["TAKE"]]:
             j = int(rec["b"]) - 1   # data slots are slots 1, 2, ... in order
             p2 = int(rec["p2"])
-            bounds[j] = p2 if bounds[j] is None else min(bounds[j], p2)
+            old = bounds[j]
+            bounds[j] = p2 if old is None else min(old, p2)
         entry = (program, tape, bounds)
         self._tapes[rows] = entry
         while len(self._tapes) > _MAX_TAPES:
@@ -210,7 +208,14 @@ class DataInputs:
         if not data:
             return self.tape_for(self.rows), self.defaults
         rows, arrays = self._convert(data)
-        _, tape, bounds = self._entry(rows)
+        return self._entry(rows)[1], arrays
+
+    def explain(self, arrays: tuple) -> None:
+        """Raise the ValueError naming the integer data array that holds an
+        index outside the axis it selects, if one does. The C VM checks the
+        range at each call (a ValueError without names); this runs only
+        then, so that calls do not pay for a second check."""
+        bounds = self._entry(arrays[0].shape[0])[2]
         for j, bound in enumerate(bounds):
             if bound is not None and arrays[j].size:
                 lo, hi = int(arrays[j].min()), int(arrays[j].max())
@@ -218,7 +223,6 @@ class DataInputs:
                     raise ValueError(f"{self.names[j]} holds {lo if lo < -bound else hi}, "
                                      f"outside [-{bound}, {bound}): it indexes an axis of "
                                      f"length {bound}")
-        return tape, arrays
 
     def with_defaults(self, tape: Any, arrays: tuple) -> "DataInputs":
         """A view sharing the tapes (and their lock) with other defaults."""

@@ -269,9 +269,9 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         with ``bounds`` it is clipped into the box.
     method : str
         One of ``METHODS``: ``"gd"``, ``"momentum"``, ``"nesterov"``,
-        ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"`` (the optimizer
-        classes' rules), ``"newton"``, ``"lbfgs"``, ``"bfgs"``, ``"cg"``,
-        ``"newton-cg"`` (see Notes).
+        ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, ``"adamax"``,
+        ``"nadam"`` (the optimizer classes' rules), ``"newton"``, ``"lbfgs"``,
+        ``"bfgs"``, ``"cg"``, ``"newton-cg"`` (see Notes).
     jac : callable or True, optional
         ``jac(x) -> gradient`` of x's shape, or True when ``fun`` returns
         ``(f, gradient)``. Default: ``fastgrad.differentiate.gradient(fun, x,
@@ -284,9 +284,10 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         updates over warm starts; calling it takes the GIL each step).
         Default: ``DEFAULT_LR[method]`` (the optimizer classes' defaults: 1e-3
         for gd, momentum, nesterov, adam, adamw; 1e-2 for rmsprop, adagrad;
-        1.0 for newton). With a line search, the first trial step (newton,
-        newton-cg, gd with Armijo; lbfgs, bfgs and cg choose their own: 1,
-        or 1/|d| without curvature information yet, and ignore lr).
+        2e-3 for adamax, nadam; 1.0 for newton). With a line search, the first
+        trial step (newton, newton-cg, gd with Armijo; lbfgs, bfgs and cg
+        choose their own: 1, or 1/|d| without curvature information yet, and
+        ignore lr).
     tol : float
         Success when ``||grad f(x)||_2 <= tol`` (with bounds, the projected
         gradient ``x - P(x - grad f(x))``), tested before every step.
@@ -359,8 +360,10 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         weight_decay; nesterov: momentum (0.9), weight_decay; adam/adamw:
         betas, eps, weight_decay (adamw 1e-2), amsgrad; rmsprop: alpha, eps,
         weight_decay, momentum, centered; adagrad: lr_decay, weight_decay,
-        initial_accumulator_value, eps; newton: hess (a callable x -> (n, n),
-        for Python ``fun``), newton_mu0 (first Levenberg shift, relative);
+        initial_accumulator_value, eps; adamax: betas, eps, weight_decay;
+        nadam: betas, eps, weight_decay, momentum_decay,
+        decoupled_weight_decay; newton: hess (a callable x -> (n, n), for
+        Python ``fun``), newton_mu0 (first Levenberg shift, relative);
         lbfgs: m (pairs kept, 10); newton-cg: hessp (a callable
         (x, v) -> H(x) v for Python ``fun``; a compiled ``fun`` uses its own
         ``hvp``; without either, forward differences of the gradient).

@@ -16,17 +16,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from fastgrad import _validate
+
 __all__ = ["constant", "inverse_time", "exponential", "step", "cosine"]
 
 
-def _check(name: str, value: float, low: float = 0.0, high: float = math.inf,
-           high_open: bool = False) -> float:
-    value = float(value)
-    ok = math.isfinite(value) and value >= low and (value < high if high_open else value <= high)
-    if not ok:
-        bound = f"< {high}" if high_open else f"<= {high}"
-        raise ValueError(f"{name} must be a finite number >= {low} and {bound}, got {value!r}")
-    return value
+def _check(name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
+    """A real number (not a string, not a bool) in [low, high]."""
+    return _validate.real(name, value, low=low, high=high)
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,7 @@ class step:
     def __post_init__(self) -> None:
         _check("lr0", self.lr0)
         _check("gamma", self.gamma, 0.0, 1.0)
-        if int(self.step_size) != self.step_size or self.step_size < 1:
-            raise ValueError(f"step_size must be an integer >= 1, got {self.step_size!r}")
+        _validate.integer("step_size", self.step_size, low=1)
 
     def __call__(self, t: int) -> float:
         return self.lr0 * self.gamma ** ((t - 1) // self.step_size)
@@ -109,8 +105,7 @@ class cosine:
     def __post_init__(self) -> None:
         _check("lr0", self.lr0)
         _check("lr_min", self.lr_min, 0.0, self.lr0)
-        if int(self.total_steps) != self.total_steps or self.total_steps < 1:
-            raise ValueError(f"total_steps must be an integer >= 1, got {self.total_steps!r}")
+        _validate.integer("total_steps", self.total_steps, low=1)
 
     def __call__(self, step: int) -> float:
         k = min(step - 1, self.total_steps)

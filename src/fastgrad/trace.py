@@ -108,7 +108,7 @@ class _Tracer:
         return start
 
     def emit(self, code: str, out_shape: tuple, tan: bool, op: int = 0, a=(-1, 0), b=(-1, 0),
-             c=(-1, 0), sa: int = 1, sb: int = 1, sc: int = 1, p=(0, 0, 0),
+             c=(-1, 0), sa: int = 1, sb: int = 1, sc: int = 1, p=(0, 0, 0, 0),
              scale: float = 1.0) -> Any:
         """Append one instruction writing a new slot of out_shape. An empty
         result is an empty constant instead: it has no derivative."""
@@ -120,7 +120,8 @@ class _Tracer:
         self.instrs.append(dict(code=CODES[code], op=op, out=out, a=a[0], b=b[0], c=c[0],
                                 a_off=a[1], b_off=b[1], c_off=c[1], sa=sa if a[0] >= 0 else 0,
                                 sb=sb if b[0] >= 0 else 0, sc=sc if c[0] >= 0 else 0, n=n,
-                                p0=p[0], p1=p[1], p2=p[2], scale=float(scale)))
+                                p0=p[0], p1=p[1], p2=p[2], p3=p[3] if len(p) > 3 else 0,
+                                scale=float(scale)))
         return TracedArray(self, out, 0, tuple(out_shape), tan)
 
     # -- operands
@@ -383,7 +384,7 @@ class _TraceBackend(rules.Backend):
         if tr is None:
             return np.matmul(a, b)
         if a.ndim > 2 or b.ndim > 2:
-            return self._batched_matmul(a, b)
+            return self._batched_matmul(tr, a, b)
         M, L = (1, a.shape[0]) if a.ndim == 1 else a.shape
         Lb, P = (b.shape[0], 1) if b.ndim == 1 else b.shape
         if L != Lb:
@@ -392,22 +393,58 @@ class _TraceBackend(rules.Backend):
         out_shape = (() if a.ndim == 1 else (M,)) + (() if b.ndim == 1 else (P,))
         if L == 0:
             return np.zeros(out_shape)
-        return tr.emit("MATMUL", out_shape, _tan(a, b), a=tr.ref(a), b=tr.ref(b), p=(M, L, P))
+        return tr.emit("MATMUL", out_shape, _tan(a, b), a=tr.ref(a), b=tr.ref(b), p=(M, L, P, 1))
 
-    def _batched_matmul(self, a: Any, b: Any) -> Any:
-        """Stacks of matrices: the broadcast product summed over the shared
-        axis (the tape's MATMUL is one 2-D product)."""
-        if a.ndim == 1 or b.ndim == 1:
-            raise _unsupported(f"matmul of a vector and a stack of matrices ({a.shape}, "
-                               f"{b.shape})", "reshape the vector to a matrix")
-        if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
-        a4 = self.reshape(a, a.shape + (1,)) if isinstance(a, TracedArray) else a[..., None]
-        b4 = self.reshape(b, b.shape[:-2] + (1,) + b.shape[-2:]) \
-            if isinstance(b, TracedArray) else b[..., None, :, :]
-        prod = self.ufunc("multiply", a4, b4)        # (..., M, L, P)
-        return rules.sum_(prod, axis=-2) if isinstance(prod, TracedArray) \
-            else np.sum(prod, axis=-2)
+    def _batched_matmul(self, tr: _Tracer, a: Any, b: Any) -> Any:
+        """Stacks of matrices: one MATMUL of p3 products (a vector operand
+        as a one-row or one-column matrix). A stack of one matrix is shared
+        by every product (stride 0), other broadcasts are gathered out;
+        a shared right-hand matrix makes the stack one tall product. Row
+        by row dot products (M = P = 1) stay an elementwise product and a
+        sum: no matrix product pays for itself there."""
+        am = a if a.ndim > 1 else self._as_matrix(a, (1, a.shape[0]))
+        bm = b if b.ndim > 1 else self._as_matrix(b, (b.shape[0], 1))
+        (M, L), (Lb, P) = am.shape[-2:], bm.shape[-2:]
+        if L != Lb:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+                             f"({L} != {Lb})")
+        batch = np.broadcast_shapes(am.shape[:-2], bm.shape[:-2])
+        out_shape = batch + ((M,) if a.ndim > 1 else ()) + ((P,) if b.ndim > 1 else ())
+        nb = math.prod(batch)
+        if L == 0 or nb * M * P == 0:
+            return np.zeros(out_shape)
+        if M == 1 and P == 1:
+            prod = self.ufunc("multiply", self._as_matrix(am, am.shape[:-2] + (L,)),
+                              self._as_matrix(bm, bm.shape[:-2] + (L,)))
+            r = rules.sum_(prod, axis=-1) if isinstance(prod, TracedArray) \
+                else np.sum(prod, axis=-1)
+            return self._as_matrix(r, out_shape)
+        ra, sa = self._stack(tr, am, batch, nb)
+        rb, sb = self._stack(tr, bm, batch, nb)
+        if sa and not sb:   # (nb M) x L times one L x P
+            r = tr.emit("MATMUL", (nb * M, P), _tan(a, b), a=ra, b=rb, p=(nb * M, L, P, 1))
+        else:
+            r = tr.emit("MATMUL", batch + (M, P), _tan(a, b), a=ra, b=rb, sa=sa, sb=sb,
+                        p=(M, L, P, nb))
+        return self.reshape(r, out_shape)
+
+    def _as_matrix(self, v: Any, shape: tuple) -> Any:
+        return self.reshape(v, shape) if isinstance(v, TracedArray) else np.reshape(v, shape)
+
+    def _stack(self, tr: _Tracer, v: Any, batch: tuple, nb: int) -> tuple[tuple[int, int], int]:
+        """Operand reference and stride of a stack of matrices for the batch
+        shape: 0 for one matrix shared by the nb > 1 products, else 1 (the
+        stack broadcast to the batch, gathered when it is not already)."""
+        mat = v.shape[-2:]
+        if math.prod(v.shape[:-2]) == 1 and nb > 1:
+            return tr.ref(self._as_matrix(v, mat)), 0
+        if v.shape[:-2] != batch:
+            if isinstance(v, TracedArray):
+                idx = np.broadcast_to(np.arange(v.size).reshape(v.shape), batch + mat)
+                v = self.gather(v, idx)
+            else:
+                v = np.ascontiguousarray(np.broadcast_to(v, batch + mat))
+        return tr.ref(v), 1
 
     def where(self, cond: Any, x: Any, y: Any) -> Any:
         c, a, b = _operand(cond), _operand(x), _operand(y)

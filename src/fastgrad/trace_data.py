@@ -51,10 +51,10 @@ class TracedIndex:
             raise trace._unsupported("indexing integer data with traced values")
         return TracedIndex(self._tr, self._slot, self._pos[key])
 
-    def reshape(self, *shape: Any, order: str = "C") -> TracedIndex:
+    def reshape(self, *shape: Any, order: Any = "C") -> TracedIndex:
         return TracedIndex(self._tr, self._slot, self._pos.reshape(*shape, order=order))
 
-    def ravel(self, order: str = "C") -> TracedIndex:
+    def ravel(self, order: Any = "C") -> TracedIndex:
         return TracedIndex(self._tr, self._slot, self._pos.ravel(order))
 
     flatten = ravel

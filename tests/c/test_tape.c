@@ -87,7 +87,7 @@ static void build(program *p, int64_t n)
     I->p0 = 1; I->p1 = n; I->p2 = 1;
     const int s9 = I->out;
     I = emit2(p, FG_TI_MATMUL, 1, 0, s7);
-    I->p0 = 1; I->p1 = n; I->p2 = 1;
+    I->p0 = 1; I->p1 = n; I->p2 = 1; I->p3 = 1;
     const int s10 = I->out;
     I = emit(p, FG_TI_MIN, 1, s4);
     I->p0 = 1; I->p1 = n; I->p2 = 1;
@@ -272,8 +272,86 @@ static void test_sizes_that_cannot_exist(void)
     fg_tape_free(t);
 }
 
+/* Data inputs: f(x, z, lab) = sum(x[lab] * cast(lab)) + sum(z * x[0]), with
+ * lab int64 (DATA_INT, read by TAKE and CAST) and z float64 (DATA). The
+ * values and both gradients against hand sums; missing data, labels out of
+ * range and integer data read by another code are refused. */
+static void test_data_inputs(void)
+{
+    program p;
+    memset(&p, 0, sizeof p);
+    slot(&p, 3, FG_SLOT_INPUT);
+    const int z = slot(&p, 2, FG_SLOT_DATA), lab = slot(&p, 4, FG_SLOT_DATA_INT);
+    fg_tape_instr *I = emit2(&p, FG_TI_TAKE, 4, 0, lab);   /* x[lab] */
+    I->p0 = 0;
+    I->p1 = 1;
+    I->p2 = 3;
+    for (int i = 0; i < 4; i++) {
+        p.index[i] = 0;          /* base */
+        p.index[4 + i] = i;      /* which label */
+    }
+    p.nx = 8;
+    const int took = I->out;
+    I = emit(&p, FG_TI_CAST, 4, lab);
+    const int cast = I->out;
+    I = emit2(&p, FG_TI_BINARY, 4, took, cast);
+    I->op = FG_OP_multiply;
+    const int prod = I->out;
+    I = emit(&p, FG_TI_SUM, 1, prod);
+    I->p0 = 1; I->p1 = 4; I->p2 = 1;
+    const int s1 = I->out;
+    I = emit2(&p, FG_TI_BINARY, 2, z, 0);
+    I->op = FG_OP_multiply;
+    I->sb = 0;
+    I = emit(&p, FG_TI_SUM, 1, I->out);
+    I->p0 = 1; I->p1 = 2; I->p2 = 1;
+    I = emit2(&p, FG_TI_BINARY, 1, s1, I->out);
+    I->op = FG_OP_add;
+    fg_tape_spec s = spec_of(&p);
+    fg_tape *t = NULL;
+    CHECK_STATUS(fg_tape_create(&s, &t), FG_OK);
+    if (!t) return;
+    CHECK(fg_tape_data_count(t) == 2);
+    int32_t kind = -1;
+    size_t size = 0;
+    CHECK_STATUS(fg_tape_data_info(t, 1, &kind, &size), FG_OK);
+    CHECK(kind == FG_SLOT_DATA_INT && size == 4);
+    CHECK_STATUS(fg_tape_data_info(t, 2, NULL, NULL), FG_ERR_ARG);
+    const double x[3] = {1.5, -2.0, 4.0}, zv[2] = {0.5, 3.0};
+    const int64_t labels[4] = {2, 0, -1, 1}, bad[4] = {2, 0, 3, 1};
+    const void *data[2] = {zv, labels}, *bad_data[2] = {zv, bad}, *missing[2] = {zv, NULL};
+    fg_tape_ws *ws = NULL;
+    CHECK_STATUS(fg_tape_ws_create(t, 2, &ws), FG_OK);
+    double v = 0, g[3], gd[3];
+    /* 4 * 2 + 1.5 * 0 + 4 * -1 + -2 * 1 = 2; plus (0.5 + 3) * 1.5 */
+    CHECK_STATUS(fg_tape_eval_f64(t, ws, x, data, &v), FG_OK);
+    CHECK(v == 2.0 + 3.5 * 1.5);
+    CHECK_STATUS(fg_tape_value_grad_reverse_f64(t, ws, x, data, &v, g), FG_OK);
+    CHECK_STATUS(fg_tape_value_grad_f64(t, ws, x, data, NULL, gd), FG_OK);
+    /* d/dx0 = 0 (label 0 times x0) + 3.5; d/dx1 = 1; d/dx2 = 2 - 1 */
+    CHECK(g[0] == 3.5 && g[1] == 1.0 && g[2] == 1.0);
+    CHECK(gd[0] == g[0] && gd[1] == g[1] && gd[2] == g[2]);
+    CHECK_STATUS(fg_tape_eval_f64(t, ws, x, NULL, &v), FG_ERR_ARG);
+    CHECK_STATUS(fg_tape_eval_f64(t, ws, x, missing, &v), FG_ERR_ARG);
+    CHECK_STATUS(fg_tape_value_grad_reverse_f64(t, ws, x, bad_data, &v, g), FG_ERR_ARG);
+    fg_tape_ws_free(ws);
+    fg_tape_free(t);
+    /* integer data read by a float operation, a float slot as TAKE's index */
+    p.ins[2].b = lab;
+    CHECK_STATUS(fg_tape_check(&s, NULL), FG_ERR_ARG);
+    p.ins[2].b = cast;
+    p.ins[0].b = z;
+    CHECK_STATUS(fg_tape_check(&s, NULL), FG_ERR_ARG);
+    p.ins[0].b = lab;
+    p.index[0] = 1;   /* base 1 + (3 - 1): the axis leaves x */
+    CHECK_STATUS(fg_tape_check(&s, NULL), FG_ERR_SHAPE);
+    p.index[0] = 0;
+    CHECK_STATUS(fg_tape_check(&s, NULL), FG_OK);
+}
+
 int main(void)
 {
+    test_data_inputs();
     static const int64_t sizes[] = {1, 2, 3, 7, 8, 9, 17, 33};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) test_modes_agree(sizes[i]);
     test_corrupted_fields(5);

@@ -285,3 +285,25 @@ def test_batch_capsule_refusals(cf):
         plain._fg_batch_capsule([4])
     with pytest.raises(ValueError, match="row_counts"):
         cf._fg_batch_capsule([0])
+
+
+def test_tape_on_data_against_the_reference_interpreter(problem):
+    """The C VM's TAKE, CAST and data slots against the NumPy interpreter
+    (fastgrad.reference.compiled) in every mode."""
+    from fastgrad.reference import compiled as ref
+    X, y, w = problem
+
+    def f(w, X, y):
+        return softmax_ce(w, X, y) + np.sum(np.tanh(w[:5]) * y[:5]) + np.take(w, y[5:8]) @ y[:3]
+
+    cf = fg.compile(f, D * C, data=(X, y))
+    for rows in (60, 8):
+        Xb, yb = X[:rows], y[:rows]
+        prog = cf.with_data(Xb, yb).program
+        v, g, h = ref._run(prog, w, 2, data=(Xb, yb))
+        rv, rg = ref._adjoint(prog, w, data=(Xb, yb))
+        assert cf(w, Xb, yb) == pytest.approx(v, rel=1e-13) and rv == pytest.approx(v, rel=1e-13)
+        np.testing.assert_allclose(cf.gradient(w, Xb, yb), g, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cf.gradient(w, Xb, yb, method="reverse"), rg, rtol=1e-12,
+                                   atol=1e-14)
+        np.testing.assert_allclose(cf.hessian(w, Xb, yb), h, rtol=1e-10, atol=1e-13)

@@ -10,6 +10,8 @@ REF_OPTIONS = {
     "adamw": dict(lr=1e-2),
     "rmsprop": dict(lr=1e-3, centered=True, momentum=0.5, weight_decay=0.01),
     "adagrad": dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    "adamax": dict(lr=1e-2, betas=(0.8, 0.99), weight_decay=0.01),
+    "nadam": dict(lr=1e-2, momentum_decay=0.01, weight_decay=0.01, decoupled_weight_decay=True),
     "newton": dict(),
     "lbfgs": dict(m=5),
     "bfgs": dict(),

@@ -85,6 +85,8 @@ SETTINGS = {
     "adamw": dict(lr=1e-2, weight_decay=0.0, maxiter=10_000),
     "rmsprop": dict(lr=schedules.exponential(1e-2, 0.999), maxiter=30_000),
     "adagrad": dict(lr=0.5, maxiter=30_000),
+    "adamax": dict(lr=schedules.inverse_time(2e-2, 1e-3), maxiter=30_000),
+    "nadam": dict(lr=schedules.inverse_time(1e-2, 1e-3), maxiter=30_000),
     "newton": dict(maxiter=100),
     # the quasi-Newton family: ftol = 0 so that only tol ends the run
     "lbfgs": dict(maxiter=200, ftol=0.0),
@@ -437,7 +439,8 @@ def _newton_without_hessian():
 def test_defaults_and_result_type():
     assert DEFAULT_LR == {"gd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adam": 1e-3,
                           "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2, "newton": 1.0,
-                          "lbfgs": 1.0, "bfgs": 1.0, "cg": 1.0, "newton-cg": 1.0}
+                          "lbfgs": 1.0, "bfgs": 1.0, "cg": 1.0, "newton-cg": 1.0,
+                          "adamax": 2e-3, "nadam": 2e-3}
     res = fg.minimize(SEED, [2.0, 4.0], method="gd", lr=0.1)
     assert isinstance(res, OptimizeResult) and isinstance(res, dict)
     assert res.x is res["x"] and res.method == "gd"
@@ -464,10 +467,12 @@ def test_nogil_exports_for_embedders():
     assert {"minimize_run_f64", "minimize_options_init", "minimize_workspace_size",
             "minimize_stop_message"} <= names
     # sizes documented in fg_minimize.c: a header, n (iterate) + n (gradient),
-    # the method's state (first-order: 5 scalars and its buffers), scratch
+    # the method's state (first-order, fg_min_first_order.c: the optimizer's
+    # running numbers, 2, its scalar state, its buffers), scratch
     h = _minimize.HEADER_LEN
-    assert _minimize.workspace_size(10, "gd") == h + 20 + 5 + 10
-    assert _minimize.workspace_size(10, "adam") == h + 20 + 5 + 30
+    assert _minimize.workspace_size(10, "gd") == h + 20 + 2 + 10
+    assert _minimize.workspace_size(10, "adam") == h + 20 + 8 + 2 + 30
+    assert _minimize.workspace_size(10, "nadam") == h + 20 + 2 + 1 + 20
     assert _minimize.workspace_size(10, "newton") == h + 20 + 2 * 100 + 10
     assert _minimize.state_size(10, "newton") == h + 20
 

@@ -40,7 +40,8 @@ def scipy_solution():
 SETTINGS = {
     "gd": dict(lr=0.1), "momentum": dict(lr=0.05), "nesterov": dict(lr=0.05),
     "adam": dict(lr=0.05), "adamw": dict(lr=0.05, weight_decay=0.0),
-    "rmsprop": dict(lr=0.01), "adagrad": dict(lr=0.5), "lbfgs": dict(ftol=0.0),
+    "rmsprop": dict(lr=0.01), "adagrad": dict(lr=0.5), "adamax": dict(lr=0.05),
+    "nadam": dict(lr=0.05), "lbfgs": dict(ftol=0.0),
 }
 
 

@@ -38,12 +38,29 @@ def adagrad_options():
         yield dict(o, lr=0.1)
 
 
+def adamax_options():
+    for o in _product(weight_decay=[0.0, 0.05], maximize=[False, True],
+                      betas=[(0.9, 0.999), (0.3, 0.8)]):
+        yield dict(o, lr=0.01, eps=1e-8)
+
+
+def nadam_options():
+    for o in _product(weight_decay=[0.0, 0.05], decoupled_weight_decay=[False, True],
+                      maximize=[False, True], betas=[(0.9, 0.999), (0.3, 0.8)],
+                      momentum_decay=[4e-3, 0.5]):
+        if o["decoupled_weight_decay"] and not o["weight_decay"]:
+            continue
+        yield dict(o, lr=0.01, eps=1e-8)
+
+
 CASES = [
     ("SGD", fg.SGD, ref.SGD, list(sgd_options())),
     ("Adam", fg.Adam, ref.Adam, list(adam_options())),
     ("AdamW", fg.AdamW, ref.AdamW, list(adam_options())),
     ("RMSprop", fg.RMSprop, ref.RMSprop, list(rmsprop_options())),
     ("Adagrad", fg.Adagrad, ref.Adagrad, list(adagrad_options())),
+    ("Adamax", fg.Adamax, ref.Adamax, list(adamax_options())),
+    ("NAdam", fg.NAdam, ref.NAdam, list(nadam_options())),
 ]
 
 

@@ -5,7 +5,8 @@ import pytest
 
 import fastgrad.kernels as K
 import fastgrad.reference as ref
-from optim_cases import adagrad_options, adam_options, rmsprop_options, sgd_options
+from optim_cases import (adagrad_options, adam_options, adamax_options, nadam_options,
+                         rmsprop_options, sgd_options)
 
 TOL = {np.float64: dict(rtol=1e-11, atol=1e-13), np.float32: dict(rtol=3e-5, atol=3e-6)}
 
@@ -102,6 +103,49 @@ def test_adagrad_step(o, n, dtype):
     check_pair(fast, slow, dtype)
 
 
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
+@pytest.mark.parametrize("o", list(adamax_options()))
+def test_adamax_step(o, n, dtype):
+    p, m, u = arrays(n, dtype, 3)
+    m[:] = 0
+    u[:] = 0
+    fast, slow = [p, m, u], twin([p, m, u])
+    for t in (1, 2, 3):
+        g = arrays(n, dtype, 1, seed=t)[0]
+        args = (t, o["lr"], *o["betas"], o["eps"], o["weight_decay"])
+        K.adamax_step(fast[0], g, fast[1], fast[2], *args, maximize=o["maximize"])
+        ref.adamax_step(slow[0], g, slow[1], slow[2], *args, maximize=o["maximize"])
+    check_pair(fast, slow, dtype)
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
+@pytest.mark.parametrize("o", list(nadam_options()))
+def test_nadam_step(o, n, dtype):
+    p, m, v = arrays(n, dtype, 3)
+    m[:] = 0
+    v[:] = 0
+    fast, slow = [p, m, v], twin([p, m, v])
+    mu_fast = mu_slow = 1.0
+    for t in (1, 2, 3):
+        g = arrays(n, dtype, 1, seed=t)[0]
+        args = (t, o["lr"], *o["betas"], o["eps"], o["weight_decay"], o["momentum_decay"])
+        kw = dict(decoupled_weight_decay=o["decoupled_weight_decay"], maximize=o["maximize"])
+        mu_fast = K.nadam_step(fast[0], g, fast[1], fast[2], *args, mu_product=mu_fast, **kw)
+        mu_slow = ref.nadam_step(slow[0], g, slow[1], slow[2], *args, mu_product=mu_slow, **kw)
+        assert mu_fast == mu_slow          # the same double operations in the same order
+    check_pair(fast, slow, dtype)
+
+
+def nadam_mu_product(t, beta1, momentum_decay):
+    """The product of NAdam's mu_1 .. mu_{t-1}: the scalar state before step t."""
+    out = 1.0
+    for k in range(1, t):
+        out *= beta1 * (1 - 0.5 * 0.96 ** (k * momentum_decay))
+    return out
+
+
 def test_adam_kernel_exact_first_step():
     p, g = np.ones(4), np.full(4, 0.5)
     m, v = np.zeros(4), np.zeros(4)
@@ -148,6 +192,17 @@ def kernel_calls():
         yield f"adagrad-{i}", lambda p, g, st, t, out, o=o: K.adagrad_step(
             p, g, st[0], t, o["lr"], o["lr_decay"],
             o["weight_decay"], maximize=o["maximize"], out=out)
+    for i, o in enumerate(adamax_options()):
+        yield f"adamax-{i}", lambda p, g, st, t, out, o=o: K.adamax_step(
+            p, g, st[0], st[1], t, o["lr"], *o["betas"], o["eps"], o["weight_decay"],
+            maximize=o["maximize"], out=out)
+    for i, o in enumerate(nadam_options()):
+        yield f"nadam-{i}", lambda p, g, st, t, out, o=o: K.nadam_step(
+            p, g, st[0], st[1], t, o["lr"], *o["betas"], o["eps"], o["weight_decay"],
+            o["momentum_decay"], mu_product=nadam_mu_product(t, o["betas"][0],
+                                                             o["momentum_decay"]),
+            decoupled_weight_decay=o["decoupled_weight_decay"], maximize=o["maximize"],
+            out=out)
 
 
 KERNEL_CALLS = list(kernel_calls())

@@ -45,3 +45,19 @@ def test_inverse_time_satisfies_robbins_monro_shape():
     assert np.all(np.diff(rates) < 0)
     # harmonic: the partial sums of lr grow like log(T); of lr^2 stay below pi^2/6
     assert rates.sum() > 12 and (rates ** 2).sum() < np.pi ** 2 / 6
+
+
+@pytest.mark.parametrize("make, exc, word", [
+    (lambda: fg.schedules.constant("0.1"), TypeError, "lr0"),
+    (lambda: fg.schedules.inverse_time(1.0, decay=True), TypeError, "decay"),
+    (lambda: fg.schedules.exponential(1.0, gamma="0.5"), TypeError, "gamma"),
+    (lambda: fg.schedules.step(1.0, step_size=2.0), TypeError, "step_size"),
+    (lambda: fg.schedules.cosine(1.0, total_steps=2.5), TypeError, "total_steps"),
+    (lambda: fg.schedules.cosine(1.0, total_steps=10, lr_min=2.0), ValueError, "lr_min"),
+    (lambda: fg.schedules.constant(float("inf")), ValueError, "lr0"),
+])
+def test_schedule_arguments_are_not_coerced(make, exc, word):
+    """A string, a bool or a float where an integer is meant is refused,
+    naming the argument (no coercion)."""
+    with pytest.raises(exc, match=word):
+        make()

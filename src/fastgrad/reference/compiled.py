@@ -13,12 +13,13 @@ factor contributes 0 even against an infinite or NaN one.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fastgrad._ops import OPS, op_partials, op_second, ufunc_of
-from fastgrad._tape import CODES
+from fastgrad._tape import CODES, SLOT_KINDS
 from fastgrad.compiled import FD_METHODS, Program, trace
 
 __all__ = ["compile", "CompiledFunction"]
@@ -28,6 +29,25 @@ _KIND = [kind for _, kind, _ in OPS]
 TI_UNARY, TI_BINARY, TI_WHERE, TI_GATHER, TI_SUM, TI_MATMUL = (
     CODES[k] for k in ("UNARY", "BINARY", "WHERE", "GATHER", "SUM", "MATMUL"))
 TI_MAX, TI_MIN, TI_PROD, TI_CUMSUM = (CODES[k] for k in ("MAX", "MIN", "PROD", "CUMSUM"))
+TI_TAKE, TI_CAST = CODES["TAKE"], CODES["CAST"]
+
+
+def _bind_data(prog: Program, val: list, data: Sequence) -> None:
+    """The data arrays into their slots (DATA, DATA_INT), in slot order."""
+    slots = [s for s, k in enumerate(prog.slot_kind)
+             if k in (SLOT_KINDS["DATA"], SLOT_KINDS["DATA_INT"])]
+    if len(slots) != len(data):
+        raise ValueError(f"the program takes {len(slots)} data arrays, got {len(data)}")
+    for s, d in zip(slots, data):
+        integer = prog.slot_kind[s] == SLOT_KINDS["DATA_INT"]
+        val[s] = np.asarray(d, dtype=np.int64 if integer else np.float64).ravel()
+
+
+def _take_source(prog: Program, val: list, r: Any) -> np.ndarray:
+    """The elements of operand a that a TAKE reads (a_off included)."""
+    m, p0, p1, p2 = (int(r[f]) for f in ("n", "p0", "p1", "p2"))
+    j = val[int(r["b"])][int(r["b_off"]) + prog.index_pool[p0 + m:p0 + 2 * m]]
+    return int(r["a_off"]) + prog.index_pool[p0:p0 + m] + p1 * np.where(j < 0, j + p2, j)
 
 
 def _table(fn, name, a, b):
@@ -47,6 +67,23 @@ def _ns(p, t):
     p, t = np.broadcast_arrays(p, t)
     with np.errstate(invalid="ignore"):
         return np.where((p == 0) | (t == 0), 0.0, p * t)
+
+
+def _blocks(flat, off, count, stride, shape):
+    """MATMUL's operand: `count` matrices of `shape` (elements, each of
+    flat's trailing shape) from flat[off:], one after the other (stride 1)
+    or one matrix for all (stride 0)."""
+    size, tail = math.prod(shape), flat.shape[1:]
+    if stride:
+        return flat[off:off + count * size].reshape((count,) + shape + tail)
+    return np.broadcast_to(flat[off:off + size].reshape(shape + tail), (count,) + shape + tail)
+
+
+def _add_blocks(flat, off, stride, blocks):
+    """flat += blocks laid out as _blocks reads them (stride 0: their sum)."""
+    if not stride:
+        blocks = blocks.sum(axis=0)
+    flat[off:off + blocks.size] += blocks.ravel()
 
 
 def _others(v):
@@ -76,9 +113,10 @@ def _axis_parts(arr, off, p0, p1, p2, n_extra):
     return arr[off:off + p0 * p1 * p2].reshape((p0, p1, p2) + n_extra)
 
 
-def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
+def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False,
+         data: Sequence = ()):
     """Evaluate the tape: values, and derivatives up to `order` (0, 1, 2);
-    all_values=True: every slot's values instead."""
+    all_values=True: every slot's values instead. data: the data arrays."""
     n = prog.n
     ns = len(prog.slot_size)
     val: list[Any] = [None] * ns     # values; None: not computed yet
@@ -89,8 +127,9 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
         jac[0] = np.eye(n)
     if order >= 2:
         hes[0] = np.zeros((n, n, n))
-    for s, data in prog.consts.items():
-        val[s] = data
+    for s, const in prog.consts.items():
+        val[s] = const
+    _bind_data(prog, val, data)
 
     def operand(slot, off, extent, stride, count):
         def pick(arr):
@@ -174,30 +213,30 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
                 hes[out] = _ns(scale, hes[a][a_off:a_off + ext].reshape(p0, p1, p2, n, n)
                                .sum(axis=1).reshape(-1, n, n))
         elif code == TI_MATMUL:
-            M, L, P = p0, p1, p2
-            A = val[a][a_off:a_off + M * L].reshape(M, L)
-            B = val[b][b_off:b_off + L * P].reshape(L, P)
+            nb, M, L, P = int(rec["p3"]), p0, p1, p2
+            A = _blocks(val[a], a_off, nb, sa, (M, L))
+            B = _blocks(val[b], b_off, nb, sb, (L, P))
             val[out] = (A @ B).ravel()
-            ja = None if jac[a] is None else jac[a][a_off:a_off + M * L].reshape(M, L, n)
-            jb = None if jac[b] is None else jac[b][b_off:b_off + L * P].reshape(L, P, n)
+            ja = None if jac[a] is None else _blocks(jac[a], a_off, nb, sa, (M, L))
+            jb = None if jac[b] is None else _blocks(jac[b], b_off, nb, sb, (L, P))
             if ja is not None or jb is not None:
-                j = np.zeros((M, P, n))
-                if ja is not None:                 # sum_l ja[i, l] B[l, j]
-                    j += _ns(ja[:, :, None, :], B[None, :, :, None]).sum(axis=1)
-                if jb is not None:                 # sum_l A[i, l] jb[l, j]
-                    j += _ns(A[:, :, None, None], jb[None, :, :, :]).sum(axis=1)
+                j = np.zeros((nb, M, P, n))
+                if ja is not None:                 # sum_l ja[q, i, l] B[q, l, j]
+                    j += _ns(ja[:, :, :, None, :], B[:, None, :, :, None]).sum(axis=2)
+                if jb is not None:                 # sum_l A[q, i, l] jb[q, l, j]
+                    j += _ns(A[:, :, :, None, None], jb[:, None]).sum(axis=2)
                 jac[out] = j.reshape(-1, n)
                 if order >= 2:
-                    h = np.zeros((M, P, n, n))
+                    h = np.zeros((nb, M, P, n, n))
                     if ja is not None:
-                        ha = hes[a][a_off:a_off + M * L].reshape(M, L, n, n)
-                        h += _ns(ha[:, :, None], B[None, :, :, None, None]).sum(axis=1)
+                        ha = _blocks(hes[a], a_off, nb, sa, (M, L))
+                        h += _ns(ha[:, :, :, None], B[:, None, :, :, None, None]).sum(axis=2)
                     if jb is not None:
-                        hb = hes[b][b_off:b_off + L * P].reshape(L, P, n, n)
-                        h += _ns(A[:, :, None, None, None], hb[None]).sum(axis=1)
+                        hb = _blocks(hes[b], b_off, nb, sb, (L, P))
+                        h += _ns(A[:, :, :, None, None, None], hb[:, None]).sum(axis=2)
                     if ja is not None and jb is not None:
-                        h += np.einsum("ilq,ljr->ijqr", ja, jb)
-                        h += np.einsum("ilr,ljq->ijqr", ja, jb)
+                        h += np.einsum("kilq,kljr->kijqr", ja, jb)
+                        h += np.einsum("kilr,kljq->kijqr", ja, jb)
                     hes[out] = h.reshape(-1, n, n)
         elif code in (TI_MAX, TI_MIN):
             v = _axis_parts(val[a], a_off, p0, p1, p2, ())
@@ -230,6 +269,15 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False):
             if hes[a] is not None:
                 hes[out] = np.cumsum(_axis_parts(hes[a], a_off, p0, p1, p2, (n, n)),
                                      axis=1).reshape(-1, n, n)
+        elif code == TI_TAKE:
+            src = _take_source(prog, val, rec)
+            val[out] = val[a][src]
+            if jac[a] is not None:
+                jac[out] = jac[a][src]
+            if hes[a] is not None:
+                hes[out] = hes[a][src]
+        elif code == TI_CAST:
+            val[out] = val[a][a_off:a_off + m].astype(np.float64)
         else:  # pragma: no cover - Tape validation refuses any other code
             raise ValueError(f"unknown instruction code {code}")
     if all_values:
@@ -245,7 +293,7 @@ def span(off: int, stride: int, count: int) -> np.ndarray:
     return np.arange(count) * stride + off
 
 
-def _adjoint(prog: Program, x: np.ndarray):
+def _adjoint(prog: Program, x: np.ndarray, data: Sequence = ()):
     """Reverse mode: one value pass, then adjoints accumulated backwards,
     adj[operand] += adj[out] * partial (the NaN-safe product), instruction
     by instruction, without the C sweep's stores and aliases."""
@@ -253,7 +301,7 @@ def _adjoint(prog: Program, x: np.ndarray):
     recs: list[dict[str, Any]] = [
         {f: (float(r[f]) if f == "scale" else int(r[f])) for f in r.dtype.names}
         for r in prog.instrs]
-    values = _values(prog, x)
+    values = _values(prog, x, data)
     out = recs[-1]["out"]
     adj[out][0] = 1.0
     for r in reversed(recs):
@@ -281,13 +329,17 @@ def _adjoint(prog: Program, x: np.ndarray):
             np.add.at(adj[b], span(r["b_off"], r["sb"], m), np.where(cond, 0.0, go))
         elif code == TI_GATHER:
             np.add.at(adj[a], prog.index_pool[r["p0"]:r["p0"] + m] + r["a_off"], go)
+        elif code == TI_TAKE:
+            np.add.at(adj[a], _take_source(prog, values, r), go)
+        elif code == TI_CAST:
+            continue
         elif code == TI_MATMUL:
-            M, L, P = r["p0"], r["p1"], r["p2"]
-            A = values[a][r["a_off"]:r["a_off"] + M * L].reshape(M, L)
-            B = values[b][r["b_off"]:r["b_off"] + L * P].reshape(L, P)
-            G = go.reshape(M, P)
-            adj[a][r["a_off"]:r["a_off"] + M * L] += _ns(G[:, None, :], B[None]).sum(-1).ravel()
-            adj[b][r["b_off"]:r["b_off"] + L * P] += _ns(A[:, :, None], G[:, None, :]).sum(0).ravel()
+            nb, M, L, P = r["p3"], r["p0"], r["p1"], r["p2"]
+            A = _blocks(values[a], r["a_off"], nb, r["sa"], (M, L))
+            B = _blocks(values[b], r["b_off"], nb, r["sb"], (L, P))
+            G = go.reshape(nb, M, P)
+            _add_blocks(adj[a], r["a_off"], r["sa"], _ns(G[:, :, None, :], B[:, None]).sum(-1))
+            _add_blocks(adj[b], r["b_off"], r["sb"], _ns(A[:, :, :, None], G[:, :, None, :]).sum(1))
         else:                                   # the axis instructions (pre, len, post)
             p0, p1, p2 = r["p0"], r["p1"], r["p2"]
             sl = slice(r["a_off"], r["a_off"] + p0 * p1 * p2)
@@ -308,9 +360,9 @@ def _adjoint(prog: Program, x: np.ndarray):
     return float(values[out][0]), adj[0]
 
 
-def _values(prog: Program, x: np.ndarray) -> list:
+def _values(prog: Program, x: np.ndarray, data: Sequence = ()) -> list:
     """Every slot's values (the forward interpreter's order-0 pass)."""
-    return _run(prog, x, 0, all_values=True)
+    return _run(prog, x, 0, all_values=True, data=data)
 
 
 class CompiledFunction:

@@ -27,6 +27,9 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
                     centered=False),
     "adagrad": dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
                     eps=1e-10),
+    "adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0),
+    "nadam": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+                  decoupled_weight_decay=False),
     "newton": dict(lr=1.0, hess=None, newton_mu0=1e-3),
 }
 _DEFAULT_LINE_SEARCH = {"newton": "armijo"}
@@ -124,6 +127,8 @@ _BUFFERS: dict[str, tuple[str, ...]] = {
     "adamw": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
     "rmsprop": ("square_avg", "momentum_buffer", "grad_avg"),
     "adagrad": ("state_sum",),
+    "adamax": ("exp_avg", "exp_inf"),
+    "nadam": ("exp_avg", "exp_avg_sq"),
 }
 
 
@@ -135,6 +140,7 @@ class _FirstOrder:
         self.buffers = {name: np.zeros(n) for name in _BUFFERS[method]}
         if method == "adagrad":
             self.buffers["state_sum"][:] = h["initial_accumulator_value"]
+        self.mu_product = 1.0   # NAdam's scalar state
 
     def step(self, x: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
         h, b, m, mx = self.h, self.buffers, self.method, self.maximize
@@ -150,6 +156,16 @@ class _FirstOrder:
                            h["weight_decay"], amsgrad=h["amsgrad"],
                            max_exp_avg_sq=b["max_exp_avg_sq"], maximize=mx,
                            decoupled=m == "adamw")
+        elif m == "adamax":
+            beta1, beta2 = h["betas"]
+            ropt.adamax_step(p, g, b["exp_avg"], b["exp_inf"], t, lr, beta1, beta2, h["eps"],
+                             h["weight_decay"], maximize=mx)
+        elif m == "nadam":
+            beta1, beta2 = h["betas"]
+            self.mu_product = ropt.nadam_step(
+                p, g, b["exp_avg"], b["exp_avg_sq"], t, lr, beta1, beta2, h["eps"],
+                h["weight_decay"], h["momentum_decay"], mu_product=self.mu_product,
+                decoupled_weight_decay=h["decoupled_weight_decay"], maximize=mx)
         elif m == "rmsprop":
             ropt.rmsprop_step(p, g, b["square_avg"], t, lr, h["alpha"], h["eps"],
                               h["weight_decay"], h["momentum"], h["centered"],

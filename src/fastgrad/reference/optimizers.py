@@ -1,8 +1,9 @@
 """NumPy twins of ``fastgrad.optimizers`` and ``fastgrad.kernels``.
 
 Textbook formulas with torch.optim's conventions (where eps sits, AMSGrad on
-the raw second moment, SGD's first momentum step, Adagrad's lr decay), written
-for reading, not speed. They allocate temporaries and use no fused
+the raw second moment, SGD's first momentum step, Adagrad's lr decay,
+Adamax's eps inside the maximum, NAdam's momentum schedule), written for
+reading, not speed. They allocate temporaries and use no fused
 multiply-adds, so they agree with the C kernels to a few ulps per step, not
 bit for bit.
 """
@@ -13,19 +14,26 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 __all__ = ["sgd_step", "adam_step", "adamw_step", "rmsprop_step", "adagrad_step",
-           "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
+           "adamax_step", "nadam_step",
+           "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam"]
 
 
-def _signed(grad: np.ndarray, maximize: bool) -> np.ndarray:
-    return -grad if maximize else grad.copy()
+def _gradient(param: np.ndarray, grad: np.ndarray, maximize: bool, weight_decay: float,
+              lr: float = 0.0, decoupled: bool = False) -> np.ndarray:
+    """The gradient a rule uses: negated to maximize, plus the L2 term
+    weight_decay * p; decoupled decay instead shrinks p by 1 - lr wd."""
+    g = -grad if maximize else grad.copy()
+    if weight_decay and decoupled:
+        param *= 1 - lr * weight_decay
+    elif weight_decay:
+        g = g + weight_decay * param
+    return g
 
 
 def sgd_step(param, grad, momentum_buffer, step, lr, momentum=0.0, dampening=0.0,
              weight_decay=0.0, nesterov=False, maximize=False):
     """p <- p - lr * d, d = g (+ momentum buffer, Nesterov look-ahead)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay)
     if momentum:
         if step == 1:
             momentum_buffer[...] = g
@@ -42,12 +50,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999
               decoupled=False):
     """m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
     p <- p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        if decoupled:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay, lr, decoupled)
     exp_avg[...] = beta1 * exp_avg + (1 - beta1) * g
     exp_avg_sq[...] = beta2 * exp_avg_sq + (1 - beta2) * g * g
     v = exp_avg_sq
@@ -71,13 +74,11 @@ def rmsprop_step(param, grad, square_avg, step, lr, alpha=0.99, eps=1e-8, weight
                  momentum=0.0, centered=False, *, momentum_buffer=None, grad_avg=None,
                  maximize=False):
     """s <- a s + (1-a) g^2;  p <- p - lr g / (sqrt(s - gbar^2) + eps)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay)
     square_avg[...] = alpha * square_avg + (1 - alpha) * g * g
     if centered:
         grad_avg[...] = alpha * grad_avg + (1 - alpha) * g
-        avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+        avg = np.sqrt(_minus_square(square_avg, grad_avg)) + eps
     else:
         avg = np.sqrt(square_avg) + eps
     if momentum > 0:
@@ -87,15 +88,57 @@ def rmsprop_step(param, grad, square_avg, step, lr, alpha=0.99, eps=1e-8, weight
         param -= lr * g / avg
 
 
+def _minus_square(s, a):
+    """s - a*a rounded once, as torch's fused multiply-add forms it.
+
+    The variance estimate of centered RMSprop. Rounding a*a first would make
+    it 0 where the exact value is a tiny negative number: with alpha = 0,
+    s is a*a rounded, and s - a*a is exactly that rounding error, negative
+    for about half the elements (torch then gives NaN). Dekker's product
+    a*a = p + e (p rounded, e exact) gives the exact value."""
+    p = a * a
+    split = 134217729.0 if a.dtype == np.float64 else 4097.0   # 2^27 + 1, 2^12 + 1
+    c = split * a
+    hi = c - (c - a)
+    lo = a - hi
+    e = ((hi * hi - p) + 2 * hi * lo) + lo * lo
+    return (s - p) - e
+
+
 def adagrad_step(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
                  *, maximize=False):
     """S <- S + g^2;  p <- p - lr/(1 + (t-1) lr_decay) * g / (sqrt(S) + eps)."""
-    g = _signed(grad, maximize)
-    if weight_decay:
-        g = g + weight_decay * param
+    g = _gradient(param, grad, maximize, weight_decay)
     state_sum += g * g
     clr = lr / (1 + (step - 1) * lr_decay)
     param -= clr * g / (np.sqrt(state_sum) + eps)
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+                weight_decay=0.0, *, maximize=False):
+    """m <- b1 m + (1-b1) g;  u <- max(b2 u, |g| + eps);  p <- p - lr/(1-b1^t) * m / u."""
+    g = _gradient(param, grad, maximize, weight_decay)
+    exp_avg[...] = beta1 * exp_avg + (1 - beta1) * g
+    exp_inf[...] = np.maximum(beta2 * exp_inf, np.abs(g) + eps)
+    param -= (lr / (1 - beta1 ** step)) * exp_avg / exp_inf
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+               weight_decay=0.0, momentum_decay=4e-3, *, mu_product, decoupled_weight_decay=False,
+               maximize=False):
+    """mu_t = b1 (1 - 0.96^(t psi) / 2); m, v as Adam; d = sqrt(v / (1-b2^t)) + eps;
+    p <- p - lr (1-mu_t)/(1-prod mu) g/d - lr mu_{t+1}/(1-prod mu * mu_{t+1}) m/d.
+    Returns the new mu_product (the product of mu_1 .. mu_t)."""
+    g = _gradient(param, grad, maximize, weight_decay, lr, decoupled_weight_decay)
+    mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    mu_product = mu_product * mu
+    exp_avg[...] = beta1 * exp_avg + (1 - beta1) * g
+    exp_avg_sq[...] = beta2 * exp_avg_sq + (1 - beta2) * g * g
+    denom = np.sqrt(exp_avg_sq / (1 - beta2 ** step)) + eps
+    param -= lr * (1 - mu) / (1 - mu_product) * g / denom
+    param -= lr * mu_next / (1 - mu_product * mu_next) * exp_avg / denom
+    return mu_product
 
 
 class _Reference:
@@ -146,9 +189,11 @@ class Adam(_Reference):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False, check_finite=False, *, threads=1):
+                 amsgrad=False, maximize=False, check_finite=False, *, threads=1,
+                 decoupled_weight_decay=False):
         super().__init__(params, lr, check_finite, threads, betas=betas, eps=eps,
                          weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        self._decoupled = self._decoupled or decoupled_weight_decay
 
     def _update(self, p, g, s, t, lr):
         h = self.hyper
@@ -198,3 +243,37 @@ class Adagrad(_Reference):
         h = dict(self.hyper)
         maximize = h.pop("maximize")
         adagrad_step(p, g, s["sum"], t, lr, **h, maximize=maximize)
+
+
+class Adamax(_Reference):
+    _state_names = ("exp_avg", "exp_inf")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 maximize=False, check_finite=False, *, threads=1):
+        super().__init__(params, lr, check_finite, threads, betas=betas, eps=eps,
+                         weight_decay=weight_decay, maximize=maximize)
+
+    def _update(self, p, g, s, t, lr):
+        h = self.hyper
+        adamax_step(p, g, s["exp_avg"], s["exp_inf"], t, lr, *h["betas"], h["eps"],
+                    h["weight_decay"], maximize=h["maximize"])
+
+
+class NAdam(_Reference):
+    _state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False,
+                 check_finite=False, *, threads=1):
+        super().__init__(params, lr, check_finite, threads, betas=betas, eps=eps,
+                         weight_decay=weight_decay, momentum_decay=momentum_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        for s in self.state:
+            s["mu_product"] = 1.0
+
+    def _update(self, p, g, s, t, lr):
+        h = self.hyper
+        s["mu_product"] = nadam_step(
+            p, g, s["exp_avg"], s["exp_avg_sq"], t, lr, *h["betas"], h["eps"],
+            h["weight_decay"], h["momentum_decay"], mu_product=s["mu_product"],
+            decoupled_weight_decay=h["decoupled_weight_decay"], maximize=h["maximize"])
