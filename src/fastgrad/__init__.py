@@ -9,7 +9,8 @@
   ``check_gradient`` by dual numbers (``DualArray``, ``dual``) or finite
   differences (``fastgrad.finite_diff``).
 - ``compile``: trace NumPy code once into a tape a C VM evaluates.
-- ``minimize``: whole optimization loops in C (``OptimizeResult``).
+- ``minimize``: whole optimization loops in C (``OptimizeResult``);
+  ``minimize_many``: many small problems in one call (``ManyResult``).
 - ``get_include``/``get_library_dir`` for C and Cython embedders;
   ``fastgrad.reference`` is a NumPy twin of every kernel.
 """
@@ -22,6 +23,7 @@ from fastgrad.dual import DualArray, dual
 from fastgrad.differentiate import (check_gradient, directional_derivative, gradient, hessian,
                                     jacobian, jvp, value_and_gradient)
 from fastgrad.minimize import OptimizeResult, minimize
+from fastgrad.minimize_many import ManyResult, minimize_many
 from fastgrad.compiled import CompiledFunction, compile
 
 __version__ = "0.1.0"
@@ -29,7 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "Optimizer",
     "kernels", "schedules", "get_include", "get_library_dir", "__version__",
-    "finite_diff", "minimize", "OptimizeResult",
+    "finite_diff", "minimize", "OptimizeResult", "minimize_many", "ManyResult",
     "DualArray", "dual", "gradient", "value_and_gradient", "jacobian", "hessian", "jvp",
     "directional_derivative", "check_gradient", "compile", "CompiledFunction",
 ]

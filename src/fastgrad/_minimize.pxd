@@ -18,6 +18,15 @@ cdef fg_status minimize_run_f64(const fg_objective *obj, double *x, size_t n,
                                 double *grad, fg_minimize_result *res) noexcept nogil
 cdef const char *minimize_stop_message(fg_minimize_stop stop) noexcept nogil
 
+# For fastgrad's own modules (minimize_many), called with the GIL: the
+# options struct from minimize.py's validated dict, and the C side of a
+# compiled objective (a fresh capsule, so a workspace of its own, kept alive
+# in `keep`; compiled_hvp is False when the objective has no products).
+cdef int fill_options(fg_minimize_options *o, str method, dict options) except -1
+cdef fg_objective compiled_objective(object objective, size_t n, list keep) except *
+cdef bint compiled_hvp(object objective, fg_minimize_options *o, size_t n,
+                       list keep) except -1
+
 # For fastgrad's own Cython modules (the stochastic loop, _stochastic.pyx):
 # an options struct with a method's defaults, and one option field set by
 # its entry of OPTION_FIELDS (values validated by the caller).

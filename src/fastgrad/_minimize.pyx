@@ -354,17 +354,36 @@ cdef int check_size(size_t got, size_t n) except -1:
     return 0
 
 
+cdef fg_objective compiled_objective(object objective, size_t n, list keep) except *:
+    """The fg_objective of a fresh capsule of a compiled objective (its own
+    workspace: one thread at a time), kept alive in `keep`."""
+    cdef fg_objective_callback *cb = <fg_objective_callback*>capsule_payload(
+        objective, "_fg_objective_capsule", FG_OBJECTIVE_CAPSULE_NAME, keep)
+    check_size(cb.n, n)
+    return cb.objective
+
+
+cdef bint compiled_hvp(object objective, fg_minimize_options *o, size_t n,
+                       list keep) except -1:
+    """o.hvp from a fresh capsule of the objective's ``_fg_hvp_capsule`` (kept
+    alive in `keep`); False (o untouched) when it has none."""
+    if not hasattr(objective, "_fg_hvp_capsule"):
+        return False
+    cdef fg_hvp_callback *hcb = <fg_hvp_callback*>capsule_payload(
+        objective, "_fg_hvp_capsule", FG_HVP_CAPSULE_NAME, keep)
+    check_size(hcb.n, n)
+    o.hvp = hcb.fn
+    o.hvp_ctx = hcb.ctx
+    return True
+
+
 cdef fg_objective objective_of(object objective, _Run state, size_t n, object hess,
                                list keep) except *:
     """The fg_objective for a compiled objective (its capsule, kept alive in
     `keep`) or for a Python callable x -> (f, g) (the trampolines)."""
     cdef fg_objective obj
-    cdef fg_objective_callback *cb
     if hasattr(objective, "_fg_objective_capsule"):
-        cb = <fg_objective_callback*>capsule_payload(
-            objective, "_fg_objective_capsule", FG_OBJECTIVE_CAPSULE_NAME, keep)
-        check_size(cb.n, n)
-        return cb.objective
+        return compiled_objective(objective, n, keep)
     state.value_grad = objective
     state.hess = hess
     obj.value_grad = py_value_grad
@@ -375,63 +394,15 @@ cdef fg_objective objective_of(object objective, _Run state, size_t n, object he
     return obj
 
 
-def run(object objective, cnp.ndarray x, str method, dict options, *, object hess=None,
-        object hessp=None, object on_callback=None, int64_t callback_every=1, bint record=False,
-        bint progress=False, double progress_interval=0.2, object schedule=None,
-        object shape=None, cnp.ndarray lower=None, cnp.ndarray upper=None,
-        cnp.ndarray state=None):
-    """One call of fg_minimize_run_f64.
-
-    objective: an object with ``_fg_objective_capsule()`` (the loop runs
-    GIL-free), or a Python callable ``x -> (f, g)``. x (in/out): 1-D
-    contiguous float64, x0 on entry, the result on exit. hess, hessp: Python
-    callables x -> (n, n) and (x, v) -> H v for the methods that use them
-    (a compiled objective's own products take precedence). options (validated
-    by the caller): ``lr`` and the method's option fields by name
-    (OPTION_FIELDS), and the run's ``tol``, ``ftol``, ``maxiter``,
-    ``maxfun``, ``maximize``, ``line_search`` (a LINE_SEARCHES name), each
-    optional (the C default otherwise). lower, upper: the bounds (1-D
-    float64 of x's size) or None. state: a warm start's carried state (the
-    ``state`` of an earlier result) or None. Returns a dict of the raw
-    result (f, grad, grad_norm, nit, nfev, njev, nhev, stop, stop_code,
-    success, message, state, history) and re-raises the first exception a
-    Python hook raised.
-    """
-    cdef fg_minimize_options o
-    cdef fg_minimize_result res
-    cdef fg_objective obj
-    cdef size_t n = cnp.PyArray_SIZE(x)
-    cdef _Run py = _Run()
-    cdef fg_status st
-    cdef list keep = []
-    init_options(&o, method)
-
-    py.shape = shape
-    py.on_callback = on_callback
-    py.schedule = schedule
-    py.progress = progress
-    py.progress_interval = progress_interval
-    py.next_progress = now_seconds() + progress_interval
-    obj = objective_of(objective, py, n, hess, keep)
-    if METHOD_TABLE[method]["needs_hessian"] and obj.hessian == NULL:
-        raise ValueError(f"method={method!r} needs a Hessian, and this objective provides none "
-                         "(pass hess=callable, or use a compiled function)")
-    cdef fg_hvp_callback *hcb
-    if METHOD_TABLE[method]["uses_hvp"]:
-        if hasattr(objective, "_fg_hvp_capsule"):
-            hcb = <fg_hvp_callback*>capsule_payload(objective, "_fg_hvp_capsule",
-                                                    FG_HVP_CAPSULE_NAME, keep)
-            check_size(hcb.n, n)
-            o.hvp = hcb.fn
-            o.hvp_ctx = hcb.ctx
-        elif hessp is not None:
-            py.hessp = hessp
-            o.hvp = py_hvp
-            o.hvp_ctx = <void*>py
-
+cdef int fill_options(fg_minimize_options *o, str method, dict options) except -1:
+    """*o: the method's defaults, then `options` (validated by minimize.py):
+    ``lr``, the method's option fields by name (OPTION_FIELDS), the run's
+    ``tol``, ``ftol``, ``maxiter``, ``maxfun``, ``maximize`` and
+    ``line_search`` (a LINE_SEARCHES name)."""
+    init_options(o, method)
     for name, value in options.items():
         if name in OPTION_FIELDS:
-            set_field(&o, OPTION_FIELDS[name], value)
+            set_field(o, OPTION_FIELDS[name], value)
         elif name == "lr":
             o.lr = value
         elif name == "tol":
@@ -448,6 +419,57 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, object hes
             o.line_search = LINE_SEARCHES[value]
         else:
             raise TypeError(f"unknown option {name!r}")
+    return 0
+
+
+def run(object objective, cnp.ndarray x, str method, dict options, *, object hess=None,
+        object hessp=None, object on_callback=None, int64_t callback_every=1, bint record=False,
+        bint progress=False, double progress_interval=0.2, object schedule=None,
+        object shape=None, cnp.ndarray lower=None, cnp.ndarray upper=None,
+        cnp.ndarray state=None, bint raise_errors=True):
+    """One call of fg_minimize_run_f64.
+
+    objective: an object with ``_fg_objective_capsule()`` (the loop runs
+    GIL-free), or a Python callable ``x -> (f, g)``. x (in/out): 1-D
+    contiguous float64, x0 on entry, the result on exit. hess, hessp: Python
+    callables x -> (n, n) and (x, v) -> H v for the methods that use them
+    (a compiled objective's own products take precedence). options (validated
+    by the caller): ``lr`` and the method's option fields by name
+    (OPTION_FIELDS), and the run's ``tol``, ``ftol``, ``maxiter``,
+    ``maxfun``, ``maximize``, ``line_search`` (a LINE_SEARCHES name), each
+    optional (the C default otherwise). lower, upper: the bounds (1-D
+    float64 of x's size) or None. state: a warm start's carried state (the
+    ``state`` of an earlier result) or None. Returns a dict of the raw
+    result (f, grad, grad_norm, nit, nfev, njev, nhev, stop, stop_code,
+    success, message, state, history) and re-raises the first exception a
+    Python hook raised (with raise_errors=False, one that is an Exception is
+    returned as ``error`` instead, beside the run's result; KeyboardInterrupt
+    and the like are always raised).
+    """
+    cdef fg_minimize_options o
+    cdef fg_minimize_result res
+    cdef fg_objective obj
+    cdef size_t n = cnp.PyArray_SIZE(x)
+    cdef _Run py = _Run()
+    cdef fg_status st
+    cdef list keep = []
+    fill_options(&o, method, options)
+
+    py.shape = shape
+    py.on_callback = on_callback
+    py.schedule = schedule
+    py.progress = progress
+    py.progress_interval = progress_interval
+    py.next_progress = now_seconds() + progress_interval
+    obj = objective_of(objective, py, n, hess, keep)
+    if METHOD_TABLE[method]["needs_hessian"] and obj.hessian == NULL:
+        raise ValueError(f"method={method!r} needs a Hessian, and this objective provides none "
+                         "(pass hess=callable, or use a compiled function)")
+    if METHOD_TABLE[method]["uses_hvp"] and not compiled_hvp(objective, &o, n, keep) \
+            and hessp is not None:
+        py.hessp = hessp
+        o.hvp = py_hvp
+        o.hvp_ctx = <void*>py
     if schedule is not None:
         o.lr_fn = py_schedule
         o.lr_ctx = <void*>py
@@ -499,18 +521,23 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, object hes
         raise ValueError(f"minimize: {what}")
     if progress and py.error is None:
         print_progress(py, res.nit, res.f, res.grad_norm, True)
+    error = None
     if py.error is not None:
         err = py.error
         py.error = None
         if isinstance(err, StopIteration) and res.stop == FG_MIN_CALLBACK_STOP:
             pass  # scipy's convention: a callback may stop the run this way
-        else:
+        elif raise_errors or not isinstance(err, Exception):
             raise err
+        else:
+            error = err
     out = dict(f=res.f, grad=grad, grad_norm=res.grad_norm, nit=res.nit, nfev=res.nfev,
                njev=res.njev, nhev=res.nhev, stop=STOP_NAMES.get(res.stop, "unknown"),
                stop_code=<int>res.stop, success=res.stop in SUCCESS,
                message=fg_minimize_stop_message(res.stop).decode(),
                state=work[:carried].copy())
+    if not raise_errors:
+        out["error"] = error
     if record:
         k = res.history_len
         out["history"] = dict(x=hx[:k].copy(), fun=hf[:k].copy(), grad_norm=hg[:k].copy())

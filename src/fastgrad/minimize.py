@@ -21,7 +21,7 @@ array([[0.8 , 3.2 ],
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -442,10 +442,7 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     >>> rest.success, rest.nit, np.round(rest.x, 6)
     (True, 1747, array([0.5 , 0.25]))
     """
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
-    if not callable(fun):
-        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    _check_method(method, fun)
     if batch_size is not None:
         for name, value in (("jac", jac), ("maxfun", maxfun), ("warm_start", warm_start)):
             if value is not None:
@@ -466,11 +463,53 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     x = _validate.input_array("x0", x0, dtype=np.float64, finite=True)
     shape = x.shape
     x = x.reshape(-1)
-    size = getattr(fun, "size", None)
-    if jac is None and hasattr(fun, "_fg_objective_capsule") and isinstance(size, int) \
-            and size != x.size:
+    setup = _setup(fun, x.size, "x0", method=method, jac=jac, gradient=gradient, lr=lr, tol=tol,
+                   ftol=ftol, maxiter=maxiter, maxfun=maxfun, maximize=maximize,
+                   callback=callback, callback_every=callback_every, record=record,
+                   progress=progress, line_search=line_search, options=options)
+    box = _box(bounds, shape, x.size, method)
+    if box is not None:
+        np.clip(x, box[0], box[1], out=x)
+    raw = _run(setup, x, shape, box, state)
+    return _result(raw, x, shape, method)
+
+
+class _Setup(NamedTuple):
+    """A validated run, ready for ``_minimize.run`` (shared with minimize_many)."""
+    objective: Any                  # a compiled function, or x -> (f, g)
+    compiled: bool
+    method: str
+    options: dict[str, Any]         # the C options by field name
+    schedule: Callable[[int], float] | None
+    hess: Callable[[np.ndarray], np.ndarray] | None
+    hessp: Callable[..., Any] | None
+    on_callback: Callable[..., bool] | None
+    callback_every: int
+    record: bool
+    progress: bool
+
+
+def _check_method(method: Any, fun: Any) -> None:
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+
+
+def _setup(fun: Any, size: int, x_name: str, *, method: Any, jac: Any, gradient: Any, lr: Any,
+           tol: Any, ftol: Any, maxiter: Any, maxfun: Any, maximize: Any, callback: Any,
+           callback_every: Any, record: Any, progress: Any, line_search: Any,
+           options: dict[str, Any]) -> _Setup:
+    """Every argument of minimize but x0, bounds and warm_start checked (x0's
+    size ``size``, named ``x_name`` in errors), and the objective the C loop
+    calls."""
+    _check_method(method, fun)
+    compiled = jac is None and hasattr(fun, "_fg_objective_capsule")
+    fun_size = getattr(fun, "size", None)
+    if compiled and isinstance(fun_size, int) and fun_size != size:
         # before the capsule (and its workspace) exists
-        raise ValueError(f"x0 has {x.size} elements but the compiled objective takes {size}")
+        raise ValueError(f"{x_name} has {size} elements but the compiled objective takes "
+                         f"{fun_size}")
     run_options = dict(
         tol=_validate.real("tol", tol, low=0.0),
         ftol=_validate.real("ftol", ftol, low=0.0),
@@ -487,35 +526,54 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         raise TypeError(f"gradient must be a method name, got {type(gradient).__name__}")
     c_options, schedule, hess = _options(method, lr, line_search, options)
     c_options.update(run_options)
-    box = _bounds(bounds, shape, x.size)
-    if box is not None:
-        if not _TABLE[method]["supports_bounds"]:
-            raise ValueError(f"method={method!r} does not take bounds; the first-order methods "
-                             "do")
-        np.clip(x, box[0], box[1], out=x)
-
-    compiled = jac is None and hasattr(fun, "_fg_objective_capsule")
     if compiled:
         objective: Any = fun
     else:
         objective = _python_objective(fun, jac, gradient)
         if _TABLE[method]["needs_hessian"] and hess is None:
             hess = _default_hessian(fun, gradient)
-    on_callback = None if callback is None else _callback_adapter(callback)
+    if hess is not None:
+        hess = _float64_result(hess)
+    return _Setup(objective, compiled, method, c_options, schedule, hess, options.get("hessp"),
+                  None if callback is None else _callback_adapter(callback), callback_every,
+                  record, progress)
 
-    raw = _minimize.run(
-        objective, x, method, c_options, on_callback=on_callback,
-        callback_every=callback_every, record=record, progress=progress, schedule=schedule,
+
+def _float64_result(fn: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: np.asarray(fn(x), dtype=np.float64)
+
+
+def _box(bounds: Any, shape: tuple, n: int,
+         method: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_bounds``, refused for a method without bounds."""
+    box = _bounds(bounds, shape, n)
+    if box is not None and not _TABLE[method]["supports_bounds"]:
+        takers = ", ".join(name for name, row in _TABLE.items() if row["supports_bounds"])
+        raise ValueError(f"method={method!r} does not take bounds; these methods do: {takers}")
+    return box
+
+
+def _run(s: _Setup, x: np.ndarray, shape: tuple, box: tuple[np.ndarray, np.ndarray] | None,
+         state: np.ndarray | None, *, raise_errors: bool = True,
+         progress: bool | None = None) -> dict[str, Any]:
+    """One run of the C loop from x (in place) over the setup."""
+    return _minimize.run(
+        s.objective, x, s.method, s.options, on_callback=s.on_callback,
+        callback_every=s.callback_every, record=s.record,
+        progress=s.progress if progress is None else progress, schedule=s.schedule,
         shape=shape, lower=None if box is None else box[0],
-        upper=None if box is None else box[1], state=state,
-        hess=None if hess is None else (lambda xx: np.asarray(hess(xx), dtype=np.float64)),
-        hessp=options.get("hessp"))
+        upper=None if box is None else box[1], state=state, hess=s.hess, hessp=s.hessp,
+        raise_errors=raise_errors)
+
+
+def _result(raw: dict[str, Any], x: np.ndarray, shape: tuple, method: str) -> OptimizeResult:
+    """The OptimizeResult of one run (raw: what ``_minimize.run`` returned)."""
     res = OptimizeResult(
         x=x.reshape(shape), fun=raw["f"], jac=raw["grad"].reshape(shape),
         grad_norm=raw["grad_norm"], nit=raw["nit"], nfev=raw["nfev"], njev=raw["njev"],
         nhev=raw["nhev"], success=raw["success"], status=raw["stop_code"],
         message=raw["message"], method=method, state=raw["state"])
-    if record:
+    if "history" in raw:
         h = raw["history"]
         res["history"] = dict(x=h["x"].reshape((-1,) + shape), fun=h["fun"],
                               grad_norm=h["grad_norm"])
@@ -592,10 +650,12 @@ def _default_hessian(fun: Callable, gradient: str) -> Callable:
     return lambda x: hessian(fun, x, method=gradient)
 
 
-def _callback_adapter(callback: Callable) -> Callable:
+def _callback_adapter(callback: Callable, **extra: Any) -> Callable:
+    """The C loop's callback hook for callback(intermediate) (``extra``: more
+    fields of the intermediate result)."""
     def on_callback(nit, x, f, g, gnorm, nfev, njev):
         inter = OptimizeResult(x=x, fun=f, jac=g, grad_norm=gnorm, nit=nit, nfev=nfev,
-                               njev=njev)
+                               njev=njev, **extra)
         stop = callback(inter)
         # True stops (scipy); so does NumPy's True, which comparisons return
         return stop is True or (isinstance(stop, np.bool_) and bool(stop))
