@@ -29,6 +29,7 @@
 #include "fg_objective.h"
 #include "fg_fd.h"
 #include "fg_minimize.h"
+#include "fg_min_stochastic.h"
 #include "fg_minimize_many.h"
 #include "fg_tape.h"
 

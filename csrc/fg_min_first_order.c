@@ -233,7 +233,7 @@ static fg_minimize_stop evaluate_trial(fg_min_run *r)
     return e == FG_LS_EVAL_OK ? FG_MIN_STOP_COUNT : fg_min_eval_stop(e);
 }
 
-static fg_minimize_stop fo_step(fg_min_run *r)
+fg_minimize_stop fg_min_first_order_update(fg_min_run *r)
 {
     const fg_optimizer *d = r->cache.fo.d;
     const double *hyper = r->cache.fo.hyper;
@@ -262,8 +262,14 @@ static fg_minimize_stop fo_step(fg_min_run *r)
         st = d->prepare(c, hyper, r->lr, r->t, r->cache.fo.scalars);
         if (st == FG_OK) st = d->step_f64(r->x, r->xt, r->g, buffers, r->n, c);
     }
-    if (st != FG_OK) return st == FG_ERR_NONFINITE ? FG_MIN_DIVERGED : FG_MIN_SCHEDULE_ERROR;
-    return evaluate_trial(r);
+    return st == FG_OK ? FG_MIN_STOP_COUNT
+         : st == FG_ERR_NONFINITE ? FG_MIN_DIVERGED : FG_MIN_SCHEDULE_ERROR;
+}
+
+static fg_minimize_stop fo_step(fg_min_run *r)
+{
+    fg_minimize_stop stop = fg_min_first_order_update(r);
+    return stop == FG_MIN_STOP_COUNT ? evaluate_trial(r) : stop;
 }
 
 /* ---- gd with Armijo backtracking --------------------------------------- */

@@ -92,6 +92,26 @@ extern const fg_min_method fg_min_gd, fg_min_momentum, fg_min_nesterov, fg_min_a
 /* The row of method m (fg_minimize.c's table), or NULL for an unknown code. */
 const fg_min_method *fg_min_method_of(fg_minimize_method m);
 
+/* One update of a first-order row (fg_min_first_order.c): r->xt <- the
+ * optimizer's out-of-place step from r->x with the gradient r->g, step
+ * number r->t and rate r->lr, no projection and no evaluation.
+ * FG_MIN_STOP_COUNT, or FG_MIN_DIVERGED (a non-finite r->xt) or
+ * FG_MIN_SCHEDULE_ERROR. The stochastic driver (fg_min_stochastic.c)
+ * evaluates between updates on its own batches. */
+fg_minimize_stop fg_min_first_order_update(fg_min_run *r);
+
+/* Polling by elapsed time (fg_minimize.c): fg_min_poll_due is 1 about
+ * every `interval` seconds when called once per iteration, reading the
+ * clock only every few ms whatever an iteration costs. */
+typedef struct fg_min_poll_clock {
+    int64_t countdown, batch;
+    double last_read, next_poll;
+} fg_min_poll_clock;
+void fg_min_poll_start(fg_min_poll_clock *pc, double interval);
+int fg_min_poll_due(fg_min_poll_clock *pc, double interval);
+/* fn(state of r at update nit, ctx): the callback or poll of the run. */
+int fg_min_call_hook(fg_minimize_callback fn, void *ctx, const fg_min_run *r, int64_t nit);
+
 /* ---- vector helpers (fg_minimize.c) ----------------------------------- */
 
 /* 1 if all n values are finite. */

@@ -123,6 +123,7 @@ const char *fg_minimize_stop_message(fg_minimize_stop stop)
     case FG_MIN_FTOL: return "converged: the relative decrease of f is at most ftol";
     case FG_MIN_MAXFUN: return "maximum number of function evaluations reached before the gradient norm fell to tol";
     case FG_MIN_INTERRUPTED: return "interrupted";
+    case FG_MIN_EPOCHS: return "ran the requested epochs";
     default: return "unknown stop reason";
     }
 }
@@ -332,12 +333,14 @@ static double now_seconds(void)
 /* The clock is read every `batch` iterations, and batch adapts so that the
  * reads are about poll_interval / 4 apart: a few dozen clock reads a second
  * whatever an iteration costs (one per iteration when each takes longer). */
-typedef struct poll_clock {
-    int64_t countdown, batch;
-    double last_read, next_poll;
-} poll_clock;
+void fg_min_poll_start(fg_min_poll_clock *pc, double interval)
+{
+    pc->countdown = pc->batch = 1;
+    pc->last_read = now_seconds();
+    pc->next_poll = pc->last_read + interval;
+}
 
-static int poll_due(poll_clock *pc, double interval)
+int fg_min_poll_due(fg_min_poll_clock *pc, double interval)
 {
     if (--pc->countdown > 0) return 0;
     const double now = now_seconds(), gap = now - pc->last_read, target = 0.25 * interval;
@@ -363,7 +366,7 @@ static void record(const fg_minimize_options *o, fg_minimize_result *res, const 
     res->history_len = k + 1;
 }
 
-static int call_hook(fg_minimize_callback fn, void *ctx, const fg_min_run *r, int64_t nit)
+int fg_min_call_hook(fg_minimize_callback fn, void *ctx, const fg_min_run *r, int64_t nit)
 {
     fg_minimize_state s;
     s.nit = nit;
@@ -450,11 +453,8 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
     }
 
     const int64_t nit0 = nit;
-    poll_clock pc = {1, 1, 0.0, 0.0};
-    if (o.poll) {
-        pc.last_read = now_seconds();
-        pc.next_poll = pc.last_read + o.poll_interval;
-    }
+    fg_min_poll_clock pc = {1, 1, 0.0, 0.0};
+    if (o.poll) fg_min_poll_start(&pc, o.poll_interval);
     while (stop == FG_MIN_STOP_COUNT) {
         if (r.gnorm <= o.tol) { stop = FG_MIN_CONVERGED; break; }
         if (nit - nit0 >= o.maxiter) { stop = FG_MIN_MAXITER; break; }
@@ -480,11 +480,12 @@ fg_status fg_minimize_run_f64(const fg_objective *obj, double *x, size_t n,
         nit = r.t;
         record(&o, res, r.x, n, r.f, r.gnorm);
         if (o.callback && nit % o.callback_every == 0
-            && call_hook(o.callback, o.callback_ctx, &r, nit)) {
+            && fg_min_call_hook(o.callback, o.callback_ctx, &r, nit)) {
             stop = FG_MIN_CALLBACK_STOP;
             break;
         }
-        if (o.poll && poll_due(&pc, o.poll_interval) && call_hook(o.poll, o.poll_ctx, &r, nit)) {
+        if (o.poll && fg_min_poll_due(&pc, o.poll_interval)
+            && fg_min_call_hook(o.poll, o.poll_ctx, &r, nit)) {
             stop = FG_MIN_INTERRUPTED;
             break;
         }

@@ -101,6 +101,7 @@ typedef enum fg_minimize_stop {
     FG_MIN_FTOL = 7,              /* relative decrease of f at most ftol: success */
     FG_MIN_MAXFUN = 8,            /* maxfun evaluations done without meeting tol */
     FG_MIN_INTERRUPTED = 9,       /* the poll function returned nonzero */
+    FG_MIN_EPOCHS = 10,           /* the stochastic loop ran its epochs: success */
     FG_MIN_STOP_COUNT
 } fg_minimize_stop;
 

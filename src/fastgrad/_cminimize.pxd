@@ -33,6 +33,7 @@ cdef extern from "fg_minimize.h" nogil:
         FG_MIN_FTOL
         FG_MIN_MAXFUN
         FG_MIN_INTERRUPTED
+        FG_MIN_EPOCHS
         FG_MIN_STOP_COUNT
     ctypedef enum fg_minimize_line_search:
         FG_MIN_LS_DEFAULT

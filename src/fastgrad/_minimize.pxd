@@ -26,3 +26,9 @@ cdef int fill_options(fg_minimize_options *o, str method, dict options) except -
 cdef fg_objective compiled_objective(object objective, size_t n, list keep) except *
 cdef bint compiled_hvp(object objective, fg_minimize_options *o, size_t n,
                        list keep) except -1
+
+# For fastgrad's own Cython modules (the stochastic loop, _stochastic.pyx):
+# an options struct with a method's defaults, and one option field set by
+# its entry of OPTION_FIELDS (values validated by the caller).
+cdef int init_options(fg_minimize_options *o, str method) except -1
+cdef int set_field(fg_minimize_options *o, dict field, object value) except -1

@@ -39,8 +39,9 @@ STOP_NAMES = {FG_MIN_CONVERGED: "converged", FG_MIN_MAXITER: "maxiter",
               FG_MIN_OBJECTIVE_ERROR: "objective_error",
               FG_MIN_LINESEARCH_FAILED: "linesearch_failed",
               FG_MIN_SCHEDULE_ERROR: "schedule_error", FG_MIN_FTOL: "ftol",
-              FG_MIN_MAXFUN: "maxfun", FG_MIN_INTERRUPTED: "interrupted"}
-SUCCESS = frozenset({FG_MIN_CONVERGED, FG_MIN_FTOL})
+              FG_MIN_MAXFUN: "maxfun", FG_MIN_INTERRUPTED: "interrupted",
+              FG_MIN_EPOCHS: "epochs"}
+SUCCESS = frozenset({FG_MIN_CONVERGED, FG_MIN_FTOL, FG_MIN_EPOCHS})
 
 
 cdef dict _option_fields():

@@ -247,13 +247,14 @@ def _bounds(bounds: Any, shape: tuple, n: int) -> tuple[np.ndarray, np.ndarray] 
 def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
              jac: Callable[..., Any] | bool | None = None, gradient: str = "auto",
              lr: float | Callable[[int], float] | None = None, tol: float = 1e-8,
-             ftol: float = _RUN_DEFAULTS["ftol"], maxiter: int = 10_000,
+             ftol: float = _RUN_DEFAULTS["ftol"], maxiter: int | None = None,
              maxfun: int | None = None, maximize: bool = False,
              callback: Callable[[OptimizeResult], Any] | None = None,
              callback_every: int = 1, record: bool = False, progress: bool = False,
              bounds: Any = None, line_search: str | None = None,
              warm_start: OptimizeResult | None = None, data: Any = None,
-             **options: Any) -> OptimizeResult:
+             batch_size: int | None = None, epochs: int | None = None, shuffle: bool = True,
+             seed: Any = None, **options: Any) -> OptimizeResult:
     """Minimize (or maximize) a scalar function of an array, the loop in C.
 
     Parameters
@@ -296,8 +297,9 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         For lbfgs, bfgs and cg: success when ``(f_k - f_{k+1}) /
         max(|f_k|, |f_{k+1}|, 1) <= ftol``, scipy's L-BFGS-B rule (0: only
         when f stops decreasing in floating point).
-    maxiter : int
-        At most this many updates in this call.
+    maxiter : int, optional
+        At most this many updates in this call (default 10,000; with
+        ``batch_size``, no limit but ``epochs``).
     maxfun : int, optional
         At most this many evaluations of ``fun`` in this call (the first
         included); None for no limit.
@@ -341,6 +343,19 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
         function with data inputs (``compile(f, shape, data=...)``) is
         evaluated on them in C (full batch, any method); a Python callable
         (and ``jac``, ``hess``, ``hessp``) is called with them after x.
+    batch_size, epochs, shuffle, seed
+        Minibatch training (``fastgrad.stochastic``): with ``batch_size=B``
+        and a ``fun`` compiled with data inputs, each update uses B rows
+        (first axis) of every array of ``data``; epoch e visits the rows in
+        the order of the e-th ``numpy.random.default_rng(seed).permutation(m)``
+        (in order with ``shuffle=False``), the last batch may be shorter, and
+        the run stops after ``epochs`` epochs (or ``maxiter`` updates).
+        First-order methods only; ``nit`` and ``lr`` schedules count updates;
+        ``fun``, ``jac`` and ``grad_norm`` are on all rows at ``x``;
+        ``callback`` and ``progress`` act per epoch (``callback_every``
+        epochs), ``record=True`` gives ``history["epoch_fun"]`` (the loss on
+        all rows after each epoch) and ``history["fun"]`` (each update's
+        batch loss). ``tol`` and ``ftol`` do not apply.
     **options
         The method's options, by the optimizer classes' names (see
         ``METHODS``): gd: weight_decay; momentum: momentum (0.9), dampening,
@@ -430,6 +445,18 @@ def minimize(fun: Callable[..., Any], x0: Any, *, method: str = "adam",
     (True, 1747, array([0.5 , 0.25]))
     """
     _check_method(method, fun)
+    if batch_size is not None:
+        for name, value in (("jac", jac), ("maxfun", maxfun), ("warm_start", warm_start)):
+            if value is not None:
+                raise ValueError(f"{name} is not available with batch_size")
+        from fastgrad.stochastic import minimize_batches
+        return minimize_batches(
+            fun, x0, data=data, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+            seed=seed, method=method, lr=lr, maxiter=maxiter, maximize=maximize,
+            callback=callback, callback_every=callback_every, record=record,
+            progress=progress, bounds=bounds, line_search=line_search, options=options)
+    if maxiter is None:
+        maxiter = 10_000
     if data is not None:
         fun, jac, options = _on_data(fun, jac, data, options)
     state = None
