@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("SKBUILD_EDITABLE_VERBOSE", "0")

@@ -21,8 +21,6 @@ import sys
 import time
 from typing import Any, Sequence
 
-import numpy as np
-
 from fastgrad.compiled import compile as fg_compile
 from fastgrad.minimize import minimize
 
