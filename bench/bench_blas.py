@@ -3,8 +3,8 @@ SciPy's BLAS (the default), the same program on fastgrad's plain loops
 (``blas=False``), analytic NumPy and torch autograd (one thread each).
 
 Groups: the softmax-MLP gradient on scikit-learn's digits (1347 x 64-32-10,
-2410 parameters), the 20000 x 100 logistic-regression value and gradient,
-and the compile time of both. BLAS threads are limited to one here
+2410 parameters), the 20000 x 100 logistic-regression value and gradient
+(a class each, which names the group once), and the compile time of both. BLAS threads are limited to one here
 (threadpoolctl), as torch's (``torch.set_num_threads(1)``).
 Run: python -m pytest bench/bench_blas.py --benchmark-only -q
 On a shared machine, time by CPU time (every row runs on one thread):
@@ -74,47 +74,41 @@ def mlp_grad_numpy(p):
     return np.concatenate([(DX.T @ GH).ravel(), GH.sum(0), (H.T @ G).ravel(), G.sum(0)])
 
 
-@pytest.fixture(scope="module")
-def mlp():
-    p = np.random.default_rng(0).normal(scale=0.3, size=N_MLP)
-    cf = fastgrad.compile(mlp_loss, N_MLP)
-    return cf, p
+@pytest.mark.benchmark(group="softmax-MLP gradient 1347 x 64-32-10")
+class TestMLPGradient:
+    @pytest.fixture(scope="class")
+    def mlp(self):
+        p = np.random.default_rng(0).normal(scale=0.3, size=N_MLP)
+        cf = fastgrad.compile(mlp_loss, N_MLP)
+        return cf, p
 
+    def test_numpy_backprop(self, benchmark, mlp):
+        benchmark(mlp_grad_numpy, mlp[1])
 
-def test_mlp_gradient_numpy_backprop(benchmark, mlp):
-    benchmark.group = "softmax-MLP gradient 1347 x 64-32-10"
-    benchmark(mlp_grad_numpy, mlp[1])
+    def test_fastgrad_blas(self, benchmark, mlp):
+        cf, p = mlp
+        g = benchmark(cf.gradient, p, method="reverse")
+        np.testing.assert_allclose(g, mlp_grad_numpy(p), rtol=1e-9, atol=1e-12)
 
+    def test_fastgrad_loops(self, benchmark, mlp):
+        cf, p = mlp
+        g = benchmark(_loops_tape(cf).grad, p, True)
+        np.testing.assert_allclose(g, mlp_grad_numpy(p), rtol=1e-9, atol=1e-12)
 
-def test_mlp_gradient_fastgrad_blas(benchmark, mlp):
-    cf, p = mlp
-    benchmark.group = "softmax-MLP gradient 1347 x 64-32-10"
-    g = benchmark(cf.gradient, p, method="reverse")
-    np.testing.assert_allclose(g, mlp_grad_numpy(p), rtol=1e-9, atol=1e-12)
+    def test_torch(self, benchmark, mlp):
+        if torch is None:
+            pytest.skip("torch is not installed (the optional oracle)")
+        X, y = torch.from_numpy(DX), torch.from_numpy(DY.argmax(1))
+        p = torch.from_numpy(mlp[1].copy()).requires_grad_()
 
+        def grad():
+            W1, b1, W2, b2 = _unpack(p)
+            Z = torch.tanh(X @ W1 + b1) @ W2 + b2
+            loss = torch.nn.functional.cross_entropy(Z, y)
+            return torch.autograd.grad(loss, p)[0]
 
-def test_mlp_gradient_fastgrad_loops(benchmark, mlp):
-    cf, p = mlp
-    benchmark.group = "softmax-MLP gradient 1347 x 64-32-10"
-    g = benchmark(_loops_tape(cf).grad, p, True)
-    np.testing.assert_allclose(g, mlp_grad_numpy(p), rtol=1e-9, atol=1e-12)
-
-
-def test_mlp_gradient_torch(benchmark, mlp):
-    if torch is None:
-        pytest.skip("torch is not installed (the optional oracle)")
-    benchmark.group = "softmax-MLP gradient 1347 x 64-32-10"
-    X, y = torch.from_numpy(DX), torch.from_numpy(DY.argmax(1))
-    p = torch.from_numpy(mlp[1].copy()).requires_grad_()
-
-    def grad():
-        W1, b1, W2, b2 = _unpack(p)
-        Z = torch.tanh(X @ W1 + b1) @ W2 + b2
-        loss = torch.nn.functional.cross_entropy(Z, y)
-        return torch.autograd.grad(loss, p)[0]
-
-    g = benchmark(grad)
-    np.testing.assert_allclose(g.numpy(), mlp_grad_numpy(mlp[1]), rtol=1e-9, atol=1e-12)
+        g = benchmark(grad)
+        np.testing.assert_allclose(g.numpy(), mlp_grad_numpy(mlp[1]), rtol=1e-9, atol=1e-12)
 
 
 def test_mlp_compile_time(benchmark):
@@ -147,45 +141,39 @@ def logistic_numpy(w):
     return value, LX.T @ (1.0 / (1.0 + np.exp(-z)) - LY) / len(LY)
 
 
-@pytest.fixture(scope="module")
-def logistic():
-    w = np.random.default_rng(2).normal(scale=0.1, size=LX.shape[1])
-    return fastgrad.compile(logistic_loss, LX.shape[1]), w
+@pytest.mark.benchmark(group="logistic value+gradient 20000 x 100")
+class TestLogisticValueGradient:
+    @pytest.fixture(scope="class")
+    def logistic(self):
+        w = np.random.default_rng(2).normal(scale=0.1, size=LX.shape[1])
+        return fastgrad.compile(logistic_loss, LX.shape[1]), w
 
+    def test_numpy_analytic(self, benchmark, logistic):
+        benchmark(logistic_numpy, logistic[1])
 
-def test_logistic_numpy_analytic(benchmark, logistic):
-    benchmark.group = "logistic value+gradient 20000 x 100"
-    benchmark(logistic_numpy, logistic[1])
+    def test_fastgrad_blas(self, benchmark, logistic):
+        cf, w = logistic
+        v, g = benchmark(cf.value_and_gradient, w, method="reverse")
+        v0, g0 = logistic_numpy(w)
+        assert v == pytest.approx(v0, rel=1e-12)
+        np.testing.assert_allclose(g, g0, rtol=1e-9, atol=1e-13)
 
+    def test_fastgrad_loops(self, benchmark, logistic):
+        cf, w = logistic
+        v, g = benchmark(_loops_tape(cf).value_grad, w, True)
+        np.testing.assert_allclose(g, logistic_numpy(w)[1], rtol=1e-9, atol=1e-13)
 
-def test_logistic_fastgrad_blas(benchmark, logistic):
-    cf, w = logistic
-    benchmark.group = "logistic value+gradient 20000 x 100"
-    v, g = benchmark(cf.value_and_gradient, w, method="reverse")
-    v0, g0 = logistic_numpy(w)
-    assert v == pytest.approx(v0, rel=1e-12)
-    np.testing.assert_allclose(g, g0, rtol=1e-9, atol=1e-13)
+    def test_torch(self, benchmark, logistic):
+        if torch is None:
+            pytest.skip("torch is not installed (the optional oracle)")
+        X, y = torch.from_numpy(LX), torch.from_numpy(LY)
+        w = torch.from_numpy(logistic[1].copy()).requires_grad_()
 
+        def value_grad():
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(X @ w, y)
+            return loss.item(), torch.autograd.grad(loss, w)[0]
 
-def test_logistic_fastgrad_loops(benchmark, logistic):
-    cf, w = logistic
-    benchmark.group = "logistic value+gradient 20000 x 100"
-    v, g = benchmark(_loops_tape(cf).value_grad, w, True)
-    np.testing.assert_allclose(g, logistic_numpy(w)[1], rtol=1e-9, atol=1e-13)
-
-
-def test_logistic_torch(benchmark, logistic):
-    if torch is None:
-        pytest.skip("torch is not installed (the optional oracle)")
-    benchmark.group = "logistic value+gradient 20000 x 100"
-    X, y = torch.from_numpy(LX), torch.from_numpy(LY)
-    w = torch.from_numpy(logistic[1].copy()).requires_grad_()
-
-    def value_grad():
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(X @ w, y)
-        return loss.item(), torch.autograd.grad(loss, w)[0]
-
-    benchmark(value_grad)
+        benchmark(value_grad)
 
 
 def test_logistic_compile_time(benchmark):

@@ -12,23 +12,11 @@ import pytest
 
 import fastgrad
 from support.build import load
+from support.problems import rosen, rosen_grad, rosen_hess
 
 repeat_eval = load("testing_tape").repeat_eval   # test-only extension
 
 SIZES = [2, 10, 100, 1000]
-
-
-def rosenbrock(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def rosenbrock_grad(x):
-    """NumPy analytic gradient (the baseline a NumPy user would write)."""
-    d = x[1:] - x[:-1] ** 2
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * d
-    return g
 
 
 def point(n):
@@ -38,105 +26,81 @@ def point(n):
 @pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"n={n}")
 def setup(request):
     n = request.param
-    return n, fastgrad.compile(rosenbrock, n), point(n)
+    return n, fastgrad.compile(rosen, n), point(n)
+
+
+def _grouped(benchmark, setup, what):
+    """Put the row in the group of ``what`` at this size; return (cf, x)."""
+    n, cf, x = setup
+    benchmark.group = f"rosenbrock {what} n={n}"
+    return cf, x
 
 
 # ------------------------------------------------------------------ value --
 
 def test_value_numpy(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock value n={n}"
-    benchmark(rosenbrock, x)
+    cf, x = _grouped(benchmark, setup, "value")
+    benchmark(rosen, x)
 
 
 def test_value_fastgrad(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock value n={n}"
-    assert benchmark(cf, x) == pytest.approx(rosenbrock(x), rel=1e-13)
-
-
-def test_value_fastgrad_c_only(benchmark, setup):
-    """The C evaluation alone: 10,000 calls in one nogil loop, per call."""
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock value n={n}"
-    benchmark.extra_info["calls_per_round"] = 10_000
-    benchmark(repeat_eval, cf._tape, x, 10_000, "value")
+    cf, x = _grouped(benchmark, setup, "value")
+    assert benchmark(cf, x) == pytest.approx(rosen(x), rel=1e-13)
 
 
 # --------------------------------------------------------------- gradient --
 
 def test_gradient_numpy_analytic(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock gradient n={n}"
-    benchmark(rosenbrock_grad, x)
+    cf, x = _grouped(benchmark, setup, "gradient")
+    benchmark(rosen_grad, x)
 
 
-def test_gradient_fastgrad_dual(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock gradient n={n}"
-    g = benchmark(cf.gradient, x)
-    np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-12, atol=1e-12)
+@pytest.mark.parametrize("method", ["auto", "reverse"])   # auto: dual at n <= 2, else reverse
+def test_gradient_fastgrad(benchmark, setup, method):
+    cf, x = _grouped(benchmark, setup, "gradient")
+    g = benchmark(cf.gradient, x, method=method)
+    np.testing.assert_allclose(g, rosen_grad(x), rtol=1e-12, atol=1e-12)
 
 
-def test_gradient_fastgrad_reverse(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock gradient n={n}"
-    g = benchmark(cf.gradient, x, "reverse")
-    np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-12, atol=1e-12)
+# ------------------------------------- C alone, in the value and gradient groups --
 
-
-def test_gradient_fastgrad_reverse_c_only(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock gradient n={n}"
-    benchmark.extra_info["calls_per_round"] = 1_000
-    benchmark(repeat_eval, cf._tape, x, 1_000, "reverse")
+@pytest.mark.parametrize("what,mode,calls", [("value", "value", 10_000),
+                                              ("gradient", "reverse", 1_000)],
+                         ids=["value", "reverse"])
+def test_fastgrad_c_only(benchmark, setup, what, mode, calls):
+    """The C evaluation alone: many calls in one nogil loop, per call."""
+    cf, x = _grouped(benchmark, setup, what)
+    benchmark.extra_info["calls_per_round"] = calls
+    benchmark(repeat_eval, cf._tape, x, calls, mode)
 
 
 # ------------------------------------------------------- second order --
 
-def rosenbrock_hessian(x):
-    """NumPy analytic Hessian (tridiagonal, formed densely)."""
-    n = x.size
-    H = np.zeros((n, n))
-    d = np.zeros(n)
-    d[:-1] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    d[1:] += 200.0
-    H[np.arange(n), np.arange(n)] = d
-    off = -400.0 * x[:-1]
-    H[np.arange(n - 1), np.arange(1, n)] = off
-    H[np.arange(1, n), np.arange(n - 1)] = off
-    return H
-
-
 def test_hvp_numpy_analytic(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock hvp n={n}"
-    v = np.cos(np.arange(n))
-    benchmark(lambda: rosenbrock_hessian(x) @ v)
+    cf, x = _grouped(benchmark, setup, "hvp")
+    v = np.cos(np.arange(x.size))
+    benchmark(lambda: rosen_hess(x) @ v)
 
 
 def test_hvp_fastgrad(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock hvp n={n}"
-    v = np.cos(np.arange(n))
+    cf, x = _grouped(benchmark, setup, "hvp")
+    v = np.cos(np.arange(x.size))
     hv = benchmark(cf.hvp, x, v)
-    np.testing.assert_allclose(hv, rosenbrock_hessian(x) @ v, rtol=1e-11, atol=1e-9)
+    np.testing.assert_allclose(hv, rosen_hess(x) @ v, rtol=1e-11, atol=1e-9)
 
 
 def test_hessian_numpy_analytic(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock hessian n={n}"
-    benchmark(rosenbrock_hessian, x)
+    cf, x = _grouped(benchmark, setup, "hessian")
+    benchmark(rosen_hess, x)
 
 
 def test_hessian_fastgrad(benchmark, setup):
-    n, cf, x = setup
-    benchmark.group = f"rosenbrock hessian n={n}"
-    if n > 100:
+    cf, x = _grouped(benchmark, setup, "hessian")
+    if x.size > 100:
         benchmark.pedantic(cf.hessian, args=(x,), rounds=3, iterations=1)
         return
     H = benchmark(cf.hessian, x)
-    np.testing.assert_allclose(H, rosenbrock_hessian(x), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(H, rosen_hess(x), rtol=1e-12, atol=1e-9)
 
 
 # ---------------------------------------------------------------- compile --
@@ -144,5 +108,5 @@ def test_hessian_fastgrad(benchmark, setup):
 @pytest.mark.parametrize("n", SIZES, ids=lambda n: f"n={n}")
 def test_compile_time(benchmark, n):
     benchmark.group = "compile"
-    cf = benchmark(fastgrad.compile, rosenbrock, n)
+    cf = benchmark(fastgrad.compile, rosen, n)
     assert cf(np.ones(n)) == 0.0

@@ -1,12 +1,18 @@
-"""Gradient of the n-D Rosenbrock function (ordinary NumPy code) by dual numbers.
+"""Gradient of the n-D Rosenbrock function by dual numbers: written in
+ordinary NumPy code, and written once in C on dual numbers (what an
+embedder does).
 
 Run: python -m pytest bench/bench_dual.py --benchmark-only -q
 
 Per size n (10, 100, 1000), one group compares:
-  fastgrad      fastgrad.gradient(rosen, x)  (method="dual", default chunk)
-  reference     fastgrad.reference.dual gradient (scalar Python duals; n <= 100)
-  central_loop  a plain NumPy central difference, 2n calls of rosen
-  central_batch the same stencil in one call of a row-vectorized rosen
+  fastgrad dual     fastgrad.gradient(rosen, x)  (method="dual", default chunk)
+  reference dual    fastgrad.reference.dual gradient (scalar Python duals; n <= 100)
+  c dual callback   fastgrad._dual_grad.rosenbrock_gradient: fg_dual_gradient_f64
+                    on a C dual callback, default chunk, GIL released
+  c central         fastgrad.gradient(CRosenbrock(n), x, method="central"): the C
+                    finite-difference driver on a C callback (2n calls)
+  central_loop      a plain NumPy central difference, 2n calls of rosen
+  central_batch     the same stencil in one call of a row-vectorized rosen
   autograd / jax.jacfwd / torch.func.jacfwd  only where installed
 Inputs are built once per size, outside the timed part.
 """
@@ -15,24 +21,18 @@ import numpy as np
 import pytest
 
 import fastgrad
+from fastgrad import _dual_grad
 from fastgrad.reference import dual as ref
+from support.build import load
+from support.problems import rosen, rosen_grad
+
+TF = load("testing_fd")   # the C test objectives (test-only extension)
 
 SIZES = [10, 100, 1000]
 
 
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
 def rosen_rows(X):
     return np.sum(100.0 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2, axis=1)
-
-
-def rosen_grad(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
 
 
 def central_loop(f, x):
@@ -58,8 +58,6 @@ def central_batch(f_rows, x):
     return (fv[:n] - fv[n:]) / (2 * h)
 
 
-
-
 @pytest.fixture(params=SIZES, ids=lambda n: f"n={n}")
 def point(request):
     n = request.param
@@ -83,6 +81,19 @@ def test_reference_dual(benchmark, point):
     _group(benchmark, point, "reference dual")
     g = benchmark.pedantic(ref.dual_gradient, (rosen, point), rounds=3, iterations=1)
     np.testing.assert_allclose(g, rosen_grad(point), rtol=1e-12, atol=1e-10)
+
+
+def test_c_dual_callback(benchmark, point):
+    _group(benchmark, point, "c dual callback")
+    _, g, _ = benchmark(_dual_grad.rosenbrock_gradient, point)
+    np.testing.assert_allclose(g, rosen_grad(point), rtol=1e-12, atol=1e-10)
+
+
+def test_c_central(benchmark, point):
+    _group(benchmark, point, "c central (C callback)")
+    f = TF.CRosenbrock(point.size)
+    g = benchmark(fastgrad.gradient, f, point, method="central")
+    np.testing.assert_allclose(g, rosen_grad(point), rtol=1e-5, atol=1e-5)
 
 
 def test_central_loop(benchmark, point):

@@ -16,6 +16,7 @@ import pytest
 
 from fastgrad import _fd
 from fastgrad.finite_diff import fd_gradient
+import _tests_path  # noqa: F401  (support importable when run as a script)
 from support.build import load
 
 TF = load("testing_fd")   # the C test objectives (test-only extension)

@@ -1,5 +1,5 @@
 """10,000 Adam iterations (lr 1e-3) on 2-D and 100-D Rosenbrock:
-fastgrad's C minimize driver on ``fastgrad.compile(rosen_np)`` (gradient from
+fastgrad's C minimize driver on ``fastgrad.compile(rosen)`` (gradient from
 the tape: dual numbers at n = 2, the adjoint sweep at n = 100), on a
 hand-written C objective, and on a Python objective, against a plain NumPy
 Python loop with the analytic gradient (and JAX's jitted loop when JAX is
@@ -14,23 +14,12 @@ import pytest
 
 import fastgrad as fg
 from support.build import load
+from support.problems import rosen, rosen_grad, rosen_hess
 
 T = load("testing_minimize")   # the hand-written C objective (test-only extension)
 
 ITERS = 10_000
 LR = 1e-3
-
-
-def rosen_np(x):
-    return (np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
-
-
-def rosen_grad_np(x):
-    g = np.zeros_like(x)
-    r = x[1:] - x[:-1] ** 2
-    g[:-1] = -400.0 * x[:-1] * r - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * r
-    return g
 
 
 def numpy_adam_loop(x0, iters=ITERS, lr=LR, b1=0.9, b2=0.999, eps=1e-8):
@@ -39,12 +28,12 @@ def numpy_adam_loop(x0, iters=ITERS, lr=LR, b1=0.9, b2=0.999, eps=1e-8):
     m = np.zeros_like(x)
     v = np.zeros_like(x)
     for t in range(1, iters + 1):
-        g = rosen_grad_np(x)
+        g = rosen_grad(x)
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps
         x = x - (lr / (1 - b1 ** t)) * m / denom
-    return x, float(rosen_np(x))
+    return x, float(rosen(x))
 
 
 def x0_for(n):
@@ -69,8 +58,8 @@ def test_c_driver_c_objective(benchmark, n):
 def test_c_driver_python_objective(benchmark, n):
     benchmark.group = f"adam-10k-rosenbrock-{n}d"
     x0 = x0_for(n)
-    res = benchmark.pedantic(fg.minimize, args=(rosen_np, x0),
-                             kwargs=dict(jac=rosen_grad_np, method="adam", lr=LR, tol=0.0,
+    res = benchmark.pedantic(fg.minimize, args=(rosen, x0),
+                             kwargs=dict(jac=rosen_grad, method="adam", lr=LR, tol=0.0,
                                          maxiter=ITERS), rounds=3, iterations=1)
     assert res.nit == ITERS
 
@@ -85,7 +74,7 @@ def test_numpy_loop(benchmark, n):
 def test_compiled_tape_objective(benchmark, n):
     """minimize(compile(f)): the whole loop in C on the tape."""
     benchmark.group = f"adam-10k-rosenbrock-{n}d"
-    cf = fg.compile(rosen_np, n)
+    cf = fg.compile(rosen, n)
     x0 = x0_for(n)
     res = benchmark(fg.minimize, cf, x0, method="adam", lr=LR, tol=0.0, maxiter=ITERS)
     xr, fr = numpy_adam_loop(x0, iters=ITERS)
@@ -97,8 +86,8 @@ def test_compiled_tape_objective(benchmark, n):
 @pytest.mark.parametrize("n", [2, 100])
 def test_compile_time(benchmark, n):
     benchmark.group = f"compile-rosenbrock-{n}d"
-    cf = benchmark(fg.compile, rosen_np, n)
-    assert cf(x0_for(n)) == pytest.approx(rosen_np(x0_for(n)), rel=1e-14)
+    cf = benchmark(fg.compile, rosen, n)
+    assert cf(x0_for(n)) == pytest.approx(rosen(x0_for(n)), rel=1e-14)
 
 
 @pytest.mark.parametrize("n", [2, 100])
@@ -106,7 +95,7 @@ def test_compile_and_run(benchmark, n):
     """End to end: trace + compile, then the 10,000-iteration run."""
     benchmark.group = f"end-to-end-rosenbrock-{n}d"
     x0 = x0_for(n)
-    res = benchmark(lambda: fg.minimize(fg.compile(rosen_np, n), x0, method="adam", lr=LR,
+    res = benchmark(lambda: fg.minimize(fg.compile(rosen, n), x0, method="adam", lr=LR,
                                         tol=0.0, maxiter=ITERS))
     assert res.nit == ITERS
 
@@ -162,25 +151,15 @@ def test_jax_compile_and_run(benchmark, n):
 
 # ---------------------------------------------------------------- Newton --
 
-def rosen_hess_np(x):
-    n = x.size
-    h = np.zeros((n, n))
-    i = np.arange(n - 1)
-    h[i, i] = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    h[i + 1, i + 1] += 200.0
-    h[i, i + 1] = h[i + 1, i] = -400.0 * x[:-1]
-    return h
-
-
 def numpy_newton_loop(x0, tol=1e-9, maxiter=500, mu0=1e-3):
     """The baseline: minimize's damped Newton (Levenberg shift until
     Cholesky succeeds, Armijo halving) written in NumPy."""
     x = x0.copy()
-    f, g = rosen_np(x), rosen_grad_np(x)
+    f, g = rosen(x), rosen_grad(x)
     for _ in range(maxiter):
         if np.linalg.norm(g) <= tol:
             break
-        h = rosen_hess_np(x)
+        h = rosen_hess(x)
         mu, top = 0.0, np.abs(np.diag(h)).max()
         while True:
             try:
@@ -192,18 +171,18 @@ def numpy_newton_loop(x0, tol=1e-9, maxiter=500, mu0=1e-3):
         s, slope = 1.0, g @ d
         while True:
             xt = x + s * d
-            ft = rosen_np(xt)
+            ft = rosen(xt)
             if ft <= f + 1e-4 * s * slope:
                 break
             s *= 0.5
-        x, f, g = xt, ft, rosen_grad_np(xt)
+        x, f, g = xt, ft, rosen_grad(xt)
     return x
 
 
 @pytest.mark.parametrize("n", [10, 100])
 def test_newton_compiled_tape(benchmark, n):
     benchmark.group = f"newton-rosenbrock-{n}d"
-    cf = fg.compile(rosen_np, n)
+    cf = fg.compile(rosen, n)
     x0 = np.linspace(-0.5, 1.5, n)
     res = benchmark(fg.minimize, cf, x0, method="newton", tol=1e-9, maxiter=500)
     assert res.success

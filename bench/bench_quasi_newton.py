@@ -27,15 +27,12 @@ import scipy.optimize as so
 
 import fastgrad as fg
 from support.build import load
+from support.problems import rosen
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "tests", "minimize"))
 import mgh  # noqa: E402  (the test problems, shared with the tests)
 
 T = load("testing_minimize")   # the hand-written C objectives (test-only extension)
-
-
-def rosen_np(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
 def x0_for(n):
@@ -50,7 +47,7 @@ def info(benchmark, res, nit=None):
 
 ROSENBROCK_RUNS = {
     # compile included: trace, validate, plan the workspace, then the run
-    "fastgrad-compile+lbfgs": lambda n, x0: fg.minimize(fg.compile(rosen_np, n), x0,
+    "fastgrad-compile+lbfgs": lambda n, x0: fg.minimize(fg.compile(rosen, n), x0,
                                                         method="lbfgs"),
     "fastgrad-lbfgs-compiled-once": None,     # the tape compiled outside the timing
     "fastgrad-lbfgs-python-objective": lambda n, x0: fg.minimize(
@@ -67,7 +64,7 @@ def test_rosenbrock(benchmark, n, how):
     x0 = x0_for(n)
     run = ROSENBROCK_RUNS[how]
     if run is None:
-        cf = fg.compile(rosen_np, n)
+        cf = fg.compile(rosen, n)
         res = benchmark(fg.minimize, cf, x0, method="lbfgs")
     else:
         res = benchmark(run, n, x0)
@@ -133,6 +130,8 @@ ITERS = 200
 
 
 def per_iteration_ns(benchmark, nit, subtract=0.0):
+    if benchmark.disabled:   # --benchmark-disable: one untimed run, no stats
+        return
     benchmark.extra_info["ns_per_iteration"] = (benchmark.stats.stats.min - subtract) / nit * 1e9
 
 

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 import fastgrad as fg
 from fastgrad import reverse
+from support.problems import rosen
 
 _limits = threadpool_limits(1)
 try:
@@ -24,10 +25,6 @@ except ImportError:   # torch is an optional oracle
     torch = None
 
 SIZES = [10, 100, 10_000, 100_000]
-
-
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
 
 def rosen_torch(x):

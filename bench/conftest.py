@@ -10,13 +10,11 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("SKBUILD_EDITABLE_VERBOSE", "0")
 sys.path.insert(0, os.path.dirname(__file__))
-# tests/support: the test-only extensions (C objectives) the benchmarks share
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "tests"))
+import _tests_path  # noqa: E402,F401  (tests/support: what the benchmarks share with the tests)
 
 
 @pytest.fixture(scope="session")

@@ -67,9 +67,11 @@ def get_library_dir() -> str:
 
     Example
     -------
-    >>> import os, fastgrad
-    >>> os.path.exists(os.path.join(fastgrad.get_library_dir(), "libfgcore.a"))
-    True
+    Compile and link a C program that calls the core, from a shell::
+
+        cc prog.c -I "$(python -c 'import fastgrad; print(fastgrad.get_include())')" \\
+            -L "$(python -c 'import fastgrad; print(fastgrad.get_library_dir())')" \\
+            -lfgcore -lm -lpthread
     """
     return _installed_dir("lib", "libfgcore.a")
 

@@ -41,6 +41,16 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+def _number(name: str, value: Any, kind: type, what: str) -> Any:
+    """The scalar in ``value`` if it is a ``kind`` (``numbers.Real`` or
+    ``numbers.Integral``) other than a bool (Python's bool is both); else
+    ``TypeError`` saying the argument must be ``what``."""
+    v = _scalar(value)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, kind):
+        raise TypeError(f"{name} must be {what}, got {_describe(value)}")
+    return v
+
+
 def real(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
          low_open: bool = False, high_open: bool = False, finite: bool = True) -> float:
     """``value`` as a float: a real number (not a bool or a string) in the
@@ -50,10 +60,7 @@ def real(name: str, value: Any, *, low: float = -math.inf, high: float = math.in
     >>> real("lr", 0.5, low=0.0)
     0.5
     """
-    v = _scalar(value)
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
-    x = float(v)
+    x = float(_number(name, value, numbers.Real, "a real number"))
     if math.isnan(x) or (finite and math.isinf(x)):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     too_low = x <= low if low_open else x < low
@@ -79,10 +86,7 @@ def integer(name: str, value: Any, *, low: int | None = None,
     >>> integer("maxiter", 100, low=0)
     100
     """
-    v = _scalar(value)
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
-    i = int(v)
+    i = int(_number(name, value, numbers.Integral, "an integer"))
     if (low is not None and i < low) or (high is not None and i > high):
         bounds = f"from {low} to {high}" if low is not None and high is not None else (
             f">= {low}" if low is not None else f"<= {high}")

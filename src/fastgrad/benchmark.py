@@ -71,36 +71,43 @@ class NumpySGD:
         self.p -= self.tmp
 
 
-class NumpyRMSprop:
-    def __init__(self, p, lr=1e-2, alpha=0.99, eps=1e-8):
-        self.p, self.lr, self.alpha, self.eps = p, lr, alpha, eps
+class _NumpySquares:
+    """What RMSprop's and Adagrad's NumPy baselines share: a sum of squared
+    gradients s and the step p <- p - lr g / (sqrt(s) + eps)."""
+
+    def __init__(self, p, lr, eps):
+        self.p, self.lr, self.eps = p, lr, eps
         self.s, self.tmp = np.zeros_like(p), np.empty_like(p)
+
+    def _scaled_step(self, g):
+        """s += tmp (the caller's new term, in tmp), then the step."""
+        self.s += self.tmp
+        np.sqrt(self.s, out=self.tmp)
+        self.tmp += self.eps
+        np.divide(g, self.tmp, out=self.tmp)
+        self.tmp *= self.lr
+        self.p -= self.tmp
+
+
+class NumpyRMSprop(_NumpySquares):
+    def __init__(self, p, lr=1e-2, alpha=0.99, eps=1e-8):
+        super().__init__(p, lr, eps)
+        self.alpha = alpha
 
     def step(self, g):
         self.s *= self.alpha
         np.multiply(g, g, out=self.tmp)
         self.tmp *= 1 - self.alpha
-        self.s += self.tmp
-        np.sqrt(self.s, out=self.tmp)
-        self.tmp += self.eps
-        np.divide(g, self.tmp, out=self.tmp)
-        self.tmp *= self.lr
-        self.p -= self.tmp
+        self._scaled_step(g)
 
 
-class NumpyAdagrad:
+class NumpyAdagrad(_NumpySquares):
     def __init__(self, p, lr=1e-2, eps=1e-10):
-        self.p, self.lr, self.eps = p, lr, eps
-        self.s, self.tmp = np.zeros_like(p), np.empty_like(p)
+        super().__init__(p, lr, eps)
 
     def step(self, g):
         np.multiply(g, g, out=self.tmp)
-        self.s += self.tmp
-        np.sqrt(self.s, out=self.tmp)
-        self.tmp += self.eps
-        np.divide(g, self.tmp, out=self.tmp)
-        self.tmp *= self.lr
-        self.p -= self.tmp
+        self._scaled_step(g)
 
 
 class NumpyAdamax(_NumpyMoments):

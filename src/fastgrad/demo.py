@@ -21,8 +21,6 @@ import sys
 import time
 from typing import Any, Sequence
 
-import numpy as np
-
 from fastgrad.compiled import compile as fg_compile
 from fastgrad.minimize import minimize
 
@@ -44,27 +42,35 @@ def rosenbrock(x):
     return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
 
 
-# name, f (NumPy code), objective (f compiled), x0, tol, plot box, minimum,
-# {method: options}
+def _problem(f: Any, name: str, label: str, lr: dict[str, float],
+             maxiter: dict[str, int] | None = None, **fields: Any) -> dict[str, Any]:
+    """One row of PROBLEMS: ``f`` compiled for 2-D input, and its methods:
+    each first-order method with its learning rate ``lr[method]`` (and its
+    own iteration limit where ``maxiter`` gives one), then Newton, which
+    needs neither. ``fields``: x0, tol, the plot box, the minimum, ..."""
+    limits = maxiter or {}
+    methods: dict[str, dict[str, Any]] = {
+        m: dict(lr=rate, **({"maxiter": limits[m]} if m in limits else {}))
+        for m, rate in lr.items()}
+    methods["newton"] = {}
+    return dict(name=name, label=label, f=f, objective=fg_compile(f, (2,)), **fields,
+                methods=methods)
+
+
+# keys: name, label, f (NumPy code), objective (f compiled), x0, tol, the plot
+# box xlim x ylim, minimum, [legend_loc], methods ({method: options})
 PROBLEMS: list[dict[str, Any]] = [
-    dict(name="3x^2 + y^2", label=r"$3x^2 + y^2$", f=seed, objective=fg_compile(seed, (2,)),
-         x0=(2.0, 4.0), tol=1e-8, xlim=(-3.0, 3.0), ylim=(-2.0, 4.5), minimum=(0.0, 0.0),
-         methods={"gd": dict(lr=0.1), "momentum": dict(lr=0.01),
-                  "nesterov": dict(lr=0.02), "adam": dict(lr=0.1),
-                  "adagrad": dict(lr=1.0), "newton": {}}),
-    dict(name="x^2 + y^2 + xy", label=r"$x^2 + y^2 + xy$", f=cross,
-         objective=fg_compile(cross, (2,)),
-         x0=(2.0, 4.0), tol=1e-8, xlim=(-3.0, 3.0), ylim=(-2.0, 4.5), minimum=(0.0, 0.0),
-         methods={"gd": dict(lr=0.3), "momentum": dict(lr=0.03),
-                  "nesterov": dict(lr=0.05), "adam": dict(lr=0.1),
-                  "adagrad": dict(lr=1.0), "newton": {}}),
-    dict(name="Rosenbrock", label=r"Rosenbrock $(1 - x)^2 + 100 (y - x^2)^2$", f=rosenbrock,
-         objective=fg_compile(rosenbrock, (2,)),
-         x0=(-1.2, 1.0), tol=1e-6, xlim=(-2.0, 2.0), ylim=(-0.6, 2.2), minimum=(1.0, 1.0),
-         legend_loc="lower right",
-         methods={"gd": dict(lr=1e-3, maxiter=50_000), "momentum": dict(lr=1e-3),
-                  "nesterov": dict(lr=1e-3), "adam": dict(lr=1e-2),
-                  "adagrad": dict(lr=0.5, maxiter=50_000), "newton": {}}),
+    _problem(seed, "3x^2 + y^2", r"$3x^2 + y^2$",
+             lr=dict(gd=0.1, momentum=0.01, nesterov=0.02, adam=0.1, adagrad=1.0),
+             x0=(2.0, 4.0), tol=1e-8, xlim=(-3.0, 3.0), ylim=(-2.0, 4.5), minimum=(0.0, 0.0)),
+    _problem(cross, "x^2 + y^2 + xy", r"$x^2 + y^2 + xy$",
+             lr=dict(gd=0.3, momentum=0.03, nesterov=0.05, adam=0.1, adagrad=1.0),
+             x0=(2.0, 4.0), tol=1e-8, xlim=(-3.0, 3.0), ylim=(-2.0, 4.5), minimum=(0.0, 0.0)),
+    _problem(rosenbrock, "Rosenbrock", r"Rosenbrock $(1 - x)^2 + 100 (y - x^2)^2$",
+             lr=dict(gd=1e-3, momentum=1e-3, nesterov=1e-3, adam=1e-2, adagrad=0.5),
+             maxiter=dict(gd=50_000, adagrad=50_000),
+             x0=(-1.2, 1.0), tol=1e-6, xlim=(-2.0, 2.0), ylim=(-0.6, 2.2), minimum=(1.0, 1.0),
+             legend_loc="lower right"),
 ]
 
 

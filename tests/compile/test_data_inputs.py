@@ -4,7 +4,6 @@ indexing; pickling, threads, minimize(..., data=) and the batch capsule
 (called the way the stochastic loop calls it, through a test-only
 extension)."""
 import pickle
-import threading
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 import fastgrad as fg
 from fastgrad._tape import SLOT_KINDS
 from support.build import load
-from support.threads import run_threads
+from support.threads import mismatches_on_threads
 
 TD = load("testing_data")
 
@@ -216,19 +215,12 @@ def test_threads_with_different_data(cf, problem):
     batches = [(rng.normal(size=(r, D)), rng.integers(0, C, r)) for r in (3, 8, 60, 8, 21, 3)]
     fresh = fg.compile(softmax_ce, D * C, data=(X, y))
     expect = [(numpy_ce(w, *b), numpy_ce_grad(w, *b)) for b in batches]
-    errors = []
-    barrier = threading.Barrier(6)
 
-    def worker(i):
-        barrier.wait()
-        for k in range(20):
-            j = (i + k) % len(batches)
-            v, g = fresh.value_and_gradient(w, *batches[j], method="reverse")
-            if abs(v - expect[j][0]) > 1e-12 or np.abs(g - expect[j][1]).max() > 1e-12:
-                errors.append((i, j))
+    def matches(j):
+        v, g = fresh.value_and_gradient(w, *batches[j], method="reverse")
+        return abs(v - expect[j][0]) <= 1e-12 and np.abs(g - expect[j][1]).max() <= 1e-12
 
-    run_threads(worker, 6)
-    assert errors == []
+    assert mismatches_on_threads(matches, len(batches), count=6, rounds=20) == []
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "newton", "newton-cg", "adam", "gd"])

@@ -8,7 +8,6 @@ concurrent calls.
 Each function is compiled once and its program run by three tapes: the
 plain loops (``blas=False``), the BLAS for every product it may take
 (``blas_min_work=0``: all but outer products) and the default threshold."""
-import threading
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ import fastgrad
 from fastgrad import _blas
 from fastgrad._tape import TI_MATMUL, Tape
 from fastgrad.reference.compiled import CompiledFunction as ReferenceFunction
-from support.threads import run_threads
+from support.threads import mismatches_on_threads
 
 RNG = np.random.default_rng(11)
 X = RNG.normal(size=(37, 12))          # data: rows x features
@@ -231,19 +230,12 @@ def test_concurrent_calls_match_single_threaded():
     xs = [RNG.normal(size=352) for _ in range(6)]
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         expect = [(tape.eval(x), tape.grad(x, reverse=True), tape.hvp(x, x)[2]) for x in xs]
-        errors = []
-        barrier = threading.Barrier(6)
 
-        def worker(i):
-            barrier.wait()
-            for r in range(8):
-                j = (i + r) % len(xs)
-                got = (tape.eval(xs[j]), tape.grad(xs[j], reverse=True), tape.hvp(xs[j], xs[j])[2])
-                if not all(np.array_equal(a, b) for a, b in zip(got, expect[j])):
-                    errors.append((i, j))
+        def matches(j):
+            got = (tape.eval(xs[j]), tape.grad(xs[j], reverse=True), tape.hvp(xs[j], xs[j])[2])
+            return all(np.array_equal(a, b) for a, b in zip(got, expect[j]))
 
-        run_threads(worker, 6)
-    assert errors == []
+        assert mismatches_on_threads(matches, len(xs), count=6, rounds=8) == []
 
 
 def test_compiled_functions_use_the_blas_tape():

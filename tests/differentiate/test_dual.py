@@ -20,6 +20,7 @@ from fastgrad import _dual as cdual
 from fastgrad._ops import OP_CODES, OPS, ufunc_of
 from fastgrad.dual import DUAL_FUNCTIONS
 from fastgrad.reference import dual as R
+from support.problems import rosen, rosen_grad
 
 # This module tests dual numbers: its front-end calls take method="dual" (the
 # default, reverse mode, is tested in test_reverse.py).
@@ -364,17 +365,6 @@ def test_large_arrays_take_the_nogil_path_and_stay_correct():
 
 
 # ------------------------------------------------------------- chunking --
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def rosen_grad(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
-
-
 @pytest.mark.parametrize("chunk", [1, 2, 4, 8, 13, None])
 def test_chunk_sizes_agree(chunk):
     x = np.linspace(-1.2, 1.3, 13)

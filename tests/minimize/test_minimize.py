@@ -15,6 +15,7 @@ from fastgrad.minimize import DEFAULT_LR, METHODS, OptimizeResult
 from fastgrad.reference import minimize as ref_minimize
 from method_cases import REF_OPTIONS
 from support.build import load
+from support.problems import random_quadratic, rosen as rosen_np, rosen_grad as rosen_grad_np
 
 T = load("testing_minimize")   # the C test objectives (test-only extension)
 
@@ -498,18 +499,6 @@ def test_ctrl_c_stops_a_long_compiled_run():
 # n <= chunk, the adjoint sweep above; Newton's Hessian by hyper-duals)
 # =====================================================================
 
-def rosen_np(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def rosen_grad_np(x):
-    g = np.zeros_like(x)
-    r = x[1:] - x[:-1] ** 2
-    g[:-1] = -400.0 * x[:-1] * r - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * r
-    return g
-
-
 QA = np.array([[3.0, 0.4, 0.0, 0.1, 0.0], [0.4, 2.0, 0.3, 0.0, 0.0],
                [0.0, 0.3, 1.5, 0.2, 0.0], [0.1, 0.0, 0.2, 1.0, 0.1],
                [0.0, 0.0, 0.0, 0.1, 0.5]])
@@ -728,12 +717,7 @@ def test_long_adam_runs_equal_the_optimizer_class(cls, kw, maximize):
     torch does. The products round to the same beta^t as pow except in rare
     steps, so over 1,000 steps, across the saturation points, these runs
     equal a hand loop with the class bit for bit."""
-    rng = np.random.default_rng(11)
-    A = rng.normal(size=(6, 6))
-    A = A @ A.T + np.eye(6)
-    sign = -1.0 if maximize else 1.0
-    cf = fg.compile(lambda x: sign * 0.5 * (x @ A @ x), 6)
-    x0 = rng.normal(size=6)
+    cf, x0 = random_quadratic(11, 6, maximize)
     res = fg.minimize(cf, x0, method=cls, lr=1e-3, tol=0.0, maxiter=1000, record=True,
                       maximize=maximize, **kw)
     x = x0.copy()

@@ -13,26 +13,14 @@ import pytest
 import fastgrad as fg
 from fastgrad import _minimize, reference
 from method_cases import REF_OPTIONS
+from support.problems import rosen, rosen_grad
 
 METHODS = list(_minimize.METHOD_TABLE)
 BOUNDED = [m for m, row in _minimize.METHOD_TABLE.items() if row["supports_bounds"]]
 N = 4
 K = 7
 X0 = np.random.default_rng(7).uniform(-2.0, 2.0, (K, N))
-
-
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
 ROSEN = fg.compile(rosen, N)
-
-
-def rosen_grad(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
-    return g
 
 
 def options(method):

@@ -16,6 +16,7 @@ import fastgrad.reference as ref
 from fastgrad import _minimize
 from fastgrad._optim import descriptors
 from fastgrad.optimizers import CLASSES, SPECS, docs_table
+from support.problems import random_quadratic
 
 ROWS = descriptors()
 
@@ -328,12 +329,7 @@ def test_minimize_equals_a_loop_with_the_class(method, maximize):
     """minimize's first-order step is the optimizer's descriptor: its
     iterates are a hand loop with the class, bit for bit (Adam's running
     powers agree with pow() over these steps too)."""
-    rng = np.random.default_rng(5)
-    A = rng.normal(size=(5, 5))
-    A = A @ A.T + np.eye(5)
-    sign = -1.0 if maximize else 1.0
-    cf = fg.compile(lambda x: sign * 0.5 * (x @ A @ x), 5)
-    x0 = rng.normal(size=5)
+    cf, x0 = random_quadratic(5, 5, maximize)
     cls, kw = MINIMIZE_AS_CLASS[method]
     res = fg.minimize(cf, x0, method=method, lr=3e-3, tol=0.0, maxiter=300, record=True,
                       maximize=maximize)

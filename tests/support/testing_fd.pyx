@@ -5,6 +5,7 @@ fastgrad's C path the way an embedder's objective does, and calls of the
 cdef exports of fastgrad._fd (what embedders cimport)."""
 cimport numpy as cnp
 import numpy as np
+from support.problems import rosen_grad
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from libc.math cimport log, NAN
@@ -126,12 +127,7 @@ class CRosenbrock:
                       + (1.0 - x[..., :-1]) ** 2, axis=-1)
 
     def gradient(self, x):
-        x = np.asarray(x, dtype=float)
-        g = np.zeros_like(x)
-        t = x[1:] - x[:-1] ** 2
-        g[:-1] = -400.0 * x[:-1] * t - 2.0 * (1.0 - x[:-1])
-        g[1:] += 200.0 * t
-        return g
+        return rosen_grad(np.asarray(x, dtype=float))
 
     def _fg_scalar_capsule(self):
         return make_scalar_capsule(rosenbrock_fn, self.n, NULL, 0)
