@@ -216,6 +216,34 @@ cdef void unbind(void *ctx, tape_ref *ref) noexcept:
     free(ctx)
 
 
+ctypedef fused capsule_ctx:
+    scalar_ctx
+    objective_ctx
+    hvp_ctx
+
+
+cdef object make_capsule(object tape, capsule_ctx proto, object data):
+    """The capsule of proto's kind around a malloc'ed copy of proto (its
+    callback functions and flags set): the callback's ctx and n filled in,
+    its tape_ref bound to `tape` and `data` (see bind), undone by the
+    capsule's destructor."""
+    cdef capsule_ctx *c = <capsule_ctx*>malloc(sizeof(capsule_ctx))
+    if c == NULL:
+        raise MemoryError()
+    c[0] = proto
+    bind(tape, c, &c.ref, data)
+    c.cb.n = (<Tape>tape)._n
+    if capsule_ctx is objective_ctx:
+        c.cb.objective.ctx = c
+        return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+    elif capsule_ctx is scalar_ctx:
+        c.cb.ctx = c
+        return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
+    else:
+        c.cb.ctx = c
+        return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
+
+
 cdef void free_hvp_capsule(object cap) noexcept:
     cdef hvp_ctx *c = <hvp_ctx*>PyCapsule_GetPointer(cap, FG_HVP_CAPSULE_NAME)
     if c != NULL:
@@ -707,43 +735,28 @@ cdef class Tape:
         """A fresh PyCapsule "fastgrad.scalar_callback" (fg_scalar_callback *)
         with its own workspace, freed by the capsule's destructor; it binds
         `data` (kept alive with it)."""
-        cdef scalar_ctx *c = <scalar_ctx*>malloc(sizeof(scalar_ctx))
-        if c == NULL:
-            raise MemoryError()
-        bind(self, c, &c.ref, data)
-        c.cb.fn = scalar_fn
-        c.cb.ctx = c
-        c.cb.n = self._n
-        return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
+        cdef scalar_ctx proto
+        proto.cb.fn = scalar_fn
+        return make_capsule(self, proto, data)
 
     def objective_capsule(self, bint reverse=False, bint hess_reverse=False, data=None):
         """A fresh PyCapsule "fastgrad.objective_callback" (fg_objective_callback *):
         value_grad by dual numbers (reverse=True: by the adjoint sweep),
         hessian by hyper-dual numbers (hess_reverse=True: forward-over-reverse),
         on `data`."""
-        cdef objective_ctx *c = <objective_ctx*>malloc(sizeof(objective_ctx))
-        if c == NULL:
-            raise MemoryError()
-        bind(self, c, &c.ref, data)
-        c.reverse = reverse
-        c.hess_reverse = hess_reverse
-        c.cb.objective.value_grad = objective_value_grad
-        c.cb.objective.hessian = objective_hessian
-        c.cb.objective.ctx = c
-        c.cb.n = self._n
-        return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+        cdef objective_ctx proto
+        proto.reverse = reverse
+        proto.hess_reverse = hess_reverse
+        proto.cb.objective.value_grad = objective_value_grad
+        proto.cb.objective.hessian = objective_hessian
+        return make_capsule(self, proto, data)
 
     def hvp_capsule(self, data=None):
         """A fresh PyCapsule "fastgrad.hvp_callback" (fg_hvp_callback *):
         Hessian-vector products by forward-over-reverse, own workspace, on
         `data`."""
-        cdef hvp_ctx *c = <hvp_ctx*>malloc(sizeof(hvp_ctx))
-        if c == NULL:
-            raise MemoryError()
-        bind(self, c, &c.ref, data)
-        c.cb.fn = objective_hvp
-        c.cb.ctx = c
-        c.cb.n = self._n
-        return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
+        cdef hvp_ctx proto
+        proto.cb.fn = objective_hvp
+        return make_capsule(self, proto, data)
 
 
