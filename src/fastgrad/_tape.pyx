@@ -14,7 +14,6 @@ Inputs: x, v and the data arrays (read only). Outputs: new arrays.
 cimport cython
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
@@ -24,6 +23,7 @@ from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
 from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD
+from fastgrad._poll cimport now_seconds
 from fastgrad._cblas cimport fg_blas, FG_BLAS_MIN_WORK
 from fastgrad._blas cimport scipy_blas
 
@@ -345,11 +345,6 @@ cdef double FG_PART_SECONDS = 0.05
 cdef double FG_PART_WORK = 1 << 20    # below this (slot elements times
                                       # directions), one call, no timing
 
-cdef inline double _now() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec + 1e-9 * ts.tv_nsec
-
 cdef enum Part:
     PART_GRAD = 0              # fg_tape_value_grad_part_f64
     PART_HESS_HYPER = 1        # fg_tape_hessian_part_f64, hyper-dual
@@ -385,10 +380,10 @@ cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp,
     step = k
     while True:
         j1 = min(n, j + step)
-        t0 = _now()
+        t0 = now_seconds()
         with nogil:
             st = _part(self, ws, what, xp, dp, j, j1, out, value, grad)
-        dt = _now() - t0
+        dt = now_seconds() - t0
         if st != FG_OK or j1 == n:
             return st
         PyErr_CheckSignals()   # raises KeyboardInterrupt (or the handler's error)
@@ -408,10 +403,10 @@ cdef int _touch_in_parts(double *p, size_t count) except -1:
         return 0
     while i < count:
         end = min(count, i + step)
-        t0 = _now()
+        t0 = now_seconds()
         with nogil:
             memset(p + i, 0, (end - i) * sizeof(double))
-        dt = _now() - t0
+        dt = now_seconds() - t0
         PyErr_CheckSignals()
         step = <size_t>min(4.0 * step, step * FG_PART_SECONDS / max(dt, 1e-7))
         i = end
