@@ -731,6 +731,7 @@ cdef class Tape:
         with its own workspace, freed by the capsule's destructor; it binds
         `data` (kept alive with it)."""
         cdef scalar_ctx proto
+        memset(&proto, 0, sizeof(proto))
         proto.cb.fn = scalar_fn
         return make_capsule(self, proto, data)
 
@@ -740,6 +741,7 @@ cdef class Tape:
         hessian by hyper-dual numbers (hess_reverse=True: forward-over-reverse),
         on `data`."""
         cdef objective_ctx proto
+        memset(&proto, 0, sizeof(proto))
         proto.reverse = reverse
         proto.hess_reverse = hess_reverse
         proto.cb.objective.value_grad = objective_value_grad
@@ -751,6 +753,7 @@ cdef class Tape:
         Hessian-vector products by forward-over-reverse, own workspace, on
         `data`."""
         cdef hvp_ctx proto
+        memset(&proto, 0, sizeof(proto))
         proto.cb.fn = objective_hvp
         return make_capsule(self, proto, data)
 
