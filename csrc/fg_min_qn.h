@@ -1,7 +1,8 @@
 /* fg_min_qn.h: what the quasi-Newton family of minimize methods
  * (fg_min_lbfgs.c, fg_min_bfgs.c, fg_min_cg.c, fg_min_newton_cg.c) shares:
- * dot products, a line search along a direction from the iterate, and the
- * step skeleton of lbfgs, bfgs and cg. Private to the C core.
+ * dot products, a line search along a direction from the iterate, the
+ * step skeleton of lbfgs, bfgs and cg, and the rest of bfgs's and cg's
+ * rows but for their own formulas. Private to the C core.
  *
  * Signs: the methods minimize sign * f (sign = -1 maximizes). Directions
  * are descent directions of sign * f and slopes are sign * g . d.
