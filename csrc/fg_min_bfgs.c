@@ -17,10 +17,9 @@
  */
 #include <float.h>
 #include <math.h>
-#include <string.h>
 #include "fg_min_qn.h"
 
-enum { BF_READY = 0, BF_SCALARS = 4 };
+enum { BF_READY = FG_QN_HAVE, BF_SCALARS = 4 };
 
 static fg_status bf_sizes(size_t n, const fg_minimize_options *o, size_t *state, size_t *scratch)
 {
@@ -29,22 +28,6 @@ static fg_status bf_sizes(size_t n, const fg_minimize_options *o, size_t *state,
     *state = BF_SCALARS + n * n;
     *scratch = 4 * n;
     return FG_OK;
-}
-
-static fg_status bf_check(const fg_minimize_options *o)
-{
-    (void)o;
-    return FG_OK;
-}
-
-static fg_status bf_init(fg_min_run *r, int warm)
-{
-    if (!warm) {
-        memset(r->state, 0, BF_SCALARS * sizeof *r->state);
-        return FG_OK;
-    }
-    if (!fg_qn_is_count(r->state[BF_READY], 1.0)) return FG_ERR_ARG;
-    return fg_min_all_finite(r->state + BF_SCALARS, r->n * r->n) ? FG_OK : FG_ERR_ARG;
 }
 
 static void bf_direction(fg_min_run *r, double *d, double *alpha_max)
@@ -64,13 +47,6 @@ static double bf_first_trial(fg_min_run *r, const double *d, double slope, doubl
     (void)slope;
     const double a = r->state[BF_READY] != 0.0 ? 1.0 : 1.0 / sqrt(fg_qn_dot(d, d, r->n));
     return fmin(a, *alpha_max);
-}
-
-static int bf_forget(fg_min_run *r)
-{
-    const int had = r->state[BF_READY] != 0.0;
-    r->state[BF_READY] = 0.0;
-    return had;
 }
 
 static void bf_update(fg_min_run *r, const double *d, double alpha, double slope)
@@ -107,16 +83,15 @@ static void bf_update(fg_min_run *r, const double *d, double alpha, double slope
         }
 }
 
-static fg_minimize_stop bf_step(fg_min_run *r)
+static fg_status bf_init(fg_min_run *r, int warm)
 {
-    static const fg_qn_ops ops = {FG_QN_C2, bf_direction, bf_first_trial, bf_forget, bf_update,
-                                  0};
-    double *d = r->scratch, *bx = d + r->n, *bg = d + 2 * r->n;
-    return fg_qn_step(r, &ops, d, bx, bg);
+    static const fg_qn_ops ops = {FG_QN_C2, bf_direction, bf_first_trial, fg_qn_plain_forget,
+                                  bf_update, 0};
+    return fg_qn_plain_init(r, warm, &ops, BF_SCALARS, r->n * r->n);
 }
 
 static const char *const BFGS_OPTIONS[] = {NULL};
 
 const fg_min_method fg_min_bfgs = {
     {"bfgs", FG_MIN_NEEDS_GRADIENT, 0, 1, 1u << FG_MIN_LS_WOLFE, FG_MIN_LS_WOLFE, BFGS_OPTIONS},
-    bf_sizes, bf_check, bf_init, bf_step};
+    bf_sizes, fg_min_check_none, bf_init, fg_qn_plain_step};

@@ -20,7 +20,7 @@
 #include <string.h>
 #include "fg_min_qn.h"
 
-enum { CG_HAVE = 0, CG_DECREASE = 1, CG_SCALARS = 4 };
+enum { CG_HAVE = FG_QN_HAVE, CG_DECREASE = 1, CG_SCALARS = 4 };
 #define CG_C2 0.4
 
 static fg_status cg_sizes(size_t n, const fg_minimize_options *o, size_t *state, size_t *scratch)
@@ -30,23 +30,6 @@ static fg_status cg_sizes(size_t n, const fg_minimize_options *o, size_t *state,
     *state = CG_SCALARS + 2 * n;
     *scratch = 3 * n;
     return FG_OK;
-}
-
-static fg_status cg_check(const fg_minimize_options *o)
-{
-    (void)o;
-    return FG_OK;
-}
-
-static fg_status cg_init(fg_min_run *r, int warm)
-{
-    double *s = r->state;
-    if (!warm) {
-        memset(s, 0, CG_SCALARS * sizeof *s);
-        return FG_OK;
-    }
-    if (!fg_qn_is_count(s[CG_HAVE], 1.0) || !isfinite(s[CG_DECREASE])) return FG_ERR_ARG;
-    return fg_min_all_finite(s + CG_SCALARS, 2 * r->n) ? FG_OK : FG_ERR_ARG;
 }
 
 static void cg_direction(fg_min_run *r, double *d, double *alpha_max)
@@ -72,13 +55,6 @@ static double cg_first_trial(fg_min_run *r, const double *d, double slope, doubl
     return fmin(a, *alpha_max);
 }
 
-static int cg_forget(fg_min_run *r)
-{
-    const int had = r->state[CG_HAVE] != 0.0;
-    r->state[CG_HAVE] = 0.0;
-    return had;
-}
-
 static void cg_update(fg_min_run *r, const double *d, double alpha, double slope)
 {
     const size_t n = r->n;
@@ -89,15 +65,16 @@ static void cg_update(fg_min_run *r, const double *d, double alpha, double slope
     r->state[CG_DECREASE] = alpha * slope;
 }
 
-static fg_minimize_stop cg_step(fg_min_run *r)
+static fg_status cg_init(fg_min_run *r, int warm)
 {
-    static const fg_qn_ops ops = {CG_C2, cg_direction, cg_first_trial, cg_forget, cg_update, 0};
-    double *d = r->scratch, *bx = d + r->n, *bg = d + 2 * r->n;
-    return fg_qn_step(r, &ops, d, bx, bg);
+    static const fg_qn_ops ops = {CG_C2, cg_direction, cg_first_trial, fg_qn_plain_forget,
+                                  cg_update, 0};
+    if (warm && !isfinite(r->state[CG_DECREASE])) return FG_ERR_ARG;
+    return fg_qn_plain_init(r, warm, &ops, CG_SCALARS, 2 * r->n);
 }
 
 static const char *const CG_OPTIONS[] = {NULL};
 
 const fg_min_method fg_min_cg = {
     {"cg", FG_MIN_NEEDS_GRADIENT, 0, 1, 1u << FG_MIN_LS_WOLFE, FG_MIN_LS_WOLFE, CG_OPTIONS},
-    cg_sizes, cg_check, cg_init, cg_step};
+    cg_sizes, fg_min_check_none, cg_init, fg_qn_plain_step};

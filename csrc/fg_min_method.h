@@ -30,6 +30,8 @@
 #include "fg_minimize.h"
 #include "fg_optim.h"
 
+struct fg_qn_ops;
+
 /* Values a method derives from its state and the options, rebuilt by init
  * (fresh or warm) and never carried. */
 typedef union fg_min_cache {
@@ -40,6 +42,7 @@ typedef union fg_min_cache {
         double *running, *prepared, *scalars;   /* into the carried state */
         double *buffers[FG_OPTIM_MAX_STATE];
     } fo;                                  /* the first-order methods */
+    const struct fg_qn_ops *qn;            /* bfgs and cg: their step's pieces */
     double d[32];
 } fg_min_cache;
 
@@ -92,6 +95,15 @@ extern const fg_min_method fg_min_gd, fg_min_momentum, fg_min_nesterov, fg_min_a
 /* The row of method m (fg_minimize.c's table), or NULL for an unknown code. */
 const fg_min_method *fg_min_method_of(fg_minimize_method m);
 
+/* Pieces that rows share (fg_minimize.c). fg_min_check_none: a check for a
+ * method with no options of its own to test. fg_min_check_lr: FG_OK when
+ * the step size is a schedule's or lr is positive and finite (the Newton
+ * methods' step from lr). fg_min_init_stateless: the init of a method with
+ * no carried state. */
+fg_status fg_min_check_none(const fg_minimize_options *o);
+fg_status fg_min_check_lr(const fg_minimize_options *o);
+fg_status fg_min_init_stateless(fg_min_run *r, int warm);
+
 /* One update of a first-order row (fg_min_first_order.c): r->xt <- the
  * optimizer's out-of-place step from r->x with the gradient r->g, step
  * number r->t and rate r->lr, no projection and no evaluation.
@@ -116,7 +128,25 @@ int fg_min_call_hook(fg_minimize_callback fn, void *ctx, const fg_min_run *r, in
 
 /* 1 if all n values are finite. */
 int fg_min_all_finite(const double *x, size_t n);
-/* sum of g_i^2, the same bits on every instruction set. */
+
+/* sum_i a_i b_i with eight interleaved partial sums (lane k takes
+ * i = k mod 8), combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
+ * The lanes are independent elementwise updates, so the loop vectorizes
+ * without reassociation (one AVX-512 register, two AVX2, four SSE2), and
+ * every clone computes the same sum bit for bit: a run and its
+ * warm-started halves agree wherever they run. The body of
+ * fg_min_sum_squares and fg_qn_dot (a = b: the compiler loads once). */
+FG_INLINE double fg_min_dot_lanes(const double *FG_RESTRICT a, const double *FG_RESTRICT b,
+                                  size_t n)
+{
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    for (size_t k = 0; i + k < n; k++) acc[k] += a[i + k] * b[i + k];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+/* sum of g_i^2 (fg_min_dot_lanes), the same bits on every instruction set. */
 double fg_min_sum_squares(const double *g, size_t n);
 /* The rare cases of fg_min_norm_from_sum: s not finite, or 0 for n > 0. */
 int fg_min_norm_slow(double s, const double *g, size_t n, double *norm);

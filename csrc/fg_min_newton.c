@@ -26,15 +26,7 @@ static fg_status newton_sizes(size_t n, const fg_minimize_options *o, size_t *st
 static fg_status newton_check(const fg_minimize_options *o)
 {
     if (!(o->newton_mu0 > 0.0) || !isfinite(o->newton_mu0)) return FG_ERR_ARG;
-    if (!o->lr_fn && (!(o->lr > 0.0) || !isfinite(o->lr))) return FG_ERR_ARG;
-    return FG_OK;
-}
-
-static fg_status newton_init(fg_min_run *r, int warm)
-{
-    (void)r;
-    (void)warm;
-    return FG_OK;
+    return fg_min_check_lr(o);
 }
 
 /* phi(alpha) = f(x + alpha d) (signed: -f when maximizing). */
@@ -92,4 +84,4 @@ static const char *const NEWTON_OPTIONS[] = {"newton_mu0", NULL};
 const fg_min_method fg_min_newton = {
     {"newton", FG_MIN_NEEDS_GRADIENT | FG_MIN_NEEDS_HESSIAN, 0, 0,
      (1u << FG_MIN_LS_NONE) | (1u << FG_MIN_LS_ARMIJO), FG_MIN_LS_ARMIJO, NEWTON_OPTIONS},
-    newton_sizes, newton_check, newton_init, newton_step, NULL};
+    newton_sizes, newton_check, fg_min_init_stateless, newton_step, NULL};

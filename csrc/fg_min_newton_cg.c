@@ -34,19 +34,6 @@ static fg_status ncg_sizes(size_t n, const fg_minimize_options *o, size_t *state
     return FG_OK;
 }
 
-static fg_status ncg_check(const fg_minimize_options *o)
-{
-    if (!o->lr_fn && (!(o->lr > 0.0) || !isfinite(o->lr))) return FG_ERR_ARG;
-    return FG_OK;
-}
-
-static fg_status ncg_init(fg_min_run *r, int warm)
-{
-    (void)r;
-    (void)warm;
-    return FG_OK;
-}
-
 /* hv = sign * H(x) v: see the file comment. */
 static fg_ls_eval hess_vec(fg_min_run *r, const double *v, double *hv, double *xh, double *gh)
 {
@@ -138,4 +125,4 @@ static const char *const NEWTON_CG_OPTIONS[] = {NULL};
 const fg_min_method fg_min_newton_cg = {
     {"newton-cg", FG_MIN_NEEDS_GRADIENT | FG_MIN_USES_HVP, 0, 0,
      (1u << FG_MIN_LS_ARMIJO) | (1u << FG_MIN_LS_WOLFE), FG_MIN_LS_ARMIJO, NEWTON_CG_OPTIONS},
-    ncg_sizes, ncg_check, ncg_init, ncg_step};
+    ncg_sizes, fg_min_check_lr, fg_min_init_stateless, ncg_step};

@@ -6,12 +6,7 @@
 FG_VECTOR_CLONES
 double fg_qn_dot(const double *FG_RESTRICT a, const double *FG_RESTRICT b, size_t n)
 {
-    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
-    for (size_t k = 0; i + k < n; k++) acc[k] += a[i + k] * b[i + k];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    return fg_min_dot_lanes(a, b, n);
 }
 
 FG_VECTOR_CLONES
@@ -30,6 +25,33 @@ void fg_qn_xpay(double *FG_RESTRICT w, const double *FG_RESTRICT x, double a,
 int fg_qn_is_count(double v, double high)
 {
     return v >= 0.0 && v <= high && v == floor(v);
+}
+
+/* ---- the plain rows, bfgs and cg ------------------------------------------ */
+
+fg_status fg_qn_plain_init(fg_min_run *r, int warm, const fg_qn_ops *ops, size_t scalars,
+                           size_t carried)
+{
+    r->cache.qn = ops;
+    if (!warm) {
+        memset(r->state, 0, scalars * sizeof *r->state);
+        return FG_OK;
+    }
+    if (!fg_qn_is_count(r->state[FG_QN_HAVE], 1.0)) return FG_ERR_ARG;
+    return fg_min_all_finite(r->state + scalars, carried) ? FG_OK : FG_ERR_ARG;
+}
+
+int fg_qn_plain_forget(fg_min_run *r)
+{
+    const int had = r->state[FG_QN_HAVE] != 0.0;
+    r->state[FG_QN_HAVE] = 0.0;
+    return had;
+}
+
+fg_minimize_stop fg_qn_plain_step(fg_min_run *r)
+{
+    double *d = r->scratch;
+    return fg_qn_step(r, r->cache.qn, d, d + r->n, d + 2 * r->n);
 }
 
 /* ---- dense Cholesky (Newton's system, L-BFGS-B's Schur complement) ----- */

@@ -1,7 +1,8 @@
 /* fg_min_qn.h: what the quasi-Newton family of minimize methods
  * (fg_min_lbfgs.c, fg_min_bfgs.c, fg_min_cg.c, fg_min_newton_cg.c) shares:
- * dot products, a line search along a direction from the iterate, and the
- * step skeleton of lbfgs, bfgs and cg. Private to the C core.
+ * dot products, a line search along a direction from the iterate, the
+ * step skeleton of lbfgs, bfgs and cg, and the rest of bfgs's and cg's
+ * rows but for their own formulas. Private to the C core.
  *
  * Signs: the methods minimize sign * f (sign = -1 maximizes). Directions
  * are descent directions of sign * f and slopes are sign * g . d.
@@ -11,10 +12,7 @@
 
 #include "fg_min_method.h"
 
-/* a . b with eight interleaved partial sums combined pairwise (as
- * fg_min_sum_squares): it vectorizes without reassociation, and every
- * instruction set computes the same bits, so a run and its warm-started
- * halves agree bit for bit wherever they run. */
+/* a . b (fg_min_dot_lanes): the same bits on every instruction set. */
 double fg_qn_dot(const double *a, const double *b, size_t n);
 
 /* y += a x, and w = x + a y (elementwise: the same bits on every
@@ -87,5 +85,19 @@ void fg_min_cholesky_solve(const double *l, double *b, size_t n);
 /* A carried count (a double holding an integer in [0, high]): for warm
  * starts' validation. */
 int fg_qn_is_count(double v, double high);
+
+/* The plain rows of the family, bfgs and cg: the carried state is
+ * `scalars` numbers, the first (FG_QN_HAVE) 1 while the method holds
+ * curvature information, then `carried` doubles of it; the scratch begins
+ * with d and the search's spare pair (n doubles each).
+ * fg_qn_plain_init: the row's init; it keeps `ops` in r->cache (fresh: the
+ * scalars zeroed; warm: FG_ERR_ARG unless the flag is 0 or 1 and the
+ * carried doubles are finite). fg_qn_plain_forget: the ops' forget.
+ * fg_qn_plain_step: the row's step, fg_qn_step with those ops and buffers. */
+enum { FG_QN_HAVE = 0 };
+fg_status fg_qn_plain_init(fg_min_run *r, int warm, const fg_qn_ops *ops, size_t scalars,
+                           size_t carried);
+int fg_qn_plain_forget(fg_min_run *r);
+fg_minimize_stop fg_qn_plain_step(fg_min_run *r);
 
 #endif /* FASTGRAD_MIN_QN_H */

@@ -78,6 +78,26 @@ const fg_minimize_option_field *fg_minimize_option_fields(size_t *count)
     return FIELDS;
 }
 
+/* ---- pieces the rows share (fg_min_method.h) ------------------------------ */
+
+fg_status fg_min_check_none(const fg_minimize_options *o)
+{
+    (void)o;
+    return FG_OK;
+}
+
+fg_status fg_min_check_lr(const fg_minimize_options *o)
+{
+    return o->lr_fn || (o->lr > 0.0 && isfinite(o->lr)) ? FG_OK : FG_ERR_ARG;
+}
+
+fg_status fg_min_init_stateless(fg_min_run *r, int warm)
+{
+    (void)r;
+    (void)warm;
+    return FG_OK;
+}
+
 fg_status fg_minimize_method_info_get(fg_minimize_method method, fg_minimize_method_info *info)
 {
     const fg_min_method *m = fg_min_method_of(method);
@@ -146,20 +166,10 @@ int fg_min_all_finite(const double *x, size_t n)
     return bad == 0;
 }
 
-/* Eight interleaved partial sums (lane k takes i = k mod 8), combined as
- * ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). The lanes are
- * independent elementwise updates, so the loop vectorizes without
- * reassociation (one AVX-512 register, two AVX2, four SSE2), and every clone
- * computes the same sum bit for bit. */
 FG_VECTOR_CLONES
 double fg_min_sum_squares(const double *FG_RESTRICT g, size_t n)
 {
-    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
-    for (size_t k = 0; i + k < n; k++) acc[k] += g[i + k] * g[i + k];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    return fg_min_dot_lanes(g, g, n);
 }
 
 /* A NaN or inf in g makes s non-finite, so the common case (inline in

@@ -221,54 +221,54 @@ static void where_adjoint(const double *cond, int64_t sc, double *ga, int64_t sa
 
 /* ------------------------------------------------------ the linear maps */
 
+/* Instruction I's map L (adjoint = 0: XO = L(XA, XB); flag: XO is a
+ * derivative component) or its transpose (adjoint = 1: GA, GB += L^T GO;
+ * flag: store), one case per instruction so that the two directions are
+ * one list. Inlined into both entry points, which fix `adjoint`; the other
+ * direction's pointers are NULL. */
+FG_INLINE void linear_map(const fg_tape *t, const fg_tape_instr *I, double *const *V,
+                          const double *XA, const double *XB, double *XO, const double *GO,
+                          double *GA, double *GB, int64_t width, int adjoint, int flag)
+{
+    switch (I->code) {
+    case FG_TI_WHERE:
+        if (adjoint)
+            where_adjoint(V[I->c] + I->c_off, I->sc, GA, I->sa, GB, I->sb, GO, I->n, width);
+        else
+            where_map(V[I->c] + I->c_off, I->sc, XA, I->sa, XB, I->sb, XO, I->n, width);
+        break;
+    case FG_TI_GATHER:
+        if (adjoint) gather_adjoint(GO, t->index_pool + I->p0, GA, I->n, width);
+        else gather_forward(XA, t->index_pool + I->p0, XO, I->n, width);
+        break;
+    case FG_TI_SUM:
+        if (adjoint) sum_adjoint(GO, GA, I->p0, I->p1, I->p2, width, I->scale, flag);
+        else sum_forward(XA, XO, I->p0, I->p1, I->p2, width, I->scale, flag);
+        break;
+    case FG_TI_CUMSUM:
+        if (adjoint) cumsum_adjoint(GO, GA, I->p0, I->p1, I->p2, width);
+        else cumsum_forward(XA, XO, I->p0, I->p1, I->p2, width);
+        break;
+    case FG_TI_MAX:
+    case FG_TI_MIN:
+        extremum_map(V[I->a] + I->a_off, adjoint ? GO : XA, adjoint ? GA : XO, I->p0, I->p1,
+                     I->p2, width, I->code == FG_TI_MIN, adjoint);
+        break;
+    }
+}
+
 void fg_tape_linear_forward(const fg_tape *t, const fg_tape_instr *I, double *const *V,
                             const double *XA, const double *XB, double *XO, int64_t width)
 {
     const int deriv = XO != V[I->out];   /* any component but the values */
-    switch (I->code) {
-    case FG_TI_WHERE:
-        where_map(V[I->c] + I->c_off, I->sc, XA, I->sa, XB, I->sb, XO, I->n, width);
-        break;
-    case FG_TI_GATHER:
-        gather_forward(XA, t->index_pool + I->p0, XO, I->n, width);
-        break;
-    case FG_TI_SUM:
-        sum_forward(XA, XO, I->p0, I->p1, I->p2, width, I->scale, deriv);
-        break;
-    case FG_TI_CUMSUM:
-        cumsum_forward(XA, XO, I->p0, I->p1, I->p2, width);
-        break;
-    case FG_TI_MAX:
-    case FG_TI_MIN:
-        extremum_map(V[I->a] + I->a_off, XA, XO, I->p0, I->p1, I->p2, width,
-                     I->code == FG_TI_MIN, 0);
-        break;
-    }
+    linear_map(t, I, V, XA, XB, XO, NULL, NULL, NULL, width, 0, deriv);
 }
 
 void fg_tape_linear_adjoint(const fg_tape *t, const fg_tape_instr *I, double *const *V,
                             const double *GO, double *GA, double *GB, int64_t width,
                             int store)
 {
-    switch (I->code) {
-    case FG_TI_WHERE:
-        where_adjoint(V[I->c] + I->c_off, I->sc, GA, I->sa, GB, I->sb, GO, I->n, width);
-        break;
-    case FG_TI_GATHER:
-        gather_adjoint(GO, t->index_pool + I->p0, GA, I->n, width);
-        break;
-    case FG_TI_SUM:
-        sum_adjoint(GO, GA, I->p0, I->p1, I->p2, width, I->scale, store);
-        break;
-    case FG_TI_CUMSUM:
-        cumsum_adjoint(GO, GA, I->p0, I->p1, I->p2, width);
-        break;
-    case FG_TI_MAX:
-    case FG_TI_MIN:
-        extremum_map(V[I->a] + I->a_off, GO, GA, I->p0, I->p1, I->p2, width,
-                     I->code == FG_TI_MIN, 1);
-        break;
-    }
+    linear_map(t, I, V, NULL, NULL, NULL, GO, GA, GB, width, 1, store);
 }
 
 /* ----------------------------------------------------------------- PROD */

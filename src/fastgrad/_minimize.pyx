@@ -13,13 +13,12 @@ C never sees Python.
 """
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport NAN
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from fastgrad._cstatus cimport fg_status, FG_OK, FG_ERR_ARG, FG_ERR_CALLBACK, fg_status_message
 from fastgrad._cminimize cimport *
+from fastgrad._poll cimport now_seconds, progress_due
 
 import numpy as np
 
@@ -237,12 +236,6 @@ cdef class _Run:
         return 0
 
 
-cdef double now_seconds() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return <double>ts.tv_sec + 1e-9 * <double>ts.tv_nsec
-
-
 cdef fg_status py_value_grad(const double *x, size_t n, double *value, double *grad,
                              void *ctx) noexcept nogil:
     with gil:
@@ -319,12 +312,8 @@ cdef int py_poll(const fg_minimize_state *s, void *ctx) noexcept nogil:
     with gil:
         run = <_Run>ctx
         try:
-            PyErr_CheckSignals()
-            if run.progress:
-                t = now_seconds()
-                if t >= run.next_progress:
-                    run.next_progress = t + run.progress_interval
-                    print_progress(run, s.nit, s.f, s.grad_norm, False)
+            if progress_due(run.progress, &run.next_progress, run.progress_interval):
+                print_progress(run, s.nit, s.f, s.grad_norm, False)
             return 0
         except BaseException as exc:
             run.fail(exc)
@@ -470,16 +459,15 @@ def run(object objective, cnp.ndarray x, str method, dict options, *, object hes
         py.hessp = hessp
         o.hvp = py_hvp
         o.hvp_ctx = <void*>py
+    # The trampolines' context is the run; a hook left NULL is never called.
+    o.lr_ctx = o.callback_ctx = o.poll_ctx = <void*>py
     if schedule is not None:
         o.lr_fn = py_schedule
-        o.lr_ctx = <void*>py
     if on_callback is not None:
         o.callback = py_callback
-        o.callback_ctx = <void*>py
         o.callback_every = callback_every
     # The poll always runs, so that Ctrl-C stops a long GIL-free run.
     o.poll = py_poll
-    o.poll_ctx = <void*>py
     o.poll_interval = min(POLL_SECONDS, progress_interval) if progress else POLL_SECONDS
     if lower is not None:
         o.lower = <const double*>cnp.PyArray_DATA(lower)

@@ -11,15 +11,14 @@ progress line) takes the GIL, on the calling thread, about every 50 ms.
 Arrays: X in/out (k, n); bounds and warm-start states in; the rest out.
 """
 cimport numpy as cnp
-from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int64_t
 from libc.string cimport memset
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from fastgrad._cstatus cimport fg_status, FG_OK, FG_ERR_ARG, fg_status_message
 from fastgrad._cminimize cimport (fg_minimize_options, fg_minimize_result, fg_minimize_stop,
                                   fg_minimize_state_size, fg_minimize_stop_message,
                                   FG_MIN_STOP_COUNT)
 from fastgrad._cminimize_many cimport *
+from fastgrad._poll cimport now_seconds, progress_due
 from fastgrad._minimize cimport fill_options, compiled_objective, compiled_hvp
 from fastgrad._cobjective cimport fg_batch_objective, FG_BATCH_CAPSULE_NAME
 from cpython.pycapsule cimport PyCapsule_IsValid, PyCapsule_GetPointer
@@ -44,12 +43,6 @@ cdef double POLL_SECONDS = 0.05
 cdef double PROGRESS_SECONDS = 0.2
 
 
-cdef double now_seconds() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return <double>ts.tv_sec + 1e-9 * <double>ts.tv_nsec
-
-
 cdef class _Poll:
     """What the poll reports to, and the first exception it met."""
     cdef object error
@@ -67,16 +60,11 @@ cdef int print_progress(size_t done, size_t k, bint final) except -1:
 cdef int many_poll(size_t done, size_t k, void *ctx) noexcept nogil:
     """Pending signals (Ctrl-C raises KeyboardInterrupt here) and the
     progress line; nonzero stops every run."""
-    cdef double t
     with gil:
         p = <_Poll>ctx
         try:
-            PyErr_CheckSignals()
-            if p.progress:
-                t = now_seconds()
-                if t >= p.next_progress:
-                    p.next_progress = t + PROGRESS_SECONDS
-                    print_progress(done, k, False)
+            if progress_due(p.progress, &p.next_progress, PROGRESS_SECONDS):
+                print_progress(done, k, False)
             return 0
         except BaseException as exc:
             if p.error is None:

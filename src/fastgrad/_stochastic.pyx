@@ -209,25 +209,23 @@ def run(object objective, cnp.ndarray x, str method, dict options, tuple data,
             o.maxiter = value
         elif name != "line_search":
             raise TypeError(f"unknown option {name!r}")
+    fg_stochastic_options_init(&so, sizeof(fg_stochastic_options))
+    # The trampolines' context is the hooks; a hook left NULL is never called.
+    o.lr_ctx = o.poll_ctx = so.order_ctx = so.epoch_ctx = <void*>hooks
     if schedule is not None:
         o.lr_fn = py_schedule
-        o.lr_ctx = <void*>hooks
     o.poll = py_poll
-    o.poll_ctx = <void*>hooks
     o.poll_interval = POLL_SECONDS
     if lower is not None:
         o.lower = <const double*>cnp.PyArray_DATA(lower)
         o.upper = <const double*>cnp.PyArray_DATA(upper)
 
-    fg_stochastic_options_init(&so, sizeof(fg_stochastic_options))
     so.batch_size = <size_t>batch_size
     so.epochs = epochs
     if order is not None:
         so.order = py_order
-        so.order_ctx = <void*>hooks
     if on_epoch is not None:
         so.on_epoch = py_epoch
-        so.epoch_ctx = <void*>hooks
     cdef cnp.ndarray efun = None, hfun = None
     if record:
         nb = (rows + min(batch_size, rows) - 1) // min(batch_size, rows)

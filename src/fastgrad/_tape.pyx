@@ -14,7 +14,6 @@ Inputs: x, v and the data arrays (read only). Outputs: new arrays.
 cimport cython
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int32_t, int64_t
@@ -24,6 +23,7 @@ from libc.math cimport NAN
 from fastgrad._cstatus cimport *
 from fastgrad._ctape cimport *
 from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD
+from fastgrad._poll cimport now_seconds
 from fastgrad._cblas cimport fg_blas, FG_BLAS_MIN_WORK
 from fastgrad._blas cimport scipy_blas
 
@@ -216,6 +216,34 @@ cdef void unbind(void *ctx, tape_ref *ref) noexcept:
     free(ctx)
 
 
+ctypedef fused capsule_ctx:
+    scalar_ctx
+    objective_ctx
+    hvp_ctx
+
+
+cdef object make_capsule(object tape, capsule_ctx proto, object data):
+    """The capsule of proto's kind around a malloc'ed copy of proto (its
+    callback functions and flags set): the callback's ctx and n filled in,
+    its tape_ref bound to `tape` and `data` (see bind), undone by the
+    capsule's destructor."""
+    cdef capsule_ctx *c = <capsule_ctx*>malloc(sizeof(capsule_ctx))
+    if c == NULL:
+        raise MemoryError()
+    c[0] = proto
+    bind(tape, c, &c.ref, data)
+    c.cb.n = (<Tape>tape)._n
+    if capsule_ctx is objective_ctx:
+        c.cb.objective.ctx = c
+        return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+    elif capsule_ctx is scalar_ctx:
+        c.cb.ctx = c
+        return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
+    else:
+        c.cb.ctx = c
+        return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
+
+
 cdef void free_hvp_capsule(object cap) noexcept:
     cdef hvp_ctx *c = <hvp_ctx*>PyCapsule_GetPointer(cap, FG_HVP_CAPSULE_NAME)
     if c != NULL:
@@ -317,11 +345,6 @@ cdef double FG_PART_SECONDS = 0.05
 cdef double FG_PART_WORK = 1 << 20    # below this (slot elements times
                                       # directions), one call, no timing
 
-cdef inline double _now() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec + 1e-9 * ts.tv_nsec
-
 cdef enum Part:
     PART_GRAD = 0              # fg_tape_value_grad_part_f64
     PART_HESS_HYPER = 1        # fg_tape_hessian_part_f64, hyper-dual
@@ -357,10 +380,10 @@ cdef int _in_parts(Tape self, fg_tape_ws *ws, Part what, const double *xp,
     step = k
     while True:
         j1 = min(n, j + step)
-        t0 = _now()
+        t0 = now_seconds()
         with nogil:
             st = _part(self, ws, what, xp, dp, j, j1, out, value, grad)
-        dt = _now() - t0
+        dt = now_seconds() - t0
         if st != FG_OK or j1 == n:
             return st
         PyErr_CheckSignals()   # raises KeyboardInterrupt (or the handler's error)
@@ -380,10 +403,10 @@ cdef int _touch_in_parts(double *p, size_t count) except -1:
         return 0
     while i < count:
         end = min(count, i + step)
-        t0 = _now()
+        t0 = now_seconds()
         with nogil:
             memset(p + i, 0, (end - i) * sizeof(double))
-        dt = _now() - t0
+        dt = now_seconds() - t0
         PyErr_CheckSignals()
         step = <size_t>min(4.0 * step, step * FG_PART_SECONDS / max(dt, 1e-7))
         i = end
@@ -707,43 +730,31 @@ cdef class Tape:
         """A fresh PyCapsule "fastgrad.scalar_callback" (fg_scalar_callback *)
         with its own workspace, freed by the capsule's destructor; it binds
         `data` (kept alive with it)."""
-        cdef scalar_ctx *c = <scalar_ctx*>malloc(sizeof(scalar_ctx))
-        if c == NULL:
-            raise MemoryError()
-        bind(self, c, &c.ref, data)
-        c.cb.fn = scalar_fn
-        c.cb.ctx = c
-        c.cb.n = self._n
-        return PyCapsule_New(c, FG_SCALAR_CAPSULE_NAME, free_scalar_capsule)
+        cdef scalar_ctx proto
+        memset(&proto, 0, sizeof(proto))
+        proto.cb.fn = scalar_fn
+        return make_capsule(self, proto, data)
 
     def objective_capsule(self, bint reverse=False, bint hess_reverse=False, data=None):
         """A fresh PyCapsule "fastgrad.objective_callback" (fg_objective_callback *):
         value_grad by dual numbers (reverse=True: by the adjoint sweep),
         hessian by hyper-dual numbers (hess_reverse=True: forward-over-reverse),
         on `data`."""
-        cdef objective_ctx *c = <objective_ctx*>malloc(sizeof(objective_ctx))
-        if c == NULL:
-            raise MemoryError()
-        bind(self, c, &c.ref, data)
-        c.reverse = reverse
-        c.hess_reverse = hess_reverse
-        c.cb.objective.value_grad = objective_value_grad
-        c.cb.objective.hessian = objective_hessian
-        c.cb.objective.ctx = c
-        c.cb.n = self._n
-        return PyCapsule_New(c, FG_OBJECTIVE_CAPSULE_NAME, free_objective_capsule)
+        cdef objective_ctx proto
+        memset(&proto, 0, sizeof(proto))
+        proto.reverse = reverse
+        proto.hess_reverse = hess_reverse
+        proto.cb.objective.value_grad = objective_value_grad
+        proto.cb.objective.hessian = objective_hessian
+        return make_capsule(self, proto, data)
 
     def hvp_capsule(self, data=None):
         """A fresh PyCapsule "fastgrad.hvp_callback" (fg_hvp_callback *):
         Hessian-vector products by forward-over-reverse, own workspace, on
         `data`."""
-        cdef hvp_ctx *c = <hvp_ctx*>malloc(sizeof(hvp_ctx))
-        if c == NULL:
-            raise MemoryError()
-        bind(self, c, &c.ref, data)
-        c.cb.fn = objective_hvp
-        c.cb.ctx = c
-        c.cb.n = self._n
-        return PyCapsule_New(c, FG_HVP_CAPSULE_NAME, free_hvp_capsule)
+        cdef hvp_ctx proto
+        memset(&proto, 0, sizeof(proto))
+        proto.cb.fn = objective_hvp
+        return make_capsule(self, proto, data)
 
 

@@ -289,10 +289,8 @@ class CompiledFunction:
 
         Parameters
         ----------
-        x, v : array_like
-            The point and the direction, both of the traced shape.
-        *data : array_like
-            The data arrays of this call (see ``__call__``).
+        x, v, *data
+            As in ``jvp``.
 
         Returns
         -------

@@ -64,6 +64,8 @@ static int on_epoch(const fg_stochastic_epoch_state *s, void *ctx)
     return ctx && s->epoch == *(int64_t *)ctx;
 }
 
+/* One problem with its options (defaults for the method until a test sets
+ * them) and the result of its last run. */
 typedef struct setup {
     size_t rows, d;
     double *X, *y;
@@ -71,9 +73,12 @@ typedef struct setup {
     fg_batch_objective obj;
     ls_ctx c;
     const void *data[2];
+    fg_minimize_options o;
+    fg_stochastic_options so;
+    fg_minimize_result res;
 } setup;
 
-static void make(setup *s, size_t rows, size_t d, uint64_t *seed)
+static void make(setup *s, size_t rows, size_t d, uint64_t *seed, fg_minimize_method method)
 {
     s->rows = rows;
     s->d = d;
@@ -94,6 +99,8 @@ static void make(setup *s, size_t rows, size_t d, uint64_t *seed)
     s->obj.row_bytes = s->row_bytes;
     s->data[0] = s->X;
     s->data[1] = s->y;
+    fg_minimize_options_init(&s->o, sizeof s->o, method);
+    fg_stochastic_options_init(&s->so, sizeof s->so);
 }
 
 /* Exactly `bytes` bytes at a 64-byte boundary, so ASan sees any access past them. */
@@ -111,16 +118,16 @@ static void release(setup *s)
     free(s->c.visits);
 }
 
-/* A run in a workspace of exactly the reported size. */
-static fg_status run(setup *s, const fg_minimize_options *o, const fg_stochastic_options *so,
-                     double *x, fg_minimize_result *res)
+/* A run from x with s's options in a workspace of exactly the reported
+ * size; the result lands in s->res. */
+static fg_status run(setup *s, double *x)
 {
-    size_t bytes = fg_minimize_stochastic_workspace_size(&s->obj, s->rows, o, so);
+    size_t bytes = fg_minimize_stochastic_workspace_size(&s->obj, s->rows, &s->o, &s->so);
     CHECK(bytes > 0 && bytes % 64 == 0);
     void *work = aligned64(bytes);
     double *grad = malloc(s->d * sizeof *grad);
-    fg_status st = fg_minimize_stochastic_f64(&s->obj, s->data, s->rows, x, s->d, o, so, work,
-                                              bytes, grad, res);
+    fg_status st = fg_minimize_stochastic_f64(&s->obj, s->data, s->rows, x, s->d, &s->o, &s->so,
+                                              work, bytes, grad, &s->res);
     free(work);
     free(grad);
     return st;
@@ -135,35 +142,31 @@ static void test_sizes(void)
         for (size_t b = 0; b < 4; b++)
             for (int shuffled = 0; shuffled < 2; shuffled++) {
                 setup s;
-                make(&s, rows_list[a], 3, &seed);
-                fg_minimize_options o;
-                fg_stochastic_options so;
-                fg_minimize_options_init(&o, sizeof o, FG_MIN_ADAM);
-                o.lr = 1e-2;
-                fg_stochastic_options_init(&so, sizeof so);
-                so.batch_size = batch_list[b];
-                so.epochs = 3;
+                make(&s, rows_list[a], 3, &seed, FG_MIN_ADAM);
+                s.o.lr = 1e-2;
+                s.so.batch_size = batch_list[b];
+                s.so.epochs = 3;
                 int never = -1;
                 if (shuffled) {
-                    so.order = order_fn;
-                    so.order_ctx = &never;
+                    s.so.order = order_fn;
+                    s.so.order_ctx = &never;
                 }
                 double *hist = malloc(5 * sizeof *hist), *efun = malloc(2 * sizeof *efun);
-                so.history_f = hist;
-                so.history_capacity = 5;
-                so.epoch_fun = efun;
-                so.epoch_capacity = 2;
+                s.so.history_f = hist;
+                s.so.history_capacity = 5;
+                s.so.epoch_fun = efun;
+                s.so.epoch_capacity = 2;
                 double x[3] = {0.1, 0.2, 0.3};
-                fg_minimize_result res;
-                CHECK_STATUS(run(&s, &o, &so, x, &res), FG_OK);
+                const fg_minimize_result *res = &s.res;
+                CHECK_STATUS(run(&s, x), FG_OK);
                 const size_t B = batch_list[b] < s.rows ? batch_list[b] : s.rows;
                 const int64_t nb = (int64_t)((s.rows + B - 1) / B);
-                CHECK(res.stop == FG_MIN_EPOCHS && res.nit == 3 * nb);
-                CHECK(res.history_len == (res.nit < 5 ? res.nit : 5));
-                CHECK(res.nfev == 3 * nb + 2 + 1 && res.njev == 3 * nb + 1);
+                CHECK(res->stop == FG_MIN_EPOCHS && res->nit == 3 * nb);
+                CHECK(res->history_len == (res->nit < 5 ? res->nit : 5));
+                CHECK(res->nfev == 3 * nb + 2 + 1 && res->njev == 3 * nb + 1);
                 /* three epochs and the final evaluation on all rows */
                 for (size_t i = 0; i < s.rows; i++) CHECK(s.c.visits[i] == 4);
-                CHECK(isfinite(res.f) && isfinite(res.grad_norm) && isfinite(efun[1]));
+                CHECK(isfinite(res->f) && isfinite(res->grad_norm) && isfinite(efun[1]));
                 free(hist);
                 free(efun);
                 release(&s);
@@ -174,124 +177,108 @@ static void test_stops(void)
 {
     uint64_t seed = 11;
     setup s;
-    make(&s, 10, 2, &seed);
-    fg_minimize_options o;
-    fg_stochastic_options so;
-    fg_minimize_result res;
-    fg_minimize_options_init(&o, sizeof o, FG_MIN_GD);
-    o.lr = 0.1;
-    fg_stochastic_options_init(&so, sizeof so);
-    so.batch_size = 4;
-    so.epochs = 5;
+    make(&s, 10, 2, &seed, FG_MIN_GD);
+    const fg_minimize_result *res = &s.res;
+    s.o.lr = 0.1;
+    s.so.batch_size = 4;
+    s.so.epochs = 5;
     double x[2] = {0.0, 0.0};
-    o.maxiter = 7;
-    CHECK_STATUS(run(&s, &o, &so, x, &res), FG_OK);
-    CHECK(res.stop == FG_MIN_MAXITER && res.nit == 7);
-    o.maxiter = INT64_MAX;
+    s.o.maxiter = 7;
+    CHECK_STATUS(run(&s, x), FG_OK);
+    CHECK(res->stop == FG_MIN_MAXITER && res->nit == 7);
+    s.o.maxiter = INT64_MAX;
 
     s.c.fail_on_call = 4;
     s.c.calls = 0;
-    CHECK_STATUS(run(&s, &o, &so, x, &res), FG_OK);
-    CHECK(res.stop == FG_MIN_OBJECTIVE_ERROR && res.nit == 3 && res.objective_status == FG_ERR_ARG);
+    CHECK_STATUS(run(&s, x), FG_OK);
+    CHECK(res->stop == FG_MIN_OBJECTIVE_ERROR && res->nit == 3 && res->objective_status == FG_ERR_ARG);
     s.c.fail_on_call = 0;
 
     int fail_at = 2;
-    so.order = order_fn;
-    so.order_ctx = &fail_at;
-    CHECK_STATUS(run(&s, &o, &so, x, &res), FG_OK);
-    CHECK(res.stop == FG_MIN_INTERRUPTED && res.nit == 6);
-    so.order = bad_order;
-    CHECK_STATUS(run(&s, &o, &so, x, &res), FG_OK);
-    CHECK(res.stop == FG_MIN_INTERRUPTED && res.nit == 0);
-    so.order = NULL;
+    s.so.order = order_fn;
+    s.so.order_ctx = &fail_at;
+    CHECK_STATUS(run(&s, x), FG_OK);
+    CHECK(res->stop == FG_MIN_INTERRUPTED && res->nit == 6);
+    s.so.order = bad_order;
+    CHECK_STATUS(run(&s, x), FG_OK);
+    CHECK(res->stop == FG_MIN_INTERRUPTED && res->nit == 0);
+    s.so.order = NULL;
 
     int64_t stop_after = 2;
     epochs_seen = 0;
-    so.on_epoch = on_epoch;
-    so.epoch_ctx = &stop_after;
-    CHECK_STATUS(run(&s, &o, &so, x, &res), FG_OK);
-    CHECK(res.stop == FG_MIN_CALLBACK_STOP && res.nit == 6 && epochs_seen == 2);
-    so.on_epoch = NULL;
+    s.so.on_epoch = on_epoch;
+    s.so.epoch_ctx = &stop_after;
+    CHECK_STATUS(run(&s, x), FG_OK);
+    CHECK(res->stop == FG_MIN_CALLBACK_STOP && res->nit == 6 && epochs_seen == 2);
+    s.so.on_epoch = NULL;
 
     s.c.scale = 1e200;   /* overflows: the first gradient is not finite */
     double x0[2] = {1.0, 1.0};
-    CHECK_STATUS(run(&s, &o, &so, x0, &res), FG_OK);
-    CHECK(res.stop == FG_MIN_DIVERGED && res.nit == 0 && x0[0] == 1.0 && x0[1] == 1.0);
+    CHECK_STATUS(run(&s, x0), FG_OK);
+    CHECK(res->stop == FG_MIN_DIVERGED && res->nit == 0 && x0[0] == 1.0 && x0[1] == 1.0);
     release(&s);
+}
+
+/* fg_minimize_stochastic_f64 on s's problem from x = (0.5, 0.5) refuses
+ * with FG_ERR_ARG and leaves x as it was. */
+static void check_refused(setup *s, size_t rows, size_t n, const fg_minimize_options *o,
+                          const fg_stochastic_options *so, void *work, size_t bytes)
+{
+    double x[2] = {0.5, 0.5}, grad[2];
+    CHECK_STATUS(fg_minimize_stochastic_f64(&s->obj, s->data, rows, x, n, o, so, work, bytes,
+                                            grad, &s->res), FG_ERR_ARG);
+    CHECK(x[0] == 0.5 && x[1] == 0.5);
 }
 
 static void test_refusals(void)
 {
     uint64_t seed = 13;
     setup s;
-    make(&s, 5, 2, &seed);
-    fg_minimize_options o;
-    fg_stochastic_options so;
-    fg_minimize_result res;
-    fg_minimize_options_init(&o, sizeof o, FG_MIN_ADAM);
-    fg_stochastic_options_init(&so, sizeof so);
-    CHECK_STATUS(fg_stochastic_options_init(&so, sizeof so - 1), FG_ERR_ARG);
-    size_t bytes = fg_minimize_stochastic_workspace_size(&s.obj, s.rows, &o, &so);
+    make(&s, 5, 2, &seed, FG_MIN_ADAM);
+    const fg_minimize_options *o = &s.o;
+    const fg_stochastic_options *so = &s.so;
+    CHECK_STATUS(fg_stochastic_options_init(&s.so, sizeof s.so - 1), FG_ERR_ARG);
+    size_t bytes = fg_minimize_stochastic_workspace_size(&s.obj, s.rows, o, so);
     void *work = aligned64(bytes + 64);
-    double x[2] = {0.5, 0.5}, grad[2];
-#define REFUSED(expr, want)                                                     \
-    do {                                                                        \
-        CHECK_STATUS(expr, want);                                               \
-        CHECK(x[0] == 0.5 && x[1] == 0.5);                                      \
-    } while (0)
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so, work, bytes - 1,
-                                       grad, &res), FG_ERR_ARG);
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so,
-                                       (char *)work + 8, bytes, grad, &res), FG_ERR_ARG);
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, 0, x, 2, &o, &so, work, bytes, grad,
-                                       &res), FG_ERR_ARG);
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 3, &o, &so, work, bytes,
-                                       grad, &res), FG_ERR_ARG);
-    so.batch_size = 0;
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so, work, bytes,
-                                       grad, &res), FG_ERR_ARG);
-    so.batch_size = 2;
-    so.epochs = -1;
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so, work, bytes,
-                                       grad, &res), FG_ERR_ARG);
-    so.epochs = 1;
-    so.history_capacity = 3;   /* without a buffer */
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so, work, bytes,
-                                       grad, &res), FG_ERR_ARG);
-    so.history_capacity = 0;
-    o.lr = -1.0;
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so, work, bytes,
-                                       grad, &res), FG_ERR_ARG);
-    o.lr = 1e-3;
-    o.line_search = FG_MIN_LS_ARMIJO;
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so, work, bytes,
-                                       grad, &res), FG_ERR_ARG);
-    o.line_search = FG_MIN_LS_DEFAULT;
-    o.warm_start = 1;
-    REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &o, &so, work, bytes,
-                                       grad, &res), FG_ERR_ARG);
-    o.warm_start = 0;
-    const fg_minimize_method others[] = {FG_MIN_NEWTON, FG_MIN_LBFGS, FG_MIN_BFGS, FG_MIN_CG,
-                                         FG_MIN_NEWTON_CG};
-    for (int k = 0; k < 5; k++) {
-        fg_minimize_options q;
-        fg_minimize_options_init(&q, sizeof q, others[k]);
-        CHECK(fg_minimize_stochastic_workspace_size(&s.obj, s.rows, &q, &so) == 0);
-        REFUSED(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, x, 2, &q, &so, work, bytes,
-                                           grad, &res), FG_ERR_ARG);
+    check_refused(&s, s.rows, 2, o, so, work, bytes - 1);
+    check_refused(&s, s.rows, 2, o, so, (char *)work + 8, bytes);
+    check_refused(&s, 0, 2, o, so, work, bytes);
+    check_refused(&s, s.rows, 3, o, so, work, bytes);
+
+    /* Each case spoils one option of the valid pair (o, so); the last five
+     * are the methods that need the full gradient. */
+    enum { N_BAD = 11 };
+    fg_minimize_options bad_o[N_BAD];
+    fg_stochastic_options bad_so[N_BAD];
+    for (int k = 0; k < N_BAD; k++) {
+        bad_o[k] = *o;
+        bad_so[k] = *so;
     }
-    so.batch_size = SIZE_MAX;   /* B_eff = rows: fits */
-    CHECK(fg_minimize_stochastic_workspace_size(&s.obj, s.rows, &o, &so) > 0);
+    bad_so[0].batch_size = 0;
+    bad_so[1].epochs = -1;
+    bad_so[2].history_capacity = 3;   /* without a buffer */
+    bad_o[3].lr = -1.0;
+    bad_o[4].line_search = FG_MIN_LS_ARMIJO;
+    bad_o[5].warm_start = 1;
+    const fg_minimize_method full[] = {FG_MIN_NEWTON, FG_MIN_LBFGS, FG_MIN_BFGS, FG_MIN_CG,
+                                       FG_MIN_NEWTON_CG};
+    for (int k = 0; k < 5; k++) {
+        fg_minimize_options_init(&bad_o[6 + k], sizeof bad_o[0], full[k]);
+        CHECK(fg_minimize_stochastic_workspace_size(&s.obj, s.rows, &bad_o[6 + k], so) == 0);
+    }
+    for (int k = 0; k < N_BAD; k++) check_refused(&s, s.rows, 2, &bad_o[k], &bad_so[k], work, bytes);
+
+    s.so.batch_size = SIZE_MAX;   /* B_eff = rows: fits */
+    CHECK(fg_minimize_stochastic_workspace_size(&s.obj, s.rows, o, so) > 0);
     size_t huge[2] = {SIZE_MAX / 2, 8};
     s.obj.row_bytes = huge;
-    so.order = order_fn;
-    CHECK(fg_minimize_stochastic_workspace_size(&s.obj, s.rows, &o, &so) == 0);
+    s.so.order = order_fn;
+    CHECK(fg_minimize_stochastic_workspace_size(&s.obj, s.rows, o, so) == 0);
     s.obj.row_bytes = s.row_bytes;
-    so.order = NULL;
-    double nan_x[2] = {NAN, 0.0};
-    CHECK_STATUS(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, nan_x, 2, &o, &so, work,
-                                            bytes, grad, &res), FG_ERR_NONFINITE);
-#undef REFUSED
+    s.so.order = NULL;
+    double nan_x[2] = {NAN, 0.0}, grad[2];
+    CHECK_STATUS(fg_minimize_stochastic_f64(&s.obj, s.data, s.rows, nan_x, 2, o, so, work,
+                                            bytes, grad, &s.res), FG_ERR_NONFINITE);
     free(work);
     release(&s);
 }

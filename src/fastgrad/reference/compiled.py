@@ -113,6 +113,18 @@ def _axis_parts(arr, off, p0, p1, p2, n_extra):
     return arr[off:off + p0 * p1 * p2].reshape((p0, p1, p2) + n_extra)
 
 
+def _map_rows(val: list, jac: list, hes: list, out: int, a: int, f: Callable) -> None:
+    """Slot out = f(slot a) for the values and, where a has them, the
+    Jacobian and Hessian rows: f picks or adds elements along the first axis
+    only (a gather, a selection, a running sum), so the derivatives map as
+    the values do. f takes and returns arrays of shape (elements,) + tail."""
+    val[out] = f(val[a])
+    if jac[a] is not None:
+        jac[out] = f(jac[a])
+    if hes[a] is not None:
+        hes[out] = f(hes[a])
+
+
 def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False,
          data: Sequence = ()):
     """Evaluate the tape: values, and derivatives up to `order` (0, 1, 2);
@@ -198,11 +210,7 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False,
                     hes[out] = np.where(cond[:, None, None], za, zb)
         elif code == TI_GATHER:
             idx = prog.index_pool[p0:p0 + m] + a_off
-            val[out] = val[a][idx]
-            if jac[a] is not None:
-                jac[out] = jac[a][idx]
-            if hes[a] is not None:
-                hes[out] = hes[a][idx]
+            _map_rows(val, jac, hes, out, a, lambda t: t[idx])
         elif code == TI_SUM:
             ext = p0 * p1 * p2
             val[out] = val[a][a_off:a_off + ext].reshape(p0, p1, p2).sum(axis=1).ravel() * scale
@@ -242,11 +250,8 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False,
             v = _axis_parts(val[a], a_off, p0, p1, p2, ())
             pick = (np.argmin if code == TI_MIN else np.argmax)(v, axis=1)   # first NaN, else
             sel = (np.arange(p0)[:, None], pick, np.arange(p2)[None, :])      # first extremum
-            val[out] = v[sel].ravel()
-            if jac[a] is not None:
-                jac[out] = _axis_parts(jac[a], a_off, p0, p1, p2, (n,))[sel].reshape(-1, n)
-            if hes[a] is not None:
-                hes[out] = _axis_parts(hes[a], a_off, p0, p1, p2, (n, n))[sel].reshape(-1, n, n)
+            _map_rows(val, jac, hes, out, a, lambda t: _axis_parts(
+                t, a_off, p0, p1, p2, t.shape[1:])[sel].reshape((-1,) + t.shape[1:]))
         elif code == TI_PROD:
             v = _axis_parts(val[a], a_off, p0, p1, p2, ())
             with np.errstate(invalid="ignore", over="ignore"):
@@ -262,20 +267,11 @@ def _run(prog: Program, x: np.ndarray, order: int, all_values: bool = False,
                     h += _ns(_others2(vl)[..., None, None], cross).sum(axis=(-4, -3))
                     hes[out] = h.reshape(-1, n, n)
         elif code == TI_CUMSUM:
-            val[out] = np.cumsum(_axis_parts(val[a], a_off, p0, p1, p2, ()), axis=1).ravel()
-            if jac[a] is not None:
-                jac[out] = np.cumsum(_axis_parts(jac[a], a_off, p0, p1, p2, (n,)),
-                                     axis=1).reshape(-1, n)
-            if hes[a] is not None:
-                hes[out] = np.cumsum(_axis_parts(hes[a], a_off, p0, p1, p2, (n, n)),
-                                     axis=1).reshape(-1, n, n)
+            _map_rows(val, jac, hes, out, a, lambda t: np.cumsum(_axis_parts(
+                t, a_off, p0, p1, p2, t.shape[1:]), axis=1).reshape((-1,) + t.shape[1:]))
         elif code == TI_TAKE:
             src = _take_source(prog, val, rec)
-            val[out] = val[a][src]
-            if jac[a] is not None:
-                jac[out] = jac[a][src]
-            if hes[a] is not None:
-                hes[out] = hes[a][src]
+            _map_rows(val, jac, hes, out, a, lambda t: t[src])
         elif code == TI_CAST:
             val[out] = val[a][a_off:a_off + m].astype(np.float64)
         else:  # pragma: no cover - Tape validation refuses any other code

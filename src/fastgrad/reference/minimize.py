@@ -235,6 +235,17 @@ def _tol_norm(x, g, sign, box) -> float:
     return float(np.linalg.norm(x - np.clip(x - sign * g, box[0], box[1])))
 
 
+def _start(x0: Any, bounds: Any) -> tuple[tuple, np.ndarray, tuple[np.ndarray, ...] | None]:
+    """x0's shape; x0 as a flat float64 copy, clipped into the box; and the
+    box: the pair (lb, ub) broadcast to x's size, or None without bounds."""
+    shape = np.shape(x0)
+    x = np.array(x0, dtype=np.float64).reshape(-1)
+    if bounds is None:
+        return shape, x, None
+    box = tuple(np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape) for b in bounds)
+    return shape, np.clip(x, box[0], box[1]), box
+
+
 def minimize(fun: Callable, x0: Any, *, method: str = "adam", jac: Any = None,
              gradient: str = "dual", lr: Any = None, tol: float = 1e-8,
              ftol: float = 2.220446049250313e-09, maxiter: int = 10_000,
@@ -268,12 +279,7 @@ def minimize(fun: Callable, x0: Any, *, method: str = "adam", jac: Any = None,
     line_search = line_search or _DEFAULT_LINE_SEARCH.get(method, "none")
     schedule = lr if callable(lr) else None
     base_lr = h["lr"] if lr is None else lr
-    shape = np.shape(x0)
-    x = np.array(x0, dtype=np.float64).reshape(-1)
-    box = None
-    if bounds is not None:
-        box = tuple(np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape) for b in bounds)
-        x = np.clip(x, box[0], box[1])
+    shape, x, box = _start(x0, bounds)
     sign = -1.0 if maximize else 1.0
     obj = _Objective(fun, jac, h.get("hess") or getattr(fun, "hessian", None), shape,
                      math.inf if maxfun is None else maxfun)

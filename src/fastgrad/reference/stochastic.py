@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fastgrad.reference.minimize import _BUFFERS, _DEFAULTS, _finite, _FirstOrder, _Result
+from fastgrad.reference.minimize import (_BUFFERS, _DEFAULTS, _finite, _FirstOrder, _Result,
+                                         _start)
 
 __all__ = ["minimize_batches"]
 
@@ -34,12 +35,7 @@ def minimize_batches(fun: Any, x0: Any, *, data: tuple, batch_size: int,
     h = dict(_DEFAULTS[method], **options)
     schedule = lr if callable(lr) else None
     base_lr = float(h["lr"] if lr is None or schedule else lr)   # type: ignore[arg-type]
-    shape = np.shape(x0)
-    x = np.array(x0, dtype=np.float64).reshape(-1)
-    box = None
-    if bounds is not None:
-        box = tuple(np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape) for b in bounds)
-        x = np.clip(x, box[0], box[1])
+    shape, x, box = _start(x0, bounds)
     opt = _FirstOrder(method, h, x.size, maximize)
     m = len(data[0])
     B = min(batch_size, m)
