@@ -11,12 +11,12 @@ import pytest
 import sympy as sp
 
 import fastgrad
-from fastgrad import CompiledFunction
+from fastgrad import _fd
 from fastgrad._ops import OPS, ufunc_of
-from support.build import load
-from fastgrad.compiled import TraceError
+from fastgrad.finite_diff import FD_METHODS, fd_gradient
 from fastgrad.reference import compiled as ref
-from support.threads import run_threads
+from support.build import load
+from support.problems import make_mlp
 
 RNG_SEED = 20261122
 TT = load("testing_tape")   # capsule calls (test-only extension)
@@ -396,24 +396,6 @@ def test_logistic_regression():
     np.testing.assert_allclose(cf.hessian(w), hess, rtol=1e-12)
 
 
-def make_mlp(d_in=3, hidden=4, m=10):
-    rng = np.random.default_rng(RNG_SEED)
-    X, t = rng.normal(size=(m, d_in)), rng.normal(size=m)
-    sizes = [d_in * hidden, hidden, hidden, 1]
-    bounds = np.cumsum([0] + sizes)
-
-    def mlp_loss(p):
-        W1 = p[bounds[0]:bounds[1]].reshape(d_in, hidden)
-        b1 = p[bounds[1]:bounds[2]]
-        W2 = p[bounds[2]:bounds[3]]
-        b2 = p[bounds[3]]
-        h = np.tanh(X @ W1 + b1)
-        return np.mean((h @ W2 + b2 - t) ** 2)
-
-    return mlp_loss, rng.normal(size=bounds[-1]) * 0.5
-
-
-def test_mlp_loss():
     f, p = make_mlp()
     check_against_oracles(f, p)
 
@@ -491,166 +473,6 @@ def test_jvp():
     np.testing.assert_allclose(jv, cf.gradient(p) @ v, rtol=1e-12)
     rv, rjv = ref.compile(f, p.shape).jvp(p, v)
     np.testing.assert_allclose(jv, rjv, rtol=1e-12)
-
-
-# ----------------------------------------------------- API and behaviour --
-
-def test_decorator_form_and_args():
-    @fastgrad.compile(shape=(3,))
-    def f(x):
-        """doc"""
-        return np.sum(x ** 2)
-
-    assert isinstance(f, CompiledFunction)
-    assert f.__name__ == "f" and f.__doc__ == "doc"
-    assert f(np.array([1.0, 2.0, 3.0])) == 14.0
-    g = fastgrad.compile(lambda x, c: np.sum(c * x), 2, args=(np.array([2.0, 3.0]),))
-    np.testing.assert_array_equal(g.gradient(np.zeros(2)), [2.0, 3.0])
-
-
-def test_pickle_round_trip():
-    import pickle
-    f, p = make_mlp()
-    cf = fastgrad.compile(f, p.shape, chunk=3)
-    back = pickle.loads(pickle.dumps(cf))
-    assert back(p) == cf(p)
-    np.testing.assert_array_equal(back.gradient(p), cf.gradient(p))
-    assert back.__name__ == "mlp_loss" and back.shape == cf.shape
-
-
-def test_input_conversion():
-    cf = fastgrad.compile(lambda x: np.sum(x ** 2), (2, 2))
-    expect = 30.0
-    assert cf([[1, 2], [3, 4]]) == expect                      # list of ints
-    assert cf(np.array([[1, 2], [3, 4]], dtype=np.float32)) == expect
-    assert cf(np.arange(1.0, 9.0).reshape(2, 4)[:, ::2] * 0 + [[1, 2], [3, 4]]) == expect
-    big = np.arange(1.0, 5.0).reshape(2, 2)
-    assert cf(np.asfortranarray(big)) == expect
-
-
-def test_shape_and_dtype_errors():
-    cf = fastgrad.compile(lambda x: np.sum(x ** 2), 3)
-    with pytest.raises(ValueError, match=r"x has shape \(4,\).*compiled for shape \(3,\)"):
-        cf(np.zeros(4))
-    with pytest.raises(ValueError, match="shape"):
-        cf.gradient(np.zeros((3, 1)))
-    with pytest.raises(ValueError, match="shape"):
-        cf.hessian(np.zeros(2))
-    with pytest.raises(ValueError, match=r"v has shape"):
-        cf.jvp(np.zeros(3), np.zeros(2))
-    with pytest.raises(TypeError, match="real numbers"):
-        cf(np.zeros(3, dtype=complex))
-    with pytest.raises(TypeError, match="real numbers"):
-        cf(np.array(["a", "b", "c"]))
-    with pytest.raises(ValueError, match="method"):
-        cf.gradient(np.zeros(3), method="bogus")
-    with pytest.raises(TypeError, match="shape"):
-        fastgrad.compile(lambda x: x)
-    with pytest.raises(ValueError, match="chunk"):
-        fastgrad.compile(lambda x: np.sum(x), 3, chunk=0)
-    with pytest.raises(ValueError, match="shape"):
-        fastgrad.compile(lambda x: np.sum(x), (0,))
-
-
-def raises_trace(f, shape, match):
-    with pytest.raises(TraceError, match=match) as info:
-        fastgrad.compile(f, shape)
-    assert isinstance(info.value, TypeError)
-
-
-def test_trace_errors_control_flow():
-    def branchy(x):
-        if x[0] > 0:
-            return np.sum(x)
-        return -np.sum(x)
-
-    raises_trace(branchy, 2, r"bool\(\).*np\.where")
-    raises_trace(lambda x: float(x[0]) ** 2, 2, r"float\(\)")
-    raises_trace(lambda x: np.sum(x[int(x[0])]), 2, r"int\(\)")
-    raises_trace(lambda x: np.sum(x[x > 0]), 2, "traced index")
-    import math
-    raises_trace(lambda x: math.exp(x[0]), 2, r"float\(\)")
-
-
-def test_trace_errors_unsupported_operations():
-    raises_trace(lambda x: np.sum(np.floor(x)), 2, "numpy.floor")
-    raises_trace(lambda x: np.sum(np.sort(x)), 2, "sort")
-    raises_trace(lambda x: np.linalg.det(x.reshape(2, 2)), 4, "det")
-    raises_trace(lambda x: np.add.reduce(x), 2, r"numpy.add.reduce")
-    raises_trace(lambda x: np.sum(np.exp(x, out=np.zeros(2))), 2, "out=")
-    raises_trace(lambda x: np.sum(x // 2), 2, "floor division")
-    raises_trace(lambda x: np.sum(np.asarray(x)), 2, "conversion")
-    raises_trace(lambda x: np.sum(np.array([x[0], x[1]])), 2, r"np\.stack")
-    raises_trace(lambda x: np.argmax(x) * x[0], 2, "argmax")
-
-    def setitem(x):
-        x[0] = 1.0
-        return np.sum(x)
-
-    raises_trace(setitem, 2, "item assignment")
-    with pytest.raises(ValueError, match="scalar"):
-        fastgrad.compile(lambda x: x * 2, 3)
-    with pytest.raises(ValueError, match="does not depend on x"):
-        fastgrad.compile(lambda x: 3.0, 3)
-    with pytest.raises(ValueError, match="broadcast"):
-        fastgrad.compile(lambda x: np.sum(x + np.ones(4)), 3)
-
-
-def test_constant_folding_and_dead_code():
-    A = np.arange(4.0).reshape(2, 2)
-
-    def f(x):
-        unused = np.exp(x) * 3          # dropped: the output does not use it
-        c = np.sum(np.sin(A) @ A)       # constants only: folded while tracing
-        return np.sum(x * c)
-
-    cf = fastgrad.compile(f, 2)
-    assert len(cf.program.instrs) == 2   # multiply, sum
-    c = np.sum(np.sin(A) @ A)
-    np.testing.assert_allclose(cf(np.ones(2)), 2 * c, rtol=1e-15)
-
-
-def test_output_view_and_piecewise_constant():
-    cf = fastgrad.compile(lambda x: x[1], 3)
-    np.testing.assert_array_equal(cf.gradient(np.array([1.0, 2.0, 3.0])), [0, 1, 0])
-    step = fastgrad.compile(lambda x: np.sum(np.where(x > 0, 1.0, -1.0)), 2)
-    assert step(np.array([1.0, -1.0])) == 0.0
-    np.testing.assert_array_equal(step.gradient(np.array([1.0, -1.0])), [0.0, 0.0])
-    np.testing.assert_array_equal(step.hessian(np.array([1.0, -1.0])), np.zeros((2, 2)))
-
-
-def test_nonfinite_values_propagate():
-    cf = fastgrad.compile(lambda x: np.sum(np.log(x)), 2)
-    assert np.isnan(cf(np.array([-1.0, 1.0])))
-    assert cf(np.array([0.0, 1.0])) == -np.inf
-
-
-# ------------------------------------------------------------- threads --
-
-def test_threads_share_one_compiled_function():
-    rng = np.random.default_rng(RNG_SEED)
-    X = rng.normal(size=(600, 8))          # big enough that calls release the GIL
-    y = np.where(rng.uniform(size=600) < 0.5, -1.0, 1.0)
-    cf = fastgrad.compile(lambda w: np.sum(np.log1p(np.exp(-y * (X @ w)))) + 0.1 * w @ w, 8)
-    small = fastgrad.compile(rosenbrock, 8)
-    points = [rng.normal(size=8) for _ in range(8)]
-    def results(p):
-        return (cf(p), cf.gradient(p), small(p), small.gradient(p),
-                cf.gradient(p, method="reverse"), small.hessian(p))
-
-    expect = [results(p) for p in points]
-    errors = []
-
-    def worker(i):
-        p = points[i]
-        for _ in range(40):
-            got = results(p)
-            if not all(np.array_equal(u, v) for u, v in zip(got, expect[i])):
-                errors.append(i)
-                return
-
-    run_threads(worker, 8)
-    assert errors == []
 
 
 # ------------------------------------------------------------ capsules --
@@ -731,140 +553,10 @@ def test_reference_matches_c_on_program():
     assert rf(p) == pytest.approx(cf(p), rel=1e-14)
 
 
-# ------------------------------------------------- C-side validation --
 
-def corrupt(program, row, field, value):
-    """The program with one instruction field replaced."""
-    from fastgrad.compiled import Program
-    instrs = program.instrs.copy()
-    instrs[row][field] = value
-    return Program(program.shape, program.slot_size, program.slot_kind, program.consts,
-                   instrs, program.index_pool)
-
-
-@pytest.mark.parametrize("row, field, value, what", [
-    (0, "a", 99, "operand slot out of range"),
-    (0, "a_off", 5, "operand offset past the end of its slot"),
-    (1, "a", 7, "reads a slot before it is written"),
-    (0, "out", 0, "writes the input slot"),
-    (0, "code", 42, "unknown instruction code"),
-    (0, "op", 999, "unknown op code"),
-    (-1, "n", 2, "output size disagrees with its slot"),
-    (1, "sa", 2, "stride other than 0 or 1"),
-])
-def test_tape_validation_rejects_malformed_programs(row, field, value, what):
-    from fastgrad._tape import Tape
-    cf = fastgrad.compile(rosenbrock, 3)
-    bad = corrupt(cf.program, row, field, value)
-    with pytest.raises((ValueError, TypeError), match="invalid tape"):
-        Tape(*bad.arrays(), bad.shape, 4)
-
-
-def test_tape_validation_rejects_bad_gather_index():
-    from fastgrad._tape import Tape
-    cf = fastgrad.compile(lambda x: np.sum(x[[2, 0]] ** 2), 3)
-    prog = cf.program
-    assert prog.instrs[0]["code"] == fastgrad._tape.CODES["GATHER"]
-    prog.index_pool = np.array([2, 3])       # 3 is outside x
-    with pytest.raises(ValueError, match="invalid tape"):
-        Tape(*prog.arrays(), prog.shape, 4)
-
-
-# ------------------------------------------- random programs (corpus) --
-
-SAFE_UNARY = ["sin", "cos", "tanh", "arctan", "negative", "square", "arcsinh"]
-SAFE_BINARY = ["add", "subtract", "multiply", "maximum", "minimum", "hypot", "arctan2",
-               "logaddexp"]
-
-
-def random_program(seed):
-    """A random composition of table ops and structural operations on a
-    (3, 4) input, as a NumPy function (the same code is traced)."""
-    rng = np.random.default_rng(seed)
-    steps = []
-    shapes = [(3, 4)]
-    for _ in range(8):
-        kind = rng.choice(["unary", "binary", "binary", "sum", "transpose", "slice", "const",
-                           "matmul"])
-        i = int(rng.integers(len(shapes)))
-        s = shapes[i]
-        if kind == "unary":
-            steps.append(("unary", str(rng.choice(SAFE_UNARY)), i))
-            shapes.append(s)
-        elif kind == "binary":
-            j = int(rng.integers(len(shapes)))
-            try:
-                out = np.broadcast_shapes(s, shapes[j])
-                steps.append(("binary", str(rng.choice(SAFE_BINARY)), i, j))
-            except ValueError:
-                out = s
-                steps.append(("binary_sum", str(rng.choice(SAFE_BINARY)), i, j))
-            shapes.append(out)
-        elif kind == "sum" and len(s) >= 1:
-            ax = int(rng.integers(len(s)))
-            steps.append(("sum", ax, i))
-            shapes.append(s[:ax] + s[ax + 1:])
-        elif kind == "transpose" and len(s) == 2:
-            steps.append(("transpose", i))
-            shapes.append(s[::-1])
-        elif kind == "slice" and len(s) >= 1 and s[0] > 1:
-            steps.append(("slice", i))
-            shapes.append((s[0] - 1,) + s[1:])
-        elif kind == "const":
-            steps.append(("const", rng.uniform(-2, 2, size=s[-1:] if s else ()), i))
-            shapes.append(s)
-        elif kind == "matmul" and len(s) == 2:
-            steps.append(("matmul", rng.uniform(-1, 1, size=(s[1], 2)), i))
-            shapes.append((s[0], 2))
-
-    def f(x):
-        pool = [x]
-        for st in steps:
-            if st[0] == "unary":
-                pool.append(getattr(np, st[1])(pool[st[2]]))
-            elif st[0] == "binary":
-                pool.append(getattr(np, st[1])(pool[st[2]], pool[st[3]]))
-            elif st[0] == "binary_sum":
-                pool.append(getattr(np, st[1])(pool[st[2]], np.sum(pool[st[3]])))
-            elif st[0] == "sum":
-                pool.append(np.sum(pool[st[2]], axis=st[1]))
-            elif st[0] == "transpose":
-                pool.append(pool[st[1]].T)
-            elif st[0] == "slice":
-                pool.append(pool[st[1]][1:][::-1])
-            elif st[0] == "const":
-                pool.append(pool[st[2]] * st[1])
-            elif st[0] == "matmul":
-                pool.append(pool[st[2]] @ st[1])
-        return sum(np.sum(v) * (0.5 + 0.1 * k) for k, v in enumerate(pool))
-
-    return f
-
-
-@pytest.mark.parametrize("seed", range(25))
-def test_random_programs_against_reference(seed):
-    f = random_program(seed)
-    x = np.random.default_rng(seed + 1000).uniform(-1.5, 1.5, size=(3, 4))
-    cf = fastgrad.compile(f, x.shape, chunk=5)
-    rf = ref.compile(f, x.shape)
-    np.testing.assert_allclose(cf(x), f(x), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cf(x), rf(x), rtol=1e-12, atol=1e-12)
-    g = cf.gradient(x)
-    np.testing.assert_allclose(g, rf.gradient(x), rtol=1e-11, atol=1e-11)
-    np.testing.assert_allclose(cf.gradient(x, method="reverse"), g, rtol=1e-11, atol=1e-11)
-    np.testing.assert_allclose(cf.hessian(x), rf.hessian(x), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(cf.gradient(x, method="reverse"), rf.gradient(x, method="reverse"),
-                               rtol=1e-11, atol=1e-11)
-
-
-# =====================================================================
-# compile x the other modules: finite differences through the capsule
-# path, and the tape against DualArray (fastgrad.gradient / hessian on the
-# same Python function)
-# =====================================================================
-
-from fastgrad import _fd  # noqa: E402
-from fastgrad.finite_diff import FD_METHODS, fd_gradient  # noqa: E402
+# ------------- compile x the other modules: finite differences through the
+# capsule path, and the tape against DualArray (fastgrad.gradient / hessian
+# on the same Python function) --
 
 # relative accuracy of each real finite-difference method on smooth functions
 # of size ~1 (truncation + rounding at the default step)

@@ -55,3 +55,29 @@ def test_workspace_pool_under_concurrent_mixed_calls():
     if sysconfig.get_config_var("Py_GIL_DISABLED"):
         # a free-threaded build: importing the tape module left the GIL off
         assert not sys._is_gil_enabled()
+
+
+def test_threads_share_one_compiled_function():
+    rng = np.random.default_rng(20261122)
+    X = rng.normal(size=(600, 8))          # big enough that calls release the GIL
+    y = np.where(rng.uniform(size=600) < 0.5, -1.0, 1.0)
+    cf = fastgrad.compile(lambda w: np.sum(np.log1p(np.exp(-y * (X @ w)))) + 0.1 * w @ w, 8)
+    small = fastgrad.compile(rosenbrock, 8)
+    points = [rng.normal(size=8) for _ in range(8)]
+    def results(p):
+        return (cf(p), cf.gradient(p), small(p), small.gradient(p),
+                cf.gradient(p, method="reverse"), small.hessian(p))
+
+    expect = [results(p) for p in points]
+    errors = []
+
+    def worker(i):
+        p = points[i]
+        for _ in range(40):
+            got = results(p)
+            if not all(np.array_equal(u, v) for u, v in zip(got, expect[i])):
+                errors.append(i)
+                return
+
+    run_threads(worker, 8)
+    assert errors == []

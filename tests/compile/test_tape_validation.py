@@ -13,10 +13,8 @@ import numpy as np
 import pytest
 
 import fastgrad
-from fastgrad import CompiledFunction
 from fastgrad._tape import CODES, INSTR_DTYPE, Tape
 from fastgrad.program import Program
-from tape_programs import Builder
 
 
 def rosenbrock(x):
@@ -305,3 +303,37 @@ def test_fuzz_field_corruptions_never_crash(seed):
     assert r.returncode == 0, f"crashed ({r.returncode}): {r.stderr[-2000:]}"
     ok, refused = map(int, r.stdout.split())
     assert ok + refused == 2500 and refused > 1500 and ok > 50, (ok, refused)
+
+
+def corrupt(program, row, field, value):
+    """The program with one instruction field replaced."""
+    instrs = program.instrs.copy()
+    instrs[row][field] = value
+    return Program(program.shape, program.slot_size, program.slot_kind, program.consts,
+                   instrs, program.index_pool)
+
+
+@pytest.mark.parametrize("row, field, value, what", [
+    (0, "a", 99, "operand slot out of range"),
+    (0, "a_off", 5, "operand offset past the end of its slot"),
+    (1, "a", 7, "reads a slot before it is written"),
+    (0, "out", 0, "writes the input slot"),
+    (0, "code", 42, "unknown instruction code"),
+    (0, "op", 999, "unknown op code"),
+    (-1, "n", 2, "output size disagrees with its slot"),
+    (1, "sa", 2, "stride other than 0 or 1"),
+])
+def test_tape_validation_rejects_malformed_programs(row, field, value, what):
+    cf = fastgrad.compile(rosenbrock, 3)
+    bad = corrupt(cf.program, row, field, value)
+    with pytest.raises((ValueError, TypeError), match="invalid tape"):
+        Tape(*bad.arrays(), bad.shape, 4)
+
+
+def test_tape_validation_rejects_bad_gather_index():
+    cf = fastgrad.compile(lambda x: np.sum(x[[2, 0]] ** 2), 3)
+    prog = cf.program
+    assert prog.instrs[0]["code"] == fastgrad._tape.CODES["GATHER"]
+    prog.index_pool = np.array([2, 3])       # 3 is outside x
+    with pytest.raises(ValueError, match="invalid tape"):
+        Tape(*prog.arrays(), prog.shape, 4)

@@ -45,3 +45,23 @@ def random_quadratic(seed, n, maximize=False):
     A = A @ A.T + np.eye(n)
     sign = -1.0 if maximize else 1.0
     return fg.compile(lambda x: sign * 0.5 * (x @ A @ x), n), rng.normal(size=n)
+
+
+def make_mlp(d_in=3, hidden=4, m=10, seed=20261122):
+    """A one-hidden-layer tanh network's mean squared error on m random
+    rows, as a function of its flat parameters, and a random parameter point."""
+    rng = np.random.default_rng(seed)
+    X, t = rng.normal(size=(m, d_in)), rng.normal(size=m)
+    sizes = [d_in * hidden, hidden, hidden, 1]
+    bounds = np.cumsum([0] + sizes)
+
+    def mlp_loss(p):
+        W1 = p[bounds[0]:bounds[1]].reshape(d_in, hidden)
+        b1 = p[bounds[1]:bounds[2]]
+        W2 = p[bounds[2]:bounds[3]]
+        b2 = p[bounds[3]]
+        h = np.tanh(X @ W1 + b1)
+        return np.mean((h @ W2 + b2 - t) ** 2)
+
+    return mlp_loss, rng.normal(size=bounds[-1]) * 0.5
+
