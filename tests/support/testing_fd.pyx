@@ -24,14 +24,28 @@ cnp.import_array()
 # with vectorized=True), and _fg_scalar_capsule() returns a fresh capsule
 # owning its context (fg_objective.h's contract).
 
-cdef double rosenbrock_fn(const double *x, size_t n, void *ctx) noexcept nogil:
+cdef fg_status rosenbrock_value_grad(const double *x, size_t n, double *value,
+                                     double *grad, void *ctx) noexcept nogil:
+    """Value and (grad not NULL) exact gradient in one pass over the terms."""
     cdef double s = 0.0, a, b
     cdef size_t i
+    if grad != NULL:
+        for i in range(n):
+            grad[i] = 0.0
     for i in range(n - 1 if n > 0 else 0):
         a = x[i + 1] - x[i] * x[i]
         b = 1.0 - x[i]
         s += 100.0 * a * a + b * b
-    return s
+        if grad != NULL:
+            grad[i] += -400.0 * x[i] * a - 2.0 * b
+            grad[i + 1] += 200.0 * a
+    value[0] = s
+    return FG_OK
+
+cdef double rosenbrock_fn(const double *x, size_t n, void *ctx) noexcept nogil:
+    cdef double value
+    rosenbrock_value_grad(x, n, &value, NULL, ctx)
+    return value
 
 cdef double quadratic_fn(const double *x, size_t n, void *ctx) noexcept nogil:
     # ctx: A (n*n, row-major) then b (n): 0.5 x'Ax + b'x
@@ -54,20 +68,6 @@ cdef double logsum_fn(const double *x, size_t n, void *ctx) noexcept nogil:
             return NAN    # outside the domain: the failure signal
         s += log(x[i])
     return s
-
-cdef fg_status rosenbrock_value_grad(const double *x, size_t n, double *value,
-                                     double *grad, void *ctx) noexcept nogil:
-    cdef size_t i
-    cdef double t
-    value[0] = rosenbrock_fn(x, n, NULL)
-    if grad != NULL:
-        for i in range(n):
-            grad[i] = 0.0
-        for i in range(n - 1 if n > 0 else 0):
-            t = x[i + 1] - x[i] * x[i]
-            grad[i] += -400.0 * x[i] * t - 2.0 * (1.0 - x[i])
-            grad[i + 1] += 200.0 * t
-    return FG_OK
 
 
 cdef void free_objective_capsule(object capsule) noexcept:
