@@ -6,7 +6,9 @@ Layers: finite_diff.py validates arguments and evaluates Python callables;
 this module checks arrays cheaply, allocates outputs, and calls C: stencil()
 writes the (m, n) points (out), combine() turns (m, p) values (in) into
 derivatives (out), capsule_*() run whole gradients on a C callback with the
-GIL released. C never sees Python.
+GIL released (the array side of the gradient and Hessian drivers sits in
+_fd_common.pxd, shared with Cython code that calls the cdef exports). C
+never sees Python.
 """
 cimport numpy as cnp
 import numpy as np
