@@ -20,57 +20,64 @@ static fg_status check_op(int op, fg_op_kind kind, size_t n, size_t k, int hyper
     return FG_OK;
 }
 
-/* One source for both dtypes: T the element type, S the suffix. */
-#define FG_DUAL_API(T, S)                                                              \
-fg_status fg_dual_unary_##S(int op, size_t n, size_t k, const T *xv, const T *xt,      \
-                            T *yv, T *yt)                                              \
-{                                                                                      \
-    if (n && (!xv || !yv || (k && (!xt || !yt)))) return FG_ERR_ARG;                   \
-    fg_status st = check_op(op, FG_OP_KIND_UNARY, n, k, 0, 0);                         \
-    if (st != FG_OK || n == 0) return st;                                              \
-    fg_elem_dual1_##S[op](xv, xt, yv, yt, (int64_t)n, (int64_t)k);                     \
-    return FG_OK;                                                                      \
-}                                                                                      \
-                                                                                       \
-fg_status fg_dual_binary_##S(int op, size_t n, size_t k, const T *av, const T *at,     \
-                             size_t a_inc, const T *bv, const T *bt, size_t b_inc,     \
-                             T *yv, T *yt)                                             \
-{                                                                                      \
-    if (n && (!av || !bv || !yv || (k && (at || bt) && !yt))) return FG_ERR_ARG;       \
-    fg_status st = check_op(op, FG_OP_KIND_BINARY, n, k, 0, a_inc | b_inc);            \
-    if (st != FG_OK || n == 0) return st;                                              \
-    fg_elem_dual2_##S[op](av, k ? at : NULL, (int64_t)a_inc, bv, k ? bt : NULL,        \
-                          (int64_t)b_inc, yv, k ? yt : NULL, (int64_t)n, (int64_t)k);  \
-    return FG_OK;                                                                      \
-}                                                                                      \
-                                                                                       \
-fg_status fg_hdual_unary_##S(int op, size_t n, size_t k, const T *xv, const T *xt,     \
-                             T *yv, T *yt)                                             \
-{                                                                                      \
-    if (n && (!xv || !yv || !xt || !yt)) return FG_ERR_ARG;                            \
-    fg_status st = check_op(op, FG_OP_KIND_UNARY, n, k, 1, 0);                         \
-    if (st != FG_OK || n == 0) return st;                                              \
-    const int64_t m = 2 * (int64_t)k + 1;                                              \
-    fg_elem_hyper1_##S[op](xv, xt, xt + k, xt + k + 1, yv, yt, yt + k, yt + k + 1,     \
-                           (int64_t)n, (int64_t)k, m, m);                              \
-    return FG_OK;                                                                      \
-}                                                                                      \
-                                                                                       \
-/* A constant operand (NULL tangent) stays NULL in all three parts. */                 \
-fg_status fg_hdual_binary_##S(int op, size_t n, size_t k, const T *av, const T *at,    \
-                              size_t a_inc, const T *bv, const T *bt, size_t b_inc,    \
-                              T *yv, T *yt)                                            \
-{                                                                                      \
-    if (n && (!av || !bv || !yv || ((at || bt) && !yt))) return FG_ERR_ARG;            \
-    fg_status st = check_op(op, FG_OP_KIND_BINARY, n, k, 1, a_inc | b_inc);            \
-    if (st != FG_OK || n == 0) return st;                                              \
-    const int64_t m = 2 * (int64_t)k + 1;                                              \
-    fg_elem_hyper2_##S[op](av, at, at ? at + k : NULL, at ? at + k + 1 : NULL,         \
-                           (int64_t)a_inc, bv, bt, bt ? bt + k : NULL,                 \
-                           bt ? bt + k + 1 : NULL, (int64_t)b_inc, yv, yt,             \
-                           yt ? yt + k : NULL, yt ? yt + k + 1 : NULL, (int64_t)n,     \
-                           (int64_t)k, m, m);                                          \
-    return FG_OK;                                                                      \
+/* One source for both dtypes (T the element type, S the suffix) and for both
+ * families: `hyper` is 0 (dual) or 1 (hyper-dual), a constant at each call
+ * below, so the untaken branch folds away. A tangent row has m = k (hyper:
+ * 2k + 1, never 0) numbers, so the pointer checks read the same for both. */
+#define FG_DUAL_API(T, S)                                                                  \
+static fg_status unary_##S(int op, int hyper, size_t n, size_t k, const T *xv,             \
+                           const T *xt, T *yv, T *yt)                                      \
+{                                                                                          \
+    const size_t m = hyper ? 2 * k + 1 : k;                                                \
+    if (n && (!xv || !yv || (m && (!xt || !yt)))) return FG_ERR_ARG;                       \
+    fg_status st = check_op(op, FG_OP_KIND_UNARY, n, k, hyper, 0);                         \
+    if (st != FG_OK || n == 0) return st;                                                  \
+    if (hyper)                                                                             \
+        fg_elem_hyper1_##S[op](xv, xt, xt + k, xt + k + 1, yv, yt, yt + k, yt + k + 1,     \
+                               (int64_t)n, (int64_t)k, (int64_t)m, (int64_t)m);            \
+    else                                                                                   \
+        fg_elem_dual1_##S[op](xv, xt, yv, yt, (int64_t)n, (int64_t)k);                     \
+    return FG_OK;                                                                          \
+}                                                                                          \
+                                                                                           \
+/* A constant operand (NULL tangent) stays NULL, in all three parts of a                   \
+ * hyper-dual row; with k == 0 a dual call hands the kernel no tangents. */                \
+static fg_status binary_##S(int op, int hyper, size_t n, size_t k, const T *av,            \
+                            const T *at, size_t a_inc, const T *bv, const T *bt,           \
+                            size_t b_inc, T *yv, T *yt)                                    \
+{                                                                                          \
+    const size_t m = hyper ? 2 * k + 1 : k;                                                \
+    if (n && (!av || !bv || !yv || (m && (at || bt) && !yt))) return FG_ERR_ARG;          \
+    fg_status st = check_op(op, FG_OP_KIND_BINARY, n, k, hyper, a_inc | b_inc);            \
+    if (st != FG_OK || n == 0) return st;                                                  \
+    if (hyper)                                                                             \
+        fg_elem_hyper2_##S[op](av, at, at ? at + k : NULL, at ? at + k + 1 : NULL,         \
+                               (int64_t)a_inc, bv, bt, bt ? bt + k : NULL,                 \
+                               bt ? bt + k + 1 : NULL, (int64_t)b_inc, yv, yt,             \
+                               yt ? yt + k : NULL, yt ? yt + k + 1 : NULL, (int64_t)n,     \
+                               (int64_t)k, (int64_t)m, (int64_t)m);                        \
+    else                                                                                   \
+        fg_elem_dual2_##S[op](av, k ? at : NULL, (int64_t)a_inc, bv, k ? bt : NULL,        \
+                              (int64_t)b_inc, yv, k ? yt : NULL, (int64_t)n, (int64_t)k);  \
+    return FG_OK;                                                                          \
+}                                                                                          \
+                                                                                           \
+FG_DUAL_FAMILY(T, S, dual, 0)                                                              \
+FG_DUAL_FAMILY(T, S, hdual, 1)
+
+/* The public pair fg_<NAME>_unary_<S> and fg_<NAME>_binary_<S> (fg_dual.h). */
+#define FG_DUAL_FAMILY(T, S, NAME, HYPER)                                                  \
+fg_status fg_##NAME##_unary_##S(int op, size_t n, size_t k, const T *xv, const T *xt,      \
+                                T *yv, T *yt)                                              \
+{                                                                                          \
+    return unary_##S(op, HYPER, n, k, xv, xt, yv, yt);                                     \
+}                                                                                          \
+                                                                                           \
+fg_status fg_##NAME##_binary_##S(int op, size_t n, size_t k, const T *av, const T *at,     \
+                                 size_t a_inc, const T *bv, const T *bt, size_t b_inc,     \
+                                 T *yv, T *yt)                                             \
+{                                                                                          \
+    return binary_##S(op, HYPER, n, k, av, at, a_inc, bv, bt, b_inc, yv, yt);              \
 }
 
 FG_DUAL_API(double, f64)

@@ -68,7 +68,7 @@ def unary(int op, x, tx, bint hyper=False):
     cdef void *yt = cnp.PyArray_DATA(<cnp.ndarray>out[1])
     cdef void *pv = cnp.PyArray_DATA(xv)
     cdef void *pt = cnp.PyArray_DATA(xt)
-    cdef fg_status st
+    cdef int st
     cdef bint f32 = typenum == cnp.NPY_FLOAT
     if n * m >= FG_GIL_THRESHOLD:
         with nogil:
@@ -76,19 +76,19 @@ def unary(int op, x, tx, bint hyper=False):
     else:
         st = unary_call(op, hyper, f32, n, k, pv, pt, yv, yt)
     if st != FG_OK:
-        raise_status(st, f"dual kernel for op {op}")
+        raise_status(<fg_status>st, f"dual kernel for op {op}")
     return out
 
 
-cdef inline fg_status unary_call(int op, bint hyper, bint f32, size_t n, size_t k, void *pv,
-                                 void *pt, void *yv, void *yt) noexcept nogil:
+cdef inline int unary_call(int op, bint hyper, bint f32, size_t n, size_t k, void *pv,
+                           void *pt, void *yv, void *yt) noexcept nogil:
     if f32:
         return unary_kernel(op, hyper, n, k, <float*>pv, <float*>pt, <float*>yv, <float*>yt)
     return unary_kernel(op, hyper, n, k, <double*>pv, <double*>pt, <double*>yv, <double*>yt)
 
 
-cdef inline fg_status unary_kernel(int op, bint hyper, size_t n, size_t k, floating *xv,
-                                   floating *xt, floating *yv, floating *yt) noexcept nogil:
+cdef inline int unary_kernel(int op, bint hyper, size_t n, size_t k, floating *xv,
+                             floating *xt, floating *yv, floating *yt) noexcept nogil:
     if floating is float:
         if hyper:
             return fg_hdual_unary_f32(op, n, k, xv, xt, yv, yt)
@@ -185,20 +185,20 @@ def binary(int op, a, ta, b, tb, bint hyper=False):
         pb = <void*>&sb32 if f32 else <void*>&sb
     cdef void *pta = NULL if at is None else cnp.PyArray_DATA(at)
     cdef void *ptb = NULL if bt is None else cnp.PyArray_DATA(bt)
-    cdef fg_status st
+    cdef int st
     if n * m >= FG_GIL_THRESHOLD:
         with nogil:
             st = binary_call(op, hyper, f32, n, k, pa, pta, a_inc, pb, ptb, b_inc, yv, yt)
     else:
         st = binary_call(op, hyper, f32, n, k, pa, pta, a_inc, pb, ptb, b_inc, yv, yt)
     if st != FG_OK:
-        raise_status(st, f"dual kernel for op {op}")
+        raise_status(<fg_status>st, f"dual kernel for op {op}")
     return out
 
 
-cdef inline fg_status binary_call(int op, bint hyper, bint f32, size_t n, size_t k,
-                                  void *pa, void *pta, size_t a_inc, void *pb, void *ptb,
-                                  size_t b_inc, void *yv, void *yt) noexcept nogil:
+cdef inline int binary_call(int op, bint hyper, bint f32, size_t n, size_t k,
+                            void *pa, void *pta, size_t a_inc, void *pb, void *ptb,
+                            size_t b_inc, void *yv, void *yt) noexcept nogil:
     if f32:
         return binary_kernel(op, hyper, n, k, <float*>pa, <float*>pta, a_inc, <float*>pb,
                              <float*>ptb, b_inc, <float*>yv, <float*>yt)
@@ -206,9 +206,9 @@ cdef inline fg_status binary_call(int op, bint hyper, bint f32, size_t n, size_t
                          <double*>ptb, b_inc, <double*>yv, <double*>yt)
 
 
-cdef inline fg_status binary_kernel(int op, bint hyper, size_t n, size_t k, floating *av,
-                                    floating *at, size_t a_inc, floating *bv, floating *bt,
-                                    size_t b_inc, floating *yv, floating *yt) noexcept nogil:
+cdef inline int binary_kernel(int op, bint hyper, size_t n, size_t k, floating *av,
+                              floating *at, size_t a_inc, floating *bv, floating *bt,
+                              size_t b_inc, floating *yv, floating *yt) noexcept nogil:
     if floating is float:
         if hyper:
             return fg_hdual_binary_f32(op, n, k, av, at, a_inc, bv, bt, b_inc, yv, yt)

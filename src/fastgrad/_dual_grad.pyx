@@ -100,7 +100,7 @@ cdef fg_status opsum_dual(const double *x, const double *xt, size_t n, size_t k,
     c.calls += 1
     if c.calls - 1 == c.fail_at:
         return FG_ERR_ARG
-    st = fg_dual_unary_f64(c.op, n, k, x, xt, c.yv, c.yt)
+    st = <fg_status>fg_dual_unary_f64(c.op, n, k, x, xt, c.yv, c.yt)
     if st != FG_OK:
         return st
     for j in range(k):

@@ -6,14 +6,18 @@ Layers: finite_diff.py validates arguments and evaluates Python callables;
 this module checks arrays cheaply, allocates outputs, and calls C: stencil()
 writes the (m, n) points (out), combine() turns (m, p) values (in) into
 derivatives (out), capsule_*() run whole gradients on a C callback with the
-GIL released. C never sees Python.
+GIL released (the array side of the gradient and Hessian drivers sits in
+_fd_common.pxd, shared with Cython code that calls the cdef exports). C
+never sees Python.
 """
 cimport numpy as cnp
 import numpy as np
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from fastgrad._cstatus cimport *
 from fastgrad._cfd cimport *
-from fastgrad._common cimport raise_status, FG_GIL_THRESHOLD, float_array
+from fastgrad._common cimport float_array
+from fastgrad._fd_common cimport (raise_fd_status, optional_steps, fd_gradient_arrays,
+                                  fd_hessian_array)
 
 cnp.import_array()
 
@@ -24,15 +28,6 @@ METHOD_CODES = {"forward": FG_FD_FORWARD, "backward": FG_FD_BACKWARD,
 
 RICHARDSON_LEVELS = FG_FD_RICHARDSON_LEVELS
 SCALAR_CAPSULE_NAME = FG_SCALAR_CAPSULE_NAME.decode()
-
-
-cdef int raise_fd_status(fg_status st, str what) except -1:
-    """raise_status, except that the only array fg_fd checks for finiteness
-    is the point x, so that error names it."""
-    if st == FG_ERR_NONFINITE:
-        raise ValueError(f"x must be finite (it holds NaN or infinity) "
-                         f"[{what}: {fg_status_message(st).decode()}]")
-    return raise_status(st, what)
 
 
 cdef fg_fd_method method_code(int method) except *:
@@ -82,15 +77,6 @@ def offsets(int method, bint with_error=False):
     cdef fg_fd_method m = method_code(method)
     cdef size_t k = fg_fd_offsets(m, with_error, offs)
     return [offs[r] for r in range(k)], bool(fg_fd_uses_base(m, with_error))
-
-
-cdef void *optional_steps(object steps, cnp.ndarray x) except? NULL:
-    if steps is None:
-        return NULL
-    cdef cnp.ndarray s = float_array(steps, "step", False)
-    if cnp.PyArray_TYPE(s) != cnp.PyArray_TYPE(x) or cnp.PyArray_SIZE(s) != cnp.PyArray_SIZE(x):
-        raise ValueError(f"step must hold {cnp.PyArray_SIZE(x)} values of dtype {x.dtype}")
-    return cnp.PyArray_DATA(s)
 
 
 def stencil(x, int method, bint with_error=False, steps=None, out=None):
@@ -197,25 +183,8 @@ def capsule_gradient(capsule, x, int method, steps=None, bint want_err=False):
     (in: contiguous float64), evaluated point by point without the GIL."""
     cdef fg_scalar_callback *cb = capsule_pointer(capsule)
     cdef cnp.ndarray xa = c_point(x, cb.n)
-    cdef fg_fd_method m = method_code(method)
-    cdef void *sp = optional_steps(steps, xa)
-    cdef size_t n = cnp.PyArray_SIZE(xa)
-    cdef cnp.ndarray grad = np.empty(n)
-    cdef cnp.ndarray err = np.empty(n) if want_err else None
-    cdef cnp.ndarray work = np.empty(fg_fd_gradient_workspace_size(m, n))
-    cdef double *gp = <double*>cnp.PyArray_DATA(grad)
-    cdef double *ep = <double*>cnp.PyArray_DATA(err) if want_err else NULL
-    cdef double *wp = <double*>cnp.PyArray_DATA(work)
-    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
-    cdef fg_status st
-    with nogil:
-        st = fg_fd_gradient_f64(cb.fn, cb.ctx, xp, n, m, <double*>sp, gp, ep, wp)
-    if st == FG_ERR_CALLBACK:
-        raise FloatingPointError("f returned NaN at a stencil point (a C callback signals "
-                                 "failure with NaN); no gradient was computed")
-    if st != FG_OK:
-        raise_fd_status(st, "finite-difference gradient")
-    return grad, err
+    return fd_gradient_arrays(<fd_scalar_fn>cb.fn, cb.ctx, xa, method_code(method), steps,
+                              want_err)
 
 
 def capsule_directional(capsule, x, v, int method, double step=0.0):
@@ -239,11 +208,10 @@ def capsule_directional(capsule, x, v, int method, double step=0.0):
     with nogil:
         value = cb.fn(xp, n, cb.ctx)
         st = fg_fd_directional_f64(cb.fn, cb.ctx, xp, vp, n, m, step, &deriv, NULL, wp)
-    if st == FG_ERR_CALLBACK:
-        raise FloatingPointError("f returned NaN at a stencil point (a C callback signals "
-                                 "failure with NaN)")
     if st != FG_OK:
-        raise_fd_status(st, "finite-difference directional derivative")
+        raise_fd_status(st, "finite-difference directional derivative",
+                        "f returned NaN at a stencil point (a C callback signals failure "
+                        "with NaN)")
     return value, deriv
 
 
@@ -259,21 +227,5 @@ def capsule_hessian(capsule, x, int method, steps=None):
     if cb.objective.value_grad == NULL:
         raise TypeError("the objective capsule holds a NULL value_grad")
     cdef cnp.ndarray xa = c_point(x, cb.n)
-    cdef fg_fd_method m = method_code(method)
-    cdef void *sp = optional_steps(steps, xa)
-    cdef size_t n = cnp.PyArray_SIZE(xa)
-    cdef cnp.ndarray hess = np.empty((n, n))
-    cdef cnp.ndarray work = np.empty(fg_fd_hessian_workspace_size(m, n))
-    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
-    cdef double *hp = <double*>cnp.PyArray_DATA(hess)
-    cdef double *wp = <double*>cnp.PyArray_DATA(work)
-    cdef fg_status st
-    with nogil:
-        st = fg_fd_hessian_f64(cb.objective.value_grad, cb.objective.ctx, xp, n, m,
-                               <double*>sp, hp, wp)
-    if st == FG_ERR_CALLBACK:
-        raise FloatingPointError("the C gradient failed or returned NaN at a stencil point; "
-                                 "no Hessian was computed")
-    if st != FG_OK:
-        raise_fd_status(st, "finite-difference Hessian")
-    return hess
+    return fd_hessian_array(<fd_value_grad_fn>cb.objective.value_grad, cb.objective.ctx, xa,
+                            method_code(method), steps)

@@ -267,18 +267,23 @@ def _to_f64(x: DualArray) -> DualArray:
     return _new(x.value.astype(_F64), x.tangent.astype(_F64), x._tag, x._hyper)
 
 
-def _promote_const(c: Any, dtype: np.dtype) -> np.ndarray:
-    """A constant operand as a C-contiguous float array. Python scalars take
-    the dual's dtype (NumPy's weak scalars); arrays promote as NumPy does."""
+def _promote_const(d: DualArray, c: Any) -> tuple[DualArray, np.ndarray]:
+    """(d, c) for a binary rule with one dual operand d and one constant c,
+    in either order: c as a C-contiguous float array, and d lifted to
+    float64 when c's dtype needs it. Python scalars take the dual's dtype
+    (NumPy's weak scalars); arrays promote as NumPy does."""
+    dtype = d.value.dtype
     tc = type(c)
     if tc is float or tc is int or tc is bool:
-        return np.array(c, dtype=dtype)
+        return d, np.array(c, dtype=dtype)
     a = _const_value(c)
     if a.dtype == dtype:
-        return _contig(a)
+        return d, _contig(a)
     if a.dtype == _F32 or a.dtype == _F64:
-        return _ccopy(a, dtype=_F64)
-    return _ccopy(a, dtype=_F64 if a.dtype.itemsize > 2 or dtype == _F64 else dtype)
+        a = _ccopy(a, dtype=_F64)
+    else:
+        a = _ccopy(a, dtype=_F64 if a.dtype.itemsize > 2 or dtype == _F64 else dtype)
+    return (d if a.dtype == dtype else _to_f64(d)), a
 
 
 def _unary(code: int, x: DualArray) -> DualArray:
@@ -300,24 +305,16 @@ def _binary(code: int, a: Any, b: Any) -> DualArray:
                 # fast path: the kernel broadcasts a Python scalar itself
                 y, ty = _cdual.binary(code, a.value, a.tangent, b, None, a._hyper)
                 return _new(y, ty, a._tag, a._hyper)
-            av, at = a.value, a.tangent
-            bv = _promote_const(b, av.dtype)
-            bt = None
-            if bv.dtype != av.dtype:
-                a = _to_f64(a)
-                av, at = a.value, a.tangent
+            a, bv = _promote_const(a, b)
+            av, at, bt = a.value, a.tangent, None
         tag, hyper = a._tag, a._hyper
     else:
         ta_ = type(a)
         if ta_ is float or ta_ is int:
             y, ty = _cdual.binary(code, a, None, b.value, b.tangent, b._hyper)
             return _new(y, ty, b._tag, b._hyper)
-        bv, bt = b.value, b.tangent
-        av = _promote_const(a, bv.dtype)
-        at = None
-        if av.dtype != bv.dtype:
-            b = _to_f64(b)
-            bv, bt = b.value, b.tangent
+        b, av = _promote_const(b, a)
+        bv, bt, at = b.value, b.tangent, None
         tag, hyper = b._tag, b._hyper
     sa, sb = av.shape, bv.shape
     if sa != sb:

@@ -176,7 +176,7 @@ def test_module_style_cimport(consumers):
     rng = np.random.default_rng(3)
     p0, g = rng.standard_normal(100), rng.standard_normal(100)
     p, m, v = p0.copy(), np.zeros(100), np.zeros(100)
-    assert consumers["cython"].adam_steps_module_style(p, g, m, v, 10, 1e-2) == 0
+    assert consumers["cython"].adam_steps(p, g, m, v, 10, 1e-2, module_style=True) == 0
     np.testing.assert_array_equal(p, python_api_adam(p0.copy(), g, 10, 1e-2))
 
 
@@ -186,10 +186,10 @@ def test_package_level_cimport(consumers):
     rng = np.random.default_rng(4)
     p0, g = rng.standard_normal(64).astype(np.float32), rng.standard_normal(64).astype(np.float32)
     p, m, v = p0.copy(), np.zeros(64, np.float32), np.zeros(64, np.float32)
-    assert cy.adam_steps_f32_package_style(p, g, m, v, 10, 1e-2) == 0
+    assert cy.adam_steps(p, g, m, v, 10, 1e-2) == 0            # float32: package style
     np.testing.assert_array_equal(p, python_api_adam(p0.copy(), g, 10, 1e-2))
     x = np.linspace(-1.5, 1.5, 9)
-    assert cy.dual_gradient_package_style(x, 4) == cy.dual_gradient(x, 4)
+    assert cy.dual_gradient(x, 4, package_style=True) == cy.dual_gradient(x, 4)
 
 
 def test_consumer_sees_status_codes(consumers):

@@ -12,28 +12,11 @@ from libc.math cimport log, NAN
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer
 from fastgrad._cstatus cimport *
 from fastgrad._cobjective cimport *
-from fastgrad._fd cimport (fd_value_grad_fn, fd_gradient_workspace_size, fd_gradient_f64,
-                           fd_hessian_workspace_size, fd_hessian_f64)
-from fastgrad._common cimport raise_status, float_array
+from fastgrad._fd cimport fd_value_grad_fn
+from fastgrad._fd_common cimport fd_gradient_arrays, fd_hessian_array
+from fastgrad._common cimport float_array
 
 cnp.import_array()
-
-
-cdef int raise_fd_status(fg_status st, str what) except -1:
-    """As fastgrad._fd: the only array fg_fd checks for finiteness is x."""
-    if st == FG_ERR_NONFINITE:
-        raise ValueError(f"x must be finite (it holds NaN or infinity) "
-                         f"[{what}: {fg_status_message(st).decode()}]")
-    return raise_status(st, what)
-
-
-cdef void *optional_steps(object steps, cnp.ndarray x) except? NULL:
-    if steps is None:
-        return NULL
-    cdef cnp.ndarray s = float_array(steps, "step", False)
-    if cnp.PyArray_TYPE(s) != cnp.PyArray_TYPE(x) or cnp.PyArray_SIZE(s) != cnp.PyArray_SIZE(x):
-        raise ValueError(f"step must hold {cnp.PyArray_SIZE(x)} values of dtype {x.dtype}")
-    return cnp.PyArray_DATA(s)
 
 
 # Capsule providers for the tests and benchmarks of the C-callback path.
@@ -41,14 +24,28 @@ cdef void *optional_steps(object steps, cnp.ndarray x) except? NULL:
 # with vectorized=True), and _fg_scalar_capsule() returns a fresh capsule
 # owning its context (fg_objective.h's contract).
 
-cdef double rosenbrock_fn(const double *x, size_t n, void *ctx) noexcept nogil:
+cdef fg_status rosenbrock_value_grad(const double *x, size_t n, double *value,
+                                     double *grad, void *ctx) noexcept nogil:
+    """Value and (grad not NULL) exact gradient in one pass over the terms."""
     cdef double s = 0.0, a, b
     cdef size_t i
+    if grad != NULL:
+        for i in range(n):
+            grad[i] = 0.0
     for i in range(n - 1 if n > 0 else 0):
         a = x[i + 1] - x[i] * x[i]
         b = 1.0 - x[i]
         s += 100.0 * a * a + b * b
-    return s
+        if grad != NULL:
+            grad[i] += -400.0 * x[i] * a - 2.0 * b
+            grad[i + 1] += 200.0 * a
+    value[0] = s
+    return FG_OK
+
+cdef double rosenbrock_fn(const double *x, size_t n, void *ctx) noexcept nogil:
+    cdef double value
+    rosenbrock_value_grad(x, n, &value, NULL, ctx)
+    return value
 
 cdef double quadratic_fn(const double *x, size_t n, void *ctx) noexcept nogil:
     # ctx: A (n*n, row-major) then b (n): 0.5 x'Ax + b'x
@@ -71,20 +68,6 @@ cdef double logsum_fn(const double *x, size_t n, void *ctx) noexcept nogil:
             return NAN    # outside the domain: the failure signal
         s += log(x[i])
     return s
-
-cdef fg_status rosenbrock_value_grad(const double *x, size_t n, double *value,
-                                     double *grad, void *ctx) noexcept nogil:
-    cdef size_t i
-    cdef double t
-    value[0] = rosenbrock_fn(x, n, NULL)
-    if grad != NULL:
-        for i in range(n):
-            grad[i] = 0.0
-        for i in range(n - 1 if n > 0 else 0):
-            t = x[i + 1] - x[i] * x[i]
-            grad[i] += -400.0 * x[i] * t - 2.0 * (1.0 - x[i])
-            grad[i + 1] += 200.0 * t
-    return FG_OK
 
 
 cdef void free_objective_capsule(object capsule) noexcept:
@@ -178,44 +161,26 @@ class CLogSum:
         return make_scalar_capsule(logsum_fn, self.n, NULL, 0)
 
 
+# Calls of the cdef exports of fastgrad._fd (fd_*_f64 and their workspace
+# sizes, fetched from fastgrad._fd at import as an embedder's are), through
+# the same array helpers fastgrad._fd's capsule drivers use.
+
+cdef cnp.ndarray float64_point(object x):
+    cdef cnp.ndarray xa = float_array(x, "x", False)
+    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
+        raise TypeError("x must be float64")
+    return xa
+
+
 def rosenbrock_hessian_c(x, int method, steps=None):
     """Hessian of Rosenbrock at x (in: contiguous float64) by differences of
     its exact C gradient: exercises fg_fd_hessian_f64 through the cdef export
     fd_hessian_f64 (what embedders call), with the GIL released."""
-    cdef cnp.ndarray xa = float_array(x, "x", False)
-    if cnp.PyArray_TYPE(xa) != cnp.NPY_DOUBLE:
-        raise TypeError("x must be float64")
-    cdef int m = method
-    cdef void *sp = optional_steps(steps, xa)
-    cdef size_t n = cnp.PyArray_SIZE(xa)
-    cdef cnp.ndarray hess = np.empty((n, n))
-    cdef cnp.ndarray work = np.empty(fd_hessian_workspace_size(m, n))
-    cdef double *xp = <double*>cnp.PyArray_DATA(xa)
-    cdef double *hp = <double*>cnp.PyArray_DATA(hess)
-    cdef double *wp = <double*>cnp.PyArray_DATA(work)
-    cdef int st
-    with nogil:
-        st = fd_hessian_f64(<fd_value_grad_fn>rosenbrock_value_grad, NULL, xp, n, m,
-                            <double*>sp, hp, wp)
-    if st != FG_OK:
-        raise_fd_status(<fg_status>st, "finite-difference Hessian")
-    return hess
+    return fd_hessian_array(<fd_value_grad_fn>rosenbrock_value_grad, NULL, float64_point(x),
+                            method, steps)
 
 
 def rosenbrock_gradient_c(x, int method, bint want_err=False):
     """CRosenbrock's gradient through the cdef export fd_gradient_f64."""
-    cdef cnp.ndarray xa = float_array(x, "x", False)
-    cdef int m = method
-    cdef size_t n = cnp.PyArray_SIZE(xa)
-    cdef cnp.ndarray grad = np.empty(n)
-    cdef cnp.ndarray err = np.empty(n)
-    cdef cnp.ndarray work = np.empty(fd_gradient_workspace_size(m, n))
-    cdef int st
-    with nogil:
-        st = fd_gradient_f64(rosenbrock_fn, NULL, <double*>cnp.PyArray_DATA(xa), n, m, NULL,
-                             <double*>cnp.PyArray_DATA(grad),
-                             <double*>cnp.PyArray_DATA(err) if want_err else NULL,
-                             <double*>cnp.PyArray_DATA(work))
-    if st != FG_OK:
-        raise_fd_status(<fg_status>st, "finite-difference gradient")
+    grad, err = fd_gradient_arrays(rosenbrock_fn, NULL, float64_point(x), method, None, want_err)
     return (grad, err) if want_err else grad

@@ -9,6 +9,8 @@ because _minimize.pxd takes its structs from fg_minimize.h.
 """
 import array
 
+from cython cimport floating
+from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 from fastgrad._optim cimport adam_step_f64
 from fastgrad._fd cimport fd_gradient_f64, fd_gradient_workspace_size
@@ -129,74 +131,44 @@ def fd_gradient(double[::1] x, int method):
     return st, list(grad)
 
 
-def dual_gradient(double[::1] x, size_t chunk):
-    """(status, value, grad) of my Rosenbrock by fastgrad's dual driver."""
+def dual_gradient(double[::1] x, size_t chunk, bint package_style=False):
+    """(status, value, grad) of my Rosenbrock by fastgrad's dual driver, cimported
+    by name from fastgrad._dual_grad or, with package_style, through
+    `from fastgrad cimport dual_gradient_f64` (fastgrad/__init__.pxd)."""
     cdef size_t n = x.shape[0]
     cdef double[::1] grad = array.array("d", bytes(8 * n))
     cdef double value = 0.0
     cdef double *work
     cdef int st = 2
+    gradient_f64 = pkg_dual_gradient_f64 if package_style else dual_gradient_f64
     with nogil:
         work = <double*>malloc(dual_gradient_workspace_size(n, chunk) * sizeof(double) + 8)
         if work != NULL:
-            st = dual_gradient_f64(rosen_dual, NULL, &x[0], n, chunk, &value, &grad[0], work)
+            st = gradient_f64(rosen_dual, NULL, &x[0], n, chunk, &value, &grad[0], work)
             free(work)
     return st, value, list(grad)
 
 
-def adam_steps(double[::1] p, double[::1] g, double[::1] m, double[::1] v, long steps,
-               double lr):
-    """`steps` Adam updates with a constant gradient, entirely without the GIL."""
+def adam_steps(floating[::1] p, floating[::1] g, floating[::1] m, floating[::1] v, long steps,
+               double lr, bint module_style=False):
+    """`steps` Adam updates with a constant gradient, entirely without the GIL.
+    float64 calls the kernel cimported by name (`from fastgrad._optim cimport
+    adam_step_f64`) or, with module_style, as `_optim.adam_step_f64` after
+    `from fastgrad cimport _optim`; float32 calls the package-level re-export
+    (`from fastgrad cimport adam_step_f32`)."""
+    cdef int (*step_fn)(floating *, const floating *, floating *, floating *, floating *, size_t,
+                        int64_t, double, double, double, double, double, bint, bint,
+                        bint) noexcept nogil
+    if floating is float:
+        step_fn = adam_step_f32
+    else:
+        step_fn = _optim.adam_step_f64 if module_style else adam_step_f64
     cdef int st = 0
     cdef long t
     with nogil:
         for t in range(1, steps + 1):
-            st = adam_step_f64(&p[0], &g[0], &m[0], &v[0], NULL, p.shape[0], t, lr,
-                               0.9, 0.999, 1e-8, 0.0, False, False, False)
+            st = step_fn(&p[0], &g[0], &m[0], &v[0], NULL, p.shape[0], t, lr,
+                         0.9, 0.999, 1e-8, 0.0, False, False, False)
             if st != 0:
                 break
     return st
-
-
-def adam_steps_module_style(double[::1] p, double[::1] g, double[::1] m, double[::1] v,
-                            long steps, double lr):
-    """The same through `from fastgrad cimport _optim` and `_optim.adam_step_f64`."""
-    cdef int st = 0
-    cdef long t
-    with nogil:
-        for t in range(1, steps + 1):
-            st = _optim.adam_step_f64(&p[0], &g[0], &m[0], &v[0], NULL, p.shape[0], t, lr,
-                                      0.9, 0.999, 1e-8, 0.0, False, False, False)
-            if st != 0:
-                break
-    return st
-
-
-def adam_steps_f32_package_style(float[::1] p, float[::1] g, float[::1] m, float[::1] v,
-                                 long steps, double lr):
-    """float32 Adam through `from fastgrad cimport adam_step_f32`."""
-    cdef int st = 0
-    cdef long t
-    with nogil:
-        for t in range(1, steps + 1):
-            st = adam_step_f32(&p[0], &g[0], &m[0], &v[0], NULL, p.shape[0], t, lr,
-                               0.9, 0.999, 1e-8, 0.0, False, False, False)
-            if st != 0:
-                break
-    return st
-
-
-def dual_gradient_package_style(double[::1] x, size_t chunk):
-    """dual_gradient through `from fastgrad cimport dual_gradient_f64`."""
-    cdef size_t n = x.shape[0]
-    cdef double[::1] grad = array.array("d", bytes(8 * n))
-    cdef double value = 0.0
-    cdef double *work
-    cdef int st = 2
-    with nogil:
-        work = <double*>malloc(dual_gradient_workspace_size(n, chunk) * sizeof(double) + 8)
-        if work != NULL:
-            st = pkg_dual_gradient_f64(rosen_dual, NULL, &x[0], n, chunk, &value, &grad[0],
-                                       work)
-            free(work)
-    return st, value, list(grad)
