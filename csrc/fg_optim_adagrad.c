@@ -49,7 +49,7 @@ FG_OPTIMIZER_DEFINE(adagrad, ADAGRAD, 1e-2, 0);
 
 #else /* the step body, once per dtype */
 
-/* key: weight decay */
+/* key: 1 with weight decay */
 FG_STEP_BODY(adagrad, 1, (FG_T *FG_RESTRICT sum), (sum), 2, c->weight_decay != 0.0,
              !state[0])
 {

@@ -165,7 +165,7 @@ const fg_optimizer fg_optimizer_adamw = ADAM_ROW("adamw", ADAMW, adamw_hyper);
 
 #else /* the step body, once per dtype */
 
-/* key: weight decay mode, amsgrad, small lerp weight */
+/* key = 4 * weight-decay mode (see the body) + 2 * amsgrad + small lerp weight */
 FG_STEP_BODY(adam, 3, (FG_T *FG_RESTRICT m, FG_T *FG_RESTRICT v, FG_T *FG_RESTRICT vmax),
              (m, v, vmax), 12,
              (c->weight_decay == 0.0 ? 0 : (c->decoupled ? 2 : 1)) * 4

@@ -49,7 +49,7 @@ FG_OPTIMIZER_DEFINE(adamax, ADAMAX, 2e-3, 0);
 
 #else /* the step body, once per dtype */
 
-/* key: weight decay, small lerp weight */
+/* key = 2 * weight decay + small lerp weight */
 FG_STEP_BODY(adamax, 2, (FG_T *FG_RESTRICT m, FG_T *FG_RESTRICT u), (m, u), 4,
              (c->weight_decay != 0.0) * 2 + fg_small_w(c->lerp_weight),
              !state[0] || !state[1])

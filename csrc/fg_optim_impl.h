@@ -110,16 +110,17 @@ static inline int fg_small_w(double w)
 #define FG_STEP_ARRAYS_OK() (state && (n == 0 || (param && grad)))
 
 /* The cases k .. k + N - 1 of a loop's switch over option patterns, each
- * returning BODY(ARGS..., key, oop) with the key a constant, so that every
- * case inlines its own loop. FG_KEYS_<N> for the counts in use. */
-#define FG_KEYS_1(BODY, ARGS, o, k) case k: return BODY(FG_UNPAREN ARGS, k, o);
-#define FG_KEYS_2(BODY, ARGS, o, k) FG_KEYS_1(BODY, ARGS, o, k) FG_KEYS_1(BODY, ARGS, o, (k) + 1)
-#define FG_KEYS_4(BODY, ARGS, o, k) FG_KEYS_2(BODY, ARGS, o, k) FG_KEYS_2(BODY, ARGS, o, (k) + 2)
-#define FG_KEYS_8(BODY, ARGS, o, k) FG_KEYS_4(BODY, ARGS, o, k) FG_KEYS_4(BODY, ARGS, o, (k) + 4)
-#define FG_KEYS_16(BODY, ARGS, o, k) FG_KEYS_8(BODY, ARGS, o, k) FG_KEYS_8(BODY, ARGS, o, (k) + 8)
-#define FG_KEYS_6(BODY, ARGS, o, k) FG_KEYS_4(BODY, ARGS, o, k) FG_KEYS_2(BODY, ARGS, o, (k) + 4)
-#define FG_KEYS_10(BODY, ARGS, o, k) FG_KEYS_8(BODY, ARGS, o, k) FG_KEYS_2(BODY, ARGS, o, (k) + 8)
-#define FG_KEYS_12(BODY, ARGS, o, k) FG_KEYS_8(BODY, ARGS, o, k) FG_KEYS_4(BODY, ARGS, o, (k) + 8)
+ * returning BODY(src, p, g, <state buffers S>, n, c, key, oop) with the key
+ * a constant, so that every case inlines its own loop (S: the buffers'
+ * names, parenthesized). FG_KEYS_<N> for the counts in use. */
+#define FG_KEYS_1(BODY, S, o, k) case k: return BODY(src, p, g, FG_UNPAREN S, n, c, k, o);
+#define FG_KEYS_2(BODY, S, o, k) FG_KEYS_1(BODY, S, o, k) FG_KEYS_1(BODY, S, o, (k) + 1)
+#define FG_KEYS_4(BODY, S, o, k) FG_KEYS_2(BODY, S, o, k) FG_KEYS_2(BODY, S, o, (k) + 2)
+#define FG_KEYS_8(BODY, S, o, k) FG_KEYS_4(BODY, S, o, k) FG_KEYS_4(BODY, S, o, (k) + 4)
+#define FG_KEYS_16(BODY, S, o, k) FG_KEYS_8(BODY, S, o, k) FG_KEYS_8(BODY, S, o, (k) + 8)
+#define FG_KEYS_6(BODY, S, o, k) FG_KEYS_4(BODY, S, o, k) FG_KEYS_2(BODY, S, o, (k) + 4)
+#define FG_KEYS_10(BODY, S, o, k) FG_KEYS_8(BODY, S, o, k) FG_KEYS_2(BODY, S, o, (k) + 8)
+#define FG_KEYS_12(BODY, S, o, k) FG_KEYS_8(BODY, S, o, k) FG_KEYS_4(BODY, S, o, (k) + 8)
 
 /* The loop and step functions of optimizer <base>, then the head of its
  * body, which the file's block completes:
@@ -145,11 +146,11 @@ static inline int fg_small_w(double w)
         const int key_ = (KEY);                                                \
         if (src) {                                                             \
             switch (key_) {                                                    \
-            default: FG_KEYS_##NKEYS(FG_NAME(base##_body), (src, p, g, FG_UNPAREN NAMES, n, c), 1, 0) \
+            default: FG_KEYS_##NKEYS(FG_NAME(base##_body), NAMES, 1, 0)         \
             }                                                                  \
         }                                                                      \
         switch (key_) {                                                        \
-        default: FG_KEYS_##NKEYS(FG_NAME(base##_body), (src, p, g, FG_UNPAREN NAMES, n, c), 0, 0) \
+        default: FG_KEYS_##NKEYS(FG_NAME(base##_body), NAMES, 0, 0)             \
         }                                                                      \
     }                                                                          \
     static fg_status FG_NAME(base##_step)(FG_STEP_ARGS)                        \
@@ -157,7 +158,8 @@ static inline int fg_small_w(double w)
         const base##_coeffs *c = coeffs;                                       \
         (void)sizeof(char[FG_COUNT(base##_state) == NSTATE ? 1 : -1]);         \
         if (!c || !FG_STEP_ARRAYS_OK() || (n && (missing))) return FG_ERR_ARG; \
-        return FG_STEP_STATUS(FG_NAME(base##_loop)(src, param, grad, FG_STATE_##NSTATE, n, c)); \
+        return FG_STEP_STATUS(                                                 \
+            FG_NAME(base##_loop)(src, param, grad, FG_STATE_##NSTATE, n, c));  \
     }                                                                          \
     FG_INLINE FG_UINT FG_NAME(base##_body)(FG_BODY_ARGS, FG_UNPAREN STATE, size_t n, \
                                            const base##_coeffs *c, const int key, \

@@ -74,7 +74,7 @@ FG_OPTIMIZER_DEFINE(nadam, NADAM, 2e-3, FG_COUNT(nadam_scalar),
 
 #else /* the step body, once per dtype */
 
-/* key: weight decay mode, small lerp weight */
+/* key = 2 * weight-decay mode (see the body) + small lerp weight */
 FG_STEP_BODY(nadam, 2, (FG_T *FG_RESTRICT m, FG_T *FG_RESTRICT v), (m, v), 6,
              (c->weight_decay == 0.0 ? 0 : (c->decoupled ? 2 : 1)) * 2
                  + fg_small_w(c->lerp_weight),

@@ -68,7 +68,7 @@ FG_OPTIMIZER_DEFINE(rmsprop, RMSPROP, 1e-2, 0);
 
 #else /* the step body, once per dtype */
 
-/* key: weight decay, centered, momentum, small lerp weight */
+/* key = 8 * weight decay + 4 * centered + 2 * momentum + small lerp weight */
 FG_STEP_BODY(rmsprop, 3,
              (FG_T *FG_RESTRICT s, FG_T *FG_RESTRICT buf, FG_T *FG_RESTRICT gbar),
              (s, buf, gbar), 16,

@@ -57,12 +57,12 @@ fg_status fg_sgd_prepare(fg_sgd_coeffs *out, double lr, double momentum, double 
 #define FG_OPTIM_FILE "fg_optim_sgd.c"
 #include "fg_optim_dtypes.h"
 
-FG_OPTIMIZER_DEFINE(sgd, SGD, 1e-3, 0,
-                    .check = sgd_check, .rule = "nesterov=True requires momentum > 0 and dampening == 0");
+FG_OPTIMIZER_DEFINE(sgd, SGD, 1e-3, 0, .check = sgd_check,
+                    .rule = "nesterov=True requires momentum > 0 and dampening == 0");
 
 #else /* the step body, once per dtype */
 
-/* key: weight decay, momentum mode */
+/* key = 5 * weight decay + momentum mode (see the body) */
 FG_STEP_BODY(sgd, 1, (FG_T *FG_RESTRICT buf), (buf), 10,
              (c->weight_decay != 0.0) * 5
                  + (c->momentum == 0.0 ? 0 : (c->first_step ? 1 : 3) + (c->nesterov != 0)),
