@@ -55,16 +55,14 @@ static void adam_set_coeffs(fg_adam_coeffs *c, const double *h, double lr, doubl
     c->decoupled = h[DECOUPLED] != 0.0;
 }
 
-static fg_status adam_prepare(void *coeffs, const double *h, double lr, int64_t step,
-                              double *scalars)
+static void adam_set(fg_adam_coeffs *c, const double *h, double lr, int64_t step,
+                     double *scalars)
 {
-    if (!coeffs || fg_optimizer_check(&fg_optimizer_adam, h, lr, step, NULL) != FG_OK)
-        return FG_ERR_ARG;
     const double t = (double)step;
     /* torch's bc2**0.5, not sqrt(): they differ in rare ulps */
-    adam_set_coeffs(coeffs, h, lr, 1.0 - pow(h[BETA1], t), pow(1.0 - pow(h[BETA2], t), 0.5));
-    return FG_OK;
+    adam_set_coeffs(c, h, lr, 1.0 - pow(h[BETA1], t), pow(1.0 - pow(h[BETA2], t), 0.5));
 }
+FG_PREPARE(adam)
 
 fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double beta2,
                           double eps, double weight_decay, int amsgrad, int maximize,
@@ -167,30 +165,24 @@ const fg_optimizer fg_optimizer_adamw = ADAM_ROW("adamw", ADAMW, adamw_hyper);
 
 #else /* the step body, once per dtype */
 
-FG_INLINE FG_UINT FG_NAME(adam_body)(const FG_T *FG_RESTRICT src, FG_T *FG_RESTRICT p,
-                                     const FG_T *FG_RESTRICT g,
-                                     FG_T *FG_RESTRICT m, FG_T *FG_RESTRICT v,
-                                     FG_T *FG_RESTRICT vmax, size_t n, const fg_adam_coeffs *c,
-                                     const int wd_mode, const int amsgrad, const int small_w,
-                                     const int oop)
+/* key = 4 * weight-decay mode (see the body) + 2 * amsgrad + small lerp weight */
+FG_STEP_BODY(adam, 3, (FG_T *FG_RESTRICT m, FG_T *FG_RESTRICT v, FG_T *FG_RESTRICT vmax),
+             (m, v, vmax), 12,
+             (c->weight_decay == 0.0 ? 0 : (c->decoupled ? 2 : 1)) * 4
+                 + (c->amsgrad != 0) * 2 + fg_small_w(c->lerp_weight),
+             !state[0] || !state[1] || (c->amsgrad && !state[2]))
 {
     /* wd_mode: 0 none, 1 coupled (Adam), 2 decoupled (AdamW) */
-    const FG_T sign = c->maximize ? (FG_T)-1 : (FG_T)1;
-    const FG_T wd = (FG_T)c->weight_decay, decay = (FG_T)c->decay_factor;
+    const int wd_mode = key >> 2, amsgrad = (key >> 1) & 1, small_w = key & 1;
+    FG_SIGN_AND_WD;
+    const FG_T decay = (FG_T)c->decay_factor;
     const FG_T w = (FG_T)c->lerp_weight, omw = (FG_T)1 - w;
     const FG_T beta2 = (FG_T)c->beta2, omb2 = (FG_T)c->one_minus_beta2;
     const FG_T bc2_sqrt = (FG_T)c->bc2_sqrt, eps = (FG_T)c->eps;
     const FG_T neg_ss = (FG_T)c->neg_step_size;
     FG_UINT bad = 0;
     for (size_t i = 0; i < n; i++) {
-        FG_T gi = sign * g[i];
-        FG_T pi = FG_PARAM_IN(i);
-        if (wd_mode == 2) pi = pi * decay;
-        if (wd_mode == 1) gi = FG_FMA(pi, wd, gi);
-        FG_T mi = FG_LERP(m[i], gi, w, omw, small_w);
-        FG_T vi = FG_FMA(gi, gi * omb2, v[i] * beta2);
-        m[i] = mi;
-        v[i] = vi;
+        FG_ADAM_MOMENTS(i, wd_mode);
         FG_T vv = vi;
         if (amsgrad) {
             FG_T vm = FG_MAX_NAN(vmax[i], vi);
@@ -201,46 +193,6 @@ FG_INLINE FG_UINT FG_NAME(adam_body)(const FG_T *FG_RESTRICT src, FG_T *FG_RESTR
         FG_PARAM_OUT(i, pi + (neg_ss * mi) / denom);
     }
     return bad;
-}
-
-FG_VECTOR_CLONES
-static FG_UINT FG_NAME(adam_loop)(const FG_T *FG_RESTRICT src, FG_T *FG_RESTRICT p,
-                                  const FG_T *FG_RESTRICT g, FG_T *FG_RESTRICT m,
-                                  FG_T *FG_RESTRICT v, FG_T *FG_RESTRICT vmax, size_t n,
-                                  const fg_adam_coeffs *c)
-{
-    const double w = c->lerp_weight;
-    const int small_w = (w < 0 ? -w : w) < 0.5;
-    const int wd_mode = c->weight_decay == 0.0 ? 0 : (c->decoupled ? 2 : 1);
-#define FG_ADAM(a, b, s, o) return FG_NAME(adam_body)(src, p, g, m, v, vmax, n, c, a, b, s, o)
-#define FG_ADAM_CASES(o)                                                       \
-    switch (wd_mode * 4 + (c->amsgrad != 0) * 2 + small_w) {                   \
-    case 0: FG_ADAM(0, 0, 0, o);                                               \
-    case 1: FG_ADAM(0, 0, 1, o);                                               \
-    case 2: FG_ADAM(0, 1, 0, o);                                               \
-    case 3: FG_ADAM(0, 1, 1, o);                                               \
-    case 4: FG_ADAM(1, 0, 0, o);                                               \
-    case 5: FG_ADAM(1, 0, 1, o);                                               \
-    case 6: FG_ADAM(1, 1, 0, o);                                               \
-    case 7: FG_ADAM(1, 1, 1, o);                                               \
-    case 8: FG_ADAM(2, 0, 0, o);                                               \
-    case 9: FG_ADAM(2, 0, 1, o);                                               \
-    case 10: FG_ADAM(2, 1, 0, o);                                              \
-    default: FG_ADAM(2, 1, 1, o);                                              \
-    }
-    FG_BOTH_WAYS(FG_ADAM_CASES)
-#undef FG_ADAM_CASES
-#undef FG_ADAM
-}
-
-static fg_status FG_NAME(adam_step)(FG_STEP_ARGS)
-{
-    const fg_adam_coeffs *c = coeffs;
-    if (!c || !FG_STEP_ARRAYS_OK() || (n && (!state[0] || !state[1]))
-        || (n && c->amsgrad && !state[2]))
-        return FG_ERR_ARG;
-    return FG_STEP_STATUS(FG_NAME(adam_loop)(src, param, grad, state[0], state[1], state[2],
-                                             n, c));
 }
 
 FG_TYPED_STEPS(adam, fg_adam_coeffs, (FG_T *exp_avg, FG_T *exp_avg_sq, FG_T *max_exp_avg_sq),

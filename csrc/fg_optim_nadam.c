@@ -44,13 +44,9 @@ typedef struct nadam_coeffs {
     int maximize, decoupled;
 } nadam_coeffs;
 
-static fg_status nadam_prepare(void *coeffs, const double *h, double lr, int64_t step,
-                               double *scalars)
+static void nadam_set(nadam_coeffs *c, const double *h, double lr, int64_t step,
+                      double *scalars)
 {
-    if (!coeffs || !scalars
-        || fg_optimizer_check(&fg_optimizer_nadam, h, lr, step, NULL) != FG_OK)
-        return FG_ERR_ARG;
-    nadam_coeffs *c = coeffs;
     const double t = (double)step, b1 = h[BETA1], md = h[MOMENTUM_DECAY];
     const double mu = b1 * (1.0 - 0.5 * pow(0.96, t * md));
     const double mu_next = b1 * (1.0 - 0.5 * pow(0.96, (t + 1.0) * md));
@@ -67,76 +63,39 @@ static fg_status nadam_prepare(void *coeffs, const double *h, double lr, int64_t
     c->maximize = h[MAXIMIZE] != 0.0;
     c->decoupled = h[DECOUPLED] != 0.0;
     scalars[0] = mu_product;
-    return FG_OK;
 }
+FG_PREPARE(nadam)
 
-FG_OPTIM_FITS(nadam, FG_COUNT(nadam_scalar));
 #define FG_OPTIM_FILE "fg_optim_nadam.c"
 #include "fg_optim_dtypes.h"
 
-const fg_optimizer fg_optimizer_nadam = {
-    FG_OPTIM_ROW(nadam, "nadam", NADAM, 2e-3, nadam_hyper),
-    .n_scalar = FG_COUNT(nadam_scalar), .scalar = nadam_scalar,
-};
+FG_OPTIMIZER_DEFINE(nadam, NADAM, 2e-3, FG_COUNT(nadam_scalar),
+                    .n_scalar = FG_COUNT(nadam_scalar), .scalar = nadam_scalar);
 
 #else /* the step body, once per dtype */
 
-FG_INLINE FG_UINT FG_NAME(nadam_body)(const FG_T *FG_RESTRICT src, FG_T *FG_RESTRICT p,
-                                      const FG_T *FG_RESTRICT g, FG_T *FG_RESTRICT m,
-                                      FG_T *FG_RESTRICT v, size_t n, const nadam_coeffs *c,
-                                      const int wd_mode, const int small_w, const int oop)
+/* key = 2 * weight-decay mode (see the body) + small lerp weight */
+FG_STEP_BODY(nadam, 2, (FG_T *FG_RESTRICT m, FG_T *FG_RESTRICT v), (m, v), 6,
+             (c->weight_decay == 0.0 ? 0 : (c->decoupled ? 2 : 1)) * 2
+                 + fg_small_w(c->lerp_weight),
+             !state[0] || !state[1])
 {
     /* wd_mode: 0 none, 1 coupled, 2 decoupled */
-    const FG_T sign = c->maximize ? (FG_T)-1 : (FG_T)1;
-    const FG_T wd = (FG_T)c->weight_decay, decay = (FG_T)c->decay_factor;
+    const int wd_mode = key >> 1, small_w = key & 1;
+    FG_SIGN_AND_WD;
+    const FG_T decay = (FG_T)c->decay_factor;
     const FG_T w = (FG_T)c->lerp_weight, omw = (FG_T)1 - w;
     const FG_T beta2 = (FG_T)c->beta2, omb2 = (FG_T)c->one_minus_beta2;
     const FG_T bc2 = (FG_T)c->bc2, eps = (FG_T)c->eps;
     const FG_T cg = (FG_T)c->coef_grad, cm = (FG_T)c->coef_avg;
     FG_UINT bad = 0;
     for (size_t i = 0; i < n; i++) {
-        FG_T gi = sign * g[i];
-        FG_T pi = FG_PARAM_IN(i);
-        if (wd_mode == 2) pi = pi * decay;
-        if (wd_mode == 1) gi = FG_FMA(pi, wd, gi);
-        const FG_T mi = FG_LERP(m[i], gi, w, omw, small_w);
-        const FG_T vi = FG_FMA(gi, gi * omb2, v[i] * beta2);
-        m[i] = mi;
-        v[i] = vi;
+        FG_ADAM_MOMENTS(i, wd_mode);
         const FG_T denom = FG_SQRT(vi / bc2) + eps;
         pi = pi + (cg * gi) / denom;
         FG_PARAM_OUT(i, pi + (cm * mi) / denom);
     }
     return bad;
-}
-
-FG_VECTOR_CLONES
-static FG_UINT FG_NAME(nadam_loop)(const FG_T *FG_RESTRICT src, FG_T *FG_RESTRICT p,
-                                   const FG_T *FG_RESTRICT g, FG_T *FG_RESTRICT m,
-                                   FG_T *FG_RESTRICT v, size_t n, const nadam_coeffs *c)
-{
-    const double w = c->lerp_weight;
-    const int small_w = (w < 0 ? -w : w) < 0.5;
-    const int wd_mode = c->weight_decay == 0.0 ? 0 : (c->decoupled ? 2 : 1);
-#define FG_NADAM(a, s, o) return FG_NAME(nadam_body)(src, p, g, m, v, n, c, a, s, o)
-#define FG_NADAM_CASES(o)                                                      \
-    switch (wd_mode * 2 + small_w) {                                           \
-    case 0: FG_NADAM(0, 0, o);                                                 \
-    case 1: FG_NADAM(0, 1, o);                                                 \
-    case 2: FG_NADAM(1, 0, o);                                                 \
-    case 3: FG_NADAM(1, 1, o);                                                 \
-    case 4: FG_NADAM(2, 0, o);                                                 \
-    default: FG_NADAM(2, 1, o);                                                \
-    }
-    FG_BOTH_WAYS(FG_NADAM_CASES)
-#undef FG_NADAM_CASES
-#undef FG_NADAM
-}
-
-static fg_status FG_NAME(nadam_step)(FG_STEP_ARGS)
-{
-    if (!coeffs || !FG_STEP_ARRAYS_OK() || (n && (!state[0] || !state[1]))) return FG_ERR_ARG;
-    return FG_STEP_STATUS(FG_NAME(nadam_loop)(src, param, grad, state[0], state[1], n, coeffs));
 }
 
 #endif

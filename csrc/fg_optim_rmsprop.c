@@ -37,12 +37,9 @@ static const fg_optim_state rmsprop_state[] = {
     {"grad_avg", 0.0, FG_OPTIM_NONE, CENTERED},
 };
 
-static fg_status rmsprop_prepare(void *coeffs, const double *h, double lr, int64_t step,
-                                 double *scalars)
+static void rmsprop_set(fg_rmsprop_coeffs *c, const double *h, double lr, int64_t step,
+                        double *scalars)
 {
-    if (!coeffs || fg_optimizer_check(&fg_optimizer_rmsprop, h, lr, step, NULL) != FG_OK)
-        return FG_ERR_ARG;
-    fg_rmsprop_coeffs *c = coeffs;
     c->lr = lr;
     c->alpha = h[ALPHA];
     c->one_minus_alpha = 1.0 - h[ALPHA];
@@ -52,8 +49,8 @@ static fg_status rmsprop_prepare(void *coeffs, const double *h, double lr, int64
     c->momentum = h[MOMENTUM];
     c->centered = h[CENTERED] != 0.0;
     c->maximize = h[MAXIMIZE] != 0.0;
-    return FG_OK;
 }
+FG_PREPARE(rmsprop)
 
 fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, double eps,
                              double weight_decay, double momentum, int centered,
@@ -64,33 +61,31 @@ fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, do
     return rmsprop_prepare(out, h, lr, step, NULL);
 }
 
-FG_OPTIM_FITS(rmsprop, 0);
 #define FG_OPTIM_FILE "fg_optim_rmsprop.c"
 #include "fg_optim_dtypes.h"
 
-const fg_optimizer fg_optimizer_rmsprop = {
-    FG_OPTIM_ROW(rmsprop, "rmsprop", RMSPROP, 1e-2, rmsprop_hyper),
-};
+FG_OPTIMIZER_DEFINE(rmsprop, RMSPROP, 1e-2, 0);
 
 #else /* the step body, once per dtype */
 
-FG_INLINE FG_UINT FG_NAME(rmsprop_body)(const FG_T *FG_RESTRICT src, FG_T *FG_RESTRICT p,
-                                        const FG_T *FG_RESTRICT g, FG_T *FG_RESTRICT s,
-                                        FG_T *FG_RESTRICT buf, FG_T *FG_RESTRICT gbar,
-                                        size_t n, const fg_rmsprop_coeffs *c,
-                                        const int use_wd, const int centered,
-                                        const int use_mom, const int small_w, const int oop)
+/* key = 8 * weight decay + 4 * centered + 2 * momentum + small lerp weight */
+FG_STEP_BODY(rmsprop, 3,
+             (FG_T *FG_RESTRICT s, FG_T *FG_RESTRICT buf, FG_T *FG_RESTRICT gbar),
+             (s, buf, gbar), 16,
+             (c->weight_decay != 0.0) * 8 + (c->centered != 0) * 4
+                 + (c->momentum > 0.0) * 2 + fg_small_w(c->lerp_weight),
+             !state[0] || (c->momentum > 0.0 && !state[1]) || (c->centered && !state[2]))
 {
-    const FG_T sign = c->maximize ? (FG_T)-1 : (FG_T)1;
-    const FG_T wd = (FG_T)c->weight_decay, alpha = (FG_T)c->alpha;
-    const FG_T oma = (FG_T)c->one_minus_alpha;
+    const int use_wd = key >> 3, centered = (key >> 2) & 1, use_mom = (key >> 1) & 1;
+    const int small_w = key & 1;
+    FG_SIGN_AND_WD;
+    const FG_T alpha = (FG_T)c->alpha, oma = (FG_T)c->one_minus_alpha;
     const FG_T w = (FG_T)c->lerp_weight, omw = (FG_T)1 - w;
     const FG_T eps = (FG_T)c->eps, mom = (FG_T)c->momentum, neg_lr = (FG_T)(-c->lr);
     FG_UINT bad = 0;
     for (size_t i = 0; i < n; i++) {
         const FG_T pi = FG_PARAM_IN(i);
-        FG_T gi = sign * g[i];
-        if (use_wd) gi = FG_FMA(pi, wd, gi);
+        const FG_T gi = FG_GRAD_IN(i, pi, use_wd);
         FG_T si = FG_FMA(gi, gi * oma, s[i] * alpha);
         s[i] = si;
         FG_T avg;
@@ -110,52 +105,6 @@ FG_INLINE FG_UINT FG_NAME(rmsprop_body)(const FG_T *FG_RESTRICT src, FG_T *FG_RE
         }
     }
     return bad;
-}
-
-FG_VECTOR_CLONES
-static FG_UINT FG_NAME(rmsprop_loop)(const FG_T *FG_RESTRICT src, FG_T *FG_RESTRICT p,
-                                     const FG_T *FG_RESTRICT g, FG_T *FG_RESTRICT s,
-                                     FG_T *FG_RESTRICT buf, FG_T *FG_RESTRICT gbar, size_t n,
-                                     const fg_rmsprop_coeffs *c)
-{
-    const double w = c->lerp_weight;
-    const int small_w = (w < 0 ? -w : w) < 0.5;
-    const int key = (c->weight_decay != 0.0) * 8 + (c->centered != 0) * 4
-                    + (c->momentum > 0.0) * 2 + small_w;
-#define FG_RMS(a, b, d, e, o) \
-    return FG_NAME(rmsprop_body)(src, p, g, s, buf, gbar, n, c, a, b, d, e, o)
-#define FG_RMS_CASES(o)                                                        \
-    switch (key) {                                                             \
-    case 0: FG_RMS(0, 0, 0, 0, o);                                             \
-    case 1: FG_RMS(0, 0, 0, 1, o);                                             \
-    case 2: FG_RMS(0, 0, 1, 0, o);                                             \
-    case 3: FG_RMS(0, 0, 1, 1, o);                                             \
-    case 4: FG_RMS(0, 1, 0, 0, o);                                             \
-    case 5: FG_RMS(0, 1, 0, 1, o);                                             \
-    case 6: FG_RMS(0, 1, 1, 0, o);                                             \
-    case 7: FG_RMS(0, 1, 1, 1, o);                                             \
-    case 8: FG_RMS(1, 0, 0, 0, o);                                             \
-    case 9: FG_RMS(1, 0, 0, 1, o);                                             \
-    case 10: FG_RMS(1, 0, 1, 0, o);                                            \
-    case 11: FG_RMS(1, 0, 1, 1, o);                                            \
-    case 12: FG_RMS(1, 1, 0, 0, o);                                            \
-    case 13: FG_RMS(1, 1, 0, 1, o);                                            \
-    case 14: FG_RMS(1, 1, 1, 0, o);                                            \
-    default: FG_RMS(1, 1, 1, 1, o);                                            \
-    }
-    FG_BOTH_WAYS(FG_RMS_CASES)
-#undef FG_RMS_CASES
-#undef FG_RMS
-}
-
-static fg_status FG_NAME(rmsprop_step)(FG_STEP_ARGS)
-{
-    const fg_rmsprop_coeffs *c = coeffs;
-    if (!c || !FG_STEP_ARRAYS_OK() || (n && !state[0]) || (n && c->momentum > 0.0 && !state[1])
-        || (n && c->centered && !state[2]))
-        return FG_ERR_ARG;
-    return FG_STEP_STATUS(FG_NAME(rmsprop_loop)(src, param, grad, state[0], state[1], state[2],
-                                                n, c));
 }
 
 FG_TYPED_STEPS(rmsprop, fg_rmsprop_coeffs,

@@ -53,6 +53,8 @@ cdef extern from "fg_optimizer.h" nogil:
                               float *const *state, size_t n, const void *coeffs) noexcept nogil
         int n_running
 
+    const fg_optimizer fg_optimizer_sgd, fg_optimizer_adam, fg_optimizer_rmsprop
+    const fg_optimizer fg_optimizer_adagrad
     const fg_optimizer *fg_optimizer_get(int kind)
     fg_status fg_optimizer_check(const fg_optimizer *opt, const double *hyper, double lr,
                                  int64_t step, int *bad)
@@ -70,34 +72,14 @@ cdef extern from "fg_optim.h" nogil:
 
     fg_status fg_sgd_prepare(fg_sgd_coeffs *out, double lr, double momentum, double dampening,
                              double weight_decay, int nesterov, int maximize, int64_t step)
-    fg_status fg_sgd_step_f64(double *param, const double *grad, double *momentum_buffer,
-                              size_t n, const fg_sgd_coeffs *c)
-    fg_status fg_sgd_step_f32(float *param, const float *grad, float *momentum_buffer,
-                              size_t n, const fg_sgd_coeffs *c)
     fg_status fg_adam_prepare(fg_adam_coeffs *out, double lr, double beta1, double beta2,
                               double eps, double weight_decay, int amsgrad, int maximize,
                               int decoupled, int64_t step)
-    fg_status fg_adam_step_f64(double *param, const double *grad, double *exp_avg,
-                               double *exp_avg_sq, double *max_exp_avg_sq, size_t n,
-                               const fg_adam_coeffs *c)
-    fg_status fg_adam_step_f32(float *param, const float *grad, float *exp_avg,
-                               float *exp_avg_sq, float *max_exp_avg_sq, size_t n,
-                               const fg_adam_coeffs *c)
     fg_status fg_rmsprop_prepare(fg_rmsprop_coeffs *out, double lr, double alpha, double eps,
                                  double weight_decay, double momentum, int centered,
                                  int maximize, int64_t step)
-    fg_status fg_rmsprop_step_f64(double *param, const double *grad, double *square_avg,
-                                  double *momentum_buffer, double *grad_avg, size_t n,
-                                  const fg_rmsprop_coeffs *c)
-    fg_status fg_rmsprop_step_f32(float *param, const float *grad, float *square_avg,
-                                  float *momentum_buffer, float *grad_avg, size_t n,
-                                  const fg_rmsprop_coeffs *c)
     fg_status fg_adagrad_prepare(fg_adagrad_coeffs *out, double lr, double lr_decay,
                                  double eps, double weight_decay, int maximize, int64_t step)
-    fg_status fg_adagrad_step_f64(double *param, const double *grad, double *state_sum,
-                                  size_t n, const fg_adagrad_coeffs *c)
-    fg_status fg_adagrad_step_f32(float *param, const float *grad, float *state_sum,
-                                  size_t n, const fg_adagrad_coeffs *c)
 
 cdef extern from "fg_optim_many.h" nogil:
     ctypedef enum fg_dtype:

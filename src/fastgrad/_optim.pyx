@@ -251,8 +251,10 @@ cdef class Engine:
     cdef Py_ssize_t count
     cdef size_t total
     cdef bint single
-    cdef int64_t _steps
-    cdef list _params
+    cdef readonly int64_t steps
+    """Number of steps taken."""
+    cdef readonly list params
+    """The list of arrays this optimizer updates in place."""
     cdef list _buffers           # per param, a list of n_state arrays (None: unused)
     cdef list _grad_refs         # the gradients of the running step, kept alive
     cdef list _written_names     # names of the written spans, for messages
@@ -331,7 +333,7 @@ cdef class Engine:
         if self.slots == NULL or self.state_ptrs == NULL or self.written == NULL:
             raise MemoryError("could not allocate the optimizer's slot table")
         self.single = single
-        self._params = params
+        self.params = params
         self._buffers = buffers
         self._grad_refs = [None] * self.count
         self.total = 0
@@ -388,14 +390,19 @@ cdef class Engine:
 
     # ---- hyperparameters, learning rate, scalar state, steps --
 
-    def _set_hyper(self, values):
-        """The hyperparameters in descriptor order, already validated."""
+    cdef int _fill(self, double *dest, int n, values, str what) except -1:
+        """dest[:n] = values, which must hold n numbers (`what` names them)."""
         cdef int i
         self._bound()
-        if len(values) != self.opt.n_hyper:
-            raise ValueError("wrong number of hyperparameters")
-        for i in range(self.opt.n_hyper):
-            self.hyper[i] = values[i]
+        if len(values) != n:
+            raise ValueError(f"wrong number of {what}")
+        for i in range(n):
+            dest[i] = values[i]
+        return 0
+
+    def _set_hyper(self, values):
+        """The hyperparameters in descriptor order, already validated."""
+        self._fill(self.hyper, self.opt.n_hyper, values, "hyperparameters")
 
     def _get_scalars(self):
         cdef int i
@@ -403,12 +410,7 @@ cdef class Engine:
         return [self.scalars[i] for i in range(self.opt.n_scalar)]
 
     def _set_scalars(self, values):
-        cdef int i
-        self._bound()
-        if len(values) != self.opt.n_scalar:
-            raise ValueError("wrong number of scalar state values")
-        for i in range(self.opt.n_scalar):
-            self.scalars[i] = values[i]
+        self._fill(self.scalars, self.opt.n_scalar, values, "scalar state values")
 
     def _set_lr(self, double fixed, schedule):
         """A fixed rate (used when schedule is None) and a schedule, set together."""
@@ -423,17 +425,7 @@ cdef class Engine:
         return pair
 
     def _set_steps(self, int64_t steps):
-        self._steps = steps
-
-    @property
-    def params(self):
-        """The list of arrays this optimizer updates in place."""
-        return self._params
-
-    @property
-    def steps(self):
-        """Number of steps taken."""
-        return self._steps
+        self.steps = steps
 
     # ---- the step --
 
@@ -460,7 +452,7 @@ cdef class Engine:
             self._release()
 
     cdef int _check_grad(self, Py_ssize_t i, object grad) except -1:
-        cdef cnp.ndarray p = <cnp.ndarray>self._params[i]
+        cdef cnp.ndarray p = <cnp.ndarray>self.params[i]
         cdef cnp.ndarray g
         # The common case is checked without building the argument's name;
         # anything else goes to matching_array, which names it in its error.
@@ -500,7 +492,7 @@ cdef class Engine:
                                  f"parameter")
             for i in range(self.count):
                 self._check_grad(i, grads[i])
-        cdef int64_t t = self._steps + 1
+        cdef int64_t t = self.steps + 1
         cdef double rate
         with cython.critical_section(self):
             rate = self._lr_fixed
@@ -530,7 +522,7 @@ cdef class Engine:
         if st != FG_OK and st != FG_ERR_THREAD:
             raise_status(st, "step")
         memcpy(self.scalars, sc, sizeof(sc))
-        self._steps = t
+        self.steps = t
         return 0
 
 

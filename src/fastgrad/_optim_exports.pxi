@@ -1,11 +1,27 @@
 # _optim_exports.pxi: part of fastgrad._optim (included at its end). The
-# functions _optim.pxd declares for Cython embedders: nogil wrappers of the
-# typed C entry points of fg_optim.h that compute the per-step coefficients
-# and run the step, one body per optimizer for both dtypes.
+# functions _optim.pxd declares for Cython embedders: nogil wrappers that
+# compute the per-step coefficients with the typed prepare of fg_optim.h and
+# run the step of the optimizer's descriptor (what the typed steps of
+# fg_optim.h run), one body per optimizer for both dtypes.
 
 ctypedef fused floating:
     float
     double
+
+
+cdef inline int _run(const fg_optimizer *opt, const void *c, floating *param,
+                     const floating *grad, floating *s0, floating *s1, floating *s2,
+                     size_t n) noexcept nogil:
+    """One in-place step of opt with coefficients c; s0, s1, s2: its state
+    buffers in the descriptor's order (the unused tail is ignored)."""
+    cdef floating *state[3]
+    state[0] = s0
+    state[1] = s1
+    state[2] = s2
+    if floating is float:
+        return opt.step_f32(NULL, param, grad, state, n, c)
+    else:
+        return opt.step_f64(NULL, param, grad, state, n, c)
 
 
 cdef inline int _sgd(floating *param, const floating *grad, floating *momentum_buffer, size_t n,
@@ -16,10 +32,7 @@ cdef inline int _sgd(floating *param, const floating *grad, floating *momentum_b
                                        maximize, step)
     if st != FG_OK:
         return st
-    if floating is float:
-        return fg_sgd_step_f32(param, grad, momentum_buffer, n, &c)
-    else:
-        return fg_sgd_step_f64(param, grad, momentum_buffer, n, &c)
+    return _run(&fg_optimizer_sgd, &c, param, grad, momentum_buffer, NULL, NULL, n)
 
 
 cdef inline int _adam(floating *param, const floating *grad, floating *exp_avg,
@@ -31,10 +44,7 @@ cdef inline int _adam(floating *param, const floating *grad, floating *exp_avg,
                                         maximize, decoupled, step)
     if st != FG_OK:
         return st
-    if floating is float:
-        return fg_adam_step_f32(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, &c)
-    else:
-        return fg_adam_step_f64(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, &c)
+    return _run(&fg_optimizer_adam, &c, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n)
 
 
 cdef inline int _rmsprop(floating *param, const floating *grad, floating *square_avg,
@@ -46,10 +56,7 @@ cdef inline int _rmsprop(floating *param, const floating *grad, floating *square
                                            centered, maximize, step)
     if st != FG_OK:
         return st
-    if floating is float:
-        return fg_rmsprop_step_f32(param, grad, square_avg, momentum_buffer, grad_avg, n, &c)
-    else:
-        return fg_rmsprop_step_f64(param, grad, square_avg, momentum_buffer, grad_avg, n, &c)
+    return _run(&fg_optimizer_rmsprop, &c, param, grad, square_avg, momentum_buffer, grad_avg, n)
 
 
 cdef inline int _adagrad(floating *param, const floating *grad, floating *state_sum, size_t n,
@@ -59,10 +66,7 @@ cdef inline int _adagrad(floating *param, const floating *grad, floating *state_
     cdef fg_status st = fg_adagrad_prepare(&c, lr, lr_decay, eps, weight_decay, maximize, step)
     if st != FG_OK:
         return st
-    if floating is float:
-        return fg_adagrad_step_f32(param, grad, state_sum, n, &c)
-    else:
-        return fg_adagrad_step_f64(param, grad, state_sum, n, &c)
+    return _run(&fg_optimizer_adagrad, &c, param, grad, state_sum, NULL, NULL, n)
 
 
 cdef int sgd_step_f64(double *param, const double *grad, double *momentum_buffer, size_t n,

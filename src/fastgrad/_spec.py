@@ -189,10 +189,18 @@ class Spec:
         return inspect.Signature(pos + kw)
 
     def doc_defaults(self) -> dict[str, str]:
-        """``${name}`` substitutions for docstrings: each argument's default."""
+        """``${name}`` substitutions for docstrings: each argument's default,
+        and the lines every class docstring (indented by four) shares."""
         out = {p.name: repr(p.default) for p in self.signature().parameters.values()
                if p.default is not p.empty}
         out["torch"] = f"torch.optim.{self.torch_name}"
+        out["params_lr"] = (
+            "params : ndarray or sequence of ndarray\n"
+            "        Writeable, C-contiguous float32/float64 arrays of native byte order,\n"
+            "        updated in place.\n"
+            f"    lr : float or callable, default {out['lr']}\n"
+            "        Learning rate, or a schedule ``lr(step)`` with steps counted from 1.")
+        out["example"] = "Example\n    -------\n    >>> import numpy as np, fastgrad as fg"
         return out
 
 

@@ -11,7 +11,9 @@ Each optimizer is one :class:`Spec` (in its class body) over one row of the
 C descriptor table (``csrc/fg_optim_table.def``), which holds the
 hyperparameters' names, defaults and allowed values. The spec drives the
 class's signature and validation, its ``state_dict`` layout, the kernel
-function in ``fastgrad.kernels`` and the table of :func:`docs_table`;
+function in ``fastgrad.kernels``, the table of :func:`docs_table` and the
+``${...}`` fields of the class docstring (defaults, and the ``params``/``lr``
+entries and example header every class shares: ``Spec.doc_defaults``);
 ``minimize``'s first-order methods step through the same C descriptors, so
 their options, defaults and validation are the class's.
 
@@ -43,11 +45,7 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    params : ndarray or sequence of ndarray
-        Writeable, C-contiguous float32/float64 arrays of native byte order,
-        updated in place.
-    lr : float or callable, default ${lr}
-        Learning rate, or a schedule ``lr(step)`` with steps counted from 1.
+    ${params_lr}
     momentum : float, default ${momentum}
     dampening : float, default ${dampening}
     weight_decay : float, default ${weight_decay}
@@ -69,9 +67,7 @@ class SGD(Optimizer):
               d_t = g_t + \mu b_t \text{ (Nesterov) or } b_t,\quad
               p \leftarrow p - \eta d_t
 
-    Example
-    -------
-    >>> import numpy as np, fastgrad as fg
+    ${example}
     >>> x = np.array([1.0, -2.0])
     >>> opt = fg.SGD(x, lr=0.1, momentum=0.9)
     >>> opt.step(2 * x); x
@@ -91,10 +87,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    params : ndarray or sequence of ndarray
-        Writeable, C-contiguous float32/float64 arrays of native byte order,
-        updated in place.
-    lr : float or callable, default ${lr}
+    ${params_lr}
     betas : (float, float), default ${betas}
         Decay rates of the first and second moment averages, each in [0, 1).
     eps : float, default ${eps}
@@ -122,9 +115,7 @@ class Adam(Optimizer):
     ----------
     Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
 
-    Example
-    -------
-    >>> import numpy as np, fastgrad as fg
+    ${example}
     >>> x = np.array([1.0, -1.0])
     >>> opt = fg.Adam(x, lr=0.1)
     >>> opt.step(2 * x); x                 # first Adam step moves each by lr
@@ -147,9 +138,7 @@ class AdamW(Adam):
     ----------
     Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
 
-    Example
-    -------
-    >>> import numpy as np, fastgrad as fg
+    ${example}
     >>> x = np.array([1.0])
     >>> opt = fg.AdamW(x, lr=0.1, weight_decay=0.5)
     >>> opt.step(np.array([1.0])); x      # 1 * (1 - 0.05) - 0.1
@@ -165,8 +154,7 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    params : ndarray or sequence of ndarray
-    lr : float or callable, default ${lr}
+    ${params_lr}
     alpha : float, default ${alpha}
         Decay rate of the squared-gradient average.
     eps : float, default ${eps}
@@ -192,9 +180,7 @@ class RMSprop(Optimizer):
     elements, whose square root is NaN. torch gives the same NaNs; use
     ``alpha > 0``.
 
-    Example
-    -------
-    >>> import numpy as np, fastgrad as fg
+    ${example}
     >>> x = np.array([1.0])
     >>> opt = fg.RMSprop(x, lr=0.01, alpha=0.0, eps=0.0)
     >>> opt.step(np.array([3.0])); x     # g / sqrt(g^2) = 1
@@ -212,8 +198,7 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    params : ndarray or sequence of ndarray
-    lr : float or callable, default ${lr}
+    ${params_lr}
     lr_decay : float, default ${lr_decay}
         The step-t rate is ``lr / (1 + (t - 1) * lr_decay)``.
     weight_decay : float, default ${weight_decay}
@@ -232,9 +217,7 @@ class Adagrad(Optimizer):
     ----------
     Duchi, Hazan & Singer, "Adaptive Subgradient Methods", JMLR 2011.
 
-    Example
-    -------
-    >>> import numpy as np, fastgrad as fg
+    ${example}
     >>> x = np.array([1.0])
     >>> opt = fg.Adagrad(x, lr=0.5, eps=0.0)
     >>> opt.step(np.array([4.0])); x
@@ -252,8 +235,7 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    params : ndarray or sequence of ndarray
-    lr : float or callable, default ${lr}
+    ${params_lr}
     betas : (float, float), default ${betas}
         Decay rates of the first moment and of the infinity norm, each in [0, 1).
     eps : float, default ${eps}
@@ -277,9 +259,7 @@ class Adamax(Optimizer):
     Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015,
     section 7.1.
 
-    Example
-    -------
-    >>> import numpy as np, fastgrad as fg
+    ${example}
     >>> x = np.array([1.0, -1.0])
     >>> opt = fg.Adamax(x, lr=0.1, eps=0.0)
     >>> opt.step(2 * x); x                 # the first step moves each by lr
@@ -295,8 +275,7 @@ class NAdam(Optimizer):
 
     Parameters
     ----------
-    params : ndarray or sequence of ndarray
-    lr : float or callable, default ${lr}
+    ${params_lr}
     betas : (float, float), default ${betas}
     eps : float, default ${eps}
         Added outside the square root, as in ``Adam``.
@@ -328,9 +307,7 @@ class NAdam(Optimizer):
     ----------
     Dozat, "Incorporating Nesterov Momentum into Adam", ICLR workshop 2016.
 
-    Example
-    -------
-    >>> import numpy as np, fastgrad as fg
+    ${example}
     >>> x = np.array([1.0, -1.0])
     >>> opt = fg.NAdam(x, lr=0.1)
     >>> for _ in range(100):

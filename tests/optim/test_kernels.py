@@ -20,6 +20,21 @@ def twin(arrs):
     return [a.copy() for a in arrs]
 
 
+def start_pair(n, dtype, n_state, fill=0.0):
+    """A random parameter array and n_state state arrays set to fill, and an
+    independent copy of them: the lists the kernel and its reference update."""
+    fast = arrays(n, dtype, 1 + n_state)
+    for a in fast[1:]:
+        a[:] = fill
+    return fast, twin(fast)
+
+
+def steps_and_grads(n, dtype):
+    """(step, gradient) for steps 1, 2, 3, each gradient from its own seed."""
+    for t in (1, 2, 3):
+        yield t, arrays(n, dtype, 1, seed=t)[0]
+
+
 def check_pair(fast, slow, dtype):
     for a, b in zip(fast, slow):
         assert a.dtype == dtype
@@ -38,8 +53,7 @@ def test_sgd_step(o, n, dtype):
     fast, slow = [p, buf], twin([p, buf])
     o = dict(o)
     lr = o.pop("lr")
-    for t in (1, 2, 3):
-        g = arrays(n, dtype, 1, seed=t)[0]
+    for t, g in steps_and_grads(n, dtype):
         K.sgd_step(fast[0], g, fast[1] if o["momentum"] else None, t, lr, **o)
         ref.sgd_step(slow[0], g, slow[1], t, lr, **o)
     check_pair(fast, slow, dtype)
@@ -50,14 +64,9 @@ def test_sgd_step(o, n, dtype):
 @pytest.mark.parametrize("o", list(adam_options()))
 @pytest.mark.parametrize("fast_fn, slow_fn", [(K.adam_step, ref.adam_step), (K.adamw_step, ref.adamw_step)])
 def test_adam_steps(fast_fn, slow_fn, o, n, dtype):
-    p, m, v, vmax = arrays(n, dtype, 4)
-    m[:] = 0
-    v[:] = 0
-    vmax[:] = 0
-    fast, slow = [p, m, v, vmax], twin([p, m, v, vmax])
+    fast, slow = start_pair(n, dtype, 3)
     b1, b2 = o["betas"]
-    for t in (1, 2, 3):
-        g = arrays(n, dtype, 1, seed=t)[0]
+    for t, g in steps_and_grads(n, dtype):
         kw = dict(amsgrad=o["amsgrad"], maximize=o["maximize"])
         fast_fn(fast[0], g, fast[1], fast[2], t, o["lr"], b1, b2, o["eps"], o["weight_decay"],
                 max_exp_avg_sq=fast[3] if o["amsgrad"] else None, **kw)
@@ -66,74 +75,58 @@ def test_adam_steps(fast_fn, slow_fn, o, n, dtype):
     check_pair(fast, slow, dtype)
 
 
-@pytest.mark.parametrize("dtype", DT)
-@pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
-@pytest.mark.parametrize("o", list(rmsprop_options()))
-def test_rmsprop_step(o, n, dtype):
-    p, s, b, ga = arrays(n, dtype, 4)
-    s[:] = 0
-    b[:] = 0
-    ga[:] = 0
-    fast, slow = [p, s, b, ga], twin([p, s, b, ga])
+# One step of a kernel (mod is K) or its reference (mod is ref) on the
+# arrays a = [param, *state], with options o; carry is NAdam's mu_product
+# (returned updated), passed through by the others. The kernel gets None
+# for the buffers its options leave unused.
+def rmsprop_call(mod, a, g, t, o, carry):
     o = dict(o)
-    lr, maximize = o.pop("lr"), o.pop("maximize")
-    for t in (1, 2, 3):
-        g = arrays(n, dtype, 1, seed=t)[0]
-        K.rmsprop_step(fast[0], g, fast[1], t, lr, **o, maximize=maximize,
-                       momentum_buffer=fast[2] if o["momentum"] else None,
-                       grad_avg=fast[3] if o["centered"] else None)
-        ref.rmsprop_step(slow[0], g, slow[1], t, lr, **o, maximize=maximize,
-                         momentum_buffer=slow[2], grad_avg=slow[3])
-    check_pair(fast, slow, dtype)
+    lr, maximize, kernel = o.pop("lr"), o.pop("maximize"), mod is K
+    mod.rmsprop_step(a[0], g, a[1], t, lr, **o, maximize=maximize,
+                     momentum_buffer=a[2] if o["momentum"] or not kernel else None,
+                     grad_avg=a[3] if o["centered"] or not kernel else None)
+    return carry
+
+
+def adagrad_call(mod, a, g, t, o, carry):
+    mod.adagrad_step(a[0], g, a[1], t, o["lr"], o["lr_decay"], o["weight_decay"],
+                     maximize=o["maximize"])
+    return carry
+
+
+def adamax_call(mod, a, g, t, o, carry):
+    args = (t, o["lr"], *o["betas"], o["eps"], o["weight_decay"])
+    mod.adamax_step(a[0], g, a[1], a[2], *args, maximize=o["maximize"])
+    return carry
+
+
+def nadam_call(mod, a, g, t, o, carry):
+    args = (t, o["lr"], *o["betas"], o["eps"], o["weight_decay"], o["momentum_decay"])
+    kw = dict(decoupled_weight_decay=o["decoupled_weight_decay"], maximize=o["maximize"])
+    return mod.nadam_step(a[0], g, a[1], a[2], *args, mu_product=carry, **kw)
+
+
+# name: (options, number of state arrays, their initial value, one step)
+STEP_CASES = {
+    "rmsprop": (rmsprop_options, 3, lambda o: 0.0, rmsprop_call),
+    "adagrad": (adagrad_options, 1, lambda o: o["initial_accumulator_value"], adagrad_call),
+    "adamax": (adamax_options, 2, lambda o: 0.0, adamax_call),
+    "nadam": (nadam_options, 2, lambda o: 0.0, nadam_call),
+}
 
 
 @pytest.mark.parametrize("dtype", DT)
 @pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
-@pytest.mark.parametrize("o", list(adagrad_options()))
-def test_adagrad_step(o, n, dtype):
-    p, s = arrays(n, dtype, 2)
-    s[:] = o["initial_accumulator_value"]
-    fast, slow = [p, s], twin([p, s])
-    for t in (1, 2, 3):
-        g = arrays(n, dtype, 1, seed=t)[0]
-        K.adagrad_step(fast[0], g, fast[1], t, o["lr"], o["lr_decay"], o["weight_decay"],
-                       maximize=o["maximize"])
-        ref.adagrad_step(slow[0], g, slow[1], t, o["lr"], o["lr_decay"], o["weight_decay"],
-                         maximize=o["maximize"])
-    check_pair(fast, slow, dtype)
-
-
-@pytest.mark.parametrize("dtype", DT)
-@pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
-@pytest.mark.parametrize("o", list(adamax_options()))
-def test_adamax_step(o, n, dtype):
-    p, m, u = arrays(n, dtype, 3)
-    m[:] = 0
-    u[:] = 0
-    fast, slow = [p, m, u], twin([p, m, u])
-    for t in (1, 2, 3):
-        g = arrays(n, dtype, 1, seed=t)[0]
-        args = (t, o["lr"], *o["betas"], o["eps"], o["weight_decay"])
-        K.adamax_step(fast[0], g, fast[1], fast[2], *args, maximize=o["maximize"])
-        ref.adamax_step(slow[0], g, slow[1], slow[2], *args, maximize=o["maximize"])
-    check_pair(fast, slow, dtype)
-
-
-@pytest.mark.parametrize("dtype", DT)
-@pytest.mark.parametrize("n", [0, 7, 2**16 + 3])
-@pytest.mark.parametrize("o", list(nadam_options()))
-def test_nadam_step(o, n, dtype):
-    p, m, v = arrays(n, dtype, 3)
-    m[:] = 0
-    v[:] = 0
-    fast, slow = [p, m, v], twin([p, m, v])
-    mu_fast = mu_slow = 1.0
-    for t in (1, 2, 3):
-        g = arrays(n, dtype, 1, seed=t)[0]
-        args = (t, o["lr"], *o["betas"], o["eps"], o["weight_decay"], o["momentum_decay"])
-        kw = dict(decoupled_weight_decay=o["decoupled_weight_decay"], maximize=o["maximize"])
-        mu_fast = K.nadam_step(fast[0], g, fast[1], fast[2], *args, mu_product=mu_fast, **kw)
-        mu_slow = ref.nadam_step(slow[0], g, slow[1], slow[2], *args, mu_product=mu_slow, **kw)
+@pytest.mark.parametrize("name, o", [pytest.param(name, o, id=f"{name}-{i}")
+                                     for name, case in STEP_CASES.items()
+                                     for i, o in enumerate(case[0]())])
+def test_step_matches_reference(name, o, n, dtype):
+    _, n_state, fill, call = STEP_CASES[name]
+    fast, slow = start_pair(n, dtype, n_state, fill=fill(o))
+    mu_fast = mu_slow = 1.0          # NAdam's mu_product before step 1
+    for t, g in steps_and_grads(n, dtype):
+        mu_fast = call(K, fast, g, t, o, mu_fast)
+        mu_slow = call(ref, slow, g, t, o, mu_slow)
         assert mu_fast == mu_slow          # the same double operations in the same order
     check_pair(fast, slow, dtype)
 
@@ -219,8 +212,7 @@ def test_step_out_equals_in_place_bit_for_bit(call, n, dtype):
     states = [np.full(n, 0.25, dtype) for _ in range(3)]
     inplace, inplace_states = p.copy(), [s.copy() for s in states]
     src = p.copy()
-    for t in (1, 2, 3):
-        g = arrays(n, dtype, 1, seed=t)[0]
+    for t, g in steps_and_grads(n, dtype):
         call(inplace, g, inplace_states, t, None)
         out = np.full_like(src, np.nan)
         before = src.copy()

@@ -183,19 +183,17 @@ def test_converges_on_rosenbrock(cls, options, steps):
     np.testing.assert_allclose(x, [1.0, 1.0], atol=2e-2)
 
 
-def test_adamw_without_decay_equals_adam():
+@pytest.mark.parametrize("make_a, make_b, steps", [
+    # AdamW without decay is Adam
+    (lambda x: fg.Adam(x, lr=0.1), lambda y: fg.AdamW(y, lr=0.1, weight_decay=0.0), 20),
+    # dampening only acts on the momentum buffer: without momentum it is plain SGD
+    (lambda x: fg.SGD(x, lr=0.1), lambda y: fg.SGD(y, lr=0.1, dampening=0.7), 5),
+], ids=["adamw_without_decay_equals_adam",
+        "sgd_dampening_zero_momentum_equals_plain_sgd_when_momentum_zero"])
+def test_identities_between_optimizers(make_a, make_b, steps):
     x, y = np.array([1.0, -3.0]), np.array([1.0, -3.0])
-    a, b = fg.Adam(x, lr=0.1), fg.AdamW(y, lr=0.1, weight_decay=0.0)
-    for _ in range(20):
-        a.step(quadratic_grad(x))
-        b.step(quadratic_grad(y))
-    np.testing.assert_array_equal(x, y)
-
-
-def test_sgd_dampening_zero_momentum_equals_plain_sgd_when_momentum_zero():
-    x, y = np.array([1.0, -3.0]), np.array([1.0, -3.0])
-    a, b = fg.SGD(x, lr=0.1), fg.SGD(y, lr=0.1, dampening=0.7)
-    for _ in range(5):
+    a, b = make_a(x), make_b(y)
+    for _ in range(steps):
         a.step(quadratic_grad(x))
         b.step(quadratic_grad(y))
     np.testing.assert_array_equal(x, y)
