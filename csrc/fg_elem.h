@@ -109,14 +109,17 @@ typedef void (*fg_elem_adjdual2_fn)(const double *A, const double *TA, double *G
                                     int64_t n, int64_t k);
 extern const fg_elem_value1_fn fg_elem_value1[FG_OP_COUNT];
 extern const fg_elem_value2_fn fg_elem_value2[FG_OP_COUNT];
-extern const fg_elem_adjoint1_fn fg_elem_adjoint1[FG_OP_COUNT];
-extern const fg_elem_adjoint2_fn fg_elem_adjoint2[FG_OP_COUNT];
-/* The adjoint kernels with plain products (the reverse sweep's fast try;
- * see fg_elem_body.h). */
-extern const fg_elem_adjoint1_fn fg_elem_adjoint1_plain[FG_OP_COUNT];
-extern const fg_elem_adjoint2_fn fg_elem_adjoint2_plain[FG_OP_COUNT];
+/* [1]: the NaN-safe adjoint; [0]: its twin with plain products, which the
+ * reverse sweep tries first (see fg_elem_body.h). */
+extern const fg_elem_adjoint1_fn fg_elem_adjoint1[2][FG_OP_COUNT];
+extern const fg_elem_adjoint2_fn fg_elem_adjoint2[2][FG_OP_COUNT];
 extern const fg_elem_adjdual1_fn fg_elem_adjdual1[FG_OP_COUNT];
 extern const fg_elem_adjdual2_fn fg_elem_adjdual2[FG_OP_COUNT];
+
+/* 1 when p[0..count) holds no infinity or NaN (p NULL: a constant's
+ * derivative, zeros): the check that lets a derivative product run plain
+ * (fg_tape_matmul.c, fg_tape_reverse.c). */
+int fg_elem_all_finite(const double *p, int64_t count);
 
 /* ------------------------------------------ the tape VM's entry points --
  * op must be a row of the instruction's arity (the tape validates it);
@@ -171,7 +174,7 @@ static inline void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
                                          const double *FG_RESTRICT GO,
                                          double *FG_RESTRICT GA, int64_t n, int za, int ns)
 {
-    (ns ? fg_elem_adjoint1 : fg_elem_adjoint1_plain)[op](A, O, GO, GA, n, za);
+    fg_elem_adjoint1[ns != 0][op](A, O, GO, GA, n, za);
 }
 
 static inline void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
@@ -180,7 +183,7 @@ static inline void fg_elem_binary_adjoint(int op, const double *A, double *GA, i
                                           const double *FG_RESTRICT GO, int64_t n, int za,
                                           int zb, int ns)
 {
-    (ns ? fg_elem_adjoint2 : fg_elem_adjoint2_plain)[op](A, GA, sa, B, GB, sb, O, GO, n, za, zb);
+    fg_elem_adjoint2[ns != 0][op](A, GA, sa, B, GB, sb, O, GO, n, za, zb);
 }
 
 static inline void fg_elem_unary_adjdual(int op, const double *A, const double *TA,

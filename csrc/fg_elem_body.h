@@ -414,13 +414,9 @@ const fg_elem_value1_fn fg_elem_value1[FG_OP_COUNT] = {
 #include "fg_ops.def"
 };
 #undef FG_OP_UNARY
-#define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2) [CODE] = FG_E_FN(adjoint1, NAME),
-const fg_elem_adjoint1_fn fg_elem_adjoint1[FG_OP_COUNT] = {
-#include "fg_ops.def"
-};
-#undef FG_OP_UNARY
-#define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2) [CODE] = FG_E_FN(adjoint1_plain, NAME),
-const fg_elem_adjoint1_fn fg_elem_adjoint1_plain[FG_OP_COUNT] = {
+#define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
+    [0][CODE] = FG_E_FN(adjoint1_plain, NAME), [1][CODE] = FG_E_FN(adjoint1, NAME),
+const fg_elem_adjoint1_fn fg_elem_adjoint1[2][FG_OP_COUNT] = {
 #include "fg_ops.def"
 };
 #undef FG_OP_UNARY
@@ -438,14 +434,8 @@ const fg_elem_value2_fn fg_elem_value2[FG_OP_COUNT] = {
 #undef FG_OP_BINARY
 #undef FG_OP_COMPARE
 #define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    [CODE] = FG_E_FN(adjoint2, NAME),
-const fg_elem_adjoint2_fn fg_elem_adjoint2[FG_OP_COUNT] = {
-#include "fg_ops.def"
-};
-#undef FG_OP_BINARY
-#define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    [CODE] = FG_E_FN(adjoint2_plain, NAME),
-const fg_elem_adjoint2_fn fg_elem_adjoint2_plain[FG_OP_COUNT] = {
+    [0][CODE] = FG_E_FN(adjoint2_plain, NAME), [1][CODE] = FG_E_FN(adjoint2, NAME),
+const fg_elem_adjoint2_fn fg_elem_adjoint2[2][FG_OP_COUNT] = {
 #include "fg_ops.def"
 };
 #undef FG_OP_BINARY

@@ -17,24 +17,9 @@
 #include "fg_ops.h"
 #include "fg_tape_internal.h"
 
-/* 1 when p[0..n) may hold a NaN: their sum is NaN (as it also is, for
- * nothing worse than a redundant NaN-safe sweep, when it meets inf - inf).
- * Eight running sums make the loop a few vector adds, with no per-element
- * test. */
-FG_ELEM_HOT static int any_nan(const double *p, int64_t n)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int q = 0; q < 8; q++) s[q] += p[i + q];
-    double acc = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < n; i++) acc += p[i];
-    return acc != acc;
-}
-
 /* ns: the adjoint sweep's NaN-safe kernels (the dual sweep always uses
  * them). Returns 1 when a sweep with the plain kernels stops short, at a
- * MATMUL whose output adjoint holds a NaN (see adjoint_sweep). */
+ * MATMUL whose output adjoint is not all finite (see adjoint_sweep). */
 FG_INLINE int reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, const int dual,
                             const int64_t kk, const int ns)
 {
@@ -100,7 +85,7 @@ FG_INLINE int reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, 
             break;
         case FG_TI_MATMUL:
             if (dual) fg_tape_matmul_adjdual(t, I, A, TA, B, TB, GO, TGO, GA, TGA, GB, TGB, kk);
-            else if (!ns && any_nan(GO, n)) return 1;
+            else if (!ns && !fg_elem_all_finite(GO, n)) return 1;
             else fg_tape_matmul_adjoint(t, I, A, B, GO, GA, GB, za, zb);
             break;
         case FG_TI_PROD:
@@ -121,24 +106,25 @@ FG_INLINE int reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, 
 
 /* The adjoint sweep into ws->adj[0] (zeroed first where the plan says so).
  * It runs with the plain adjoint kernels, which cost no test per element,
- * and again with the NaN-safe ones only when that gives a NaN gradient or
- * stops at a MATMUL (whose choice between the BLAS and its NaN-safe loops
- * depends on the adjoint's values). Otherwise the two sweeps give the same
- * gradient, bit for bit. A plain product differs from FG_NS only where a
- * factor is 0: NaN for 0 * inf or 0 * NaN (FG_NS: 0), and -0 where FG_NS
- * gives +0, which an adjoint write adds to +0 or to an adjoint, never -0
- * (unless a BLAS stored an underflowed -0 there), so no slot sees the sign.
- * A NaN adjoint reaches every adjoint computed from it (a plain product with
- * any partial, a sum, a selected element is NaN), except through a zero
- * factor of a NaN-safe rule (PROD) or an unselected element, where both
- * sweeps contribute the same 0; and every slot with an adjoint lies on a
- * path from x. So a slot where the sweeps differ leaves a NaN in the
- * gradient. */
+ * and again with the NaN-safe ones only when that gives a gradient that is
+ * not all finite, or stops at a MATMUL (whose choice between the BLAS and
+ * its NaN-safe loops depends on the adjoint's values). Otherwise the two
+ * sweeps give the same gradient, bit for bit. A plain product differs from
+ * FG_NS only where a factor is 0: NaN for 0 * inf or 0 * NaN (FG_NS: 0),
+ * and -0 where FG_NS gives +0, which an adjoint write adds to +0 or to an
+ * adjoint, never -0 (unless a BLAS stored an underflowed -0 there), so no
+ * slot sees the sign. A NaN adjoint reaches every adjoint computed from it
+ * (a plain product with any partial, a sum, a selected element is NaN),
+ * except through a zero factor of a NaN-safe rule (PROD) or an unselected
+ * element, where both sweeps contribute the same 0; and every slot with an
+ * adjoint lies on a path from x. So a slot where the sweeps differ leaves a
+ * NaN in the gradient. */
 static void adjoint_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V)
 {
     for (int ns = 0; ns < 2; ns++) {
         if (t->adj_zero[0]) memset(ws->adj[0], 0, t->n * sizeof(double));
-        if (!reverse_sweep(t, ws, V, 0, 1, ns) && !any_nan(ws->adj[0], (int64_t)t->n)) return;
+        if (!reverse_sweep(t, ws, V, 0, 1, ns) && fg_elem_all_finite(ws->adj[0], (int64_t)t->n))
+            return;
     }
 }
 
