@@ -196,7 +196,8 @@ void fg_tape_matmul_hyper(const fg_tape *t, const fg_tape_instr *I, const double
     const mm s = shape_of(t, I);
     fg_tape_matmul_value(t, I, A[0], B[0], O[0]);
     hyper_parts(&s, A, B, O, kk, 0);
-    if (!(fg_elem_all_finite(O[1], I->n * kk) && fg_elem_all_finite(O[2], I->n) && fg_elem_all_finite(O[3], I->n * kk)))
+    if (!(fg_elem_all_finite(O[1], I->n * kk) && fg_elem_all_finite(O[2], I->n)
+          && fg_elem_all_finite(O[3], I->n * kk)))
         hyper_parts(&s, A, B, O, kk, 1);
 }
 
@@ -266,9 +267,9 @@ void fg_tape_matmul_adjdual(const fg_tape *t, const fg_tape_instr *I, const doub
 {
     const mm s = shape_of(t, I);
     const int64_t ea = extent_a(&s), eb = extent_b(&s);
-    const int ns = !(fg_elem_all_finite(A, ea) && fg_elem_all_finite(B, eb) && fg_elem_all_finite(TA, ea * kk)
-                     && fg_elem_all_finite(TB, eb * kk) && fg_elem_all_finite(GO, I->n)
-                     && fg_elem_all_finite(TGO, I->n * kk));
+    const int ns = !(fg_elem_all_finite(A, ea) && fg_elem_all_finite(B, eb)
+                     && fg_elem_all_finite(TA, ea * kk) && fg_elem_all_finite(TB, eb * kk)
+                     && fg_elem_all_finite(GO, I->n) && fg_elem_all_finite(TGO, I->n * kk));
     const int fl = (ns ? FG_GEMM_NAN_SAFE : 0) | FG_GEMM_ADD;
     for (int64_t q = 0; q < s.nb; q++) {
         const double *a = MM_A(&s, A, q, 1), *b = MM_B(&s, B, q, 1), *go = MM_O(&s, GO, q, 1);

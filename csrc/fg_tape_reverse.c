@@ -121,11 +121,12 @@ FG_INLINE int reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, 
  * NaN in the gradient. */
 static void adjoint_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V)
 {
-    for (int ns = 0; ns < 2; ns++) {
-        if (t->adj_zero[0]) memset(ws->adj[0], 0, t->n * sizeof(double));
-        if (!reverse_sweep(t, ws, V, 0, 1, ns) && fg_elem_all_finite(ws->adj[0], (int64_t)t->n))
-            return;
-    }
+    /* ns a literal in each call: the plain sweep is built with its tables */
+    const size_t bytes = t->n * sizeof(double);
+    if (t->adj_zero[0]) memset(ws->adj[0], 0, bytes);
+    if (!reverse_sweep(t, ws, V, 0, 1, 0) && fg_elem_all_finite(ws->adj[0], (int64_t)t->n)) return;
+    if (t->adj_zero[0]) memset(ws->adj[0], 0, bytes);
+    reverse_sweep(t, ws, V, 0, 1, 1);
 }
 
 static void adjoint_dual_sweep(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
