@@ -31,7 +31,9 @@
  * (add's second partials, sign's slope) that must not turn an infinite
  * tangent into NaN. A second-order term, a partial times two tangent or
  * adjoint factors, nests it with the per-element factor first:
- * FG_NS(FG_NS(p, s), t), 0 when any of the three is 0.
+ * FG_NS(FG_NS(p, s), t), 0 when any of the three is 0. The adjoint mode
+ * has a second table with plain products, which the reverse sweep tries
+ * first (fg_tape_reverse.c says why it then gives the same gradient).
  *
  * Binary operands have element strides sa, sb in {0, 1} (0 broadcasts one
  * element). A constant operand has no tangent or adjoint (NULL) and its
@@ -107,14 +109,22 @@ typedef void (*fg_elem_adjdual2_fn)(const double *A, const double *TA, double *G
                                     int64_t n, int64_t k);
 extern const fg_elem_value1_fn fg_elem_value1[FG_OP_COUNT];
 extern const fg_elem_value2_fn fg_elem_value2[FG_OP_COUNT];
-extern const fg_elem_adjoint1_fn fg_elem_adjoint1[FG_OP_COUNT];
-extern const fg_elem_adjoint2_fn fg_elem_adjoint2[FG_OP_COUNT];
+/* [1]: the NaN-safe adjoint; [0]: its twin with plain products, which the
+ * reverse sweep tries first (see fg_elem_body.h). */
+extern const fg_elem_adjoint1_fn fg_elem_adjoint1[2][FG_OP_COUNT];
+extern const fg_elem_adjoint2_fn fg_elem_adjoint2[2][FG_OP_COUNT];
 extern const fg_elem_adjdual1_fn fg_elem_adjdual1[FG_OP_COUNT];
 extern const fg_elem_adjdual2_fn fg_elem_adjdual2[FG_OP_COUNT];
 
+/* 1 when p[0..count) holds no infinity or NaN (p NULL: a constant's
+ * derivative, zeros): the check that lets a derivative product run plain
+ * (fg_tape_matmul.c, fg_tape_reverse.c). */
+int fg_elem_all_finite(const double *p, int64_t count);
+
 /* ------------------------------------------ the tape VM's entry points --
  * op must be a row of the instruction's arity (the tape validates it);
- * kk tangent directions per element; hyper-dual parts in three buffers. */
+ * kk tangent directions per element; hyper-dual parts in three buffers;
+ * ns: the adjoint's NaN-safe kernels (else its plain ones). */
 
 static inline void fg_elem_unary_value(int op, const double *FG_RESTRICT A,
                                        double *FG_RESTRICT O, int64_t n)
@@ -162,18 +172,18 @@ static inline void fg_elem_binary_hyper(int op, const double *A, const double *T
 static inline void fg_elem_unary_adjoint(int op, const double *FG_RESTRICT A,
                                          const double *FG_RESTRICT O,
                                          const double *FG_RESTRICT GO,
-                                         double *FG_RESTRICT GA, int64_t n, int za)
+                                         double *FG_RESTRICT GA, int64_t n, int za, int ns)
 {
-    fg_elem_adjoint1[op](A, O, GO, GA, n, za);
+    fg_elem_adjoint1[ns != 0][op](A, O, GO, GA, n, za);
 }
 
 static inline void fg_elem_binary_adjoint(int op, const double *A, double *GA, int64_t sa,
                                           const double *B, double *GB, int64_t sb,
                                           const double *FG_RESTRICT O,
                                           const double *FG_RESTRICT GO, int64_t n, int za,
-                                          int zb)
+                                          int zb, int ns)
 {
-    fg_elem_adjoint2[op](A, GA, sa, B, GB, sb, O, GO, n, za, zb);
+    fg_elem_adjoint2[ns != 0][op](A, GA, sa, B, GB, sb, O, GO, n, za, zb);
 }
 
 static inline void fg_elem_unary_adjdual(int op, const double *A, const double *TA,

@@ -253,18 +253,25 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
 
 /* --------------------------------------------------------------- adjoint */
 
-#define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
-    FG_E_KERNEL FG_E_FN(adjoint1, NAME)(const double *FG_RESTRICT fg_A,             \
-                                        const double *FG_RESTRICT fg_O,             \
-                                        const double *FG_RESTRICT fg_GO,            \
-                                        double *FG_RESTRICT fg_GA, int64_t fg_n,    \
-                                        int fg_za)                                  \
+/* Two kernels per row: adjoint, whose products are NaN-safe (FG_NS), and
+ * adjoint_plain, whose products are plain (MUL is the product). The reverse
+ * sweep runs the plain ones and falls back to the NaN-safe ones only when
+ * the gradient comes out with a NaN (fg_tape_reverse.c says why the two then
+ * agree bit for bit): the hot pass pays no per-element test. */
+#define FG_E_PLAIN(p, t) ((p) * (t))
+
+#define FG_E_ADJOINT1(MODE, MUL, NAME, D1)                                          \
+    FG_E_KERNEL FG_E_FN(MODE, NAME)(const double *FG_RESTRICT fg_A,                 \
+                                    const double *FG_RESTRICT fg_O,                 \
+                                    const double *FG_RESTRICT fg_GO,                \
+                                    double *FG_RESTRICT fg_GA, int64_t fg_n,        \
+                                    int fg_za)                                      \
     {                                                                               \
         for (int64_t fg_i = 0; fg_i < fg_n; fg_i++) {                               \
             const double x = fg_A[fg_i], y = fg_O[fg_i];                            \
             const double fg_p = (D1);                                               \
             (void)x; (void)y;                                                       \
-            fg_GA[fg_i] = (fg_za ? 0.0 : fg_GA[fg_i]) + FG_NS(fg_p, fg_GO[fg_i]);   \
+            fg_GA[fg_i] = (fg_za ? 0.0 : fg_GA[fg_i]) + MUL(fg_p, fg_GO[fg_i]);     \
         }                                                                           \
     }
 
@@ -272,7 +279,7 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
  * otherwise. GA may be GB (x * x): plain pointers, and a's term is stored
  * before b's is read. A broadcast operand is read once, before the loop:
  * the stores into GA or GB could alias it for all the compiler knows. */
-#define FG_E_ADJOINT2_LOOP(HA, HB, SA, SB, DA, DB)                                  \
+#define FG_E_ADJOINT2_LOOP(HA, HB, SA, SB, DA, DB, MUL)                             \
     for (int64_t fg_i = 0; fg_i < fg_n; fg_i++) {                                   \
         const double a = (SA) ? fg_A[fg_i * (SA)] : fg_a0;                          \
         const double b = (SB) ? fg_B[fg_i * (SB)] : fg_b0, y = fg_O[fg_i];          \
@@ -280,37 +287,44 @@ const FG_E_FNTYPE(hyper2) FG_E_TABLE(hyper2)[FG_OP_COUNT] = {
         (void)a; (void)b; (void)y;                                                  \
         if (HA) {                                                                   \
             const double fg_pa = (DA);                                              \
-            fg_GA[fg_i * (SA)] = (fg_za ? 0.0 : fg_GA[fg_i * (SA)]) + FG_NS(fg_pa, fg_g); \
+            fg_GA[fg_i * (SA)] = (fg_za ? 0.0 : fg_GA[fg_i * (SA)]) + MUL(fg_pa, fg_g); \
         }                                                                           \
         if (HB) {                                                                   \
             const double fg_pb = (DB);                                              \
-            fg_GB[fg_i * (SB)] = (fg_zb ? 0.0 : fg_GB[fg_i * (SB)]) + FG_NS(fg_pb, fg_g); \
+            fg_GB[fg_i * (SB)] = (fg_zb ? 0.0 : fg_GB[fg_i * (SB)]) + MUL(fg_pb, fg_g); \
         }                                                                           \
     }
 
-#define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    FG_E_KERNEL FG_E_FN(adjoint2, NAME)(const double *fg_A, double *fg_GA,          \
-                                        int64_t fg_sa, const double *fg_B,          \
-                                        double *fg_GB, int64_t fg_sb,               \
-                                        const double *FG_RESTRICT fg_O,             \
-                                        const double *FG_RESTRICT fg_GO,            \
-                                        int64_t fg_n, int fg_za, int fg_zb)         \
+#define FG_E_ADJOINT2(MODE, MUL, NAME, DA, DB)                                      \
+    FG_E_KERNEL FG_E_FN(MODE, NAME)(const double *fg_A, double *fg_GA,              \
+                                    int64_t fg_sa, const double *fg_B,              \
+                                    double *fg_GB, int64_t fg_sb,                   \
+                                    const double *FG_RESTRICT fg_O,                 \
+                                    const double *FG_RESTRICT fg_GO,                \
+                                    int64_t fg_n, int fg_za, int fg_zb)             \
     {                                                                               \
         if (fg_n <= 0) return;                                                      \
         const double fg_a0 = fg_A[0], fg_b0 = fg_B[0];                              \
         if (fg_GA && fg_GB) {                                                       \
-            if (fg_sa && fg_sb) { FG_E_ADJOINT2_LOOP(1, 1, 1, 1, DA, DB) }          \
-            else { FG_E_ADJOINT2_LOOP(1, 1, fg_sa, fg_sb, DA, DB) }                 \
+            if (fg_sa && fg_sb) { FG_E_ADJOINT2_LOOP(1, 1, 1, 1, DA, DB, MUL) }     \
+            else { FG_E_ADJOINT2_LOOP(1, 1, fg_sa, fg_sb, DA, DB, MUL) }            \
         } else if (fg_GA) {                                                         \
-            if (fg_sa && fg_sb) { FG_E_ADJOINT2_LOOP(1, 0, 1, 1, DA, DB) }          \
-            else if (fg_sa) { FG_E_ADJOINT2_LOOP(1, 0, 1, 0, DA, DB) }              \
-            else { FG_E_ADJOINT2_LOOP(1, 0, fg_sa, fg_sb, DA, DB) }                 \
+            if (fg_sa && fg_sb) { FG_E_ADJOINT2_LOOP(1, 0, 1, 1, DA, DB, MUL) }     \
+            else if (fg_sa) { FG_E_ADJOINT2_LOOP(1, 0, 1, 0, DA, DB, MUL) }         \
+            else { FG_E_ADJOINT2_LOOP(1, 0, fg_sa, fg_sb, DA, DB, MUL) }            \
         } else if (fg_GB) {                                                         \
-            if (fg_sa && fg_sb) { FG_E_ADJOINT2_LOOP(0, 1, 1, 1, DA, DB) }          \
-            else if (fg_sb) { FG_E_ADJOINT2_LOOP(0, 1, 0, 1, DA, DB) }              \
-            else { FG_E_ADJOINT2_LOOP(0, 1, fg_sa, fg_sb, DA, DB) }                 \
+            if (fg_sa && fg_sb) { FG_E_ADJOINT2_LOOP(0, 1, 1, 1, DA, DB, MUL) }     \
+            else if (fg_sb) { FG_E_ADJOINT2_LOOP(0, 1, 0, 1, DA, DB, MUL) }         \
+            else { FG_E_ADJOINT2_LOOP(0, 1, fg_sa, fg_sb, DA, DB, MUL) }            \
         }                                                                           \
     }
+
+#define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
+    FG_E_ADJOINT1(adjoint1, FG_NS, NAME, D1)                                        \
+    FG_E_ADJOINT1(adjoint1_plain, FG_E_PLAIN, NAME, D1)
+#define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
+    FG_E_ADJOINT2(adjoint2, FG_NS, NAME, DA, DB)                                    \
+    FG_E_ADJOINT2(adjoint2_plain, FG_E_PLAIN, NAME, DA, DB)
 #include "fg_ops.def"
 #undef FG_OP_UNARY
 #undef FG_OP_BINARY
@@ -400,8 +414,9 @@ const fg_elem_value1_fn fg_elem_value1[FG_OP_COUNT] = {
 #include "fg_ops.def"
 };
 #undef FG_OP_UNARY
-#define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2) [CODE] = FG_E_FN(adjoint1, NAME),
-const fg_elem_adjoint1_fn fg_elem_adjoint1[FG_OP_COUNT] = {
+#define FG_OP_UNARY(CODE, NAME, MOD, DOM, VAL, D1, D2)                              \
+    [0][CODE] = FG_E_FN(adjoint1_plain, NAME), [1][CODE] = FG_E_FN(adjoint1, NAME),
+const fg_elem_adjoint1_fn fg_elem_adjoint1[2][FG_OP_COUNT] = {
 #include "fg_ops.def"
 };
 #undef FG_OP_UNARY
@@ -419,8 +434,8 @@ const fg_elem_value2_fn fg_elem_value2[FG_OP_COUNT] = {
 #undef FG_OP_BINARY
 #undef FG_OP_COMPARE
 #define FG_OP_BINARY(CODE, NAME, MOD, DOM_A, DOM_B, VAL, DA, DB, DAA, DAB, DBB)     \
-    [CODE] = FG_E_FN(adjoint2, NAME),
-const fg_elem_adjoint2_fn fg_elem_adjoint2[FG_OP_COUNT] = {
+    [0][CODE] = FG_E_FN(adjoint2_plain, NAME), [1][CODE] = FG_E_FN(adjoint2, NAME),
+const fg_elem_adjoint2_fn fg_elem_adjoint2[2][FG_OP_COUNT] = {
 #include "fg_ops.def"
 };
 #undef FG_OP_BINARY
@@ -434,6 +449,9 @@ const fg_elem_adjdual2_fn fg_elem_adjdual2[FG_OP_COUNT] = {
 #undef FG_E_VALUE2_LOOP
 #undef FG_E_VALUE2
 #undef FG_E_ADJOINT2_LOOP
+#undef FG_E_ADJOINT1
+#undef FG_E_ADJOINT2
+#undef FG_E_PLAIN
 #undef FG_E_ADJDUAL1_LOOP
 #undef FG_E_ADJDUAL2_LOOP
 #undef FG_E_ADJDUAL2_PATTERN

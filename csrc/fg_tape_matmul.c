@@ -24,22 +24,6 @@
 #include "fg_blas.h"
 #include "fg_tape_internal.h"
 
-/* 1 when p[0..count) holds no infinity or NaN (p NULL: a constant's
- * derivative, zeros). On the bits (all exponent bits set), which vectorize
- * where the floating-point test does not. */
-FG_ELEM_HOT static int all_finite(const double *p, int64_t count)
-{
-    if (!p) return 1;
-    const uint64_t exp_bits = 0x7ff0000000000000ULL;
-    uint64_t bad = 0;
-    for (int64_t i = 0; i < count; i++) {
-        uint64_t u;
-        memcpy(&u, p + i, sizeof u);
-        bad |= (u & exp_bits) == exp_bits;
-    }
-    return !bad;
-}
-
 /* One MATMUL's sizes: nb products of (M x L) (L x P), operand a's matrices
  * sa * M * L elements apart (sa = 0: one matrix for all), b's sb * L * P. */
 typedef struct mm {
@@ -172,7 +156,7 @@ void fg_tape_matmul_dual(const fg_tape *t, const fg_tape_instr *I, const double 
     const mm s = shape_of(t, I);
     fg_tape_matmul_value(t, I, A, B, O);
     dual_tangent(&s, A, TA, B, TB, TO, kk, 0);
-    if (!all_finite(TO, I->n * kk)) dual_tangent(&s, A, TA, B, TB, TO, kk, 1);
+    if (!fg_elem_all_finite(TO, I->n * kk)) dual_tangent(&s, A, TA, B, TB, TO, kk, 1);
 }
 
 /* ----------------------------------------------------------- hyper-dual */
@@ -212,7 +196,8 @@ void fg_tape_matmul_hyper(const fg_tape *t, const fg_tape_instr *I, const double
     const mm s = shape_of(t, I);
     fg_tape_matmul_value(t, I, A[0], B[0], O[0]);
     hyper_parts(&s, A, B, O, kk, 0);
-    if (!(all_finite(O[1], I->n * kk) && all_finite(O[2], I->n) && all_finite(O[3], I->n * kk)))
+    if (!(fg_elem_all_finite(O[1], I->n * kk) && fg_elem_all_finite(O[2], I->n)
+          && fg_elem_all_finite(O[3], I->n * kk)))
         hyper_parts(&s, A, B, O, kk, 1);
 }
 
@@ -250,21 +235,21 @@ void fg_tape_matmul_adjoint(const fg_tape *t, const fg_tape_instr *I, const doub
                             int store_a, int store_b)
 {
     const mm s = shape_of(t, I);
-    const int go_finite = (!GA || store_a) && (!GB || store_b) ? 1 : all_finite(GO, I->n);
+    const int go_finite = (!GA || store_a) && (!GB || store_b) ? 1 : fg_elem_all_finite(GO, I->n);
     if (GA) {
         if (store_a) {   /* a fresh output: fast, then checked */
             adjoint_a(&s, B, GO, GA, 1, 0);
-            if (!all_finite(GA, extent_a(&s))) adjoint_a(&s, B, GO, GA, 1, 1);
+            if (!fg_elem_all_finite(GA, extent_a(&s))) adjoint_a(&s, B, GO, GA, 1, 1);
         } else {
-            adjoint_a(&s, B, GO, GA, 0, !(go_finite && all_finite(B, extent_b(&s))));
+            adjoint_a(&s, B, GO, GA, 0, !(go_finite && fg_elem_all_finite(B, extent_b(&s))));
         }
     }
     if (GB) {
         if (store_b) {
             adjoint_b(&s, A, GO, GB, 1, 0);
-            if (!all_finite(GB, extent_b(&s))) adjoint_b(&s, A, GO, GB, 1, 1);
+            if (!fg_elem_all_finite(GB, extent_b(&s))) adjoint_b(&s, A, GO, GB, 1, 1);
         } else {
-            adjoint_b(&s, A, GO, GB, 0, !(go_finite && all_finite(A, extent_a(&s))));
+            adjoint_b(&s, A, GO, GB, 0, !(go_finite && fg_elem_all_finite(A, extent_a(&s))));
         }
     }
 }
@@ -282,9 +267,9 @@ void fg_tape_matmul_adjdual(const fg_tape *t, const fg_tape_instr *I, const doub
 {
     const mm s = shape_of(t, I);
     const int64_t ea = extent_a(&s), eb = extent_b(&s);
-    const int ns = !(all_finite(A, ea) && all_finite(B, eb) && all_finite(TA, ea * kk)
-                     && all_finite(TB, eb * kk) && all_finite(GO, I->n)
-                     && all_finite(TGO, I->n * kk));
+    const int ns = !(fg_elem_all_finite(A, ea) && fg_elem_all_finite(B, eb)
+                     && fg_elem_all_finite(TA, ea * kk) && fg_elem_all_finite(TB, eb * kk)
+                     && fg_elem_all_finite(GO, I->n) && fg_elem_all_finite(TGO, I->n * kk));
     const int fl = (ns ? FG_GEMM_NAN_SAFE : 0) | FG_GEMM_ADD;
     for (int64_t q = 0; q < s.nb; q++) {
         const double *a = MM_A(&s, A, q, 1), *b = MM_B(&s, B, q, 1), *go = MM_O(&s, GO, q, 1);

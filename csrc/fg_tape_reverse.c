@@ -17,8 +17,11 @@
 #include "fg_ops.h"
 #include "fg_tape_internal.h"
 
-FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, const int dual,
-                             const int64_t kk)
+/* ns: the adjoint sweep's NaN-safe kernels (the dual sweep always uses
+ * them). Returns 1 when a sweep with the plain kernels stops short, at a
+ * MATMUL whose output adjoint is not all finite (see adjoint_sweep). */
+FG_INLINE int reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V, const int dual,
+                            const int64_t kk, const int ns)
 {
     double *const *T = ws->tan;
     double *const *G = dual ? ws->fadj : ws->adj;
@@ -69,7 +72,7 @@ FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V,
         switch (I->code) {
         case FG_TI_UNARY:
             if (dual) fg_elem_unary_adjdual(I->op, A, TA, O, GO, TGO, GA, TGA, n, kk);
-            else fg_elem_unary_adjoint(I->op, A, O, GO, GA, n, za);
+            else fg_elem_unary_adjoint(I->op, A, O, GO, GA, n, za, ns);
             break;
         case FG_TI_BINARY:
             if (!GA && !GB) break;   /* both operands alias out, or are constants */
@@ -77,10 +80,12 @@ FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V,
                 fg_elem_binary_adjdual(I->op, A, TA, GA, TGA, I->sa, B, TB, GB, TGB, I->sb, O,
                                        GO, TGO, n, kk);
             else
-                fg_elem_binary_adjoint(I->op, A, GA, I->sa, B, GB, I->sb, O, GO, n, za, zb);
+                fg_elem_binary_adjoint(I->op, A, GA, I->sa, B, GB, I->sb, O, GO, n, za, zb,
+                                       ns);
             break;
         case FG_TI_MATMUL:
             if (dual) fg_tape_matmul_adjdual(t, I, A, TA, B, TB, GO, TGO, GA, TGA, GB, TGB, kk);
+            else if (!ns && !fg_elem_all_finite(GO, n)) return 1;
             else fg_tape_matmul_adjoint(t, I, A, B, GO, GA, GB, za, zb);
             break;
         case FG_TI_PROD:
@@ -96,16 +101,37 @@ FG_INLINE void reverse_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V,
             if (dual) fg_tape_linear_adjoint(t, I, V, TGO, TGA, TGB, kk, 0);
         }
     }
+    return 0;
 }
 
+/* The adjoint sweep into ws->adj[0] (zeroed first where the plan says so).
+ * It runs with the plain adjoint kernels, which cost no test per element,
+ * and again with the NaN-safe ones only when that gives a gradient that is
+ * not all finite, or stops at a MATMUL (whose choice between the BLAS and
+ * its NaN-safe loops depends on the adjoint's values). Otherwise the two
+ * sweeps give the same gradient, bit for bit. A plain product differs from
+ * FG_NS only where a factor is 0: NaN for 0 * inf or 0 * NaN (FG_NS: 0),
+ * and -0 where FG_NS gives +0, which an adjoint write adds to +0 or to an
+ * adjoint, never -0 (unless a BLAS stored an underflowed -0 there), so no
+ * slot sees the sign. A NaN adjoint reaches every adjoint computed from it
+ * (a plain product with any partial, a sum, a selected element is NaN),
+ * except through a zero factor of a NaN-safe rule (PROD) or an unselected
+ * element, where both sweeps contribute the same 0; and every slot with an
+ * adjoint lies on a path from x. So a slot where the sweeps differ leaves a
+ * NaN in the gradient. */
 static void adjoint_sweep(const fg_tape *t, fg_tape_ws *ws, double *const *V)
 {
-    reverse_sweep(t, ws, V, 0, 1);
+    /* ns a literal in each call: the plain sweep is built with its tables */
+    const size_t bytes = t->n * sizeof(double);
+    if (t->adj_zero[0]) memset(ws->adj[0], 0, bytes);
+    if (!reverse_sweep(t, ws, V, 0, 1, 0) && fg_elem_all_finite(ws->adj[0], (int64_t)t->n)) return;
+    if (t->adj_zero[0]) memset(ws->adj[0], 0, bytes);
+    reverse_sweep(t, ws, V, 0, 1, 1);
 }
 
 static void adjoint_dual_sweep(const fg_tape *t, fg_tape_ws *ws, int64_t kk)
 {
-    reverse_sweep(t, ws, ws->val, 1, kk);
+    reverse_sweep(t, ws, ws->val, 1, kk, 1);
 }
 
 /* grad[0..n) = d f / d x by the adjoint sweep over the slot values V
@@ -119,12 +145,10 @@ static void adjoint_into(const fg_tape *t, fg_tape_ws *ws, double *const *V, dou
             /* The sweep accumulates d f / d x straight into grad (no copy
              * out), which therefore must not overlap x, read by the sweep. */
             double *const own = ws->adj[0];
-            if (t->adj_zero[0]) memset(grad, 0, n * sizeof(double));
             ws->adj[0] = grad;
             adjoint_sweep(t, ws, V);
             ws->adj[0] = own;
         } else {
-            if (t->adj_zero[0]) memset(ws->adj[0], 0, n * sizeof(double));
             adjoint_sweep(t, ws, V);
             memcpy(grad, ws->adj[0], n * sizeof(double));
         }
