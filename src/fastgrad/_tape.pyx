@@ -283,21 +283,29 @@ cdef inline void _release(Tape self, fg_tape_ws *ws) noexcept:
             ws = NULL
     fg_tape_ws_free(ws)
 
+# The table of a tape without data inputs: C reads no entry of it, but the
+# pointer must not be NULL (NULL is _data's error return).
+cdef const void *_NO_DATA[1]
+
+
 cdef const void **_data(Tape self, object data, list keep) except NULL:
     """The table of data pointers for C (kept alive as keep[0]), from a
     sequence of arrays exactly of the tape's data slots: float64 (DATA) or
     int64 (DATA_INT), native byte order, C-contiguous, of the slot's element
     count; the arrays are appended to keep. Conversions and messages that
     name the user's arguments belong to the caller (fastgrad.compiled)."""
-    cdef cnp.ndarray table = np.zeros(max(self._n_data, 1), dtype=np.uintp)
-    cdef size_t *p = <size_t*>cnp.PyArray_DATA(table)
-    cdef cnp.ndarray a
-    cdef Py_ssize_t j
-    keep.append(table)
     if data is None:
         data = ()
     if len(data) != self._n_data:
         raise ValueError(f"the tape takes {self._n_data} data arrays, got {len(data)}")
+    if self._n_data == 0:
+        return _NO_DATA       # the common case costs no allocation
+    cdef cnp.npy_intp count = self._n_data
+    cdef cnp.ndarray table = cnp.PyArray_ZEROS(1, &count, cnp.NPY_UINTP, 0)
+    cdef size_t *p = <size_t*>cnp.PyArray_DATA(table)
+    cdef cnp.ndarray a
+    cdef Py_ssize_t j
+    keep.append(table)
     for j in range(self._n_data):
         dtype, size = self.data_info[j]
         a = data[j] if cnp.PyArray_Check(data[j]) else None

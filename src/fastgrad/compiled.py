@@ -138,7 +138,9 @@ class CompiledFunction:
     def _options(self, data: tuple, *given: Any) -> tuple:
         """(data, *options): for a function without data inputs, options
         may still come by position (``cf.hessian(x, "hyperdual")``, the
-        signature before data inputs); given holds the keyword values."""
+        signature before data inputs); given holds the keyword values.
+        Callers skip it when data is empty (nothing to sort out), which
+        keeps the common call on the fast path."""
         if self._data is None and data and isinstance(data[0], str):
             if len(data) > len(given):
                 raise TypeError(f"{self.__name__} takes x and at most {len(given)} options "
@@ -220,7 +222,8 @@ class CompiledFunction:
         ndarray
             The gradient, float64, shaped like x.
         """
-        data, method, step = self._options(data, method, step)
+        if data:
+            data, method, step = self._options(data, method, step)
         if method in _EXACT:
             reverse = self._by_reverse(method)
             if not data and self._data is None:
@@ -250,10 +253,14 @@ class CompiledFunction:
         (float, ndarray)
             The value and the gradient (x's shape).
         """
-        data, method = self._options(data, method)
+        if data:
+            data, method = self._options(data, method)
         if method not in _EXACT:
             raise ValueError(f"method must be 'auto', 'reverse' or 'dual', got {method!r}")
-        return self._run(data, "value_grad", x, self._by_reverse(method))
+        reverse = self._by_reverse(method)
+        if not data and self._data is None:
+            return self._tape.value_grad(x, reverse)
+        return self._run(data, "value_grad", x, reverse)
 
     def _by_reverse(self, method: str) -> bool:
         """The gradient method: reverse for "reverse", and for "auto" when
@@ -349,8 +356,11 @@ class CompiledFunction:
         array([[0., 2.],
                [2., 0.]])
         """
-        data, method = self._options(data, method)
+        if data:
+            data, method = self._options(data, method)
         by_reverse = self._hessian_by_reverse(method)
+        if not data and self._data is None:
+            return self._tape.hessian(x, reverse=by_reverse)
         return self._run(data, "hessian", x, reverse=by_reverse)
 
     def _hessian_by_reverse(self, method: str) -> bool:
