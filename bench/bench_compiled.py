@@ -62,6 +62,14 @@ def test_gradient_fastgrad(benchmark, setup, method):
     np.testing.assert_allclose(g, rosen_grad(x), rtol=1e-12, atol=1e-12)
 
 
+def test_value_and_gradient_fastgrad(benchmark, setup):
+    """What scipy.optimize.minimize(cf.value_and_gradient, jac=True) calls."""
+    cf, x = _grouped(benchmark, setup, "gradient")
+    value, g = benchmark(cf.value_and_gradient, x)
+    assert value == pytest.approx(rosen(x), rel=1e-13)
+    np.testing.assert_allclose(g, rosen_grad(x), rtol=1e-12, atol=1e-12)
+
+
 # ------------------------------------- C alone, in the value and gradient groups --
 
 @pytest.mark.parametrize("what,mode,calls", [("value", "value", 10_000),
