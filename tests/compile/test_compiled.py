@@ -396,6 +396,7 @@ def test_logistic_regression():
     np.testing.assert_allclose(cf.hessian(w), hess, rtol=1e-12)
 
 
+def test_mlp_loss():
     f, p = make_mlp()
     check_against_oracles(f, p)
 
