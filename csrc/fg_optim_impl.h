@@ -172,7 +172,8 @@ static inline int fg_small_w(double w)
 /* <base>_prepare, the descriptor's prepare: refuses NULL coefficients,
  * NULL scalars when the optimizer keeps scalar state, and whatever
  * fg_optimizer_check refuses for fg_optimizer_<base>; then fills the
- * coefficients with the file's <base>_set(c, h, lr, step, scalars). */
+ * coefficients with the file's <base>_set(c, h, lr, step, scalars). And
+ * <base>_fill, the descriptor's fill: <base>_set alone. */
 #define FG_PREPARE(base)                                                       \
     static fg_status base##_prepare(void *coeffs, const double *h, double lr, int64_t step, \
                                     double *scalars)                           \
@@ -180,6 +181,12 @@ static inline int fg_small_w(double w)
         if (!coeffs || (!scalars && fg_optimizer_##base.n_scalar)              \
             || fg_optimizer_check(&fg_optimizer_##base, h, lr, step, NULL) != FG_OK) \
             return FG_ERR_ARG;                                                 \
+        base##_set(coeffs, h, lr, step, scalars);                              \
+        return FG_OK;                                                          \
+    }                                                                          \
+    static fg_status base##_fill(void *coeffs, const double *h, double lr, int64_t step, \
+                                 double *scalars)                              \
+    {                                                                          \
         base##_set(coeffs, h, lr, step, scalars);                              \
         return FG_OK;                                                          \
     }
@@ -227,7 +234,7 @@ static inline int fg_small_w(double w)
     .name = id, .kind = FG_OPTIM_##KIND, .lr_default = lr, .n_hyper = N_HYPER, \
     .hyper = hyper_rows, .n_state = FG_COUNT(base##_state), .state = base##_state, \
     .coeffs_size = sizeof(base##_coeffs), .prepare = base##_prepare,           \
-    .step_f64 = base##_step_f64, .step_f32 = base##_step_f32
+    .fill = base##_fill, .step_f64 = base##_step_f64, .step_f32 = base##_step_f32
 
 /* The descriptor fg_optimizer_<base> of a file with one optimizer, named
  * "<base>", with hyperparameter rows <base>_hyper and n_scalar scalar

@@ -165,6 +165,11 @@ typedef struct fg_optimizer {
     fg_optim_running_start_fn running_start;
     fg_optim_running_advance_fn running_advance;
     fg_optim_running_prepare_fn running_prepare;
+    /* prepare without its checks, for a caller that has had these
+     * hyperparameters and this lr accepted by fg_optimizer_check and passes
+     * step >= 1 (fastgrad's optimizer objects check once per change of a
+     * value, not once per step); the same coefficients as prepare. */
+    fg_optim_prepare_fn fill;
 } fg_optimizer;
 
 /* The descriptors, fg_optimizer_sgd, fg_optimizer_adam, ... */

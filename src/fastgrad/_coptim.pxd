@@ -52,6 +52,8 @@ cdef extern from "fg_optimizer.h" nogil:
         fg_status (*step_f32)(const float *src, float *param, const float *grad,
                               float *const *state, size_t n, const void *coeffs) noexcept nogil
         int n_running
+        fg_status (*fill)(void *coeffs, const double *hyper, double lr, int64_t step,
+                          double *scalars) noexcept nogil
 
     const fg_optimizer fg_optimizer_sgd, fg_optimizer_adam, fg_optimizer_rmsprop
     const fg_optimizer fg_optimizer_adagrad

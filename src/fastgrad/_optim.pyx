@@ -261,6 +261,10 @@ cdef class Engine:
     cdef double _lr_fixed
     cdef object _schedule
     cdef bint _busy              # claimed: a step, setup or state transfer is running
+    # hyper and _checked_lr passed fg_optimizer_check: a step at that rate
+    # fills its coefficients without checking them again
+    cdef bint _hyper_checked
+    cdef double _checked_lr
     cdef public bint _check_finite
     cdef public int _threads
 
@@ -402,6 +406,7 @@ cdef class Engine:
 
     def _set_hyper(self, values):
         """The hyperparameters in descriptor order, already validated."""
+        self._hyper_checked = False
         self._fill(self.hyper, self.opt.n_hyper, values, "hyperparameters")
 
     def _get_scalars(self):
@@ -500,7 +505,11 @@ cdef class Engine:
         if schedule is not None:
             rate = scheduled_lr(schedule(t), t)
         memcpy(sc, self.scalars, sizeof(sc))
-        st = self.opt.prepare(&self.coeffs, self.hyper, rate, t, sc)
+        if self._hyper_checked and rate == self._checked_lr:
+            st = self.opt.fill(&self.coeffs, self.hyper, rate, t, sc)
+        else:
+            st = self.opt.prepare(&self.coeffs, self.hyper, rate, t, sc)
+            self._hyper_checked, self._checked_lr = st == FG_OK, rate
         if st != FG_OK:
             raise_status(st, "step")
         if self._check_finite:

@@ -1,7 +1,8 @@
 /* Every optimizer of the descriptor table (fg_optimizer.h) at edge sizes,
  * with every state buffer in use: in place equals out of place bit for bit
  * (f64 and f32), buffers are touched only within their n elements (ASan),
- * and the checks of prepare and step refuse bad arguments before writing. */
+ * the checks of prepare and step refuse bad arguments before writing, and
+ * fill is prepare without them. */
 #include "check.h"
 #include "fastgrad.h"
 
@@ -53,6 +54,25 @@ static void run_##SUF(const fg_optimizer *opt, size_t n, uint64_t *seed)        
 TWINS(double, f64, fg_test_doubles)
 TWINS(float, f32, fg_test_floats)
 
+/* fill writes what prepare writes, byte for byte (coefficients and scalar
+ * state), at every step: it is prepare without the checks. */
+static void fill_equals_prepare(const fg_optimizer *opt)
+{
+    double h[FG_OPTIM_MAX_HYPER], sa[FG_OPTIM_MAX_SCALAR], sb[FG_OPTIM_MAX_SCALAR];
+    fg_optim_coeffs a, b;
+    CHECK(opt->fill != NULL);
+    all_state_on(opt, h);
+    for (int i = 0; i < opt->n_scalar; i++) sa[i] = sb[i] = opt->scalar[i].initial;
+    for (int64_t step = 1; step <= 5; step++) {
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        CHECK_STATUS(opt->prepare(&a, h, 0.05, step, sa), FG_OK);
+        CHECK_STATUS(opt->fill(&b, h, 0.05, step, sb), FG_OK);
+        CHECK(memcmp(&a, &b, opt->coeffs_size) == 0);
+        for (int i = 0; i < opt->n_scalar; i++) CHECK(sa[i] == sb[i]);
+    }
+}
+
 static void argument_errors(const fg_optimizer *opt)
 {
     double h[FG_OPTIM_MAX_HYPER], sc[FG_OPTIM_MAX_SCALAR] = {0};
@@ -103,6 +123,7 @@ int main(void)
             run_f64(opt, FG_TEST_SIZES[i], &seed);
             run_f32(opt, FG_TEST_SIZES[i], &seed);
         }
+        fill_equals_prepare(opt);
         argument_errors(opt);
     }
     return TEST_EXIT();

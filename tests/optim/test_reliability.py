@@ -17,7 +17,7 @@ import pytest
 import fastgrad as fg
 import fastgrad.kernels as K
 import fastgrad.reference as ref
-from fastgrad.optimizers import SPECS
+from fastgrad.optimizers import CLASSES, SPECS
 
 
 def run_python(code):
@@ -518,3 +518,27 @@ def test_centered_rmsprop_alpha_zero_fast_and_reference_agree(dtype):
     np.testing.assert_array_equal(nan, np.isnan(y))
     assert 300 < nan.sum() < 700
     np.testing.assert_allclose(x[~nan], y[~nan], rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_a_step_checks_hyperparameters_again_after_they_change(name):
+    """Steps at unchanged hyperparameters and rate skip C's per-step check
+    (the descriptor's fill); new values (here written past the Python
+    validators, as only a bug could) are checked again by the next step,
+    which refuses them before anything is written."""
+    p, g = np.linspace(0.5, 1.5, 5), np.full(5, 0.1)
+    opt = CLASSES[name]([p], lr=0.01)
+    opt.step([g])
+    opt.step([g])
+    rows = fg._optim.descriptors()[SPECS[name].kind]["hyper"]
+    bad = list(opt._hyper)
+    bad[next(i for i, h in enumerate(rows) if h["kind"] == "real")] = np.nan
+    opt._set_hyper(bad)
+    before, steps = p.copy(), opt.steps
+    with pytest.raises(ValueError):
+        opt.step([g])
+    np.testing.assert_array_equal(p, before)
+    assert opt.steps == steps
+    opt._set_hyper(opt._hyper)          # the valid values again: steps go on
+    opt.step([g])
+    assert opt.steps == steps + 1
